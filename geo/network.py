@@ -70,9 +70,11 @@ class Network:
         geoms: list[np.ndarray] | None = None,
         dropped_nodes: int = 0,
     ) -> "Network":
-        """Build a network from an unordered edge list.
+        """Build a network from an unordered edge list, losing no street.
 
-        Self-loops are dropped and of parallel edges only the fastest is kept.
+        A CSR graph holds one edge per ordered node pair, so every parallel edge but the fastest,
+        and every loop, is split in two at the middle of its shape by a new node (id < 0). The
+        two directions of one street share that node. Loops without a shape are dropped.
 
         Args:
             mode: travel mode id.
@@ -85,41 +87,42 @@ class Network:
         Returns:
             The network in CSR order.
         """
-        edge_u = np.asarray(edge_u, dtype=np.int64)
-        edge_v = np.asarray(edge_v, dtype=np.int64)
-        time_s = np.asarray(time_s, dtype=np.float64)
-        keep = edge_u != edge_v
-        order = np.lexsort((time_s, edge_v, edge_u))
-        order = order[keep[order]]
-        u, v = edge_u[order], edge_v[order]
-        first = np.ones(len(order), dtype=bool)
-        first[1:] = (u[1:] != u[:-1]) | (v[1:] != v[:-1])
-        order = order[first]
-        u, v = edge_u[order], edge_v[order]
-        n = len(node_ids)
-        indptr = np.zeros(n + 1, dtype=np.int64)
-        np.cumsum(np.bincount(u, minlength=n), out=indptr[1:])
+        node_ids = np.asarray(node_ids, dtype=np.int64)
         lon = np.asarray(lon, dtype=np.float64)
         lat = np.asarray(lat, dtype=np.float64)
+        u = np.asarray(edge_u, dtype=np.int64)
+        v = np.asarray(edge_v, dtype=np.int64)
+        length = np.asarray(length_m, dtype=np.float64)
+        time = np.asarray(time_s, dtype=np.float64)
         if geoms is None:
-            shapes = [np.array([[lon[a], lat[a]], [lon[b], lat[b]]]) for a, b in zip(u, v)]
+            shapes = list(np.stack([np.column_stack([lon[u], lat[u]]),
+                                    np.column_stack([lon[v], lat[v]])], axis=1))
         else:
-            shapes = [np.asarray(geoms[i], dtype=np.float64).reshape(-1, 2) for i in order]
-        sizes = np.array([len(s) for s in shapes], dtype=np.int64)
-        geom_offsets = np.zeros(len(shapes) + 1, dtype=np.int64)
-        np.cumsum(sizes, out=geom_offsets[1:])
-        geom_lonlat = np.concatenate(shapes) if shapes else np.zeros((0, 2))
+            shapes = [np.asarray(g, dtype=np.float64).reshape(-1, 2) for g in geoms]
+        has_shape = np.array([len(g) > 1 and np.ptp(g, axis=0).any() for g in shapes], bool)
+        split = _edges_to_split(u, v, time) & (length > 0) & has_shape
+        if split.any():
+            node_ids, lon, lat, u, v, length, time, shapes = _split_at_middle(
+                split, node_ids, lon, lat, u, v, length, time, shapes)
+        order = np.lexsort((time, v, u))
+        order = order[_first_of_pairs(u[order], v[order]) & (u[order] != v[order])]
+        n = len(node_ids)
+        indptr = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(np.bincount(u[order], minlength=n), out=indptr[1:])
+        kept = [shapes[i] for i in order]
+        geom_offsets = np.zeros(len(kept) + 1, dtype=np.int64)
+        np.cumsum([len(g) for g in kept], out=geom_offsets[1:])
         return cls(
             mode=mode,
-            node_ids=np.asarray(node_ids, dtype=np.int64),
+            node_ids=node_ids,
             lon=lon,
             lat=lat,
             indptr=indptr,
-            edge_v=v.astype(np.int32),
-            length_m=np.asarray(length_m, dtype=np.float64)[order],
-            time_s=time_s[order],
+            edge_v=v[order].astype(np.int32),
+            length_m=length[order],
+            time_s=time[order],
             geom_offsets=geom_offsets,
-            geom_lonlat=geom_lonlat,
+            geom_lonlat=np.concatenate(kept) if kept else np.zeros((0, 2)),
             dropped_nodes=int(dropped_nodes),
         )
 
@@ -226,3 +229,57 @@ class Network:
                 dropped_nodes=int(npz["dropped_nodes"]),
                 **{name: npz[name] for name in _ARRAYS},
             )
+
+
+def _first_of_pairs(u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """For edges sorted by (u, v), mark the first of each run with the same (u, v)."""
+    first = np.ones(len(u), dtype=bool)
+    first[1:] = (u[1:] != u[:-1]) | (v[1:] != v[:-1])
+    return first
+
+
+def _edges_to_split(u: np.ndarray, v: np.ndarray, time: np.ndarray) -> np.ndarray:
+    """Mark loops and every parallel edge but the fastest of its node pair."""
+    order = np.lexsort((time, v, u))
+    split = np.zeros(len(u), dtype=bool)
+    split[order] = ~_first_of_pairs(u[order], v[order])
+    return split | (u == v)
+
+
+def _halve_shape(shape: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Split a lon/lat line at half its length; return both halves and the middle point."""
+    scale = np.array([np.cos(np.radians(shape[:, 1].mean())), 1.0])
+    steps = np.linalg.norm(np.diff(shape * scale, axis=0), axis=1)
+    along = np.concatenate([[0.0], np.cumsum(steps)])
+    half = along[-1] / 2
+    i = min(int(np.searchsorted(along, half, side="right")) - 1, len(steps) - 1)
+    share = (half - along[i]) / steps[i] if steps[i] > 0 else 0.0
+    middle = shape[i] + share * (shape[i + 1] - shape[i])
+    return np.vstack([shape[:i + 1], middle]), np.vstack([middle, shape[i + 1:]]), middle
+
+
+def _split_at_middle(split, node_ids, lon, lat, u, v, length, time, shapes):
+    """Replace each marked edge by two halves through a new middle node.
+
+    Both directions of one street find the same middle point, so they share the new node.
+    """
+    marked = np.nonzero(split)[0]
+    halves = [_halve_shape(shapes[i]) for i in marked]
+    middles = np.array([h[2] for h in halves]).reshape(-1, 2)
+    pair = np.column_stack([np.minimum(u[marked], v[marked]), np.maximum(u[marked], v[marked])])
+    keys = np.column_stack([pair, np.round(middles * 1e7)]).astype(np.int64)
+    _, first, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+    inverse = inverse.ravel()
+    new = len(node_ids) + inverse
+    rest = ~split
+    return (
+        np.concatenate([node_ids, -1 - np.arange(len(first), dtype=np.int64)]),
+        np.concatenate([lon, middles[first, 0]]),
+        np.concatenate([lat, middles[first, 1]]),
+        np.concatenate([u[rest], u[marked], new]),
+        np.concatenate([v[rest], new, v[marked]]),
+        np.concatenate([length[rest], length[marked] / 2, length[marked] / 2]),
+        np.concatenate([time[rest], time[marked] / 2, time[marked] / 2]),
+        [shapes[i] for i in np.nonzero(rest)[0]]
+        + [h[0] for h in halves] + [h[1] for h in halves],
+    )
