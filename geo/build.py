@@ -1,0 +1,144 @@
+"""One entry point for building street networks from a region's source file.
+
+OSM files (``.osm``, ``.osm.xml``, ``.osm.bz2``, ``.osm.gz``, ``.osm.pbf``) go through
+:mod:`geo.osm`; road-edge line layers (``.shp``, ``.gpkg``, ``.geojson``) through
+:mod:`geo.roads`. The kind is decided by the file name.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from collections.abc import Callable, Iterable, Mapping
+
+from geo.modes import MODES
+from geo.network import Network
+from geo.osm import (
+    OsmSourceError,
+    build_mode_network,
+    build_osm_network,
+    count_highway_ways,
+    read_highway_ways,
+)
+from geo.roads import (
+    build_road_mode_network,
+    build_road_network,
+    count_road_edges,
+    read_road_layer,
+)
+
+#: File-name endings read as OSM data by pyosmium.
+OSM_SUFFIXES = (".osm", ".osm.xml", ".osm.bz2", ".osm.gz", ".osm.pbf", ".pbf")
+
+#: File-name endings read as road-edge line layers.
+ROAD_SUFFIXES = (".shp", ".gpkg", ".geojson")
+
+__all__ = [
+    "OSM_SUFFIXES",
+    "ROAD_SUFFIXES",
+    "OsmSourceError",
+    "build_network",
+    "build_networks",
+    "read_highway_count",
+    "source_kind",
+]
+
+
+def source_kind(path: Path) -> str:
+    """Return what kind of street source a file is, from its name.
+
+    Args:
+        path: the source file.
+
+    Returns:
+        ``"osm"`` or ``"roads"``.
+
+    Raises:
+        OsmSourceError: if the name ends in none of the supported suffixes.
+    """
+    name = Path(path).name.lower()
+    if name.endswith(OSM_SUFFIXES):
+        return "osm"
+    if name.endswith(ROAD_SUFFIXES):
+        return "roads"
+    raise OsmSourceError(
+        f"street source {path} is neither OSM data {OSM_SUFFIXES} nor a road line layer "
+        f"{ROAD_SUFFIXES}"
+    )
+
+
+def read_highway_count(path: Path) -> int:
+    """Cheaply check a street source before adding a region: count its highway ways or edges.
+
+    Args:
+        path: an OSM file or a road-edge line layer.
+
+    Returns:
+        The number of ``highway`` ways (OSM) or road edges (line layer), at least 1.
+
+    Raises:
+        OsmSourceError: if the file is missing, of an unknown kind, unreadable or has no street.
+    """
+    path = Path(path)
+    if source_kind(path) == "osm":
+        return count_highway_ways(path)
+    return count_road_edges(path)
+
+
+def build_network(path: Path, mode: str, overrides: Mapping | None = None) -> Network:
+    """Build one travel mode's street network from a source file.
+
+    Args:
+        path: an OSM file or a road-edge line layer.
+        mode: ``walk``, ``ebike`` or ``truck``.
+        overrides: profile overrides, see :func:`geo.modes.profile`.
+
+    Returns:
+        The mode's network (largest strongly connected component).
+
+    Raises:
+        OsmSourceError: if the source is unusable or has no street usable for the mode.
+        ValueError: for an unknown mode or bad overrides.
+    """
+    path = Path(path)
+    if source_kind(path) == "osm":
+        return build_osm_network(path, mode, overrides)
+    return build_road_network(path, mode, overrides)
+
+
+def build_networks(
+    path: Path,
+    modes: Iterable[str] = MODES,
+    overrides: Mapping[str, Mapping] | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, Network]:
+    """Build several modes' networks from one source file, reading the file only once.
+
+    Args:
+        path: an OSM file or a road-edge line layer.
+        modes: the modes to build; all three by default.
+        overrides: per-mode profile overrides, e.g. ``{"truck": {"truck_height_m": 4.2}}``.
+        progress: optional callable told a short status message before each step.
+
+    Returns:
+        Mode id -> network.
+
+    Raises:
+        OsmSourceError: if the source is unusable or has no street usable for one of the modes.
+        ValueError: for an unknown mode or bad overrides.
+    """
+    path = Path(path)
+    overrides = overrides or {}
+    report = progress or (lambda message: None)
+    networks = {}
+    report(f"reading {path.name}")
+    if source_kind(path) == "osm":
+        ways = read_highway_ways(path)
+        for mode in modes:
+            report(f"building the {mode} network")
+            networks[mode] = build_mode_network(ways, mode, overrides.get(mode))
+        return networks
+    layer = read_road_layer(path)
+    for mode in modes:
+        report(f"building the {mode} network")
+        networks[mode] = build_road_mode_network(layer, mode, overrides.get(mode))
+    return networks
