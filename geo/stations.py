@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
+import math
+import re
 from dataclasses import dataclass
 from datetime import date, datetime
+from numbers import Integral, Real
+
+from geo.hours import hours_error
+
+#: A phone number may hold ASCII digits, ``+``, ``-``, spaces and parentheses, e.g.
+#: ``"(025) 8888-1234"`` or ``"+86 138 0000 0000"``.
+PHONE_PATTERN = re.compile(r"[0-9+\- ()]*")
 
 #: Station kinds: id -> (Chinese name, English name).
 KINDS: dict[str, tuple[str, str]] = {
@@ -84,3 +93,54 @@ class Station:
     created_at: datetime | None = None
     updated_at: datetime | None = None
     version: int = 0
+
+
+def validate_station(station: Station) -> dict[str, str]:
+    """Check a station against the vocabularies and value ranges.
+
+    Chinese (or any) text is allowed in every free-text field.
+
+    Args:
+        station: the station to check.
+
+    Returns:
+        Field name -> message for every problem found; empty if the station is valid.
+    """
+    errors: dict[str, str] = {}
+    for field in ("name", "region"):
+        value = getattr(station, field)
+        if not isinstance(value, str) or not value.strip():
+            errors[field] = f"{field} is required"
+    for field, vocabulary in (("kind", KINDS), ("status", STATUSES), ("level", LEVELS)):
+        value = getattr(station, field)
+        if value not in vocabulary:
+            errors[field] = f"unknown {field} {value!r}; use one of {', '.join(vocabulary)}"
+    unknown = [a for a in station.amenities if a not in AMENITIES]
+    if unknown:
+        errors["amenities"] = f"unknown amenities {', '.join(map(repr, unknown))}"
+    for field, bound in (("lon", 180.0), ("lat", 90.0)):
+        value = getattr(station, field)
+        if not _is_number(value) or not -bound <= value <= bound:
+            errors[field] = f"{field} must be a number in [{-bound:g}, {bound:g}], got {value!r}"
+    problem = hours_error(station.opening_hours)
+    if problem:
+        errors["opening_hours"] = f"not valid OSM opening_hours syntax: {problem}"
+    capacity = station.capacity
+    if capacity is not None and (isinstance(capacity, bool) or not isinstance(capacity, Integral)
+                                 or capacity < 0):
+        errors["capacity"] = f"capacity must be a whole number of at least 0, got {capacity!r}"
+    if not PHONE_PATTERN.fullmatch(station.phone):
+        errors["phone"] = "phone may only hold digits, +, -, spaces and parentheses"
+    return errors
+
+
+def _is_number(value: object) -> bool:
+    """Tell whether a value is a finite real number (bools excluded).
+
+    Args:
+        value: any value.
+
+    Returns:
+        True for finite ints and floats.
+    """
+    return isinstance(value, Real) and not isinstance(value, bool) and math.isfinite(value)
