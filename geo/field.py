@@ -1,0 +1,111 @@
+"""The service field: every node's nearest station, computed once per station set.
+
+One multi-source Dijkstra over the *reversed* network, from all the stations at once, gives each
+node the travel time to its nearest station and the next node on the way there. Reading the field
+is an array lookup, so a worker's query needs no search of its own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import dijkstra
+
+from geo.network import MIN_WEIGHT, Network
+
+#: Marker scipy uses for "no predecessor".
+NO_NODE = -9999
+
+
+@dataclass(frozen=True)
+class ServiceField:
+    """Nearest-station answers for every node of one network.
+
+    Attributes:
+        station_nodes: node of each station that took part, int64 (S,).
+        time_s: travel time from each node to its nearest station, inf where none is reachable.
+        dist_m: length of that fastest route in metres, inf where none is reachable.
+        nearest: index into ``station_nodes`` of each node's nearest station, -1 where none.
+        next_node: the next node on the route from each node to its station; :data:`NO_NODE` at
+            a station's own node and where no station is reachable.
+    """
+
+    station_nodes: np.ndarray
+    time_s: np.ndarray
+    dist_m: np.ndarray
+    nearest: np.ndarray
+    next_node: np.ndarray
+
+    def route_nodes(self, node: int) -> np.ndarray:
+        """Return the node path from ``node`` to its nearest station (just ``[node]`` at one).
+
+        Raises:
+            ValueError: if no station is reachable from ``node``.
+        """
+        if not np.isfinite(self.time_s[node]):
+            raise ValueError(f"no station is reachable from node {node}")
+        path = [node]
+        while self.next_node[path[-1]] != NO_NODE:
+            path.append(int(self.next_node[path[-1]]))
+        return np.array(path, dtype=np.int64)
+
+
+def service_field(network: Network, station_nodes: np.ndarray) -> ServiceField:
+    """Compute the service field of a set of stations on a network.
+
+    Args:
+        network: the mode's network.
+        station_nodes: the node each station is snapped to (S,); several stations may share a
+            node, in which case the first of them is the one reported for it.
+
+    Returns:
+        The field; with no stations every node gets ``inf`` and ``-1``.
+    """
+    station_nodes = np.asarray(station_nodes, dtype=np.int64)
+    n = network.n_nodes
+    if len(station_nodes) == 0:
+        return ServiceField(
+            station_nodes=station_nodes,
+            time_s=np.full(n, np.inf),
+            dist_m=np.full(n, np.inf),
+            nearest=np.full(n, -1, dtype=np.int64),
+            next_node=np.full(n, NO_NODE, dtype=np.int64),
+        )
+    sources, first = np.unique(station_nodes, return_index=True)
+    time_s, next_node, source_node = dijkstra(
+        network.reverse_matrix("time"),
+        directed=True,
+        indices=sources,
+        min_only=True,
+        return_predecessors=True,
+    )
+    station_at_node = np.full(n, -1, dtype=np.int64)
+    station_at_node[sources] = first
+    reached = source_node >= 0
+    nearest = np.where(reached, station_at_node[np.maximum(source_node, 0)], -1)
+    dist_m = _tree_lengths(network, next_node, sources)
+    return ServiceField(
+        station_nodes=station_nodes,
+        time_s=time_s,
+        dist_m=dist_m,
+        nearest=nearest,
+        next_node=next_node.astype(np.int64),
+    )
+
+
+def _tree_lengths(network: Network, next_node: np.ndarray, roots: np.ndarray) -> np.ndarray:
+    """Return each node's route length (m) to its root along the shortest-path forest.
+
+    The forest's edges, weighted by the length of the street edge they stand for, form a graph in
+    which each node has one path to a root; one more multi-source search over it sums the lengths.
+    """
+    n = network.n_nodes
+    child = np.nonzero(next_node >= 0)[0]
+    parent = next_node[child]
+    edges = network.edge_ids(child, parent)
+    tree = csr_matrix(
+        (np.maximum(network.length_m[edges], MIN_WEIGHT), (parent, child)), shape=(n, n)
+    )
+    return dijkstra(tree, directed=True, indices=roots, min_only=True)

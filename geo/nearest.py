@@ -1,0 +1,148 @@
+"""The worker's question: which open stations can I reach soonest, and how do I get there?
+
+The nearest matching station comes straight from the service field of the matching stations (an
+array read). For ``k > 1`` the answer is still exact: a forward search from the worker's node,
+bounded by a travel time that starts at twice the nearest station's and doubles until ``k``
+matching stations lie inside it, so the search stays local instead of covering the network.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.sparse.csgraph import dijkstra
+
+from geo.field import NO_NODE
+from geo.index import RegionIndex, Snap, StationFilter
+from geo.network import Network
+from geo.stations import Station
+
+#: Smallest first bound (seconds) of the bounded search for k > 1.
+MIN_SEARCH_S = 120.0
+
+
+@dataclass(frozen=True)
+class StationHit:
+    """One station in an answer: how long, how far, and the route there.
+
+    Attributes:
+        station: the station.
+        time_s: travel time from the worker's network node to the station's node.
+        distance_m: length of that route in metres.
+        route: (k, 2) lon/lat line of the route along the streets' shapes.
+        station_snap_m: distance from the station to its network node.
+    """
+
+    station: Station
+    time_s: float
+    distance_m: float
+    route: np.ndarray
+    station_snap_m: float
+
+
+@dataclass(frozen=True)
+class NearestAnswer:
+    """The answer to a nearest-station query: where the worker joined the network, and the hits
+    in order of travel time (fewer than ``k`` when fewer stations are reachable)."""
+
+    mode: str
+    snap: Snap
+    hits: list[StationHit]
+
+
+def nearest_stations(
+    index: RegionIndex,
+    point: tuple[float, float],
+    mode: str,
+    k: int = 1,
+    filters: StationFilter | None = None,
+) -> NearestAnswer:
+    """Find the ``k`` open stations nearest by travel time that meet ``filters``.
+
+    Args:
+        index: the region's query index.
+        point: the worker's position as WGS-84 ``(lon, lat)``.
+        mode: travel mode id (``walk``, ``ebike``, ``truck``).
+        k: how many stations to return, at least 1.
+        filters: kinds, amenities and opening time the stations must meet.
+
+    Returns:
+        The answer; its travel times equal those of a plain Dijkstra from the snapped node.
+
+    Raises:
+        ValueError: for a mode the region lacks or ``k < 1``.
+    """
+    if k < 1:
+        raise ValueError(f"k must be at least 1, got {k}")
+    network = index.network(mode)
+    snap = index.snap(mode, point[0], point[1])
+    mask = index.matching(filters)
+    chosen = np.nonzero(mask)[0]
+    field = index.field(mode, mask)
+    node = snap.node
+    if not np.isfinite(field.time_s[node]):
+        return NearestAnswer(mode=mode, snap=snap, hits=[])
+    snap_m = index.station_snap_m(mode)
+    if k == 1:
+        station = int(chosen[field.nearest[node]])
+        hit = StationHit(
+            station=index.stations[station],
+            time_s=float(field.time_s[node]),
+            distance_m=float(field.dist_m[node]),
+            route=network.path_shape(field.route_nodes(node)),
+            station_snap_m=float(snap_m[station]),
+        )
+        return NearestAnswer(mode=mode, snap=snap, hits=[hit])
+    nodes = index.station_nodes(mode)[chosen]
+    times, predecessors = _search_until(network, node, nodes, k, float(field.time_s[node]))
+    station_times = times[nodes]
+    order = np.lexsort((chosen, station_times))
+    order = order[np.isfinite(station_times[order])][:k]
+    hits = []
+    for i in order:
+        path = _path_to(predecessors, node, int(nodes[i]))
+        hits.append(StationHit(
+            station=index.stations[int(chosen[i])],
+            time_s=float(station_times[i]),
+            distance_m=_path_length(network, path),
+            route=network.path_shape(path),
+            station_snap_m=float(snap_m[chosen[i]]),
+        ))
+    return NearestAnswer(mode=mode, snap=snap, hits=hits)
+
+
+def _search_until(
+    network: Network, source: int, targets: np.ndarray, k: int, nearest_s: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Search forward from ``source`` with a doubling time bound until ``k`` targets are inside
+    it or the whole network is; return the times and predecessors of the last search."""
+    limit = max(2.0 * nearest_s, MIN_SEARCH_S)
+    graph = network.matrix("time")
+    while True:
+        times, predecessors = dijkstra(
+            graph, directed=True, indices=source, limit=limit, return_predecessors=True
+        )
+        if np.count_nonzero(times[targets] <= limit) >= k or np.isfinite(times).all():
+            return times, predecessors
+        if limit > np.sum(network.time_s):
+            return times, predecessors
+        limit *= 2.0
+
+
+def _path_to(predecessors: np.ndarray, source: int, target: int) -> np.ndarray:
+    """Return the node path from ``source`` to ``target`` read from a search's predecessors."""
+    path = [target]
+    while path[-1] != source:
+        previous = int(predecessors[path[-1]])
+        if previous == NO_NODE:
+            raise ValueError(f"node {target} was not reached from node {source}")
+        path.append(previous)
+    return np.array(path[::-1], dtype=np.int64)
+
+
+def _path_length(network: Network, path: np.ndarray) -> float:
+    """Return the length in metres of a node path."""
+    if len(path) < 2:
+        return 0.0
+    return float(network.length_m[network.edge_ids(path[:-1], path[1:])].sum())
