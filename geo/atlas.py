@@ -1,0 +1,92 @@
+"""The atlas: every region's query index, kept in step with the station store.
+
+An :class:`Atlas` builds a region's :class:`~geo.index.RegionIndex` the first time it is asked for
+(networks from the disk cache, stations from the store) and rebuilds its station part whenever
+the store's revision moves, so a saved change shows in the next query.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from geo.demo import demo_stations, demo_stations_on_network
+from geo.index import RegionIndex
+from geo.regions import OSM_SUFFIXES, Region, get_region, list_regions, load_networks
+from geo.sites import host_sites
+from geo.stations import Station
+from geo.store import StationStore
+
+#: How many demo stations a region without host-like sites gets.
+DEMO_NETWORK_STATIONS = 40
+
+
+class Atlas:
+    """Regions, their networks and their stations, ready for queries.
+
+    Args:
+        store: the station store.
+    """
+
+    def __init__(self, store: StationStore) -> None:
+        self.store = store
+        self._indexes: dict[str, tuple[object, RegionIndex]] = {}
+        self._lock = threading.Lock()
+
+    def regions(self) -> list[Region]:
+        """All configured regions."""
+        return list_regions()
+
+    def region(self, region_id: str) -> Region:
+        """One region by id (``geo.regions.RegionError`` if unknown)."""
+        return get_region(region_id)
+
+    def index(self, region_id: str, progress=None) -> RegionIndex:
+        """Return the region's query index, current with the store.
+
+        Args:
+            region_id: the region.
+            progress: optional callable taking a status message while networks build.
+        """
+        revision = self.store.revision()
+        with self._lock:
+            known = self._indexes.get(region_id)
+            if known is not None and known[0] == revision:
+                return known[1]
+            stations = self.store.list(region=region_id)
+            if known is not None:
+                index = known[1].with_stations(stations)
+            else:
+                region = get_region(region_id)
+                index = RegionIndex(region_id, load_networks(region, progress=progress), stations)
+            self._indexes[region_id] = (revision, index)
+            return index
+
+    def seed_demo_stations(self, region_id: str, progress=None) -> list[Station]:
+        """Give a demo region demo stations, unless it has stations already.
+
+        Stations come from the source's own host-like sites (telecom shops, banks, fuel
+        stations, post offices, union and community offices); a source with none (a road-edge
+        file) gets truck-driver homes spread over its truck network.
+
+        Returns:
+            The stations added (empty if the region had stations or is not a demo region).
+        """
+        region = get_region(region_id)
+        if not region.demo or self.store.count(region=region_id) > 0:
+            return []
+        sites = host_sites(region.source) if _is_osm(region) else None
+        if sites is not None and len(sites):
+            stations = demo_stations(region_id, sites)
+        else:
+            mode = "truck" if "truck" in region.modes else region.modes[0]
+            network = load_networks(region, (mode,), progress=progress)[mode]
+            stations = demo_stations_on_network(
+                region_id, network.lon, network.lat, DEMO_NETWORK_STATIONS, "truck_driver_home"
+            )
+        self.store.replace_demo(region_id, stations)
+        return self.store.list(region=region_id)
+
+
+def _is_osm(region: Region) -> bool:
+    """Whether the region's source is an OSM file (and so has sites to read)."""
+    return region.source.name.lower().endswith(OSM_SUFFIXES)

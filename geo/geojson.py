@@ -1,0 +1,79 @@
+"""GeoJSON for stations and nearest-station answers, with the data attribution on every one."""
+
+from __future__ import annotations
+
+from geo.nearest import NearestAnswer
+from geo.stations import Station
+
+
+def station_properties(station: Station) -> dict:
+    """The JSON-ready attributes of a station (everything but its coordinates)."""
+    return {
+        "id": station.id,
+        "name": station.name,
+        "region": station.region,
+        "kind": station.kind,
+        "status": station.status,
+        "address": station.address,
+        "host": station.host,
+        "union": station.union,
+        "level": station.level,
+        "amenities": list(station.amenities),
+        "opening_hours": station.opening_hours,
+        "phone": station.phone,
+        "capacity": station.capacity,
+        "smart_24h": station.smart_24h,
+        "verified_on": station.verified_on.isoformat() if station.verified_on else None,
+        "notes": station.notes,
+        "demo": station.demo,
+        "version": station.version,
+        "updated_at": station.updated_at.isoformat() if station.updated_at else None,
+    }
+
+
+def station_feature(station: Station, **extra) -> dict:
+    """A station as a GeoJSON Point feature; ``extra`` adds properties."""
+    return {
+        "type": "Feature",
+        "geometry": {"type": "Point", "coordinates": [station.lon, station.lat]},
+        "properties": {**station_properties(station), **extra},
+    }
+
+
+def stations_geojson(stations: list[Station], attribution: str) -> dict:
+    """A FeatureCollection of stations."""
+    return {
+        "type": "FeatureCollection",
+        "attribution": attribution,
+        "features": [station_feature(s) for s in stations],
+    }
+
+
+def answer_geojson(answer: NearestAnswer, attribution: str) -> dict:
+    """A nearest-station answer as a FeatureCollection.
+
+    Each hit is a Point feature (``feature_type`` ``station``, with ``rank``, ``time_s``,
+    ``time_min`` and ``distance_m``) followed by its route as a LineString feature
+    (``feature_type`` ``route``, same ``rank``). The snap is reported as a top-level member.
+    """
+    features = []
+    for rank, hit in enumerate(answer.hits, start=1):
+        timing = {
+            "rank": rank,
+            "time_s": round(hit.time_s, 1),
+            "time_min": round(hit.time_s / 60, 1),
+            "distance_m": round(hit.distance_m, 1),
+        }
+        features.append(station_feature(hit.station, feature_type="station", **timing))
+        features.append({
+            "type": "Feature",
+            "geometry": {"type": "LineString", "coordinates": hit.route.round(7).tolist()},
+            "properties": {"feature_type": "route", "station_id": hit.station.id, **timing},
+        })
+    return {
+        "type": "FeatureCollection",
+        "mode": answer.mode,
+        "snap": {"distance_m": round(answer.snap.distance_m, 1)},
+        "attribution": attribution,
+        "features": features,
+    }
