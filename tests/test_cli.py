@@ -1,0 +1,71 @@
+"""The yizhan command: regions, builds and nearest-station answers as text and GeoJSON."""
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from web.cli import main
+
+SMALL = Path(__file__).parent / "data" / "small.osm"
+
+
+def run(*args: str):
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+def test_region_list_shows_the_demo_regions():
+    result = run("region", "list")
+    assert result.exit_code == 0
+    assert "nanjing" in result.output and "(default)" in result.output and "jinan" in result.output
+
+
+def test_region_add_builds_and_lists_the_new_region(fresh_instance):
+    result = run("region", "add", "town", "--osm", str(SMALL), "--title", "小镇")
+    assert result.exit_code == 0, result.output
+    assert "added region town" in result.output
+    assert "town" in run("region", "list").output
+
+
+def test_region_add_names_the_problem_with_a_bad_file(fresh_instance, tmp_path):
+    bad = tmp_path / "broken.osm"
+    bad.write_text("<osm><way id='1'")
+    result = run("region", "add", "broken", "--osm", str(bad))
+    assert result.exit_code != 0
+    assert "broken.osm" in result.output
+    assert "broken" not in run("region", "list").output
+
+
+def test_build_reports_sizes_and_dropped_nodes():
+    result = run("build", "--region", "nanjing")
+    assert result.exit_code == 0
+    for mode in ("walk", "ebike", "truck"):
+        assert mode in result.output
+    assert "dropped" in result.output
+
+
+def test_nearest_prints_stations_by_travel_time_with_the_demo_label():
+    result = run("nearest", "--region", "nanjing", "--lat", "32.0418", "--lon", "118.7790",
+                 "--mode", "walk", "-k", "2")
+    assert result.exit_code == 0, result.output
+    assert "1. " in result.output and "2. " in result.output and "min" in result.output
+    assert "[demo data]" in result.output and "OpenStreetMap" in result.output
+
+
+def test_nearest_json_is_geojson_with_points_and_route_lines():
+    result = run("nearest", "--region", "nanjing", "--lat", "32.0418", "--lon", "118.7790",
+                 "--mode", "ebike", "--json")
+    body = json.loads(result.output)
+    assert body["type"] == "FeatureCollection" and "OpenStreetMap" in body["attribution"]
+    kinds = [f["geometry"]["type"] for f in body["features"]]
+    assert kinds == ["Point", "LineString"] * (len(kinds) // 2) and kinds
+    station = body["features"][0]["properties"]
+    assert station["rank"] == 1 and station["time_s"] >= 0 and station["distance_m"] >= 0
+    assert station["demo"] is True
+
+
+def test_nearest_refuses_bad_input_with_a_clear_message():
+    result = run("nearest", "--region", "atlantis", "--lat", "32", "--lon", "118")
+    assert result.exit_code != 0 and "unknown region 'atlantis'" in result.output
+    result = run("nearest", "--region", "nanjing", "--lat", "132", "--lon", "118")
+    assert result.exit_code != 0 and "lat" in result.output

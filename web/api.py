@@ -1,0 +1,109 @@
+"""The read API: regions, stations and nearest-station queries as JSON and GeoJSON."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, current_app, jsonify, request
+
+from geo.atlas import Atlas
+from geo.coords import DATUMS, to_wgs84
+from geo.geojson import answer_geojson, stations_geojson
+from geo.index import StationFilter
+from geo.nearest import nearest_stations
+from geo.regions import Region, RegionError
+from geo.stations import AMENITIES, KINDS, STATUSES
+from web import params
+from web.params import BadParameter
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+#: Most stations one nearest query returns.
+MAX_LIMIT = 10
+
+
+def _atlas() -> Atlas:
+    return current_app.extensions["atlas"]
+
+
+def _region(args) -> Region:
+    """The ``region`` parameter (the default region when absent)."""
+    atlas = _atlas()
+    region_id = args.get("region", "").strip()
+    if not region_id:
+        regions = atlas.regions()
+        return next((r for r in regions if r.default), regions[0])
+    try:
+        return atlas.region(region_id)
+    except RegionError as error:
+        raise BadParameter("region", str(error)) from None
+
+
+@bp.get("/regions")
+def regions():
+    """All regions with their modes, bounds and attribution."""
+    atlas = _atlas()
+    out = []
+    for region in atlas.regions():
+        index = atlas.index(region.id)
+        out.append({
+            "id": region.id,
+            "name": region.name,
+            "name_en": region.name_en,
+            "default": region.default,
+            "demo": region.demo,
+            "modes": list(region.modes),
+            "bounds": list(index.bounds),
+            "stations": len(index.stations),
+            "attribution": region.attribution,
+        })
+    return jsonify(regions=out)
+
+
+@bp.get("/stations")
+def stations():
+    """Stations of a region as GeoJSON, filterable by kind, status and amenity."""
+    args = request.args
+    region = _region(args)
+    kinds = params.choices(args, "kind", KINDS)
+    statuses = params.choices(args, "status", STATUSES)
+    amenities = params.choices(args, "amenity", AMENITIES)
+    found = [
+        s for s in _atlas().index(region.id).stations
+        if (not kinds or s.kind in kinds)
+        and (not statuses or s.status in statuses)
+        and amenities <= set(s.amenities)
+    ]
+    return jsonify(stations_geojson(found, region.attribution))
+
+
+@bp.get("/nearest")
+def nearest():
+    """The nearest matching open stations by travel time, with routes, as GeoJSON."""
+    args = request.args
+    region = _region(args)
+    lat = params.number(args, "lat", -90, 90)
+    lon = params.number(args, "lon", -180, 180)
+    mode = params.choice(args, "mode", region.modes, "walk" if "walk" in region.modes
+                         else region.modes[0])
+    datum = params.choice(args, "datum", DATUMS, "wgs84")
+    filters = StationFilter(
+        kinds=params.choices(args, "kind", KINDS),
+        amenities=params.choices(args, "amenity", AMENITIES),
+        open_at=datetime.now(SHANGHAI).replace(tzinfo=None)
+        if params.flag(args, "open_now") else None,
+    )
+    limit = params.integer(args, "limit", 3, 1, MAX_LIMIT)
+    lon84, lat84 = to_wgs84(lon, lat, datum)
+    index = _atlas().index(region.id)
+    if not index.covers(lon84, lat84):
+        raise BadParameter("lat", f"the point ({lon84:.5f}, {lat84:.5f}) is outside region "
+                                  f"{region.id!r}")
+    answer = nearest_stations(index, (lon84, lat84), mode, k=limit, filters=filters)
+    body = answer_geojson(answer, region.attribution)
+    body["region"] = region.id
+    body["query"] = {"lon": lon84, "lat": lat84, "datum": "wgs84"}
+    return jsonify(body)

@@ -1,0 +1,160 @@
+"""The ``yizhan`` command: regions, networks, nearest-station queries, demo data and the server."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import click
+
+from geo.atlas import Atlas
+from geo.coords import to_wgs84
+from geo.geojson import answer_geojson
+from geo.index import StationFilter
+from geo.modes import MODES
+from geo.nearest import nearest_stations
+from geo.osm import OsmSourceError
+from geo.regions import RegionError, add_region, get_region, list_regions, load_networks
+from geo.stations import AMENITIES, KINDS
+from geo.store import StationStore, default_store_url
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def _atlas() -> Atlas:
+    """The atlas over the configured store."""
+    return Atlas(StationStore(default_store_url()))
+
+
+def _progress(message: str) -> None:
+    """Show one step of a long build on standard error, with the time it started."""
+    click.echo(f"[{datetime.now():%H:%M:%S}] {message} …", err=True)
+
+
+@click.group()
+def main() -> None:
+    """Yizhan (驿站): find, plan and keep worker rest stations on real street networks."""
+
+
+@main.group()
+def region() -> None:
+    """List and add regions."""
+
+
+@region.command("list")
+def region_list() -> None:
+    """Show the configured regions."""
+    for r in list_regions():
+        flags = " (default)" if r.default else ""
+        kind = "demo" if r.demo else "added"
+        click.echo(f"{r.id:<12} {r.name} {r.name_en}".rstrip() + f"{flags}")
+        click.echo(f"{'':<12} {kind}; modes: {', '.join(r.modes)}; source: {r.source.name}")
+
+
+@region.command("add")
+@click.argument("name")
+@click.option("--osm", "osm_file", required=True, type=click.Path(path_type=Path),
+              help="An .osm, .osm.xml, .osm.bz2 or .osm.pbf file.")
+@click.option("--title", default=None, help="Display name (defaults to NAME).")
+def region_add(name: str, osm_file: Path, title: str | None) -> None:
+    """Add region NAME from an OSM file, building its walk, e-bike and truck networks."""
+    try:
+        added = add_region(name, osm_file, name=title, progress=_progress)
+    except (RegionError, OsmSourceError) as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"added region {added.id}: {added.source.parent}")
+
+
+@main.command("build")
+@click.option("--region", "region_id", required=True, help="Region id.")
+def build(region_id: str) -> None:
+    """Build (or load from the cache) every network of a region and report its size."""
+    try:
+        target = get_region(region_id)
+    except RegionError as error:
+        raise click.ClickException(str(error)) from error
+    networks = load_networks(target, progress=_progress)
+    for mode, net in networks.items():
+        click.echo(f"{mode:<6} {net.n_nodes:>8} nodes {net.n_edges:>8} edges "
+                   f"{net.length_m.sum() / 1000:>9.1f} km  dropped {net.dropped_nodes} nodes "
+                   "outside the largest strongly connected part")
+
+
+@main.command("demo")
+@click.option("--region", "region_id", required=True, help="Region id.")
+def demo(region_id: str) -> None:
+    """Give a demo region its demo stations if it has none."""
+    atlas = _atlas()
+    try:
+        added = atlas.seed_demo_stations(region_id, progress=_progress)
+    except RegionError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"{len(added)} demo stations added to {region_id}" if added
+               else f"{region_id} already has stations (or is not a demo region)")
+
+
+@main.command("nearest")
+@click.option("--region", "region_id", required=True, help="Region id.")
+@click.option("--lat", type=float, required=True, help="Latitude of the worker.")
+@click.option("--lon", type=float, required=True, help="Longitude of the worker.")
+@click.option("--mode", type=click.Choice(MODES), default="walk", show_default=True)
+@click.option("--datum", type=click.Choice(["wgs84", "gcj02", "bd09"]), default="wgs84",
+              show_default=True, help="Datum of --lat/--lon (Amap: gcj02, Baidu: bd09).")
+@click.option("-k", "--limit", "k", type=click.IntRange(1, 50), default=3, show_default=True,
+              help="How many stations.")
+@click.option("--amenity", "amenities", multiple=True, type=click.Choice(list(AMENITIES)),
+              help="Required amenity (repeatable).")
+@click.option("--kind", "kinds", multiple=True, type=click.Choice(list(KINDS)),
+              help="Acceptable station kind (repeatable).")
+@click.option("--open-now", is_flag=True, help="Only stations open now (Asia/Shanghai).")
+@click.option("--json", "as_json", is_flag=True, help="Print GeoJSON.")
+def nearest(region_id: str, lat: float, lon: float, mode: str, datum: str, k: int,
+            amenities: tuple[str, ...], kinds: tuple[str, ...], open_now: bool,
+            as_json: bool) -> None:
+    """Find the nearest open stations by travel time from a point."""
+    atlas = _atlas()
+    try:
+        target = get_region(region_id)
+        lon84, lat84 = to_wgs84(lon, lat, datum)
+        atlas.seed_demo_stations(region_id, progress=_progress)
+        index = atlas.index(region_id, progress=_progress)
+        filters = StationFilter(
+            kinds=frozenset(kinds), amenities=frozenset(amenities),
+            open_at=datetime.now(SHANGHAI).replace(tzinfo=None) if open_now else None,
+        )
+        answer = nearest_stations(index, (lon84, lat84), mode, k=k, filters=filters)
+    except (RegionError, ValueError) as error:
+        raise click.ClickException(str(error)) from error
+    if as_json:
+        click.echo(json.dumps(answer_geojson(answer, target.attribution), ensure_ascii=False))
+        return
+    click.echo(f"{target.name} · {mode} · joined the network {answer.snap.distance_m:.0f} m "
+               "from the point")
+    if not answer.hits:
+        click.echo("no matching open station is reachable")
+    for rank, hit in enumerate(answer.hits, start=1):
+        s = hit.station
+        tag = " [demo data]" if s.demo else ""
+        click.echo(f"{rank}. {s.name}{tag}")
+        click.echo(f"   {hit.time_s / 60:.1f} min, {hit.distance_m:.0f} m · {KINDS[s.kind][1]}"
+                   f" · hours: {s.opening_hours or 'unknown'}")
+        if s.address or s.host:
+            click.echo(f"   {s.address} {s.host}".rstrip())
+    click.echo(target.attribution)
+
+
+@main.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--threads", default=8, show_default=True, type=int)
+def serve(host: str, port: int, threads: int) -> None:
+    """Run the web app under the waitress production server."""
+    from waitress import serve as waitress_serve
+
+    from web import create_app
+
+    app = create_app()
+    click.echo(f"Yizhan on http://{host}:{port}/")
+    waitress_serve(app, host=host, port=port, threads=threads)
