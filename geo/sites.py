@@ -102,9 +102,9 @@ def host_sites(path: str | Path) -> gpd.GeoDataFrame:
                 continue
             point, osm_id = (obj.location.lon, obj.location.lat), f"node/{obj.id}"
         elif obj.is_way():
-            point, osm_id = _way_point(obj), f"way/{obj.id}"
+            point, osm_id = way_point(obj), f"way/{obj.id}"
         elif obj.is_area() and not obj.from_way():
-            point, osm_id = _area_point(obj, wkb), f"relation/{obj.orig_id()}"
+            point, osm_id = area_point(obj, wkb), f"relation/{obj.orig_id()}"
         else:
             continue  # closed ways come as ways; other relations have no geometry
         if point is not None:
@@ -113,7 +113,7 @@ def host_sites(path: str | Path) -> gpd.GeoDataFrame:
     return frame.set_geometry(gpd.points_from_xy(frame["lon"], frame["lat"]), crs="EPSG:4326")
 
 
-def _way_point(way: osmium.osm.Way) -> tuple[float, float] | None:
+def way_point(way: osmium.osm.Way) -> tuple[float, float] | None:
     """Return a representative point of a way.
 
     Args:
@@ -136,7 +136,7 @@ def _way_point(way: osmium.osm.Way) -> tuple[float, float] | None:
     return float(lon), float(lat)
 
 
-def _area_point(area: osmium.osm.Area, wkb: osmium.geom.WKBFactory) -> tuple[float, float] | None:
+def area_point(area: osmium.osm.Area, wkb: osmium.geom.WKBFactory) -> tuple[float, float] | None:
     """Return the centroid of a multipolygon area.
 
     Args:
