@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from geo.hours import open_state
 from geo.nearest import NearestAnswer
 from geo.stations import Station
 
@@ -40,21 +43,29 @@ def station_feature(station: Station, **extra) -> dict:
     }
 
 
-def stations_geojson(stations: list[Station], attribution: str) -> dict:
-    """A FeatureCollection of stations."""
+def stations_geojson(stations: list[Station], attribution: str, now: datetime | None = None
+                     ) -> dict:
+    """A FeatureCollection of stations; with ``now``, each says its ``open_state`` then
+    (``open``, ``closed`` or ``unknown``, see :func:`geo.hours.open_state`)."""
     return {
         "type": "FeatureCollection",
         "attribution": attribution,
-        "features": [station_feature(s) for s in stations],
+        "features": [station_feature(s, **_open_state(s, now)) for s in stations],
     }
 
 
-def answer_geojson(answer: NearestAnswer, attribution: str) -> dict:
+def _open_state(station: Station, now: datetime | None) -> dict:
+    """``{"open_state": …}`` at ``now``, or nothing without a time."""
+    return {} if now is None else {"open_state": open_state(station.opening_hours, now)}
+
+
+def answer_geojson(answer: NearestAnswer, attribution: str, now: datetime | None = None) -> dict:
     """A nearest-station answer as a FeatureCollection.
 
     Each hit is a Point feature (``feature_type`` ``station``, with ``rank``, ``time_s``,
-    ``time_min`` and ``distance_m``) followed by its route as a LineString feature
-    (``feature_type`` ``route``, same ``rank``). The snap is reported as a top-level member.
+    ``time_min``, ``distance_m`` and, given ``now``, ``open_state``) followed by its route as a
+    LineString feature (``feature_type`` ``route``, same ``rank``). The snap is reported as a
+    top-level member.
     """
     features = []
     for rank, hit in enumerate(answer.hits, start=1):
@@ -64,7 +75,8 @@ def answer_geojson(answer: NearestAnswer, attribution: str) -> dict:
             "time_min": round(hit.time_s / 60, 1),
             "distance_m": round(hit.distance_m, 1),
         }
-        features.append(station_feature(hit.station, feature_type="station", **timing))
+        features.append(station_feature(hit.station, feature_type="station", **timing,
+                                        **_open_state(hit.station, now)))
         features.append({
             "type": "Feature",
             "geometry": {"type": "LineString", "coordinates": hit.route.round(7).tolist()},

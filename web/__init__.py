@@ -10,6 +10,7 @@ from flask import Flask, jsonify
 from geo.atlas import Atlas
 from geo.settings import instance_dir
 from geo.store import StationStore, default_store_url
+from web.i18n import init_babel
 from web.params import BadParameter
 
 
@@ -37,10 +38,12 @@ def create_app(config: dict | None = None) -> Flask:
             atlas.seed_demo_stations(region.id)
     app.extensions["atlas"] = atlas
 
-    from web import api, static
+    from web import api, static, worker
 
+    init_babel(app)
     app.register_blueprint(api.bp)
     app.register_blueprint(static.bp)
+    app.register_blueprint(worker.bp)
 
     @app.errorhandler(BadParameter)
     def bad_parameter(error: BadParameter):

@@ -1,7 +1,9 @@
-"""The read API: regions, stations and nearest-station queries as JSON and GeoJSON."""
+"""The read API: regions, stations, nearest-station queries with navigation links and place-name
+search as JSON and GeoJSON, described by an OpenAPI document."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -11,10 +13,13 @@ from geo.atlas import Atlas
 from geo.coords import DATUMS, to_wgs84
 from geo.geojson import answer_geojson, stations_geojson
 from geo.index import StationFilter
+from geo.navigation import navigation_links
 from geo.nearest import nearest_stations
+from geo.places import places_for
 from geo.regions import Region, RegionError
 from geo.stations import AMENITIES, KINDS, STATUSES
 from web import params
+from web.openapi import openapi_document
 from web.params import BadParameter
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -24,9 +29,17 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 #: Most stations one nearest query returns.
 MAX_LIMIT = 10
 
+#: Most places one place search returns.
+MAX_PLACES = 50
+
 
 def _atlas() -> Atlas:
     return current_app.extensions["atlas"]
+
+
+def _now() -> datetime:
+    """The time now in Asia/Shanghai, naive (the time opening hours are written in)."""
+    return datetime.now(SHANGHAI).replace(tzinfo=None)
 
 
 def _region(args) -> Region:
@@ -77,7 +90,7 @@ def stations():
         and (not statuses or s.status in statuses)
         and amenities <= set(s.amenities)
     ]
-    return jsonify(stations_geojson(found, region.attribution))
+    return jsonify(stations_geojson(found, region.attribution, _now()))
 
 
 @bp.get("/nearest")
@@ -90,11 +103,11 @@ def nearest():
     mode = params.choice(args, "mode", region.modes, "walk" if "walk" in region.modes
                          else region.modes[0])
     datum = params.choice(args, "datum", DATUMS, "wgs84")
+    now = _now()
     filters = StationFilter(
         kinds=params.choices(args, "kind", KINDS),
         amenities=params.choices(args, "amenity", AMENITIES),
-        open_at=datetime.now(SHANGHAI).replace(tzinfo=None)
-        if params.flag(args, "open_now") else None,
+        open_at=now if params.flag(args, "open_now") else None,
     )
     limit = params.integer(args, "limit", 3, 1, MAX_LIMIT)
     lon84, lat84 = to_wgs84(lon, lat, datum)
@@ -103,7 +116,29 @@ def nearest():
         raise BadParameter("lat", f"the point ({lon84:.5f}, {lat84:.5f}) is outside region "
                                   f"{region.id!r}")
     answer = nearest_stations(index, (lon84, lat84), mode, k=limit, filters=filters)
-    body = answer_geojson(answer, region.attribution)
+    body = answer_geojson(answer, region.attribution, now)
+    station_features = (f for f in body["features"]
+                        if f["properties"]["feature_type"] == "station")
+    for feature, hit in zip(station_features, answer.hits):
+        feature["properties"]["navigation"] = navigation_links(
+            hit.station.lon, hit.station.lat, hit.station.name, mode)
     body["region"] = region.id
     body["query"] = {"lon": lon84, "lat": lat84, "datum": "wgs84"}
     return jsonify(body)
+
+
+@bp.get("/places")
+def places():
+    """Streets, buildings and places of a region whose name contains ``q``, best first."""
+    args = request.args
+    region = _region(args)
+    limit = params.integer(args, "limit", 10, 1, MAX_PLACES)
+    found = places_for(region).search(args.get("q", ""), limit)
+    return jsonify(region=region.id, attribution=region.attribution,
+                   places=[asdict(place) for place in found])
+
+
+@bp.get("/openapi.json")
+def openapi():
+    """The OpenAPI 3.0 description of this API."""
+    return jsonify(openapi_document(MAX_LIMIT, MAX_PLACES))

@@ -1,0 +1,87 @@
+"""The worker page in headless Chromium, offline: a location gives results and routes, and no
+request leaves this machine."""
+
+import shutil
+import socket
+import threading
+from pathlib import Path
+
+import pytest
+
+playwright_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed")
+CHROMIUM = "/usr/bin/chromium"
+if not Path(CHROMIUM).exists():
+    pytest.skip("Debian's chromium is not installed at /usr/bin/chromium", allow_module_level=True)
+
+OUTPUT = Path(__file__).resolve().parent.parent / "test-output"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """The app under waitress on a free loopback port, for the whole module."""
+    from waitress.server import create_server
+
+    from web import create_app
+
+    folder = tmp_path_factory.mktemp("browser")
+    app = create_app({"DATABASE_URL": f"sqlite:///{folder}/yizhan.db"})
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    wsgi = create_server(app, host="127.0.0.1", port=port, threads=4)
+    thread = threading.Thread(target=wsgi.run, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{port}"
+    wsgi.close()
+
+
+@pytest.fixture
+def page(server):
+    """A phone-sized page whose requests to any other host are refused and recorded."""
+    with playwright_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        context = browser.new_context(viewport={"width": 412, "height": 915})
+        page = context.new_page()
+        page.outside = []
+        page.errors = []
+
+        def only_local(route):
+            if route.request.url.startswith(server):
+                route.continue_()
+            else:
+                page.outside.append(route.request.url)
+                route.abort()
+
+        page.route("**/*", only_local)
+        page.on("pageerror", lambda error: page.errors.append(str(error)))
+        yield page
+        browser.close()
+
+
+def test_tapping_the_map_shows_three_stations_and_their_routes_offline(server, page):
+    page.goto(server + "/")
+    page.wait_for_selector(".leaflet-marker-icon")  # stations drawn, clustered or not
+    box = page.locator("#map").bounding_box()
+    page.mouse.click(box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.75)
+    page.wait_for_selector(".result")
+    assert page.locator(".result").count() == 3
+    assert page.locator("#results").get_attribute("data-routes") == "3"
+    first = page.locator(".result").first
+    assert "分钟" in first.locator(".time").inner_text()
+    assert first.locator(".navigate a").count() == 3
+    OUTPUT.mkdir(exist_ok=True)
+    page.screenshot(path=str(OUTPUT / "worker-results.png"), full_page=True)
+    assert page.outside == [], f"requests left localhost: {page.outside}"
+    assert page.errors == []
+
+
+def test_the_page_switches_to_english_and_remembers_it(server, page):
+    page.goto(server + "/?lang=en")
+    assert page.locator("#locate").inner_text() == "Use my position"
+    page.goto(server + "/")
+    assert page.locator("#locate").inner_text() == "Use my position"
+    page.click("a[data-lang=zh]")
+    assert page.locator("#locate").inner_text() == "使用我的位置"
+    assert page.outside == []

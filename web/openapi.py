@@ -1,0 +1,347 @@
+"""The OpenAPI 3.0 description of the read API (``/api/v1``), written by hand.
+
+The enums come from the vocabularies themselves (:mod:`geo.stations`, :mod:`geo.modes`,
+:mod:`geo.coords`, :mod:`geo.places`), so the document cannot drift from what the API accepts.
+"""
+
+from __future__ import annotations
+
+from geo.coords import DATUMS
+from geo.modes import MODES
+from geo.places import CATEGORIES
+from geo.settings import OSM_ATTRIBUTION
+from geo.stations import AMENITIES, KINDS, STATUSES
+
+#: The OpenAPI version the document follows.
+OPENAPI_VERSION = "3.0.3"
+
+
+def openapi_document(max_nearest: int, max_places: int) -> dict:
+    """Return the OpenAPI document of the read API.
+
+    Args:
+        max_nearest: the largest ``limit`` of ``/nearest``.
+        max_places: the largest ``limit`` of ``/places``.
+
+    Returns:
+        A JSON-ready dict (OpenAPI 3.0).
+    """
+    bad_request = {"$ref": "#/components/responses/BadParameter"}
+    return {
+        "openapi": OPENAPI_VERSION,
+        "info": {
+            "title": "Yizhan (驿站) API",
+            "version": "1",
+            "description": (
+                "Worker rest stations of Chinese trade unions: regions, stations, the nearest "
+                "open stations by travel time on the street network, and place-name search. "
+                "Coordinates are WGS-84 unless a datum is named. Street data "
+                f"{OSM_ATTRIBUTION}. Demo stations are not real and carry `demo: true`."
+            ),
+        },
+        "servers": [{"url": "/api/v1"}],
+        "paths": {
+            "/regions": {
+                "get": {
+                    "summary": "All regions with their modes, bounds and attribution",
+                    "operationId": "listRegions",
+                    "responses": {
+                        "200": _json_response("The regions", {
+                            "type": "object",
+                            "required": ["regions"],
+                            "properties": {"regions": {
+                                "type": "array",
+                                "items": {"$ref": "#/components/schemas/Region"},
+                            }},
+                        }),
+                    },
+                },
+            },
+            "/stations": {
+                "get": {
+                    "summary": "Stations of a region as GeoJSON",
+                    "operationId": "listStations",
+                    "parameters": [
+                        _region_parameter(),
+                        _list_parameter("kind", KINDS, "Only stations of these kinds."),
+                        _list_parameter("status", STATUSES, "Only stations in these states."),
+                        _list_parameter("amenity", AMENITIES,
+                                        "Only stations that have all these amenities."),
+                    ],
+                    "responses": {
+                        "200": _json_response(
+                            "A FeatureCollection of station Points",
+                            {"$ref": "#/components/schemas/FeatureCollection"},
+                            "application/geo+json",
+                        ),
+                        "400": bad_request,
+                    },
+                },
+            },
+            "/nearest": {
+                "get": {
+                    "summary": "The nearest matching open stations by travel time, with routes",
+                    "operationId": "nearestStations",
+                    "parameters": [
+                        _region_parameter(),
+                        _parameter("lat", True, {"type": "number", "minimum": -90,
+                                                 "maximum": 90},
+                                   "Latitude of the worker, in `datum`; the point must lie in "
+                                   "the region."),
+                        _parameter("lon", True, {"type": "number", "minimum": -180,
+                                                 "maximum": 180},
+                                   "Longitude of the worker, in `datum`."),
+                        _parameter("mode", False, {"type": "string", "enum": list(MODES),
+                                                   "default": "walk"},
+                                   "Travel mode; the region must offer it."),
+                        _parameter("datum", False, {"type": "string", "enum": list(DATUMS),
+                                                    "default": "wgs84"},
+                                   "Datum of lat/lon: wgs84 (GPS, OSM), gcj02 (Amap, "
+                                   "Tencent) or bd09 (Baidu)."),
+                        _list_parameter("kind", KINDS, "Only stations of these kinds."),
+                        _list_parameter("amenity", AMENITIES,
+                                        "Only stations that have all these amenities."),
+                        _parameter("open_now", False, {"type": "boolean", "default": False},
+                                   "Only stations open now (Asia/Shanghai time); true/false, "
+                                   "1/0 or yes/no."),
+                        _parameter("limit", False, {"type": "integer", "minimum": 1,
+                                                    "maximum": max_nearest, "default": 3},
+                                   "How many stations to return."),
+                    ],
+                    "responses": {
+                        "200": _json_response(
+                            "Each station as a Point feature (feature_type `station`, with "
+                            "rank, time_s, time_min, distance_m and navigation links) followed "
+                            "by its route as a LineString feature (feature_type `route`), in "
+                            "order of travel time",
+                            {"$ref": "#/components/schemas/NearestAnswer"},
+                            "application/geo+json",
+                        ),
+                        "400": bad_request,
+                    },
+                },
+            },
+            "/places": {
+                "get": {
+                    "summary": "Search the region's streets, buildings and places by name",
+                    "operationId": "searchPlaces",
+                    "parameters": [
+                        _region_parameter(),
+                        _parameter("q", False, {"type": "string"},
+                                   "Part of a name (case-insensitive); a blank query finds "
+                                   "nothing. Exact matches come first, then names that start "
+                                   "with it, then shorter names."),
+                        _parameter("limit", False, {"type": "integer", "minimum": 1,
+                                                    "maximum": max_places, "default": 10},
+                                   "How many places to return."),
+                    ],
+                    "responses": {
+                        "200": _json_response("The matching places, best first", {
+                            "type": "object",
+                            "required": ["places"],
+                            "properties": {
+                                "region": {"type": "string"},
+                                "attribution": {"type": "string"},
+                                "places": {
+                                    "type": "array",
+                                    "items": {"$ref": "#/components/schemas/Place"},
+                                },
+                            },
+                        }),
+                        "400": bad_request,
+                    },
+                },
+            },
+        },
+        "components": {
+            "schemas": _schemas(),
+            "responses": {
+                "BadParameter": _json_response(
+                    "A parameter is missing or wrong; the error names it",
+                    {"$ref": "#/components/schemas/Error"},
+                ),
+            },
+        },
+    }
+
+
+def _parameter(name: str, required: bool, schema: dict, description: str) -> dict:
+    """A query parameter.
+
+    Args:
+        name: the parameter's name.
+        required: whether it must be given.
+        schema: its JSON schema.
+        description: what it means.
+
+    Returns:
+        An OpenAPI Parameter object.
+    """
+    return {"name": name, "in": "query", "required": required, "schema": schema,
+            "description": description}
+
+
+def _region_parameter() -> dict:
+    """The ``region`` parameter every path takes."""
+    return _parameter("region", False, {"type": "string"},
+                      "Region id (see /regions); the default region when absent.")
+
+
+def _list_parameter(name: str, vocabulary: dict, description: str) -> dict:
+    """A parameter of zero or more values from a vocabulary, repeated or comma-separated.
+
+    Args:
+        name: the parameter's name.
+        vocabulary: the allowed values (its keys).
+        description: what it filters.
+
+    Returns:
+        An OpenAPI Parameter object with an array schema whose items enumerate the vocabulary.
+    """
+    parameter = _parameter(
+        name, False, {"type": "array", "items": {"type": "string", "enum": list(vocabulary)}},
+        f"{description} Repeat the parameter or separate values with commas.",
+    )
+    return {**parameter, "style": "form", "explode": True}
+
+
+def _json_response(description: str, schema: dict,
+                   media_type: str = "application/json") -> dict:
+    """A response with a JSON body.
+
+    Args:
+        description: what the response holds.
+        schema: the body's schema.
+        media_type: the media type the body is described under.
+
+    Returns:
+        An OpenAPI Response object.
+    """
+    return {"description": description, "content": {media_type: {"schema": schema}}}
+
+
+def _schemas() -> dict:
+    """The component schemas: errors, regions, places and a sketch of the GeoJSON bodies."""
+    position = {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 2,
+                "description": "[lon, lat], WGS-84"}
+    return {
+        "Error": {
+            "type": "object",
+            "required": ["error"],
+            "properties": {"error": {
+                "type": "object",
+                "required": ["parameter", "message"],
+                "properties": {
+                    "parameter": {"type": "string", "description": "The parameter at fault."},
+                    "message": {"type": "string", "description": "What is wrong with it."},
+                },
+            }},
+        },
+        "Region": {
+            "type": "object",
+            "properties": {
+                "id": {"type": "string"},
+                "name": {"type": "string"},
+                "name_en": {"type": "string"},
+                "default": {"type": "boolean"},
+                "demo": {"type": "boolean"},
+                "modes": {"type": "array", "items": {"type": "string", "enum": list(MODES)}},
+                "bounds": {"type": "array", "items": {"type": "number"}, "minItems": 4,
+                           "maxItems": 4, "description": "[min_lon, min_lat, max_lon, max_lat]"},
+                "stations": {"type": "integer"},
+                "attribution": {"type": "string"},
+            },
+        },
+        "Place": {
+            "type": "object",
+            "required": ["name", "category", "lon", "lat"],
+            "properties": {
+                "name": {"type": "string"},
+                "category": {"type": "string", "enum": list(CATEGORIES)},
+                "lon": {"type": "number"},
+                "lat": {"type": "number"},
+            },
+        },
+        "Navigation": {
+            "type": "object",
+            "description": "Links that open a route to the station in a map app.",
+            "properties": {
+                "amap": {"type": "string", "format": "uri", "description": "Amap, GCJ-02"},
+                "baidu": {"type": "string", "format": "uri", "description": "Baidu, BD-09"},
+                "osm": {"type": "string", "format": "uri",
+                        "description": "openstreetmap.org, WGS-84"},
+            },
+        },
+        "Feature": {
+            "type": "object",
+            "required": ["type", "geometry", "properties"],
+            "properties": {
+                "type": {"type": "string", "enum": ["Feature"]},
+                "geometry": {
+                    "type": "object",
+                    "required": ["type", "coordinates"],
+                    "properties": {
+                        "type": {"type": "string", "enum": ["Point", "LineString"]},
+                        "coordinates": {"oneOf": [
+                            position, {"type": "array", "items": position},
+                        ]},
+                    },
+                },
+                "properties": {
+                    "type": "object",
+                    "description": "Station attributes (id, name, kind, status, amenities, "
+                                   "opening_hours, open_state now in Asia/Shanghai, demo, "
+                                   "...); in nearest answers also "
+                                   "feature_type, rank, time_s, time_min, distance_m and, on "
+                                   "stations, navigation.",
+                    "properties": {
+                        "kind": {"type": "string", "enum": list(KINDS)},
+                        "status": {"type": "string", "enum": list(STATUSES)},
+                        "amenities": {"type": "array",
+                                      "items": {"type": "string", "enum": list(AMENITIES)}},
+                        "open_state": {"type": "string", "enum": ["open", "closed", "unknown"]},
+                        "feature_type": {"type": "string", "enum": ["station", "route"]},
+                        "navigation": {"$ref": "#/components/schemas/Navigation"},
+                    },
+                    "additionalProperties": True,
+                },
+            },
+        },
+        "FeatureCollection": {
+            "type": "object",
+            "required": ["type", "features"],
+            "properties": {
+                "type": {"type": "string", "enum": ["FeatureCollection"]},
+                "attribution": {"type": "string"},
+                "features": {"type": "array",
+                             "items": {"$ref": "#/components/schemas/Feature"}},
+            },
+        },
+        "NearestAnswer": {
+            "allOf": [
+                {"$ref": "#/components/schemas/FeatureCollection"},
+                {
+                    "type": "object",
+                    "properties": {
+                        "region": {"type": "string"},
+                        "mode": {"type": "string", "enum": list(MODES)},
+                        "snap": {
+                            "type": "object",
+                            "properties": {"distance_m": {
+                                "type": "number",
+                                "description": "How far the point is from the network node "
+                                               "it joined.",
+                            }},
+                        },
+                        "query": {
+                            "type": "object",
+                            "description": "The query point converted to WGS-84.",
+                            "properties": {"lon": {"type": "number"},
+                                           "lat": {"type": "number"},
+                                           "datum": {"type": "string", "enum": ["wgs84"]}},
+                        },
+                    },
+                },
+            ],
+        },
+    }
