@@ -85,3 +85,37 @@ def test_the_page_switches_to_english_and_remembers_it(server, page):
     page.click("a[data-lang=zh]")
     assert page.locator("#locate").inner_text() == "使用我的位置"
     assert page.outside == []
+
+
+def test_a_place_typed_by_name_becomes_the_location(server, page):
+    page.goto(server + "/")
+    page.fill("#place", "汉中路")
+    page.wait_for_selector("#place-results li[role=button]")
+    page.locator("#place-results li[role=button]").first.click()
+    page.wait_for_selector(".result")
+    assert page.locator(".result").count() == 3
+    assert page.outside == []
+
+
+def test_the_device_position_becomes_the_location(server):
+    with playwright_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        context = browser.new_context(geolocation={"latitude": 32.0418, "longitude": 118.7790},
+                                      permissions=["geolocation"])
+        page = context.new_page()
+        page.goto(server + "/?lang=en")
+        page.click("#locate")
+        page.wait_for_selector(".result")
+        assert "min" in page.locator(".result .time").first.inner_text()
+        browser.close()
+
+
+def test_a_point_outside_the_region_is_explained_not_answered(server, page):
+    page.goto(server + "/?lang=en")
+    box = page.locator("#map").bounding_box()
+    for _ in range(4):  # zoom far out, then tap far from Nanjing
+        page.click(".leaflet-control-zoom-out")
+        page.wait_for_timeout(300)
+    page.mouse.click(box["x"] + 8, box["y"] + box["height"] - 30)
+    page.wait_for_function("document.querySelector('#status').textContent.includes('outside')")
+    assert page.locator(".result").count() == 0

@@ -44,6 +44,7 @@ def page():
         "you": _("You are here"),
         "amap": _("Amap"), "baidu": _("Baidu Maps"), "osm": _("OpenStreetMap"),
         "host": _("Host"), "hours": _("Hours"), "error": _("Something went wrong"),
+        "outside": _("That point is outside this region; choose a point on its streets."),
     }
     return render_template(
         "worker.html",

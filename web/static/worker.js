@@ -145,7 +145,8 @@
       if (!response.ok) {
         answerLayer.clearLayers();
         results.replaceChildren();
-        statusLine.textContent = body.error ? body.error.message : T.error;
+        const where = body.error && ["lat", "lon"].includes(body.error.parameter);
+        statusLine.textContent = where ? T.outside : T.error;
         return;
       }
       show(body);
