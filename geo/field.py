@@ -95,6 +95,50 @@ def service_field(network: Network, station_nodes: np.ndarray) -> ServiceField:
     )
 
 
+@dataclass(frozen=True)
+class StationTrees:
+    """Each station's own shortest-path tree over the reversed network.
+
+    Attributes:
+        station_nodes: node of each station (S,).
+        time_s: travel time from every node to every station (S, N), inf where unreachable.
+        next_node: next node on the way from every node to every station (S, N), int32;
+            :data:`NO_NODE` at the station and where it is unreachable.
+    """
+
+    station_nodes: np.ndarray
+    time_s: np.ndarray
+    next_node: np.ndarray
+
+    def route_nodes(self, station: int, node: int) -> np.ndarray:
+        """Return the node path from ``node`` to station number ``station``.
+
+        Raises:
+            ValueError: if the station is not reachable from ``node``.
+        """
+        if not np.isfinite(self.time_s[station, node]):
+            raise ValueError(f"station {station} is not reachable from node {node}")
+        tree = self.next_node[station]
+        path = [node]
+        while tree[path[-1]] != NO_NODE:
+            path.append(int(tree[path[-1]]))
+        return np.array(path, dtype=np.int64)
+
+
+def station_trees(network: Network, station_nodes: np.ndarray) -> StationTrees:
+    """Compute every station's shortest-path tree (one compiled call for all stations).
+
+    Memory is S × N × 12 bytes; callers bound S × N.
+    """
+    station_nodes = np.asarray(station_nodes, dtype=np.int64)
+    if len(station_nodes) == 0:
+        empty = np.zeros((0, network.n_nodes))
+        return StationTrees(station_nodes, empty, empty.astype(np.int32))
+    time_s, next_node = dijkstra(network.reverse_matrix("time"), directed=True,
+                                 indices=station_nodes, return_predecessors=True)
+    return StationTrees(station_nodes, time_s, next_node.astype(np.int32))
+
+
 def _tree_lengths(network: Network, next_node: np.ndarray, roots: np.ndarray) -> np.ndarray:
     """Return each node's route length (m) to its root along the shortest-path forest.
 

@@ -17,13 +17,16 @@ from functools import cached_property
 import numpy as np
 from scipy.spatial import cKDTree
 
-from geo.field import ServiceField, service_field
+from geo.field import ServiceField, StationTrees, service_field, station_trees
 from geo.hours import open_state
 from geo.network import Network
 from geo.stations import AMENITIES, Station
 
 #: How many service fields (distinct station sets) each index keeps per mode.
 FIELD_CACHE_SIZE = 32
+
+#: Largest stations × nodes for which per-station trees are kept (12 bytes an entry).
+TREE_BUDGET = 8_000_000
 
 _AMENITY_BIT = {name: 1 << i for i, name in enumerate(AMENITIES)}
 
@@ -65,6 +68,7 @@ class _ModeIndex:
         self.station_nodes = np.asarray(nodes, dtype=np.int64)
         self.station_snap_m = np.asarray(snap_m, dtype=np.float64)
         self.fields: OrderedDict[bytes, ServiceField] = OrderedDict()
+        self.trees: OrderedDict[bytes, StationTrees] = OrderedDict()
 
 
 class RegionIndex:
@@ -74,6 +78,7 @@ class RegionIndex:
         region_id: the region's id.
         networks: the region's networks by mode id.
         stations: all the region's stations; only those with status ``open`` serve queries.
+        tree_budget: largest stations × nodes for which :meth:`trees` keeps per-station trees.
     """
 
     def __init__(
@@ -81,9 +86,11 @@ class RegionIndex:
         region_id: str,
         networks: dict[str, Network],
         stations: list[Station],
+        tree_budget: int = TREE_BUDGET,
         _trees: dict[str, cKDTree] | None = None,
     ) -> None:
         self.region_id = region_id
+        self.tree_budget = tree_budget
         self.networks = networks
         self.stations = list(stations)
         trees = _trees or {m: cKDTree(n.node_xy) for m, n in networks.items()}
@@ -94,7 +101,8 @@ class RegionIndex:
     def with_stations(self, stations: list[Station]) -> "RegionIndex":
         """Return an index over the same networks with another station list."""
         trees = {m: mi.tree for m, mi in self._modes.items()}
-        return RegionIndex(self.region_id, self.networks, stations, _trees=trees)
+        return RegionIndex(self.region_id, self.networks, stations, self.tree_budget,
+                           _trees=trees)
 
     @property
     def modes(self) -> tuple[str, ...]:
@@ -188,15 +196,30 @@ class RegionIndex:
         """
         self.network(mode)
         mode_index = self._modes[mode]
+        return self._cached(mode_index.fields, mask, lambda: service_field(
+            mode_index.network, mode_index.station_nodes[mask]))
+
+    def trees(self, mode: str, mask: np.ndarray) -> StationTrees | None:
+        """Return the per-station shortest-path trees of the stations in ``mask``, or None when
+        stations × nodes exceeds the index's tree budget. Cached by station set like fields."""
+        self.network(mode)
+        mode_index = self._modes[mode]
+        if int(mask.sum()) * mode_index.network.n_nodes > self.tree_budget:
+            return None
+        return self._cached(mode_index.trees, mask, lambda: station_trees(
+            mode_index.network, mode_index.station_nodes[mask]))
+
+    def _cached(self, cache: OrderedDict, mask: np.ndarray, compute):
+        """Look ``mask``'s entry up in an LRU cache, computing and keeping it if missing."""
         key = np.packbits(mask).tobytes() + len(mask).to_bytes(4, "little")
         with self._lock:
-            found = mode_index.fields.get(key)
+            found = cache.get(key)
             if found is not None:
-                mode_index.fields.move_to_end(key)
+                cache.move_to_end(key)
                 return found
-        computed = service_field(mode_index.network, mode_index.station_nodes[mask])
+        computed = compute()
         with self._lock:
-            mode_index.fields[key] = computed
-            while len(mode_index.fields) > FIELD_CACHE_SIZE:
-                mode_index.fields.popitem(last=False)
+            cache[key] = computed
+            while len(cache) > FIELD_CACHE_SIZE:
+                cache.popitem(last=False)
         return computed

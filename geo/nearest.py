@@ -1,8 +1,10 @@
 """The worker's question: which open stations can I reach soonest, and how do I get there?
 
 The nearest matching station comes straight from the service field of the matching stations (an
-array read). For ``k > 1`` the answer is still exact: a forward search from the worker's node,
-bounded by a travel time that starts at twice the nearest station's and doubles until ``k``
+array read). For ``k > 1`` the answer is still exact: where stations × nodes fits the index's
+budget, every matching station's own shortest-path tree is kept (computed once per station set)
+and the answer is again array reads; beyond it, a forward search from the worker's node, bounded
+by a travel time that starts a little beyond the nearest station's and doubles until ``k``
 matching stations lie inside it, so the search stays local instead of covering the network.
 """
 
@@ -18,7 +20,7 @@ from geo.index import RegionIndex, Snap, StationFilter
 from geo.network import Network
 from geo.stations import Station
 
-#: Smallest first bound (seconds) of the bounded search for k > 1.
+#: How far (seconds) beyond the nearest station the first bounded search for k > 1 reaches.
 MIN_SEARCH_S = 120.0
 
 
@@ -94,30 +96,42 @@ def nearest_stations(
             station_snap_m=float(snap_m[station]),
         )
         return NearestAnswer(mode=mode, snap=snap, hits=[hit])
-    nodes = index.station_nodes(mode)[chosen]
-    times, predecessors = _search_until(network, node, nodes, k, float(field.time_s[node]))
-    station_times = times[nodes]
-    order = np.lexsort((chosen, station_times))
-    order = order[np.isfinite(station_times[order])][:k]
-    hits = []
-    for i in order:
-        path = _path_to(predecessors, node, int(nodes[i]))
-        hits.append(StationHit(
+    trees = index.trees(mode, mask)
+    if trees is not None:
+        times = trees.time_s[:, node]
+        order = _first_k(times, chosen, k)
+        paths = [trees.route_nodes(i, node) for i in order]
+    else:
+        nodes = index.station_nodes(mode)[chosen]
+        reached, predecessors = _search_until(network, node, nodes, k, float(field.time_s[node]))
+        times = reached[nodes]
+        order = _first_k(times, chosen, k)
+        paths = [_path_to(predecessors, node, int(nodes[i])) for i in order]
+    hits = [
+        StationHit(
             station=index.stations[int(chosen[i])],
-            time_s=float(station_times[i]),
+            time_s=float(times[i]),
             distance_m=_path_length(network, path),
             route=network.path_shape(path),
             station_snap_m=float(snap_m[chosen[i]]),
-        ))
+        )
+        for i, path in zip(order, paths)
+    ]
     return NearestAnswer(mode=mode, snap=snap, hits=hits)
+
+
+def _first_k(times: np.ndarray, chosen: np.ndarray, k: int) -> np.ndarray:
+    """Positions of the ``k`` smallest finite times, ties broken by station position."""
+    order = np.lexsort((chosen, times))
+    return order[np.isfinite(times[order])][:k]
 
 
 def _search_until(
     network: Network, source: int, targets: np.ndarray, k: int, nearest_s: float
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Search forward from ``source`` with a doubling time bound until ``k`` targets are inside
+    """Search forward from ``source`` with a time bound, doubled until ``k`` targets are inside
     it or the whole network is; return the times and predecessors of the last search."""
-    limit = max(2.0 * nearest_s, MIN_SEARCH_S)
+    limit = max(1.5 * nearest_s, nearest_s + MIN_SEARCH_S)
     graph = network.matrix("time")
     while True:
         times, predecessors = dijkstra(

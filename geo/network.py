@@ -185,9 +185,11 @@ class Network:
         if len(nodes) < 2:
             return np.column_stack([self.lon[nodes], self.lat[nodes]])
         edges = self.edge_ids(nodes[:-1], nodes[1:])
-        parts = [self.edge_shape(e)[:-1] for e in edges]
-        parts.append(np.array([[self.lon[nodes[-1]], self.lat[nodes[-1]]]]))
-        return np.concatenate(parts)
+        starts = self.geom_offsets[edges]
+        counts = self.geom_offsets[edges + 1] - starts - 1  # each shape without its last vertex
+        within = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+        vertices = np.append(np.repeat(starts, counts) + within, self.geom_offsets[edges[-1] + 1] - 1)
+        return self.geom_lonlat[vertices]
 
     @cached_property
     def utm_crs(self) -> CRS:
@@ -196,10 +198,14 @@ class Network:
         zone = int((lon0 + 180) // 6) + 1
         return CRS.from_epsg((32600 if lat0 >= 0 else 32700) + zone)
 
+    @cached_property
+    def _to_utm(self) -> Transformer:
+        """WGS-84 to the UTM zone; made once (pyproj transformers are thread-safe)."""
+        return Transformer.from_crs(4326, self.utm_crs, always_xy=True)
+
     def to_utm(self, lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Project WGS-84 coordinates to the network's UTM zone (metres)."""
-        transformer = Transformer.from_crs(4326, self.utm_crs, always_xy=True)
-        return transformer.transform(np.asarray(lon, float), np.asarray(lat, float))
+        return self._to_utm.transform(np.asarray(lon, float), np.asarray(lat, float))
 
     @cached_property
     def node_xy(self) -> np.ndarray:

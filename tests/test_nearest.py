@@ -23,8 +23,8 @@ def station_at(net: Network, node: int, name: str, **fields) -> Station:
                    **fields)
 
 
-@pytest.fixture
-def grid():
+@pytest.fixture(params=[10**9, 0], ids=["station trees", "bounded search"])
+def grid(request):
     net = grid_network()
     stations = [
         station_at(net, 4, "west", amenities=("drinking_water",), opening_hours="24/7"),
@@ -33,7 +33,7 @@ def grid():
         station_at(net, 7, "south-east", amenities=("toilet",)),
         station_at(net, 6, "closed one", status="closed", amenities=("toilet", "microwave")),
     ]
-    return net, RegionIndex("test", {"walk": net}, stations)
+    return net, RegionIndex("test", {"walk": net}, stations, tree_budget=request.param)
 
 
 def names(answer) -> list[str]:
@@ -132,7 +132,8 @@ def test_bad_arguments_name_what_is_wrong(grid):
         nearest_stations(index, node_point(net, 0), "walk", k=0)
 
 
-def test_answers_equal_a_plain_dijkstra_from_the_point_for_random_queries():
+@pytest.mark.parametrize("tree_budget", [10**9, 0], ids=["station trees", "bounded search"])
+def test_answers_equal_a_plain_dijkstra_from_the_point_for_random_queries(tree_budget):
     rng = np.random.default_rng(11)
     n, e = 400, 1400
     lon = 118.70 + rng.uniform(0, 0.06, n)
@@ -144,7 +145,7 @@ def test_answers_equal_a_plain_dijkstra_from_the_point_for_random_queries():
     nodes = rng.choice(n, 25, replace=False)
     stations = [station_at(net, int(node), f"s{i}", amenities=amenity_sets[i % 4])
                 for i, node in enumerate(nodes)]
-    index = RegionIndex("random", {"ebike": net}, stations)
+    index = RegionIndex("random", {"ebike": net}, stations, tree_budget=tree_budget)
     every = dijkstra(net.matrix("time"), directed=True)
     for query in rng.choice(n, 60, replace=False):
         need = amenity_sets[int(query) % 3]
