@@ -1,44 +1,65 @@
 """The station store: station records in a SQL database, through the SQLAlchemy 2 ORM.
 
-The public interface speaks plain :class:`~geo.stations.Station` dataclasses, never ORM rows, so
-another back end (PostGIS) can implement the same interface. The SQL is dialect-neutral: SQLite
-is the embedded default, and any database SQLAlchemy reaches works from its URL.
+The public interface speaks plain :class:`~geo.stations.Station` dataclasses, never ORM rows.
+SQLite is the embedded default; pointed at PostgreSQL by its URL the store uses PostGIS for
+spatial queries. Both back ends behave the same: the only dialect-specific code is how
+:meth:`StationStore.within` finds nearby stations and how concurrent schema upgrades are
+serialised, both chosen from the engine's dialect.
+
+The schema is made by the Alembic migrations in :mod:`geo.migrations`; opening a store upgrades
+its database to the newest schema. On PostgreSQL the stations table also has a PostGIS point
+``geom`` (SRID 4326), a column the database generates from ``lon`` and ``lat``, so it equals
+them after every write.
 
 Every write is a compare-and-set on the record's ``version``: ``UPDATE ... WHERE id = :id AND
 version = :expected``, so of several writers holding the same version exactly one wins and the
-others get :class:`VersionConflict` with the current record. Every write also bumps a store-wide
-revision counter in the same transaction, which callers read cheaply (:meth:`StationStore.revision`)
-to notice that stations changed, e.g. to recompute a service field.
+others get :class:`VersionConflict` with the current record. In the same transaction every write
+bumps a store-wide revision counter, which callers read cheaply (:meth:`StationStore.revision`)
+to notice that stations changed, and appends one entry per station to its history (who, when,
+what changed; :meth:`StationStore.history`). Nothing edits or deletes history.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 
+import numpy as np
+from alembic import command
+from alembic.config import Config
+from geoalchemy2 import Geography, Geometry
 from sqlalchemy import (
     JSON,
     Boolean,
+    Connection,
     Date,
     DateTime,
     Float,
+    Index,
     Integer,
+    MetaData,
     String,
     Text,
     TypeDecorator,
+    cast,
+    column,
     create_engine,
     delete,
     func,
     insert,
+    inspect,
+    make_url,
+    or_,
     select,
     update,
 )
-from sqlalchemy.engine import Dialect
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.sql.elements import ColumnElement
 
 from geo.settings import instance_dir
 from geo.stations import Station, validate_station
@@ -46,14 +67,33 @@ from geo.stations import Station, validate_station
 #: Station fields the store sets; ``update`` refuses to change them.
 STORE_FIELDS: frozenset[str] = frozenset({"id", "created_at", "updated_at", "version"})
 
+#: What a history entry records: a new station (``create`` by hand, ``import`` in bulk,
+#: ``demo`` generated), an ``update``, a ``status`` change, a ``delete`` or a ``restore``.
+HISTORY_ACTIONS: tuple[str, ...] = (
+    "create", "import", "demo", "update", "status", "delete", "restore",
+)
+
+#: The actions that insert stations (:meth:`StationStore.add_many` takes one of them).
+INSERT_ACTIONS: tuple[str, ...] = ("create", "import", "demo")
+
+#: Radius of the sphere distances are measured on: the WGS-84 mean radius (2a + b) / 3, which is
+#: also the sphere PostGIS uses for geography distances with ``use_spheroid = false``.
+EARTH_RADIUS_M: float = (2 * 6_378_137.0 + 6_356_752.314_245_179) / 3
+
+#: Where the Alembic migrations live, as a package resource.
+MIGRATIONS: str = "geo:migrations"
+
+#: Key of the PostgreSQL advisory lock that serialises schema upgrades of one database.
+MIGRATION_LOCK_KEY: int = 0x79697A68616E  # "yizhan" in ASCII
+
 
 class StationInvalid(ValueError):
     """A station failed validation.
 
     Attributes:
         errors: field name -> message for every problem.
-        index: position of the offending station in a batch (:meth:`StationStore.replace_demo`),
-            None for a single station.
+        index: position of the offending station in a batch (:meth:`StationStore.add_many`,
+            :meth:`StationStore.replace_demo`), None for a single station.
     """
 
     def __init__(self, errors: dict[str, str], index: int | None = None) -> None:
@@ -87,6 +127,27 @@ class VersionConflict(Exception):
             f"station {current.id} is at version {current.version}, not {expected_version}"
         )
         self.current = current
+
+
+@dataclasses.dataclass(frozen=True)
+class HistoryEntry:
+    """One change to a station, as recorded in the same transaction as the change.
+
+    Attributes:
+        at: when the change was made (UTC).
+        actor: who made it (a user name, or ``"system"``).
+        action: one of :data:`HISTORY_ACTIONS`.
+        changes: field name -> ``[before, after]`` in JSON-ready values (dates as ISO strings,
+            amenities as lists); ``before`` is None for a new station. An update lists only the
+            fields it changed; a delete or restore lists none.
+        version: the station's version after the change.
+    """
+
+    at: datetime
+    actor: str
+    action: str
+    changes: dict[str, list[object]]
+    version: int
 
 
 class UTCDateTime(TypeDecorator):
@@ -136,9 +197,15 @@ class _Base(DeclarativeBase):
 
 
 class _StationRow(_Base):
-    """One station record; ``deleted_at`` marks a soft-deleted one."""
+    """One station record; ``deleted_at`` marks a soft-deleted one.
+
+    On PostgreSQL the table also has the generated PostGIS column ``geom``, which the ORM does
+    not map (SQLite has no such column); :func:`_within_postgis` reads it.
+    """
 
     __tablename__ = "stations"
+    # AUTOINCREMENT: SQLite never reuses an id, so a history never mixes two stations.
+    __table_args__ = (Index("ix_stations_lat_lon", "lat", "lon"), {"sqlite_autoincrement": True})
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
@@ -174,6 +241,44 @@ class _RevisionRow(_Base):
     value: Mapped[int] = mapped_column(Integer)
 
 
+class _HistoryRow(_Base):
+    """One entry of a station's history; rows are only ever inserted.
+
+    ``station_id`` has no foreign key: the history of a demo station outlives the station when
+    :meth:`StationStore.replace_demo` removes it.
+    """
+
+    __tablename__ = "station_history"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    station_id: Mapped[int] = mapped_column(Integer, index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor: Mapped[str] = mapped_column(Text)
+    action: Mapped[str] = mapped_column(String(20))
+    changes: Mapped[dict[str, list[object]]] = mapped_column(JSON)
+    version: Mapped[int] = mapped_column(Integer)
+
+
+#: The tables as the ORM sees them (PostGIS-only objects excluded); the migrations must make
+#: the same schema, and Alembic's autogenerate compares against this.
+METADATA: MetaData = _Base.metadata
+
+#: The PostGIS point of a station, a column of ``stations`` only on PostgreSQL.
+_GEOM = column("geom", Geometry("POINT", srid=4326, spatial_index=False))
+
+#: Mapper attribute name -> maximum length, for the station's length-limited text columns.
+_TEXT_LIMITS: dict[str, int] = {
+    attribute.key: attribute.columns[0].type.length
+    for attribute in inspect(_StationRow).column_attrs
+    if isinstance(attribute.columns[0].type, String) and attribute.columns[0].type.length
+}
+
+#: How a dialect finds stations near a point; see :func:`_within_bounding_box`.
+_WithinQuery = Callable[
+    [Session, float, float, float, list[ColumnElement[bool]]], list[tuple[_StationRow, float]]
+]
+
+
 def default_store_url() -> str:
     """Return the database URL to use when none is given.
 
@@ -191,26 +296,33 @@ class StationStore:
     """Station records in a SQL database, read and written as :class:`Station` dataclasses."""
 
     def __init__(self, url: str) -> None:
-        """Connect, creating the tables if they are not there yet.
+        """Connect and upgrade the database to the newest schema.
 
         Args:
             url: SQLAlchemy database URL, e.g. ``sqlite:////path/yizhan.db`` or
-                ``postgresql+psycopg://user@host/db``.
+                ``postgresql://user@host/db`` (plain ``postgresql://`` and ``postgres://`` URLs
+                use the psycopg 3 driver).
+
+        Raises:
+            RuntimeError: the URL is a PostgreSQL one and PostGIS is not installed on the server.
         """
-        self._engine = create_engine(url)
+        self._engine = create_engine(_with_driver(url))
+        _upgrade_to_head(self._engine)
         self._sessions = sessionmaker(self._engine, expire_on_commit=False)
-        _Base.metadata.create_all(self._engine)
-        self._ensure_revision_row()
+        self._within: _WithinQuery = (
+            _within_postgis if self._engine.dialect.name == "postgresql" else _within_bounding_box
+        )
 
     def close(self) -> None:
         """Release the database connections."""
         self._engine.dispose()
 
-    def add(self, station: Station) -> Station:
+    def add(self, station: Station, *, actor: str = "system") -> Station:
         """Store a new station.
 
         Args:
             station: the station; its ``id``, timestamps and ``version`` are ignored.
+            actor: who adds it, for the history (action ``create``).
 
         Returns:
             The stored station with ``id``, ``created_at`` = ``updated_at`` (UTC) and
@@ -219,14 +331,45 @@ class StationStore:
         Raises:
             StationInvalid: the station does not validate.
         """
-        _raise_if_invalid(station)
+        errors = _station_errors(station)
+        if errors:
+            raise StationInvalid(errors)
         with self._write() as session:
-            (stored,) = self._insert(session, [station])
-            _bump_revision(session)
+            (stored,) = _insert(session, [station], actor, "create")
         return stored
 
+    def add_many(
+        self, stations: Iterable[Station], actor: str = "system", action: str = "import"
+    ) -> list[Station]:
+        """Store many new stations in one transaction, or none of them.
+
+        Args:
+            stations: the stations; their ``id``, timestamps and ``version`` are ignored.
+            actor: who adds them, for the history.
+            action: the history action of every entry, one of :data:`INSERT_ACTIONS`.
+
+        Returns:
+            The stored stations, in the given order.
+
+        Raises:
+            StationInvalid: a station does not validate; ``index`` says which (the first bad
+                one) and nothing is stored.
+            ValueError: ``action`` does not insert stations.
+        """
+        if action not in INSERT_ACTIONS:
+            raise ValueError(f"action must be one of {', '.join(INSERT_ACTIONS)}, not {action!r}")
+        stations = list(stations)
+        for index, station in enumerate(stations):
+            errors = _station_errors(station)
+            if errors:
+                raise StationInvalid(errors, index)
+        if not stations:
+            return []
+        with self._write() as session:
+            return _insert(session, stations, actor, action)
+
     def get(self, station_id: int) -> Station:
-        """Read one station.
+        """Read one station, deleted or not (see :meth:`is_deleted`).
 
         Args:
             station_id: the station's id.
@@ -235,13 +378,23 @@ class StationStore:
             The station.
 
         Raises:
-            KeyError: no such station, or it was deleted.
+            KeyError: no such station.
         """
-        with self._sessions() as session:
-            row = session.get(_StationRow, station_id)
-            if row is None or row.deleted_at is not None:
-                raise KeyError(station_id)
-            return _to_station(row)
+        return self._read(station_id)[0]
+
+    def is_deleted(self, station_id: int) -> bool:
+        """Tell whether a station is (soft-)deleted.
+
+        Args:
+            station_id: the station's id.
+
+        Returns:
+            True if the station was deleted and not restored since.
+
+        Raises:
+            KeyError: no such station.
+        """
+        return self._read(station_id)[1]
 
     def list(
         self,
@@ -262,11 +415,11 @@ class StationStore:
             The matching stations.
         """
         query = select(_StationRow).order_by(_StationRow.id)
-        for column, value in (
+        for column_, value in (
             (_StationRow.region, region), (_StationRow.status, status), (_StationRow.kind, kind),
         ):
             if value is not None:
-                query = query.where(column == value)
+                query = query.where(column_ == value)
         if not include_deleted:
             query = query.where(_StationRow.deleted_at.is_(None))
         with self._sessions() as session:
@@ -289,7 +442,49 @@ class StationStore:
         with self._sessions() as session:
             return session.scalar(query)
 
-    def update(self, station_id: int, changes: dict[str, object], expected_version: int) -> Station:
+    def within(
+        self,
+        lon: float,
+        lat: float,
+        metres: float,
+        region: str | None = None,
+        exclude_id: int | None = None,
+    ) -> list[tuple[Station, float]]:
+        """Find the stations within a straight-line distance of a point, nearest first.
+
+        Distances are great-circle distances on the sphere of radius :data:`EARTH_RADIUS_M`,
+        the same on every back end (they differ from distances on the WGS-84 ellipsoid by less
+        than 0.5 %). PostGIS answers in the database from a spatial index; other databases
+        prefilter by a lon/lat bounding box in SQL and measure the rest in numpy.
+
+        Args:
+            lon: the point's WGS-84 longitude.
+            lat: the point's WGS-84 latitude.
+            metres: the largest distance, in metres.
+            region: only this region's stations.
+            exclude_id: leave this station out (e.g. the one being edited).
+
+        Returns:
+            (station, distance in metres) for every station that is not deleted, ordered by
+            distance, then id.
+        """
+        filters = [_StationRow.deleted_at.is_(None)]
+        if region is not None:
+            filters.append(_StationRow.region == region)
+        if exclude_id is not None:
+            filters.append(_StationRow.id != exclude_id)
+        with self._sessions() as session:
+            found = self._within(session, float(lon), float(lat), float(metres), filters)
+            return [(_to_station(row), distance) for row, distance in found]
+
+    def update(
+        self,
+        station_id: int,
+        changes: dict[str, object],
+        expected_version: int,
+        *,
+        actor: str = "system",
+    ) -> Station:
         """Change fields of a station, if nobody changed it since the caller read it.
 
         Args:
@@ -297,6 +492,7 @@ class StationStore:
             changes: field name -> new value, for any :class:`Station` fields but ``id``,
                 ``created_at``, ``updated_at`` and ``version``.
             expected_version: the version the caller read.
+            actor: who changes it, for the history (action ``update``).
 
         Returns:
             The updated station; its version is ``expected_version + 1``.
@@ -306,30 +502,18 @@ class StationStore:
             StationInvalid: a field is unknown or read-only, or the result does not validate.
             VersionConflict: the stored version is not ``expected_version``.
         """
-        current = self.get(station_id)
-        field_names = {f.name for f in dataclasses.fields(Station)}
-        bad = {
-            name: "set by the store" if name in STORE_FIELDS else "not a station field"
-            for name in changes
-            if name in STORE_FIELDS or name not in field_names
-        }
-        if bad:
-            raise StationInvalid(bad)
-        changed = dataclasses.replace(current, **changes)
-        _raise_if_invalid(changed)
-        if current.version != expected_version:
-            raise VersionConflict(current, expected_version)
-        values = _row_values(changed)
-        values["updated_at"] = datetime.now(UTC)
-        return self._compare_and_set(station_id, expected_version, values)
+        return self._edit(station_id, changes, expected_version, actor, "update")
 
-    def set_status(self, station_id: int, status: str, expected_version: int) -> Station:
+    def set_status(
+        self, station_id: int, status: str, expected_version: int, *, actor: str = "system"
+    ) -> Station:
         """Change a station's status (open, suspend, close, ...).
 
         Args:
             station_id: the station's id.
             status: a status from :data:`geo.stations.STATUSES`.
             expected_version: the version the caller read.
+            actor: who changes it, for the history (action ``status``).
 
         Returns:
             The updated station.
@@ -339,34 +523,61 @@ class StationStore:
             StationInvalid: unknown status.
             VersionConflict: the stored version is not ``expected_version``.
         """
-        return self.update(station_id, {"status": status}, expected_version)
+        return self._edit(station_id, {"status": status}, expected_version, actor, "status")
 
-    def delete(self, station_id: int, expected_version: int) -> None:
-        """Soft-delete a station: it stays in the database but is no longer listed or read.
+    def delete(self, station_id: int, expected_version: int, *, actor: str = "system") -> None:
+        """Soft-delete a station: it is no longer listed, counted or found nearby, but it is kept
+        and can be restored.
 
         Args:
             station_id: the station's id.
             expected_version: the version the caller read.
+            actor: who deletes it, for the history (action ``delete``).
 
         Raises:
             KeyError: no such station, or it was already deleted.
             VersionConflict: the stored version is not ``expected_version``.
         """
-        current = self.get(station_id)
-        if current.version != expected_version:
-            raise VersionConflict(current, expected_version)
         now = datetime.now(UTC)
-        self._compare_and_set(station_id, expected_version, {"deleted_at": now, "updated_at": now})
+        self._compare_and_set(
+            station_id, expected_version, {"deleted_at": now, "updated_at": now},
+            deleted=False, actor=actor, action="delete", changes={},
+        )
 
-    def replace_demo(self, region: str, stations: Iterable[Station]) -> list[Station]:
+    def restore(self, station_id: int, expected_version: int, *, actor: str = "system") -> Station:
+        """Undo the deletion of a station.
+
+        Args:
+            station_id: the station's id.
+            expected_version: the version the caller read (the deleted station's version).
+            actor: who restores it, for the history (action ``restore``).
+
+        Returns:
+            The restored station; its version is ``expected_version + 1``.
+
+        Raises:
+            KeyError: no such station, or it is not deleted.
+            VersionConflict: the stored version is not ``expected_version``.
+        """
+        return self._compare_and_set(
+            station_id, expected_version,
+            {"deleted_at": None, "updated_at": datetime.now(UTC)},
+            deleted=True, actor=actor, action="restore", changes={},
+        )
+
+    def replace_demo(
+        self, region: str, stations: Iterable[Station], *, actor: str = "system"
+    ) -> list[Station]:
         """Replace a region's demo stations with new ones, in one transaction.
 
         Every demo station of the region (deleted ones included) is removed; stations that are
-        not demo data are left alone.
+        not demo data are left alone. Each new station gets a history entry with action
+        ``demo``; the history of removed ones is kept.
 
         Args:
             region: the region.
             stations: the new demo stations; each must have ``demo=True`` and this region.
+            actor: who replaces them, for the history.
 
         Returns:
             The stored new stations.
@@ -377,7 +588,7 @@ class StationStore:
         """
         stations = list(stations)
         for index, station in enumerate(stations):
-            errors = validate_station(station)
+            errors = _station_errors(station)
             if not station.demo:
                 errors["demo"] = "replace_demo only stores demo stations"
             if station.region != region:
@@ -388,12 +599,35 @@ class StationStore:
             session.execute(
                 delete(_StationRow).where(_StationRow.region == region, _StationRow.demo.is_(True))
             )
-            stored = self._insert(session, stations)
+            stored = _insert(session, stations, actor, "demo")
             _bump_revision(session)
         return stored
 
+    def history(self, station_id: int) -> list[HistoryEntry]:
+        """Read a station's history, oldest first.
+
+        Args:
+            station_id: the station's id.
+
+        Returns:
+            Every recorded change of the station; empty for an id that never existed.
+        """
+        query = (
+            select(_HistoryRow).where(_HistoryRow.station_id == station_id)
+            .order_by(_HistoryRow.id)
+        )
+        with self._sessions() as session:
+            return [
+                HistoryEntry(
+                    at=row.at, actor=row.actor, action=row.action, changes=row.changes,
+                    version=row.version,
+                )
+                for row in session.scalars(query)
+            ]
+
     def revision(self) -> int:
-        """Return the store's revision: it grows with every add, update, delete or replace.
+        """Return the store's revision: it grows with every add, update, delete, restore or
+        replace.
 
         Returns:
             A counter; compare it with an earlier reading to tell whether anything changed.
@@ -401,56 +635,113 @@ class StationStore:
         with self._sessions() as session:
             return session.scalar(select(_RevisionRow.value).where(_RevisionRow.id == 1))
 
-    def _compare_and_set(self, station_id: int, expected_version: int,
-                         values: dict[str, object]) -> Station:
-        """Write ``values`` only if the stored version is still ``expected_version``.
+    def _read(self, station_id: int) -> tuple[Station, bool]:
+        """Read a station and whether it is deleted.
+
+        Args:
+            station_id: the station's id.
+
+        Returns:
+            The station and True if it is deleted.
+
+        Raises:
+            KeyError: no such station.
+        """
+        with self._sessions() as session:
+            row = session.get(_StationRow, station_id)
+            if row is None:
+                raise KeyError(station_id)
+            return _to_station(row), row.deleted_at is not None
+
+    def _edit(self, station_id: int, changes: dict[str, object], expected_version: int,
+              actor: str, action: str) -> Station:
+        """Validate and write a change of fields; see :meth:`update`.
+
+        Args:
+            station_id: the station's id.
+            changes: field name -> new value.
+            expected_version: the version the caller read.
+            actor: who changes it.
+            action: the history action, ``update`` or ``status``.
+
+        Returns:
+            The updated station.
+
+        Raises:
+            KeyError: no such station, or it was deleted.
+            StationInvalid: a field is unknown or read-only, or the result does not validate.
+            VersionConflict: the stored version is not ``expected_version``.
+        """
+        current, deleted = self._read(station_id)
+        if deleted:
+            raise KeyError(station_id)
+        field_names = {f.name for f in dataclasses.fields(Station)}
+        bad = {
+            name: "set by the store" if name in STORE_FIELDS else "not a station field"
+            for name in changes
+            if name in STORE_FIELDS or name not in field_names
+        }
+        if bad:
+            raise StationInvalid(bad)
+        changed = dataclasses.replace(current, **changes)
+        errors = _station_errors(changed)
+        if errors:
+            raise StationInvalid(errors)
+        if current.version != expected_version:
+            raise VersionConflict(current, expected_version)
+        # The compare-and-set only succeeds while the row is still at expected_version, so
+        # ``current`` is exactly the state the change replaces.
+        before, after = _json_fields(current), _json_fields(changed)
+        diff = {name: [before[name], after[name]] for name in after if before[name] != after[name]}
+        values = _row_values(changed)
+        values["updated_at"] = datetime.now(UTC)
+        return self._compare_and_set(
+            station_id, expected_version, values,
+            deleted=False, actor=actor, action=action, changes=diff,
+        )
+
+    def _compare_and_set(self, station_id: int, expected_version: int, values: dict[str, object],
+                         *, deleted: bool, actor: str, action: str,
+                         changes: dict[str, list[object]]) -> Station:
+        """Write ``values`` only if the stored version is still ``expected_version``, with the
+        revision bump and the history entry in the same transaction.
 
         Args:
             station_id: the station's id.
             expected_version: the version the write is based on.
-            values: column values to set; ``version`` is incremented here.
+            values: column values to set (with ``updated_at``); ``version`` is incremented here.
+            deleted: whether the write applies to a deleted station (a restore) or to one that
+                is not deleted (any other change).
+            actor: who makes the change.
+            action: the history action.
+            changes: the history's field name -> [before, after].
 
         Returns:
-            The station after the write (for a delete, as it was deleted).
+            The station after the write.
 
         Raises:
-            KeyError: the station disappeared meanwhile.
-            VersionConflict: another writer got there first.
+            KeyError: no such station, or it is not in the ``deleted`` state.
+            VersionConflict: the stored version is not ``expected_version``.
         """
+        deleted_at = _StationRow.deleted_at
+        deletion = deleted_at.is_not(None) if deleted else deleted_at.is_(None)
         with self._write() as session:
             result = session.execute(
                 update(_StationRow)
-                .where(
-                    _StationRow.id == station_id,
-                    _StationRow.version == expected_version,
-                    _StationRow.deleted_at.is_(None),
-                )
+                .where(_StationRow.id == station_id, _StationRow.version == expected_version,
+                       deletion)
                 .values(**values, version=_StationRow.version + 1)
                 .execution_options(synchronize_session=False)
             )
             if result.rowcount == 1:
+                row = session.get(_StationRow, station_id)
+                _record(session, row, values["updated_at"], actor, action, changes)
                 _bump_revision(session)
-                return _to_station(session.get(_StationRow, station_id))
-        raise VersionConflict(self.get(station_id), expected_version)
-
-    def _insert(self, session: Session, stations: list[Station]) -> list[Station]:
-        """Insert validated stations as version 1.
-
-        Args:
-            session: the open write session.
-            stations: the stations to insert.
-
-        Returns:
-            The stored stations with ids, timestamps and versions.
-        """
-        now = datetime.now(UTC)
-        rows = [
-            _StationRow(**_row_values(s), created_at=now, updated_at=now, version=1)
-            for s in stations
-        ]
-        session.add_all(rows)
-        session.flush()
-        return [_to_station(row) for row in rows]
+                return _to_station(row)
+        current, is_deleted = self._read(station_id)
+        if is_deleted != deleted:
+            raise KeyError(station_id)
+        raise VersionConflict(current, expected_version)
 
     @contextmanager
     def _write(self) -> Iterator[Session]:
@@ -459,21 +750,207 @@ class StationStore:
         Yields:
             The session; the transaction commits when the block ends without an exception
             (and rolls back otherwise). Writers that changed stations call
-            :func:`_bump_revision` inside it.
+            :func:`_bump_revision` and :func:`_record` inside it.
         """
         with self._sessions.begin() as session:
             yield session
 
-    def _ensure_revision_row(self) -> None:
-        """Create the revision counter row if this is a new database."""
-        with self._sessions() as session:
-            if session.get(_RevisionRow, 1) is not None:
-                return
-        try:
-            with self._sessions.begin() as session:
-                session.execute(insert(_RevisionRow).values(id=1, value=0))
-        except IntegrityError:
-            pass  # another process created it first
+
+def _with_driver(url: str) -> str:
+    """Make a PostgreSQL URL without a driver use psycopg 3.
+
+    Args:
+        url: a SQLAlchemy database URL.
+
+    Returns:
+        ``postgresql+psycopg://...`` for ``postgresql://...`` and ``postgres://...``; any other
+        URL unchanged.
+    """
+    parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres"):
+        return parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+    return url
+
+
+def _upgrade_to_head(engine: Engine) -> None:
+    """Run the Alembic migrations the database has not had yet, one opener at a time.
+
+    Args:
+        engine: the store's engine.
+    """
+    config = Config()
+    config.set_main_option("script_location", MIGRATIONS)
+    with engine.connect() as connection:
+        _lock_schema(connection)
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+        connection.commit()
+
+
+def _lock_schema(connection: Connection) -> None:
+    """Start the upgrade transaction so that concurrent openers of the database wait for it.
+
+    On SQLite the transaction takes the database's write lock at once (``BEGIN IMMEDIATE``);
+    on PostgreSQL it takes an advisory lock held until it ends. Other databases are not locked.
+
+    Args:
+        connection: a fresh connection, not yet in a transaction.
+    """
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    elif connection.dialect.name == "postgresql":
+        connection.execute(select(func.pg_advisory_xact_lock(MIGRATION_LOCK_KEY)))
+
+
+def _within_postgis(session: Session, lon: float, lat: float, metres: float,
+                    filters: list[ColumnElement[bool]]) -> list[tuple[_StationRow, float]]:
+    """Find stations near a point with PostGIS (see :meth:`StationStore.within`).
+
+    ``ST_DWithin`` on the stations' geography uses the GiST index on ``geom::geography``.
+
+    Args:
+        session: an open session.
+        lon: the point's longitude.
+        lat: the point's latitude.
+        metres: the largest distance.
+        filters: further conditions on the stations.
+
+    Returns:
+        (row, distance in metres), nearest first.
+    """
+    point = cast(func.ST_SetSRID(func.ST_MakePoint(lon, lat), 4326), Geography)
+    station = cast(_GEOM, Geography)
+    distance = func.ST_Distance(station, point, False)
+    query = (
+        select(_StationRow, distance)
+        .where(func.ST_DWithin(station, point, metres, False), *filters)
+        .order_by(distance, _StationRow.id)
+    )
+    return [(row, float(metres_away)) for row, metres_away in session.execute(query)]
+
+
+def _within_bounding_box(session: Session, lon: float, lat: float, metres: float,
+                         filters: list[ColumnElement[bool]]) -> list[tuple[_StationRow, float]]:
+    """Find stations near a point on any SQL database (see :meth:`StationStore.within`).
+
+    The database returns the stations in the lon/lat box around the circle; their exact
+    great-circle distances are computed in numpy.
+
+    Args:
+        session: an open session.
+        lon: the point's longitude.
+        lat: the point's latitude.
+        metres: the largest distance.
+        filters: further conditions on the stations.
+
+    Returns:
+        (row, distance in metres), nearest first.
+    """
+    south, north, lon_ranges = _bounding_box(lon, lat, metres)
+    query = select(_StationRow).where(
+        *filters,
+        _StationRow.lat.between(south, north),
+        or_(*(_StationRow.lon.between(west, east) for west, east in lon_ranges)),
+    )
+    rows = session.scalars(query).all()
+    if not rows:
+        return []
+    distances = _great_circle_m(
+        lon, lat, np.array([row.lon for row in rows]), np.array([row.lat for row in rows])
+    )
+    order = np.lexsort((np.array([row.id for row in rows]), distances))
+    order = order[distances[order] <= metres]
+    return [(rows[i], float(distances[i])) for i in order]
+
+
+def _bounding_box(lon: float, lat: float, metres: float
+                  ) -> tuple[float, float, list[tuple[float, float]]]:
+    """Return the smallest lon/lat box holding every point within a distance of a point.
+
+    Args:
+        lon: the centre's longitude.
+        lat: the centre's latitude.
+        metres: the radius, on the sphere of radius :data:`EARTH_RADIUS_M`.
+
+    Returns:
+        South and north latitude, and one or two (west, east) longitude ranges (two when the box
+        crosses the antimeridian; the whole circle of longitudes when it holds a pole).
+    """
+    angle = metres / EARTH_RADIUS_M
+    south, north = lat - math.degrees(angle), lat + math.degrees(angle)
+    if south <= -90 or north >= 90:
+        return max(south, -90.0), min(north, 90.0), [(-180.0, 180.0)]
+    half_width = math.degrees(math.asin(math.sin(angle) / math.cos(math.radians(lat))))
+    west, east = lon - half_width, lon + half_width
+    if west < -180:
+        return south, north, [(west + 360, 180.0), (-180.0, east)]
+    if east > 180:
+        return south, north, [(west, 180.0), (-180.0, east - 360)]
+    return south, north, [(west, east)]
+
+
+def _great_circle_m(lon: float, lat: float, lons: np.ndarray, lats: np.ndarray) -> np.ndarray:
+    """Return haversine distances from one point to many.
+
+    Args:
+        lon: the point's longitude in degrees.
+        lat: the point's latitude in degrees.
+        lons: the other points' longitudes in degrees.
+        lats: the other points' latitudes in degrees.
+
+    Returns:
+        Distances in metres on the sphere of radius :data:`EARTH_RADIUS_M`.
+    """
+    lat0, lats = math.radians(lat), np.radians(lats)
+    half_dlat = (lats - lat0) / 2
+    half_dlon = np.radians(lons - lon) / 2
+    h = np.sin(half_dlat) ** 2 + math.cos(lat0) * np.cos(lats) * np.sin(half_dlon) ** 2
+    return 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(h, 0.0, 1.0)))
+
+
+def _insert(session: Session, stations: list[Station], actor: str, action: str) -> list[Station]:
+    """Insert validated stations as version 1, each with its history entry, and bump the
+    revision.
+
+    Args:
+        session: the open write session.
+        stations: the stations to insert.
+        actor: who adds them.
+        action: the history action.
+
+    Returns:
+        The stored stations with ids, timestamps and versions.
+    """
+    now = datetime.now(UTC)
+    rows = [
+        _StationRow(**_row_values(s), created_at=now, updated_at=now, version=1)
+        for s in stations
+    ]
+    session.add_all(rows)
+    session.flush()
+    for row, station in zip(rows, stations, strict=True):
+        changes = {name: [None, value] for name, value in _json_fields(station).items()}
+        _record(session, row, now, actor, action, changes)
+    _bump_revision(session)
+    return [_to_station(row) for row in rows]
+
+
+def _record(session: Session, row: _StationRow, at: datetime, actor: str, action: str,
+            changes: dict[str, list[object]]) -> None:
+    """Append a history entry for a station just written.
+
+    Args:
+        session: the open write session.
+        row: the station's row after the write.
+        at: when the write happened.
+        actor: who made it.
+        action: the history action.
+        changes: field name -> [before, after].
+    """
+    session.execute(insert(_HistoryRow).values(
+        station_id=row.id, at=at, actor=actor, action=action, changes=changes,
+        version=row.version,
+    ))
 
 
 def _bump_revision(session: Session) -> None:
@@ -487,18 +964,27 @@ def _bump_revision(session: Session) -> None:
     )
 
 
-def _raise_if_invalid(station: Station) -> None:
-    """Raise StationInvalid if the station does not validate.
+def _station_errors(station: Station) -> dict[str, str]:
+    """Check a station as :func:`~geo.stations.validate_station` does, that ``verified_on`` is a
+    date, and that its text fits the columns (SQLite would store longer text, PostgreSQL refuse
+    it).
 
     Args:
         station: the station.
 
-    Raises:
-        StationInvalid: with every problem found.
+    Returns:
+        Field name -> message for every problem found; empty if the station can be stored.
     """
     errors = validate_station(station)
-    if errors:
-        raise StationInvalid(errors)
+    verified_on = station.verified_on
+    if verified_on is not None and (isinstance(verified_on, datetime)
+                                    or not isinstance(verified_on, date)):
+        errors["verified_on"] = f"verified_on must be a date, got {verified_on!r}"
+    for name, limit in _TEXT_LIMITS.items():
+        value = getattr(station, name)
+        if name not in errors and isinstance(value, str) and len(value) > limit:
+            errors[name] = f"{name} may be at most {limit} characters long, not {len(value)}"
+    return errors
 
 
 def _row_values(station: Station) -> dict[str, object]:
@@ -520,6 +1006,21 @@ def _row_values(station: Station) -> dict[str, object]:
     values["lon"], values["lat"] = float(station.lon), float(station.lat)
     if station.capacity is not None:
         values["capacity"] = int(station.capacity)
+    return values
+
+
+def _json_fields(station: Station) -> dict[str, object]:
+    """Return a station's own fields as JSON-ready values, for its history.
+
+    Args:
+        station: the station.
+
+    Returns:
+        Field name -> value, with amenities as a list and dates as ISO strings.
+    """
+    values = _row_values(station)
+    if values["verified_on"] is not None:
+        values["verified_on"] = values["verified_on"].isoformat()
     return values
 
 

@@ -1,13 +1,47 @@
-"""The station store on SQLite: records, validation, versions, concurrency, demo data."""
+"""The station store, on SQLite and on PostgreSQL + PostGIS: records, validation, versions,
+concurrency, history, restore, bulk imports, nearby stations, demo data and schema migrations.
+
+Every test that takes the ``store`` (or ``store_url``) fixture runs on both back ends. The
+PostgreSQL runs need a server reachable at ``YIZHAN_TEST_POSTGRES`` (default
+``postgresql://postgres@127.0.0.1:5432/postgres``, a role that may create databases) with the
+PostGIS extension installed; without one they skip and say why. The session works in a scratch
+database of its own, dropped at the end, and every test in a fresh schema of it.
+"""
 
 import dataclasses
+import math
+import os
+import secrets
 import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, date
+from itertools import pairwise
 
 import pytest
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, create_engine, inspect, text
 
 from geo.stations import Station
-from geo.store import StationInvalid, StationStore, VersionConflict, default_store_url
+from geo.store import (
+    EARTH_RADIUS_M,
+    MIGRATIONS,
+    HistoryEntry,
+    StationInvalid,
+    StationStore,
+    VersionConflict,
+    default_store_url,
+)
+
+#: The public interface of the store. History has a reader and no writer.
+STORE_INTERFACE = {
+    "add", "add_many", "get", "is_deleted", "list", "count", "within", "update", "set_status",
+    "delete", "restore", "replace_demo", "history", "revision", "close",
+}
+
+#: Where the Xinjiekou test stations are.
+XINJIEKOU = (118.7784, 32.0411)
 
 
 def xinjiekou_station(**changes) -> Station:
@@ -16,8 +50,8 @@ def xinjiekou_station(**changes) -> Station:
         name="新街口爱心驿站",
         region="nanjing",
         kind="love_station",
-        lon=118.7784,
-        lat=32.0411,
+        lon=XINJIEKOU[0],
+        lat=XINJIEKOU[1],
         address="南京市玄武区中山路 1 号",
         host="中国移动新街口营业厅",
         union="玄武区总工会",
@@ -31,12 +65,119 @@ def xinjiekou_station(**changes) -> Station:
     return dataclasses.replace(station, **changes)
 
 
+def moved(lon: float, lat: float, north_m: float, east_m: float) -> tuple[float, float]:
+    """The point ``north_m`` metres north and ``east_m`` metres east of (lon, lat), on the
+    sphere the store measures on."""
+    dlat = math.degrees(north_m / EARTH_RADIUS_M)
+    dlon = math.degrees(east_m / (EARTH_RADIUS_M * math.cos(math.radians(lat))))
+    return lon + dlon, lat + dlat
+
+
+def migrations_config(connection: Connection) -> Config:
+    """The Alembic configuration the store uses, on the given connection."""
+    config = Config()
+    config.set_main_option("script_location", MIGRATIONS)
+    config.attributes["connection"] = connection
+    return config
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> str:
+    """The URL of a PostgreSQL server with PostGIS available, as a role that may create
+    databases (``YIZHAN_TEST_POSTGRES``); skips when there is none."""
+    try:
+        import psycopg
+    except ImportError:
+        pytest.skip("psycopg is not installed (pip install 'psycopg[binary]')")
+    url = os.environ.get("YIZHAN_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
+    try:
+        with psycopg.connect(url, connect_timeout=3) as connection:
+            postgis = connection.execute(
+                "SELECT 1 FROM pg_available_extensions WHERE name = 'postgis'"
+            ).fetchone()
+    except psycopg.OperationalError as error:
+        pytest.skip(f"PostgreSQL is unreachable at {url}: {' '.join(str(error).split())}")
+    if postgis is None:
+        pytest.skip(
+            f"PostGIS is not installed on the PostgreSQL server at {url} "
+            "(apt-get install postgresql-15-postgis-3)"
+        )
+    return url
+
+
+@contextmanager
+def scratch_database(server_url: str) -> Iterator[str]:
+    """Create a database named ``yizhan_test_<random>`` on the server, drop it afterwards.
+
+    Yields:
+        Its URL, as a plain ``postgresql://`` URL like the server's.
+    """
+    import psycopg
+
+    name = f"yizhan_test_{secrets.token_hex(4)}"
+    with psycopg.connect(server_url, autocommit=True) as admin:
+        admin.execute(f"CREATE DATABASE {name}")
+        try:
+            yield server_url.rsplit("/", 1)[0] + f"/{name}"
+        finally:
+            admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
+
+
+@pytest.fixture(scope="session")
+def postgres_database(postgres_server) -> Iterator[str]:
+    """The session's scratch database, with PostGIS installed in its public schema for the
+    per-test schemas to share."""
+    with scratch_database(postgres_server) as url:
+        engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+        with engine.begin() as connection:
+            connection.execute(text("CREATE EXTENSION postgis"))
+        engine.dispose()
+        yield url.replace("postgresql://", "postgresql+psycopg://", 1)
+
+
 @pytest.fixture
-def store(tmp_path):
-    """An empty store in a SQLite file."""
-    station_store = StationStore(f"sqlite:///{tmp_path / 'yizhan.db'}")
+def postgis_url(postgres_database) -> str:
+    """The URL of a fresh, empty schema in the session's PostgreSQL database."""
+    schema = f"test_{secrets.token_hex(4)}"
+    engine = create_engine(postgres_database)
+    with engine.begin() as connection:
+        connection.execute(text(f"CREATE SCHEMA {schema}"))
+    engine.dispose()
+    return f"{postgres_database}?options=-csearch_path%3D{schema},public"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request, tmp_path) -> str:
+    """The URL of a new, empty database: a SQLite file, or a PostgreSQL + PostGIS schema."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'yizhan.db'}"
+    return request.getfixturevalue("postgis_url")
+
+
+@pytest.fixture
+def store(store_url) -> Iterator[StationStore]:
+    """An empty store on each back end."""
+    station_store = StationStore(store_url)
     yield station_store
     station_store.close()
+
+
+def run_together(workers: int, work: Callable[[int], None]) -> None:
+    """Run ``work(i)`` for i in range(workers), each in its own thread, all at once."""
+    start = threading.Barrier(workers)
+
+    def run(i: int) -> None:
+        start.wait()
+        work(i)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
+# Records
 
 
 def test_an_added_station_reads_back_exactly_with_id_timestamps_and_version_1(store):
@@ -53,13 +194,13 @@ def test_an_added_station_reads_back_exactly_with_id_timestamps_and_version_1(st
     assert store.list() == [added]
 
 
-def test_the_store_survives_reopening(tmp_path):
-    url = f"sqlite:///{tmp_path / 'yizhan.db'}"
-    first = StationStore(url)
+def test_the_store_survives_reopening(store_url):
+    first = StationStore(store_url)
     added = first.add(xinjiekou_station())
     first.close()
-    second = StationStore(url)
+    second = StationStore(store_url)
     assert second.get(added.id) == added
+    assert second.history(added.id)[0].action == "create"
     second.close()
 
 
@@ -78,6 +219,11 @@ def test_list_filters_by_region_status_and_kind(store):
 def test_a_missing_station_is_a_key_error(store):
     with pytest.raises(KeyError):
         store.get(999)
+    with pytest.raises(KeyError):
+        store.is_deleted(999)
+
+
+# Validation
 
 
 def test_validation_errors_name_every_bad_field_and_nothing_is_stored(store):
@@ -89,6 +235,14 @@ def test_validation_errors_name_every_bad_field_and_nothing_is_stored(store):
     assert store.count() == 0
 
 
+def test_text_longer_than_its_column_and_a_verified_on_that_is_no_date_are_invalid(store):
+    with pytest.raises(StationInvalid) as err:
+        store.add(xinjiekou_station(name="驿" * 201, phone="1" * 61, verified_on="2024-05-01"))
+    assert set(err.value.errors) == {"name", "phone", "verified_on"}
+    assert "200" in err.value.errors["name"]
+    assert store.add(xinjiekou_station(name="驿" * 200)).name == "驿" * 200
+
+
 def test_an_update_is_validated_and_may_not_touch_store_fields(store):
     added = store.add(xinjiekou_station())
     with pytest.raises(StationInvalid) as err:
@@ -98,6 +252,9 @@ def test_an_update_is_validated_and_may_not_touch_store_fields(store):
         store.update(added.id, {"version": 7, "colour": "red"}, 1)
     assert set(err.value.errors) == {"version", "colour"}
     assert store.get(added.id) == added
+
+
+# Versions and concurrency
 
 
 def test_an_update_increments_the_version_and_keeps_created_at(store):
@@ -124,27 +281,56 @@ def test_an_update_based_on_a_stale_version_is_a_conflict_carrying_the_current_r
 def test_of_concurrent_writers_with_the_same_version_exactly_one_wins(store):
     added = store.add(xinjiekou_station())
     writers = 8
-    start = threading.Barrier(writers)
     outcomes: list[object] = [None] * writers
 
     def write(i: int) -> None:
-        start.wait()
         try:
-            outcomes[i] = store.update(added.id, {"notes": f"writer {i}"}, expected_version=1)
+            outcomes[i] = store.update(added.id, {"notes": f"writer {i}"}, expected_version=1,
+                                       actor=f"writer {i}")
         except VersionConflict as conflict:
             outcomes[i] = conflict
 
-    threads = [threading.Thread(target=write, args=(i,)) for i in range(writers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    run_together(writers, write)
     winners = [o for o in outcomes if isinstance(o, Station)]
     losers = [o for o in outcomes if isinstance(o, VersionConflict)]
     assert len(winners) == 1
     assert len(losers) == writers - 1
     assert store.get(added.id) == winners[0]
     assert winners[0].version == 2
+    (entry,) = [e for e in store.history(added.id) if e.action == "update"]
+    assert entry.actor == winners[0].notes
+
+
+def test_editors_who_retry_on_conflict_lose_no_edit_and_the_last_accepted_one_stands(store):
+    added = store.add(xinjiekou_station())
+    editors, edits_each = 4, 5
+    accepted: list[tuple[str, Station]] = []
+
+    def edit(editor: int) -> None:
+        for k in range(edits_each):
+            base = store.get(added.id)
+            while True:
+                try:
+                    result = store.update(added.id, {"notes": f"editor {editor} edit {k}"},
+                                          base.version, actor=f"editor {editor}")
+                except VersionConflict as conflict:
+                    base = conflict.current
+                    continue
+                accepted.append((f"editor {editor}", result))
+                break
+
+    run_together(editors, edit)
+    assert len(accepted) == editors * edits_each
+    last = max((station for _, station in accepted), key=lambda s: s.version)
+    assert store.get(added.id) == last
+    assert last.version == 1 + editors * edits_each
+    updates = store.history(added.id)[1:]
+    assert [entry.version for entry in updates] == list(range(2, 2 + editors * edits_each))
+    assert sorted((e.actor, e.changes["notes"][1]) for e in updates) == sorted(
+        (actor, station.notes) for actor, station in accepted
+    )
+    for before, after in pairwise(updates):
+        assert after.changes["notes"][0] == before.changes["notes"][1]
 
 
 def test_set_status_suspends_a_station_and_rejects_unknown_statuses(store):
@@ -161,7 +347,10 @@ def test_set_status_suspends_a_station_and_rejects_unknown_statuses(store):
         store.set_status(added.id, "open", expected_version=1)
 
 
-def test_a_deleted_station_is_hidden_but_kept(store):
+# Delete and restore
+
+
+def test_a_deleted_station_is_hidden_from_lists_and_counts_but_kept_and_readable(store):
     kept = store.add(xinjiekou_station())
     gone = store.add(xinjiekou_station(name="已撤销的驿站"))
     with pytest.raises(VersionConflict):
@@ -169,9 +358,209 @@ def test_a_deleted_station_is_hidden_but_kept(store):
     store.delete(gone.id, expected_version=1)
     assert store.list() == [kept]
     assert store.count() == 1
-    with pytest.raises(KeyError):
-        store.get(gone.id)
+    assert store.is_deleted(gone.id)
+    assert not store.is_deleted(kept.id)
+    assert store.get(gone.id).version == 2
     assert [s.name for s in store.list(include_deleted=True)] == ["新街口爱心驿站", "已撤销的驿站"]
+
+
+def test_a_deleted_station_cannot_be_changed_or_deleted_again(store):
+    gone = store.add(xinjiekou_station())
+    store.delete(gone.id, expected_version=1)
+    with pytest.raises(KeyError):
+        store.update(gone.id, {"notes": "改"}, expected_version=2)
+    with pytest.raises(KeyError):
+        store.delete(gone.id, expected_version=2)
+
+
+def test_a_delete_is_undone_by_restore_based_on_the_deleted_version(store):
+    added = store.add(xinjiekou_station())
+    store.delete(added.id, expected_version=1, actor="王芳")
+    with pytest.raises(VersionConflict) as err:
+        store.restore(added.id, expected_version=1)
+    assert err.value.current.version == 2
+    restored = store.restore(added.id, expected_version=2, actor="李强")
+    assert restored.version == 3
+    assert restored.updated_at > added.updated_at
+    assert dataclasses.replace(restored, version=1, updated_at=added.updated_at) == added
+    assert not store.is_deleted(added.id)
+    assert store.list() == [restored]
+    assert store.get(added.id) == restored
+
+
+def test_only_a_deleted_station_can_be_restored(store):
+    added = store.add(xinjiekou_station())
+    with pytest.raises(KeyError):
+        store.restore(added.id, expected_version=1)
+    with pytest.raises(KeyError):
+        store.restore(999, expected_version=1)
+
+
+# History
+
+
+def test_a_new_station_s_history_starts_with_create_listing_every_field_as_json(store):
+    added = store.add(xinjiekou_station(), actor="王芳")
+    (entry,) = store.history(added.id)
+    assert isinstance(entry, HistoryEntry)
+    assert (entry.action, entry.actor, entry.version) == ("create", "王芳", 1)
+    assert entry.at == added.created_at
+    assert entry.changes["name"] == [None, "新街口爱心驿站"]
+    assert entry.changes["amenities"] == [None, ["drinking_water", "microwave", "phone_charging"]]
+    assert entry.changes["verified_on"] == [None, "2024-05-01"]
+    assert entry.changes["capacity"] == [None, 12]
+    assert set(entry.changes) == {
+        f.name for f in dataclasses.fields(Station)
+        if f.name not in {"id", "created_at", "updated_at", "version"}
+    }
+
+
+def test_an_update_records_only_the_fields_it_changed_before_and_after(store):
+    added = store.add(xinjiekou_station())
+    updated = store.update(
+        added.id,
+        {"notes": "新增休息床", "amenities": ("rest_beds",), "verified_on": date(2025, 1, 2),
+         "phone": added.phone},
+        expected_version=1, actor="李强",
+    )
+    entry = store.history(added.id)[-1]
+    assert (entry.action, entry.actor, entry.version) == ("update", "李强", 2)
+    assert entry.at == updated.updated_at
+    assert entry.changes == {
+        "notes": ["夏季提供防暑降温用品", "新增休息床"],
+        "amenities": [["drinking_water", "microwave", "phone_charging"], ["rest_beds"]],
+        "verified_on": ["2024-05-01", "2025-01-02"],
+    }
+
+
+def test_status_delete_and_restore_are_recorded_oldest_first_with_their_actors(store):
+    added = store.add(xinjiekou_station(), actor="王芳")
+    store.set_status(added.id, "suspended", expected_version=1, actor="李强")
+    store.delete(added.id, expected_version=2, actor="张伟")
+    store.restore(added.id, expected_version=3, actor="王芳")
+    history = store.history(added.id)
+    assert [(e.action, e.actor, e.version) for e in history] == [
+        ("create", "王芳", 1), ("status", "李强", 2), ("delete", "张伟", 3),
+        ("restore", "王芳", 4),
+    ]
+    assert history[1].changes == {"status": ["open", "suspended"]}
+    assert history[2].changes == history[3].changes == {}
+    assert [e.at for e in history] == sorted(e.at for e in history)
+
+
+def test_writes_without_an_actor_are_recorded_as_the_system(store):
+    added = store.add(xinjiekou_station())
+    store.update(added.id, {"notes": "改"}, expected_version=1)
+    assert {e.actor for e in store.history(added.id)} == {"system"}
+
+
+def test_the_history_can_only_be_read_and_refused_writes_leave_no_trace(store):
+    assert {name for name in dir(StationStore) if not name.startswith("_")} == STORE_INTERFACE
+    added = store.add(xinjiekou_station())
+    entry = store.history(added.id)[0]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        entry.actor = "someone else"
+    with pytest.raises(VersionConflict):
+        store.update(added.id, {"notes": "改"}, expected_version=5)
+    with pytest.raises(StationInvalid):
+        store.update(added.id, {"kind": "spa"}, expected_version=1)
+    with pytest.raises(KeyError):
+        store.restore(added.id, expected_version=1)
+    assert store.history(added.id) == [entry]
+    assert store.history(999) == []
+
+
+def test_imports_and_demo_stations_are_recorded_with_their_action(store):
+    (imported,) = store.add_many([xinjiekou_station()], actor="导入员")
+    (demo,) = store.replace_demo("nanjing", [xinjiekou_station(name="演示（演示）", demo=True)])
+    assert [(e.action, e.actor) for e in store.history(imported.id)] == [("import", "导入员")]
+    assert [(e.action, e.actor) for e in store.history(demo.id)] == [("demo", "system")]
+    assert store.history(demo.id)[0].changes["demo"] == [None, True]
+
+
+def test_station_ids_are_never_reused_so_a_history_belongs_to_one_station(store):
+    first = store.replace_demo("nanjing", [xinjiekou_station(name=f"演示 {i}（演示）", demo=True)
+                                           for i in range(3)])
+    second = store.replace_demo("nanjing", [xinjiekou_station(name="新演示（演示）", demo=True)])
+    assert second[0].id > max(s.id for s in first)
+    assert [e.action for e in store.history(second[0].id)] == ["demo"]
+    assert [e.action for e in store.history(first[-1].id)] == ["demo"]
+
+
+# Bulk import
+
+
+def test_add_many_stores_a_batch_in_order_each_with_an_import_entry(store):
+    batch = [xinjiekou_station(name=f"驿站 {i}") for i in range(4)]
+    before = store.revision()
+    stored = store.add_many(batch, actor="导入员")
+    assert [s.name for s in stored] == [s.name for s in batch]
+    assert store.list() == stored
+    assert all(s.version == 1 for s in stored)
+    assert store.revision() > before
+    assert [store.history(s.id)[0].action for s in stored] == ["import"] * 4
+    assert store.add_many([]) == []
+
+
+def test_add_many_rejects_a_batch_with_one_bad_station_whole_and_names_it(store):
+    batch = [xinjiekou_station(name=f"驿站 {i}") for i in range(4)]
+    batch[2] = xinjiekou_station(name="", lon=200.0)
+    before = store.revision()
+    with pytest.raises(StationInvalid) as err:
+        store.add_many(batch, actor="导入员")
+    assert err.value.index == 2
+    assert set(err.value.errors) == {"name", "lon"}
+    assert store.list(include_deleted=True) == []
+    assert store.revision() == before
+
+
+def test_add_many_only_records_actions_that_insert_stations(store):
+    with pytest.raises(ValueError):
+        store.add_many([xinjiekou_station()], action="update")
+    assert store.count() == 0
+
+
+# Nearby stations
+
+
+def test_within_finds_the_stations_in_reach_nearest_first_with_their_distances(store):
+    lon, lat = XINJIEKOU
+    ten = store.add(xinjiekou_station(name="10 m 北", lon=lon, lat=moved(lon, lat, 10, 0)[1]))
+    forty = store.add(xinjiekou_station(name="40 m 东", lon=moved(lon, lat, 0, 40)[0], lat=lat))
+    eighty_lon, eighty_lat = moved(lon, lat, -80 / math.sqrt(2), -80 / math.sqrt(2))
+    eighty = store.add(xinjiekou_station(name="80 m 西南", lon=eighty_lon, lat=eighty_lat))
+    other_lon, other_lat = moved(lon, lat, 20, 0)
+    jinan = store.add(xinjiekou_station(name="别的区域", region="jinan", lon=other_lon,
+                                        lat=other_lat))
+    deleted = store.add(xinjiekou_station(name="已删除", lon=lon, lat=moved(lon, lat, 5, 0)[1]))
+    store.delete(deleted.id, expected_version=1)
+
+    found = store.within(lon, lat, 50, region="nanjing")
+    assert [station for station, _ in found] == [ten, forty]
+    assert [distance for _, distance in found] == [
+        pytest.approx(10, abs=0.01), pytest.approx(40, abs=0.01),
+    ]
+    assert [s.id for s, _ in store.within(lon, lat, 100, region="nanjing")] == [
+        ten.id, forty.id, eighty.id,
+    ]
+    assert [s.id for s, _ in store.within(lon, lat, 50)] == [ten.id, jinan.id, forty.id]
+    assert [s.id for s, _ in store.within(lon, lat, 50, exclude_id=ten.id)] == [jinan.id, forty.id]
+    assert store.within(lon, lat, 5) == []
+
+
+def test_within_reaches_across_the_antimeridian_and_around_a_pole(store):
+    date_line = store.add(xinjiekou_station(name="日界线", lon=179.9999, lat=0.0))
+    pole = store.add(xinjiekou_station(name="北极", lon=0.0, lat=89.9999))
+    degree_m = math.radians(1) * EARTH_RADIUS_M
+    ((found, distance),) = store.within(-179.9999, 0.0, 50)
+    assert found == date_line
+    assert distance == pytest.approx(0.0002 * degree_m, abs=0.01)
+    ((found, distance),) = store.within(180.0, 89.9999, 50)
+    assert found == pole
+    assert distance == pytest.approx(0.0002 * degree_m, abs=0.01)
+
+
+# Demo data and the revision
 
 
 def test_replace_demo_swaps_one_regions_demo_stations_and_leaves_the_rest(store):
@@ -213,14 +602,126 @@ def test_the_revision_grows_with_every_write_and_only_with_writes(store):
     seen.append(store.revision())
     store.delete(added.id, 2)
     seen.append(store.revision())
+    store.restore(added.id, 3)
+    seen.append(store.revision())
+    store.add_many([xinjiekou_station(name="导入")])
+    seen.append(store.revision())
     assert seen == sorted(set(seen))
     store.list()
     store.count()
+    store.within(*XINJIEKOU, 100)
+    store.history(added.id)
     with pytest.raises(VersionConflict):
         store.set_status(store.list()[0].id, "closed", expected_version=5)
     with pytest.raises(StationInvalid):
         store.add(xinjiekou_station(kind="spa"))
     assert store.revision() == seen[-1]
+
+
+# Schema migrations
+
+
+def test_opening_a_store_twice_finds_the_schema_at_head_and_leaves_it_alone(store_url):
+    first = StationStore(store_url)
+    added = first.add(xinjiekou_station())
+    revision = first.revision()
+    first.close()
+    second = StationStore(store_url)
+    assert (second.list(), second.revision()) == ([added], revision)
+    second.close()
+    engine = create_engine(store_url)
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT version_num FROM alembic_version")).all() == [
+            ("0001",)
+        ]
+        command.check(migrations_config(connection))  # the tables match the ORM's
+    engine.dispose()
+
+
+def test_databases_opened_by_many_stores_at_once_are_migrated_once(store_url):
+    opened: list[StationStore] = []
+    failures: list[Exception] = []
+
+    def open_store(_: int) -> None:
+        try:
+            opened.append(StationStore(store_url))
+        except Exception as error:  # noqa: BLE001 - the test reports any failure
+            failures.append(error)
+
+    run_together(8, open_store)
+    assert failures == []
+    assert opened[0].add(xinjiekou_station()).id == 1
+    assert {s.revision() for s in opened} == {1}
+    for station_store in opened:
+        station_store.close()
+
+
+def test_the_schema_migrates_down_to_nothing_and_up_again(store_url):
+    StationStore(store_url).close()
+    engine = create_engine(store_url)
+    with engine.begin() as connection:
+        command.downgrade(migrations_config(connection), "base")
+    with engine.connect() as connection:
+        schema = connection.dialect.default_schema_name
+        assert inspect(connection).get_table_names(schema=schema) == ["alembic_version"]
+    engine.dispose()
+    reopened = StationStore(store_url)
+    assert (reopened.count(), reopened.revision()) == (0, 0)
+    reopened.close()
+
+
+# PostgreSQL + PostGIS only
+
+
+def test_a_new_postgresql_database_gets_postgis_and_the_tables_on_first_open(postgres_server):
+    with scratch_database(postgres_server) as url:
+        store = StationStore(url)  # a plain postgresql:// URL: the store picks psycopg 3
+        added = store.add(xinjiekou_station())
+        assert store.within(*XINJIEKOU, 1) == [(added, 0.0)]
+        store.close()
+        engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+        with engine.connect() as connection:
+            assert connection.execute(text(
+                "SELECT extname FROM pg_extension WHERE extname = 'postgis'"
+            )).all() == [("postgis",)]
+            assert set(inspect(connection).get_table_names()) >= {
+                "stations", "store_revision", "station_history", "alembic_version",
+            }
+        engine.dispose()
+
+
+def test_on_postgis_every_station_has_a_point_equal_to_its_lon_and_lat(postgis_url):
+    store = StationStore(postgis_url)
+    added = store.add(xinjiekou_station())
+    moved_lon, moved_lat = moved(*XINJIEKOU, 30, 30)
+    store.update(added.id, {"lon": moved_lon, "lat": moved_lat}, expected_version=1)
+    imported = store.add_many([xinjiekou_station(lon=118.8, lat=32.05)])
+    store.close()
+    engine = create_engine(postgis_url)
+    with engine.connect() as connection:
+        points = connection.execute(text(
+            "SELECT id, ST_X(geom), ST_Y(geom), ST_SRID(geom) FROM stations ORDER BY id"
+        )).all()
+    engine.dispose()
+    assert points == [(added.id, moved_lon, moved_lat, 4326), (imported[0].id, 118.8, 32.05, 4326)]
+
+
+def test_on_postgis_nearby_stations_are_found_through_the_spatial_index(postgis_url):
+    store = StationStore(postgis_url)
+    store.add_many(xinjiekou_station(name=f"驿站 {i}", lon=118.7 + i / 1000) for i in range(50))
+    store.close()
+    engine = create_engine(postgis_url)
+    with engine.begin() as connection:
+        connection.execute(text("SET LOCAL enable_seqscan = off"))
+        plan = "\n".join(connection.execute(text(
+            "EXPLAIN SELECT id FROM stations WHERE ST_DWithin(geom::geography, "
+            "ST_SetSRID(ST_MakePoint(118.7, 32.04), 4326)::geography, 100, false)"
+        )).scalars())
+    engine.dispose()
+    assert "ix_stations_geog" in plan
+
+
+# Configuration
 
 
 def test_the_default_store_is_a_sqlite_file_in_the_instance_folder(tmp_path, monkeypatch):

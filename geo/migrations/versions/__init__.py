@@ -1,0 +1,1 @@
+"""The migration scripts, one per schema revision, applied in order of ``down_revision``."""
