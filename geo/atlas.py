@@ -8,13 +8,20 @@ the store's revision moves, so a saved change shows in the next query.
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 
+from geo.analysis import CoverageAnalysis, coverage_analysis
+from geo.demand import DemandLayer, demand_layer
 from geo.demo import demo_stations, demo_stations_on_network
+from geo.groups import worker_group
 from geo.index import RegionIndex
 from geo.regions import OSM_SUFFIXES, Region, get_region, list_regions, load_networks
 from geo.sites import host_sites
 from geo.stations import Station
 from geo.store import StationStore
+
+#: How many coverage analyses the atlas keeps.
+ANALYSIS_CACHE_SIZE = 16
 
 #: How many demo stations a region without host-like sites gets.
 DEMO_NETWORK_STATIONS = 40
@@ -30,6 +37,8 @@ class Atlas:
     def __init__(self, store: StationStore) -> None:
         self.store = store
         self._indexes: dict[str, tuple[object, RegionIndex]] = {}
+        self._demand: dict[tuple[str, str], DemandLayer] = {}
+        self._analyses: OrderedDict[tuple, CoverageAnalysis] = OrderedDict()
         self._lock = threading.Lock()
 
     def regions(self) -> list[Region]:
@@ -60,6 +69,35 @@ class Atlas:
                 index = RegionIndex(region_id, load_networks(region, progress=progress), stations)
             self._indexes[region_id] = (revision, index)
             return index
+
+    def demand(self, region_id: str, group_id: str) -> DemandLayer:
+        """A worker group's demand layer from the region's own data (built once, then kept)."""
+        key = (region_id, group_id)
+        if key not in self._demand:
+            group = worker_group(group_id)
+            network = self.index(region_id).network(group.mode)
+            self._demand[key] = demand_layer(get_region(region_id), group_id, network)
+        return self._demand[key]
+
+    def coverage(self, region_id: str, group_id: str, threshold_min: float | None = None,
+                 geometry: bool = True) -> CoverageAnalysis:
+        """The coverage analysis of a region's open stations for a worker group (see
+        :func:`geo.analysis.coverage_analysis`), kept until the stations change."""
+        group = worker_group(group_id)
+        threshold = group.threshold_min if threshold_min is None else float(threshold_min)
+        index = self.index(region_id)
+        revision = self._indexes[region_id][0]
+        key = (revision, region_id, group_id, threshold, geometry)
+        with self._lock:
+            found = self._analyses.get(key)
+        if found is None:
+            found = coverage_analysis(index, group, self.demand(region_id, group_id), threshold,
+                                      geometry)
+            with self._lock:
+                self._analyses[key] = found
+                while len(self._analyses) > ANALYSIS_CACHE_SIZE:
+                    self._analyses.popitem(last=False)
+        return found
 
     def seed_demo_stations(self, region_id: str, progress=None) -> list[Station]:
         """Give a demo region demo stations, unless it has stations already.

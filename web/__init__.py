@@ -38,12 +38,14 @@ def create_app(config: dict | None = None) -> Flask:
             atlas.seed_demo_stations(region.id)
     app.extensions["atlas"] = atlas
 
-    from web import api, static, worker
+    from web import api, planner, static, worker
 
     init_babel(app)
+    planner.use_local_assets()
     app.register_blueprint(api.bp)
     app.register_blueprint(static.bp)
     app.register_blueprint(worker.bp)
+    app.register_blueprint(planner.bp)
 
     @app.errorhandler(BadParameter)
     def bad_parameter(error: BadParameter):

@@ -3,15 +3,20 @@ search as JSON and GeoJSON, described by an OpenAPI document."""
 
 from __future__ import annotations
 
+import io
 from dataclasses import asdict
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, current_app, jsonify, request
+import geopandas as gpd
+import numpy as np
+from flask import Blueprint, Response, current_app, jsonify, request, send_file
 
 from geo.atlas import Atlas
 from geo.coords import DATUMS, to_wgs84
+from geo.export import geojson_text, geopackage_bytes
 from geo.geojson import answer_geojson, stations_geojson
+from geo.groups import GROUPS, WorkerGroup
 from geo.index import StationFilter
 from geo.navigation import navigation_links
 from geo.nearest import nearest_stations
@@ -142,3 +147,102 @@ def places():
 def openapi():
     """The OpenAPI 3.0 description of this API."""
     return jsonify(openapi_document(MAX_LIMIT, MAX_PLACES))
+
+
+# --- coverage ---------------------------------------------------------------------------------
+
+#: Largest travel-time threshold a coverage request may ask for, minutes.
+MAX_THRESHOLD_MIN = 120.0
+
+
+def coverage_request(args) -> tuple[Region, WorkerGroup, float]:
+    """The region, worker group (``group``, or the group travelling by ``mode``) and threshold of
+    a coverage request."""
+    region = _region(args)
+    if args.get("group", "").strip():
+        group = GROUPS[params.choice(args, "group", GROUPS, None)]
+    elif args.get("mode", "").strip():
+        mode = params.choice(args, "mode", [g.mode for g in GROUPS.values()], None)
+        group = next(g for g in GROUPS.values() if g.mode == mode)
+    else:
+        group = GROUPS["street"]
+    if group.mode not in region.modes:
+        raise BadParameter("group", f"region {region.id!r} has no {group.mode} network")
+    threshold = group.threshold_min
+    if args.get("threshold", "").strip():
+        threshold = params.number(args, "threshold", 0.5, MAX_THRESHOLD_MIN)
+    return region, group, threshold
+
+
+def _records(frame) -> list[dict]:
+    """A frame's rows as JSON-ready dicts (NaN and infinity become null)."""
+    clean = frame.replace([np.inf, -np.inf], np.nan).astype(object)
+    return clean.where(clean.notna(), None).to_dict(orient="records")
+
+
+@bp.get("/coverage")
+def coverage():
+    """Coverage numbers of a region's open stations for a worker group within a threshold."""
+    region, group, threshold = coverage_request(request.args)
+    analysis = _atlas().coverage(region.id, group.id, threshold, geometry=False)
+    demand = analysis.demand
+    return jsonify(
+        region=region.id,
+        group=group.id,
+        mode=group.mode,
+        demand={"unit": demand.unit, "total": demand.total, "parts": demand.parts,
+                "unplaced": demand.unplaced, "description": demand.description},
+        **analysis.report.as_dict(),
+        curve=_records(analysis.curve),
+        catchments=_records(analysis.stations),
+        h3_resolution=analysis.h3_resolution,
+        cells=_records(analysis.cells),
+        attribution=region.attribution,
+    )
+
+
+def _layer_response(layer: gpd.GeoDataFrame, name: str, region: Region):
+    """A layer as GeoJSON (``format=geojson``, the default) or as a GeoPackage download."""
+    fmt = params.choice(request.args, "format", ("geojson", "gpkg"), "geojson")
+    if fmt == "gpkg":
+        data = geopackage_bytes(layer, name, region.attribution)
+        return send_file(io.BytesIO(data), download_name=f"{name}.gpkg",
+                         mimetype="application/geopackage+sqlite3", as_attachment=True)
+    return Response(geojson_text(layer, region.attribution), mimetype="application/geo+json")
+
+
+@bp.get("/gaps")
+def gaps():
+    """Gap areas (uncovered streets joined into polygons) ranked by uncovered demand."""
+    region, group, threshold = coverage_request(request.args)
+    analysis = _atlas().coverage(region.id, group.id, threshold)
+    return _layer_response(analysis.gaps, f"gaps-{region.id}-{group.id}-{threshold:g}min", region)
+
+
+@bp.get("/service-areas")
+def service_area_layer():
+    """One isochrone polygon per open station: the streets it serves within the threshold."""
+    region, group, threshold = coverage_request(request.args)
+    analysis = _atlas().coverage(region.id, group.id, threshold)
+    return _layer_response(analysis.service_areas,
+                           f"service-areas-{region.id}-{group.id}-{threshold:g}min", region)
+
+
+@bp.get("/uncovered-streets")
+def uncovered_street_layer():
+    """The street pieces beyond the threshold from every open station, as GeoJSON."""
+    region, group, threshold = coverage_request(request.args)
+    analysis = _atlas().coverage(region.id, group.id, threshold)
+    return _layer_response(analysis.uncovered,
+                           f"uncovered-{region.id}-{group.id}-{threshold:g}min", region)
+
+
+@bp.get("/cells.csv")
+def cells_csv():
+    """Coverage per H3 hexagon as CSV (UTF-8 with a byte-order mark, so Excel reads it)."""
+    region, group, threshold = coverage_request(request.args)
+    analysis = _atlas().coverage(region.id, group.id, threshold, geometry=False)
+    text = analysis.cells.to_csv(index=False)
+    return Response("\ufeff" + text + f"# {region.attribution}\n", mimetype="text/csv",
+                    headers={"Content-Disposition": "attachment; filename="
+                             f"cells-{region.id}-{group.id}-{threshold:g}min.csv"})

@@ -10,6 +10,8 @@ from zoneinfo import ZoneInfo
 import click
 
 from geo.atlas import Atlas
+from geo.export import write_coverage_files
+from geo.groups import GROUPS
 from geo.coords import to_wgs84
 from geo.geojson import answer_geojson
 from geo.index import StationFilter
@@ -158,3 +160,48 @@ def serve(host: str, port: int, threads: int) -> None:
     app = create_app()
     click.echo(f"Yizhan on http://{host}:{port}/")
     waitress_serve(app, host=host, port=port, threads=threads)
+
+
+@main.command("coverage")
+@click.option("--region", "region_id", required=True, help="Region id.")
+@click.option("--group", "group_id", type=click.Choice(list(GROUPS)), default="street",
+              show_default=True, help="Worker group.")
+@click.option("--threshold", type=click.FloatRange(0.5, 120), default=None,
+              help="Travel-time threshold in minutes (the group's default if not given).")
+@click.option("--json", "as_json", is_flag=True, help="Print the numbers as JSON.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Write gaps, service areas and uncovered streets (GeoJSON and GeoPackage), "
+                   "cell statistics (CSV) and the coverage curve (PNG and CSV) to this folder.")
+def coverage(region_id: str, group_id: str, threshold: float | None, as_json: bool,
+             out_dir: Path | None) -> None:
+    """How much of a worker group's demand reaches an open station within a threshold."""
+    atlas = _atlas()
+    try:
+        target = get_region(region_id)
+        atlas.seed_demo_stations(region_id, progress=_progress)
+        atlas.index(region_id, progress=_progress)
+        analysis = atlas.coverage(region_id, group_id, threshold, geometry=out_dir is not None)
+    except (RegionError, ValueError) as error:
+        raise click.ClickException(str(error)) from error
+    numbers = {"region": region_id, "group": group_id, "mode": analysis.group.mode,
+               **analysis.report.as_dict(), "demand_unit": analysis.demand.unit,
+               "attribution": target.attribution}
+    if out_dir is not None:
+        numbers["files"] = [str(p) for p in write_coverage_files(analysis, out_dir,
+                                                                  target.attribution)]
+    if as_json:
+        click.echo(json.dumps(numbers, ensure_ascii=False))
+        return
+    r = analysis.report
+    click.echo(f"{target.name} · {analysis.group.label_en} ({analysis.group.mode}) · "
+               f"{r.threshold_min:g} min · {r.stations} open stations")
+    click.echo(f"  demand covered        {r.covered_share:7.1%}  "
+               f"({r.covered_demand:,.0f} of {r.demand_total:,.0f} {analysis.demand.unit})")
+    click.echo(f"  covered by 2 or more  {r.double_covered_share:7.1%}")
+    click.echo(f"  street covered        {r.covered_street_m / 1000:7.1f} km of "
+               f"{r.total_street_m / 1000:.1f} km")
+    click.echo(f"  travel time           mean {r.mean_time_min:.1f}, median "
+               f"{r.median_time_min:.1f}, 90th percentile {r.p90_time_min:.1f} min")
+    for path in numbers.get("files", []):
+        click.echo(f"  wrote {path}")
+    click.echo(target.attribution)

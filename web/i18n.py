@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 from flask import Flask, request
 from flask_babel import Babel, get_locale
 
+from geo.groups import GROUPS
 from geo.modes import PROFILES
 from geo.stations import AMENITIES, KINDS, STATUSES
 
@@ -79,3 +80,9 @@ def mode_label(mode: str) -> str:
     """A travel mode's name in the current language."""
     profile = PROFILES[mode]
     return _pick((profile.label_zh, profile.label_en))
+
+
+def group_label(group_id: str) -> str:
+    """A worker group's name in the current language."""
+    group = GROUPS[group_id]
+    return _pick((group.label_zh, group.label_en))

@@ -1,0 +1,206 @@
+"""The planner's page: coverage of each worker group, gaps and service areas on a folium map."""
+
+from __future__ import annotations
+
+from html import escape
+
+import folium
+import geopandas as gpd
+import h3
+import shapely
+import numpy as np
+from flask import Blueprint, Response, current_app, render_template, request, url_for
+from flask_babel import gettext as _
+
+from geo.analysis import CoverageAnalysis
+from geo.atlas import Atlas
+from geo.charts import curve_chart
+from geo.groups import GROUPS
+from geo.regions import Region
+from web.api import coverage_request
+from web.i18n import group_label, kind_label
+
+bp = Blueprint("planner", __name__, url_prefix="/planner")
+
+#: Colours of the covered-share classes of the demand hexagons, from uncovered to covered.
+SHARE_CLASSES = ((0.2, "#b71c1c"), (0.4, "#e65100"), (0.6, "#f9a825"), (0.8, "#9ccc65"),
+                 (1.01, "#2e7d32"))
+KIND_COLOURS = {"love_station": "#d7263d", "courier_home": "#1b998b",
+                "truck_driver_home": "#2e86ab", "platform_worker_station": "#f49d37"}
+
+
+def use_local_assets() -> None:
+    """Make folium maps load Leaflet (and jQuery, which folium's popups use) from the app's
+    vendor routes instead of from CDNs."""
+    folium.Map.default_js = [("leaflet", "/vendor/leaflet/leaflet.js"),
+                             ("jquery", "/vendor/jquery/jquery.min.js")]
+    folium.Map.default_css = [("leaflet_css", "/vendor/leaflet/leaflet.css")]
+
+
+def _atlas() -> Atlas:
+    return current_app.extensions["atlas"]
+
+
+@bp.get("")
+def page():
+    """The planner page for a region, group and threshold (query parameters as the API's)."""
+    region, group, threshold = coverage_request(request.args)
+    analysis = _atlas().coverage(region.id, group.id, threshold)
+    fmap = coverage_map(analysis, region, current_app.config["TILES_URL"])
+    figure = fmap.get_root()
+    figure.render()
+    query = {"region": region.id, "group": group.id, "threshold": f"{threshold:g}"}
+    return render_template(
+        "planner.html",
+        region=region,
+        regions=_atlas().regions(),
+        groups=[(g, group_label(g)) for g in GROUPS if GROUPS[g].mode in region.modes],
+        group=group,
+        threshold=threshold,
+        analysis=analysis,
+        report=analysis.report,
+        top_gaps=analysis.gaps.head(8),
+        stations=analysis.stations.sort_values("covered_demand", ascending=False),
+        chart_svg=_chart(analysis, region, "svg").decode("utf-8"),
+        legend=_legend(),
+        map_header=figure.header.render(),
+        map_html=figure.html.render(),
+        map_script=figure.script.render(),
+        map_name=fmap.get_name(),
+        streets_url="" if current_app.config["TILES_URL"] else url_for(
+            "worker.streets", region_id=region.id),
+        exports={
+            "gaps_geojson": url_for("api.gaps", **query),
+            "gaps_gpkg": url_for("api.gaps", format="gpkg", **query),
+            "areas_geojson": url_for("api.service_area_layer", **query),
+            "areas_gpkg": url_for("api.service_area_layer", format="gpkg", **query),
+            "cells_csv": url_for("api.cells_csv", **query),
+            "chart_png": url_for("planner.chart", **query),
+            "coverage_json": url_for("api.coverage", **query),
+        },
+    )
+
+
+@bp.get("/chart.png")
+def chart():
+    """The cumulative coverage curve as a PNG download."""
+    region, group, threshold = coverage_request(request.args)
+    analysis = _atlas().coverage(region.id, group.id, threshold, geometry=False)
+    return Response(_chart(analysis, region, "png"), mimetype="image/png", headers={
+        "Content-Disposition": f"attachment; filename=curve-{region.id}-{group.id}-"
+                               f"{threshold:g}min.png"})
+
+
+def _chart(analysis: CoverageAnalysis, region: Region, fmt: str) -> bytes:
+    """The coverage curve in the current language."""
+    return curve_chart(
+        analysis.curve, analysis.threshold_min,
+        f"{region.name} · {group_label(analysis.group.id)}",
+        _("travel time to the nearest open station (min)"), _("demand covered (%)"),
+        region.attribution, fmt)
+
+
+def _legend() -> list[tuple[str, str]]:
+    """The hexagon colours with the share each stands for."""
+    low = 0
+    rows = []
+    for high, colour in SHARE_CLASSES:
+        rows.append((colour, f"{low:.0%} – {min(high, 1):.0%}"))
+        low = high
+    return rows
+
+
+def _share_colour(share: float) -> str:
+    """The colour class of a covered share."""
+    return next(colour for high, colour in SHARE_CLASSES if share < high)
+
+
+def coverage_map(analysis: CoverageAnalysis, region: Region, tiles_url: str) -> folium.Map:
+    """A folium map with switchable layers: demand hexagons, service areas, gaps, uncovered
+    streets and stations. Text from station records is escaped. Without a tile URL the page
+    draws the region's own streets underneath."""
+    index = _atlas().index(region.id)
+    min_lon, min_lat, max_lon, max_lat = index.bounds
+    tiles = folium.TileLayer(tiles_url, attr=region.attribution, max_zoom=19) if tiles_url else None
+    fmap = folium.Map(tiles=tiles, max_zoom=19, control_scale=True, prefer_canvas=True,
+                      attr=region.attribution, zoom_snap=0.25)
+    fmap.fit_bounds([[min_lat, min_lon], [max_lat, max_lon]])
+    _hexagons(analysis).add_to(fmap)
+    detail = display_tolerance(index.bounds)
+    folium.GeoJson(
+        for_display(analysis.service_areas, detail).assign(
+            name=analysis.service_areas["name"].map(escape)),
+        name=_("Service areas"),
+        style_function=lambda _f: {"color": "#2e86ab", "weight": 1, "fillOpacity": 0.12},
+        tooltip=folium.GeoJsonTooltip(["name", "reached_m"], aliases=[_("Station"),
+                                                                       _("Streets reached (m)")]),
+    ).add_to(fmap)
+    if len(analysis.gaps):
+        folium.GeoJson(
+            for_display(analysis.gaps, detail).replace([np.inf, -np.inf], np.nan).round(1),
+            name=_("Gaps"),
+            style_function=lambda _f: {"color": "#b71c1c", "weight": 2, "fillOpacity": 0.25},
+            tooltip=folium.GeoJsonTooltip(
+                ["gap", "uncovered_demand", "street_m", "centre_time_s"],
+                aliases=[_("Gap"), _("Uncovered demand"), _("Uncovered street (m)"),
+                         _("Time to nearest station (s)")]),
+        ).add_to(fmap)
+    if len(analysis.uncovered):
+        folium.GeoJson(for_display(analysis.uncovered, detail), name=_("Uncovered streets"),
+                       show=False,
+                       style_function=lambda _f: {"color": "#b71c1c", "weight": 2}).add_to(fmap)
+    stations = folium.FeatureGroup(name=_("Stations"))
+    by_id = {s.id: s for s in index.stations}
+    for row in analysis.stations.itertuples():
+        station = by_id[row.station_id]
+        popup = (f"<strong>{escape(station.name)}</strong><br>{escape(kind_label(station.kind))}"
+                 + (f"<br>{escape(_('Demo data'))}" if station.demo else ""))
+        folium.CircleMarker(
+            [station.lat, station.lon], radius=6, color="#ffffff", weight=2, fill=True,
+            fill_color=KIND_COLOURS.get(station.kind, "#555"), fill_opacity=1,
+            popup=folium.Popup(popup, max_width=260),
+            tooltip=escape(station.name),
+        ).add_to(stations)
+    stations.add_to(fmap)
+    folium.LayerControl(collapsed=False).add_to(fmap)
+    return fmap
+
+
+def display_tolerance(bounds: tuple[float, float, float, float]) -> float:
+    """How much (degrees) shapes may be simplified for drawing a region: about 2 m in a district,
+    more in a city, so pages stay small."""
+    span = max(bounds[2] - bounds[0], bounds[3] - bounds[1])
+    return max(2e-5, span / 5000)
+
+
+def for_display(layer: gpd.GeoDataFrame, tolerance: float) -> gpd.GeoDataFrame:
+    """A layer with its shapes simplified and snapped to a grid of ``tolerance`` / 4 degrees."""
+    simple = shapely.simplify(layer.geometry.values, tolerance, preserve_topology=True)
+    return layer.set_geometry(shapely.set_precision(simple, tolerance / 4), crs=layer.crs)
+
+
+def _hexagons(analysis: CoverageAnalysis) -> folium.GeoJson:
+    """The demand hexagons, coloured by covered share."""
+    features = []
+    for cell in analysis.cells.itertuples():
+        ring = [[lon, lat] for lat, lon in h3.cell_to_boundary(cell.cell)]
+        features.append({
+            "type": "Feature",
+            "geometry": {"type": "Polygon", "coordinates": [ring + ring[:1]]},
+            "properties": {
+                "demand": round(float(cell.demand), 1),
+                "covered_pct": round(float(cell.covered_share) * 100, 1),
+                "mean_time_min": None if np.isnan(cell.mean_time_min)
+                else round(float(cell.mean_time_min), 1),
+                "colour": _share_colour(float(cell.covered_share)),
+            },
+        })
+    return folium.GeoJson(
+        {"type": "FeatureCollection", "features": features},
+        name=_("Demand hexagons"),
+        style_function=lambda f: {"color": "#ffffff", "weight": 0.5, "fillOpacity": 0.55,
+                                  "fillColor": f["properties"]["colour"]},
+        tooltip=folium.GeoJsonTooltip(["demand", "covered_pct", "mean_time_min"],
+                                      aliases=[_("Demand"), _("Covered (%)"),
+                                               _("Mean time (min)")]),
+    )
