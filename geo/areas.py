@@ -11,12 +11,20 @@ between the two covered ends is uncovered.
 Street pieces are cut from the edges' shapes in the network's UTM zone (metres), areas are
 buffers of the pieces there, and the frames returned are in WGS-84 (EPSG:4326). Lengths reported
 (``reached_m``, ``street_m``, ``length_m``) are shares of the network's edge lengths.
+
+Service areas are traced rather than unioned: the distance from the nodes of a square grid to
+the nearest reached street is computed exactly where it is within a cell of the buffer (and
+capped beyond), and the buffer's iso-line is traced on it by marching squares (``contourpy``).
+That is the buffer union up to the grid's resolution, at a fraction of the cost of a GEOS union
+of tens of thousands of buffers (see :func:`service_areas`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import NamedTuple
 
+import contourpy
 import geopandas as gpd
 import numpy as np
 import shapely
@@ -32,6 +40,17 @@ REACH_OFFSET_S = 1e-9
 #: A street whose covered ends leave less than this share of it between them is fully covered
 #: (keeps float noise from making slivers of gap).
 FULL_TOLERANCE = 1e-9
+
+#: A service area's grid spans at most this many cells a side by default (see
+#: :func:`service_areas`), which bounds its memory and time for large areas.
+MAX_GRID_SIDE = 2000
+
+#: Most (grid node, street) distances :func:`service_areas` keeps at once (16 bytes each):
+#: stations are taken in batches whose streets fit, each street measured once per batch.
+PAIR_BUDGET = 1 << 22
+
+#: Most (grid node, segment) pairs measured in one vectorised step (temporaries stay in cache).
+_PAIR_STEP = 1 << 16
 
 #: Columns of :func:`service_areas`, :func:`gap_areas` and :func:`uncovered_streets` frames.
 SERVICE_AREA_COLUMNS = ["station", "reached_m", "area_m2", "geometry"]
@@ -74,15 +93,15 @@ class _EdgeLines(NamedTuple):
     """Edge shapes in the UTM zone.
 
     Attributes:
-        lines: one LineString per edge (E,), tail to head.
         xy: all shape vertices (G, 2), as in ``network.geom_lonlat``.
-        along: each vertex's distance from the start of its edge's line (G,), metres.
+        run: distance along the shapes from the first vertex of all, not counting the jumps
+            between edges (G,), metres; nondecreasing, so a vertex's distance from the start of
+            its own edge is ``run - run[offsets[edge]]``.
         offsets: ``network.geom_offsets``.
     """
 
-    lines: np.ndarray
     xy: np.ndarray
-    along: np.ndarray
+    run: np.ndarray
     offsets: np.ndarray
 
 
@@ -162,24 +181,41 @@ def station_reach(network: Network, station_nodes: np.ndarray, threshold_s: floa
 
 
 def service_areas(network: Network, station_nodes: np.ndarray, threshold_s: float,
-                  buffer_m: float = 35.0) -> gpd.GeoDataFrame:
+                  buffer_m: float = 35.0, cell_m: float | None = None) -> gpd.GeoDataFrame:
     """The area each station serves: the streets within the threshold of it, buffered.
 
-    Each station's reach (:func:`station_reach`) gives its node times; the street pieces they
-    cover, partial edges included, are buffered and unioned, so the area follows the streets
-    rather than being a circle. A station that covers no street at all gets a disc of
-    ``buffer_m``. The union costs about a second per 10,000 pieces: a 15-minute truck area in
-    urban Jinan is about that.
+    Each station's reach (:func:`station_reach`) gives its node times, and those the street
+    pieces it covers, partial edges included; the area is every point within ``buffer_m`` of one
+    of them, so it follows the streets rather than being a circle. A station that covers no
+    street at all gets a disc of ``buffer_m``.
+
+    The area is traced on a grid of ``cell_m`` rather than unioned from buffers: the exact
+    distance from each grid node to the station's nearest reached street segment (measured where
+    it is below ``buffer_m + cell_m``, capped there beyond), and the ``buffer_m`` iso-line of those
+    distances by marching squares. Along straight streets the outline is exact; where it curves
+    (street ends, outer corners) its vertices lie on the exact outline with chords of about a
+    cell between them, and gaps between streets narrower than about a cell may close. On Jinan's
+    truck network (its 34 open demo stations, 15 min, 25 m cells) each area is within 1.5 % of
+    the buffer union's, in about 0.6 s for all where the union takes about 12 s. The outlines
+    are valid by construction: no grid node lies on the iso-line, so rings never touch or cross.
 
     Args:
         network: the mode's network.
         station_nodes: the node of each station (S,).
         threshold_s: the travel-time threshold, seconds.
         buffer_m: how far either side of a street the area reaches, metres.
+        cell_m: grid spacing, metres; by default ``max(buffer_m / 2, extent / 2000)`` where
+            extent is the largest side of any station's reached nodes' bounding box (so every
+            grid has at most about :data:`MAX_GRID_SIDE` cells a side). It is one value per call,
+            so a station's area can differ by a fraction of a cell between calls with other
+            stations.
 
     Returns:
         One row per station, in order (EPSG:4326): ``station`` (position in ``station_nodes``),
         ``reached_m`` (street length within the threshold, m), ``area_m2`` and ``geometry``.
+
+    Raises:
+        ValueError: for a ``cell_m`` that is not positive.
     """
     station_nodes = np.asarray(station_nodes, dtype=np.int64)
     count = len(station_nodes)
@@ -195,10 +231,14 @@ def service_areas(network: Network, station_nodes: np.ndarray, threshold_s: floa
     parts = _covered_intervals(tail_share, head_share)
     part_station = keys[parts.row] // len(streets.edge)  # ascending: keys are station-major
     part_edge = streets.edge[keys[parts.row] % len(streets.edge)]
-    pieces = _pieces(_edge_lines(network), part_edge, parts.start, parts.end)
-    unions = _buffered_unions(pieces, part_station, count, buffer_m)
+    if cell_m is None:
+        cell_m = max(buffer_m / 2.0, _largest_extent(network, reach.row, reach.col) / MAX_GRID_SIDE)
+    if not cell_m > 0:
+        raise ValueError(f"cell_m must be a positive number of metres, got {cell_m}")
+    traced = _traced_areas(_edge_lines(network), part_station, part_edge, parts,
+                           network.node_xy[station_nodes], buffer_m, float(cell_m))
     discs = shapely.buffer(shapely.points(network.node_xy[station_nodes]), buffer_m)
-    polygons = np.where(shapely.is_empty(unions), discs, unions)
+    polygons = np.where(shapely.is_empty(traced), discs, traced)
     reached = np.bincount(part_station, weights=_part_lengths(network, part_edge, parts),
                           minlength=count).astype(np.float64)
     return _frame(network, {
@@ -362,49 +402,71 @@ def _edge_lines(network: Network) -> _EdgeLines:
     x, y = network.to_utm(network.geom_lonlat[:, 0], network.geom_lonlat[:, 1])
     xy = np.column_stack([x, y])
     offsets = network.geom_offsets
-    edge_of_vertex = np.repeat(np.arange(network.n_edges), np.diff(offsets))
     step = np.zeros(len(xy))
     step[1:] = np.hypot(*np.diff(xy, axis=0).T)
     step[offsets[:-1]] = 0.0
-    run = np.cumsum(step)
-    along = run - run[offsets[:-1]][edge_of_vertex]
-    return _EdgeLines(shapely.linestrings(xy, indices=edge_of_vertex), xy, along, offsets)
+    return _EdgeLines(xy, np.cumsum(step), offsets)
 
 
 def _pieces(edge_lines: _EdgeLines, edge: np.ndarray, start: np.ndarray,
             end: np.ndarray) -> np.ndarray:
     """Cut ``[start, end]`` (length fractions from the tail) out of each edge's line.
 
-    Whole edges are the edges' own lines; the others are cut in one vectorised pass: the cut
-    points interpolated on the lines, with the shape vertices strictly between them.
+    Returns:
+        One LineString per piece, in the UTM zone (see :func:`_piece_coords`).
     """
+    coords, piece = _piece_coords(edge_lines, edge, start, end)
     out = np.empty(len(edge), dtype=object)
+    if len(edge):
+        out[:] = shapely.linestrings(coords, indices=piece)
+    return out
+
+
+def _piece_coords(edge_lines: _EdgeLines, edge: np.ndarray, start: np.ndarray,
+                  end: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The vertices of ``[start, end]`` (length fractions from the tail) of each edge's line.
+
+    Whole edges keep all their vertices; a cut piece is its two cut points, interpolated along
+    the shape, with the shape's vertices strictly between them. All in one vectorised pass.
+
+    Returns:
+        The vertices (V, 2) in the UTM zone, piece by piece, and the piece of each (V,).
+    """
+    first = edge_lines.offsets[edge]
+    counts = edge_lines.offsets[edge + 1] - first
     whole = (start <= 0.0) & (end >= 1.0)
-    out[whole] = edge_lines.lines[edge[whole]]
+    base = edge_lines.run[first]
+    total = edge_lines.run[first + counts - 1] - base
+    owner = np.repeat(np.arange(len(edge)), counts)
+    vertex = _ranges(first, first + counts)
+    along = edge_lines.run[vertex] - base[owner]
+    inside = whole[owner] | ((along > (start * total)[owner]) & (along < (end * total)[owner]))
     cut = np.nonzero(~whole)[0]
-    if len(cut) == 0:
-        return out
-    cut_edge = edge[cut]
-    first = edge_lines.offsets[cut_edge]
-    counts = edge_lines.offsets[cut_edge + 1] - first
-    total = edge_lines.along[first + counts - 1]
-    owner = np.repeat(np.arange(len(cut)), counts)
-    vertex = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts - first, counts)
-    along = edge_lines.along[vertex]
-    inside = (along > (start[cut] * total)[owner]) & (along < (end[cut] * total)[owner])
-    ends = shapely.get_coordinates(shapely.line_interpolate_point(
-        np.repeat(edge_lines.lines[cut_edge], 2),
-        np.column_stack([start[cut], end[cut]]).ravel(), normalized=True))
-    sizes = np.bincount(owner[inside], minlength=len(cut)) + 2
+    sizes = np.bincount(owner[inside], minlength=len(edge))
+    sizes[cut] += 2
     last = np.cumsum(sizes) - 1
     coords = np.empty((int(sizes.sum()), 2))
     middle = np.ones(len(coords), dtype=bool)
-    middle[last - sizes + 1] = middle[last] = False
-    coords[last - sizes + 1] = ends[0::2]
-    coords[last] = ends[1::2]
+    middle[(last - sizes + 1)[cut]] = middle[last[cut]] = False
     coords[middle] = edge_lines.xy[vertex[inside]]
-    out[cut] = shapely.linestrings(coords, indices=np.repeat(np.arange(len(cut)), sizes))
-    return out
+    for at, fraction in ((last - sizes + 1, start), (last, end)):
+        coords[at[cut]] = _point_along(edge_lines, edge[cut], fraction[cut])
+    return coords, np.repeat(np.arange(len(edge)), sizes)
+
+
+def _point_along(edge_lines: _EdgeLines, edge: np.ndarray, fraction: np.ndarray) -> np.ndarray:
+    """The point at ``fraction`` of each edge's shape length from its tail (K, 2)."""
+    first = edge_lines.offsets[edge]
+    last = edge_lines.offsets[edge + 1] - 1
+    base = edge_lines.run[first]
+    position = base + fraction * (edge_lines.run[last] - base)
+    at = np.clip(np.searchsorted(edge_lines.run, position, side="right") - 1, first,
+                 np.maximum(last - 1, first))
+    step = edge_lines.run[np.minimum(at + 1, last)] - edge_lines.run[at]
+    share = np.divide(position - edge_lines.run[at], step, out=np.zeros(len(edge)),
+                      where=step > 0)
+    xy = edge_lines.xy
+    return xy[at] + np.clip(share, 0.0, 1.0)[:, None] * (xy[np.minimum(at + 1, last)] - xy[at])
 
 
 def _buffered_unions(pieces: np.ndarray, group: np.ndarray, count: int,
@@ -428,6 +490,342 @@ def _buffered_unions(pieces: np.ndarray, group: np.ndarray, count: int,
     for g in range(count):
         unions[g] = shapely.union_all(shapely.buffer(pieces[bounds[g]:bounds[g + 1]], buffer_m))
     return unions
+
+
+def _largest_extent(network: Network, station: np.ndarray, node: np.ndarray) -> float:
+    """The largest side of any station's bounding box of reached nodes, metres (0 if none)."""
+    if len(node) == 0:
+        return 0.0
+    order = np.argsort(station, kind="stable")
+    xy = network.node_xy[node[order]]
+    first = np.flatnonzero(np.diff(station[order], prepend=-1))
+    side = np.maximum.reduceat(xy, first) - np.minimum.reduceat(xy, first)
+    return float(side.max())
+
+
+def _traced_areas(edge_lines: _EdgeLines, part_station: np.ndarray, part_edge: np.ndarray,
+                  parts: _Intervals, station_xy: np.ndarray, buffer_m: float,
+                  cell_m: float) -> np.ndarray:
+    """Each station's reached pieces buffered by ``buffer_m``, traced on a ``cell_m`` grid.
+
+    Distances are measured from the nodes of one grid over the network, ``origin + (i, j) *
+    cell_m``, to street segments within ``cap = buffer_m + cell_m``: for the streets a station
+    reaches whole, once per batch of stations (stations in order of x, batched so that the
+    batch's distances fit :data:`PAIR_BUDGET`) and shared by the batch's stations; for cut
+    pieces, per station. A station's grid spans its segments' boxes widened by the cap, filled
+    with the cap and lowered to the distances measured; marching squares on it give the area. A
+    node beyond the cap has no neighbour within ``buffer_m`` (distance changes by at most a cell
+    between neighbours), so the capped nodes never bear on the outline.
+
+    Args:
+        edge_lines: the network's edge shapes in UTM.
+        part_station, part_edge: station (ascending) and street edge of each covered part.
+        parts: the parts' intervals along their edges.
+        station_xy: each station's position (S, 2), UTM; only orders the batches.
+        buffer_m: the buffer distance, metres.
+        cell_m: the grid spacing, metres.
+
+    Returns:
+        One Polygon or MultiPolygon per station (S,), empty for a station without parts.
+    """
+    count = len(station_xy)
+    grid = _Grid(edge_lines.xy.min(axis=0) if len(edge_lines.xy) else np.zeros(2), cell_m,
+                 buffer_m + cell_m, buffer_m)
+    whole = (parts.start <= 0.0) & (parts.end >= 1.0)
+    # The streets some station reaches whole, their segments and the segments' boxes.
+    shared, street_of_part = np.unique(part_edge[whole], return_inverse=True)
+    seg_a, seg_b, seg_street = _split_segments(*_edge_segments(edge_lines, shared), grid.chunk_m)
+    seg_lo, seg_hi = grid.boxes(seg_a, seg_b)
+    seg_ptr = np.searchsorted(seg_street, np.arange(len(shared) + 1))
+    cost = np.bincount(seg_street, np.prod(seg_hi - seg_lo + 1, axis=1), minlength=len(shared))
+    has_segments = seg_ptr[:-1] < seg_ptr[1:]
+    street_lo = np.full((len(shared), 2), np.iinfo(np.int64).max)
+    street_hi = np.full((len(shared), 2), np.iinfo(np.int64).min)
+    street_lo[has_segments] = np.minimum.reduceat(seg_lo, seg_ptr[:-1][has_segments])
+    street_hi[has_segments] = np.maximum.reduceat(seg_hi, seg_ptr[:-1][has_segments])
+    whole_ptr = np.searchsorted(part_station[whole], np.arange(count + 1))
+    streets_of = [street_of_part[whole_ptr[s]:whole_ptr[s + 1]] for s in range(count)]
+    cut = np.nonzero(~whole)[0]
+    cut_ptr = np.searchsorted(part_station[cut], np.arange(count + 1))
+    out = np.empty(count, dtype=object)
+
+    def trace_station(s: int, stored: tuple | None) -> None:
+        """Trace station ``s``, its whole streets' distances read from ``stored`` (members,
+        pair_ptr, gx, gy, dist) or, if None, measured as it goes."""
+        streets = streets_of[s]
+        pieces = cut[cut_ptr[s]:cut_ptr[s + 1]]
+        xy, piece = _piece_coords(edge_lines, part_edge[pieces], parts.start[pieces],
+                                  parts.end[pieces])
+        joined = piece[1:] == piece[:-1]
+        a, b, _ = _split_segments(xy[:-1][joined], xy[1:][joined], piece[:-1][joined],
+                                  grid.chunk_m)
+        lo, hi = grid.boxes(a, b)
+        lo = np.vstack([lo, street_lo[streets]]).min(axis=0, initial=np.iinfo(np.int64).max)
+        hi = np.vstack([hi, street_hi[streets]]).max(axis=0, initial=np.iinfo(np.int64).min)
+        if (lo > hi).any():
+            out[s] = shapely.Polygon()
+            return
+        values = grid.values(lo, hi)
+        grid.lower(values, lo, *_near_nodes(a, b, grid)[1:])
+        if stored is not None:
+            members, pair_ptr, gx, gy, dist = stored
+            local = np.searchsorted(members, streets)
+            for chunk in _chunks(pair_ptr[local + 1] - pair_ptr[local], PAIR_BUDGET):
+                take = _ranges(pair_ptr[local[chunk]], pair_ptr[local[chunk] + 1])
+                grid.lower(values, lo, gx[take], gy[take], dist[take])
+        else:
+            for chunk in _chunks(cost[streets], PAIR_BUDGET):
+                a, b, _ = _segments_of(seg_a, seg_b, seg_ptr, streets[chunk])
+                grid.lower(values, lo, *_near_nodes(a, b, grid)[1:])
+        out[s] = _trace(values, grid.origin + (lo - 1) * cell_m, cell_m, buffer_m)
+
+    def trace_batch(batch: list[int], members: np.ndarray) -> None:
+        """Measure the batch's streets once (unless they exceed the budget: a batch of one
+        station), then trace its stations."""
+        if cost[members].sum() > PAIR_BUDGET:
+            for s in batch:
+                trace_station(s, None)
+            return
+        a, b, owner = _segments_of(seg_a, seg_b, seg_ptr, members)
+        counts, gx, gy, dist = _near_nodes(a, b, grid)
+        pair_ptr = np.zeros(len(members) + 1, dtype=np.int64)
+        np.cumsum(np.bincount(owner, counts, minlength=len(members)), out=pair_ptr[1:])
+        for s in batch:
+            trace_station(s, (members, pair_ptr, gx, gy, dist))
+
+    order = np.argsort(station_xy[:, 0], kind="stable")
+    for batch, members in _station_batches(order, streets_of, cost, PAIR_BUDGET):
+        trace_batch(batch, members)
+    return out
+
+
+def _station_batches(order: np.ndarray, streets_of: list[np.ndarray], cost: np.ndarray,
+                     budget: float) -> Iterator[tuple[list[int], np.ndarray]]:
+    """Group stations, taken in ``order``, into batches whose streets cost at most ``budget``
+    (a station over the budget on its own is a batch of one).
+
+    Args:
+        order: the stations in the order to take them.
+        streets_of: each station's streets (indices into ``cost``).
+        cost: what measuring each street costs.
+        budget: the most a batch may cost.
+
+    Yields:
+        Each batch's stations and the streets of any of them (ascending).
+    """
+    in_batch = np.zeros(len(cost), dtype=bool)
+    batch: list[int] = []
+    spent = 0.0
+    for s in order.tolist():
+        new = streets_of[s][~in_batch[streets_of[s]]]
+        added = float(cost[new].sum())
+        if batch and spent + added > budget:
+            yield batch, np.nonzero(in_batch)[0]
+            in_batch[:] = False
+            batch, spent = [], 0.0
+            new, added = streets_of[s], float(cost[streets_of[s]].sum())
+        in_batch[new] = True
+        spent += added
+        batch.append(s)
+    if batch:
+        yield batch, np.nonzero(in_batch)[0]
+
+
+class _Grid(NamedTuple):
+    """The grid service areas are traced on: nodes at ``origin + (i, j) * cell_m``.
+
+    Attributes:
+        origin: the position of node (0, 0), UTM.
+        cell_m: the spacing, metres.
+        cap: distances are measured up to this, and nodes further away hold it.
+        level: the buffer distance, the outline's level.
+    """
+
+    origin: np.ndarray
+    cell_m: float
+    cap: float
+    level: float
+
+    @property
+    def chunk_m(self) -> float:
+        """Segments are cut to this length: long enough that few nodes are measured twice for
+        one street, short enough that a diagonal segment's box holds few nodes out of reach."""
+        return 4.0 * self.cell_m
+
+    @property
+    def hair(self) -> float:
+        """Distances this close to the level are moved out by it, so that no node lies on the
+        outline."""
+        return 1e-6 * max(self.cell_m, self.level)
+
+    def boxes(self, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The first and last node (column, row) within the cap's box around each segment."""
+        lo = np.ceil((np.minimum(a, b) - self.cap - self.origin) / self.cell_m)
+        hi = np.floor((np.maximum(a, b) + self.cap - self.origin) / self.cell_m)
+        return lo.astype(np.int64), hi.astype(np.int64)
+
+    def values(self, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+        """A grid over nodes ``lo - 1`` to ``hi + 1`` (rows along y), all at the cap."""
+        nx, ny = (hi - lo + 3).tolist()
+        return np.full((ny, nx), self.cap)
+
+    def lower(self, values: np.ndarray, lo: np.ndarray, gx: np.ndarray, gy: np.ndarray,
+              dist: np.ndarray) -> None:
+        """Lower the grid made by :meth:`values` for ``lo`` to the distances at nodes (gx, gy)."""
+        nx = values.shape[1]
+        np.minimum.at(values.ravel(), (gy - (lo[1] - 1)) * nx + (gx - (lo[0] - 1)), dist)
+
+
+def _segments_of(a: np.ndarray, b: np.ndarray, ptr: np.ndarray, groups: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The segments of ``groups`` (``ptr`` delimits each group's), and the position in
+    ``groups`` of each."""
+    take = _ranges(ptr[groups], ptr[groups + 1])
+    return a[take], b[take], np.repeat(np.arange(len(groups)), ptr[groups + 1] - ptr[groups])
+
+
+def _chunks(sizes: np.ndarray, budget: float) -> list[slice]:
+    """Consecutive slices of ``sizes`` each summing to at most ``budget`` (or one item)."""
+    ends = np.cumsum(sizes)
+    bounds = [0]
+    while bounds[-1] < len(sizes):
+        spent = ends[bounds[-1] - 1] if bounds[-1] > 0 else 0
+        bounds.append(max(int(np.searchsorted(ends, spent + budget, side="right")),
+                          bounds[-1] + 1))
+    return [slice(first, last) for first, last in zip(bounds[:-1], bounds[1:])]
+
+
+def _edge_segments(edge_lines: _EdgeLines, edges: np.ndarray
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The straight segments of the edges' shapes: start and end points (K, 2) and the position
+    in ``edges`` of each, ascending."""
+    first = edge_lines.offsets[edges]
+    counts = edge_lines.offsets[edges + 1] - first - 1
+    start = _ranges(first, first + counts)
+    return edge_lines.xy[start], edge_lines.xy[start + 1], np.repeat(np.arange(len(edges)), counts)
+
+
+def _split_segments(a: np.ndarray, b: np.ndarray, owner: np.ndarray, max_m: float
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Cut segments longer than ``max_m`` into equal parts no longer than it (order kept)."""
+    parts = np.maximum(np.ceil(np.hypot(*(b - a).T) / max_m), 1).astype(np.int64)
+    segment = np.repeat(np.arange(len(a)), parts)
+    k = np.arange(len(segment)) - np.repeat(np.cumsum(parts) - parts, parts)
+    step = (b - a)[segment] / parts[segment, None]
+    start = a[segment] + k[:, None] * step
+    return start, start + step, owner[segment]
+
+
+def _near_nodes(a: np.ndarray, b: np.ndarray, grid: _Grid
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Every grid node within the grid's cap of each segment a-b, and its distance to it.
+
+    Each segment's box (:meth:`_Grid.boxes`) is scanned, :data:`_PAIR_STEP` nodes at a time;
+    positions are taken from the box's corner, so that the arithmetic stays in metres near zero.
+    Distances within :attr:`_Grid.hair` of the level are moved out by it.
+
+    Returns:
+        How many nodes each segment has within the cap (K,), and for each of those (segment,
+        node) pairs, in segment order, the node's grid column and row (int32) and its distance.
+    """
+    cell_m, cap = grid.cell_m, grid.cap
+    lo, hi = grid.boxes(a, b)
+    size = np.maximum(hi - lo + 1, 0)
+    nodes = size[:, 0] * size[:, 1]
+    corner = grid.origin + lo * cell_m - a  # the box's first node, from a
+    span = b - a
+    length2 = np.einsum("ij,ij->i", span, span)
+    inverse = np.divide(1.0, length2, out=np.zeros(len(a)), where=length2 > 0)
+    ends = np.cumsum(nodes)
+    total = int(ends[-1]) if len(ends) else 0
+    counts = np.zeros(len(a), dtype=np.int64)
+    gx, gy = np.empty(total, np.int32), np.empty(total, np.int32)
+    dist = np.empty(total)
+    filled = 0
+    cuts = np.searchsorted(ends, np.arange(_PAIR_STEP, total, _PAIR_STEP), side="right")
+    for first, last in zip(np.r_[0, cuts], np.r_[cuts, len(a)]):
+        if last <= first:
+            continue
+        n = nodes[first:last]
+        k = np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n, n)
+        width = np.repeat(size[first:last, 0], n)
+        row = k // width
+        col = k - row * width
+        sx, sy = np.repeat(span[first:last, 0], n), np.repeat(span[first:last, 1], n)
+        px = col * cell_m + np.repeat(corner[first:last, 0], n)
+        py = row * cell_m + np.repeat(corner[first:last, 1], n)
+        t = (px * sx + py * sy) * np.repeat(inverse[first:last], n)
+        np.clip(t, 0.0, 1.0, out=t)
+        px -= t * sx
+        py -= t * sy
+        d2 = px * px + py * py
+        near = np.flatnonzero(d2 <= cap * cap)
+        seg = np.repeat(np.arange(first, last), n)[near]
+        counts[first:last] = np.bincount(seg - first, minlength=last - first)
+        kept = slice(filled, filled + len(near))
+        gx[kept] = lo[seg, 0] + col[near]
+        gy[kept] = lo[seg, 1] + row[near]
+        dist[kept] = np.sqrt(d2[near])
+        filled += len(near)
+    dist = dist[:filled]
+    dist[np.abs(dist - grid.level) < grid.hair] = grid.level + grid.hair
+    return counts, gx[:filled], gy[:filled], dist
+
+
+def _ranges(start: np.ndarray, stop: np.ndarray) -> np.ndarray:
+    """The concatenated integer ranges ``start[i]:stop[i]``."""
+    counts = stop - start
+    return np.repeat(start - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
+
+
+def _trace(grid: np.ndarray, origin: np.ndarray, cell_m: float, level: float) -> shapely.Geometry:
+    """The region where ``grid`` (values at ``origin + (i, j) * cell_m``, rows along y) is at most
+    ``level``, as a Polygon or MultiPolygon; the grid's border must lie above ``level``.
+
+    Vertices in a straight line with their neighbours (within 1e-5 of a cell: the outline along
+    a straight street) are dropped.
+    """
+    generator = contourpy.contour_generator(
+        z=grid, fill_type=contourpy.FillType.ChunkCombinedOffsetOffset, chunk_size=0)
+    (points,), (ring_offsets,), (outer_offsets,) = generator.filled(-np.inf, level)
+    if points is None:
+        return shapely.Polygon()
+    ring_offsets = ring_offsets.astype(np.int64)
+    keep = _turning_vertices(points, ring_offsets)
+    ring = np.repeat(np.arange(len(ring_offsets) - 1), np.diff(ring_offsets))[keep]
+    rings = shapely.linearrings(points[keep] * cell_m + origin, indices=ring)
+    polygons = shapely.polygons(rings, indices=np.repeat(np.arange(len(outer_offsets) - 1),
+                                                         np.diff(outer_offsets)))
+    return polygons[0] if len(polygons) == 1 else shapely.multipolygons(polygons)
+
+
+def _turning_vertices(points: np.ndarray, ring_offsets: np.ndarray,
+                      tolerance: float = 1e-5) -> np.ndarray:
+    """Which vertices of closed rings (each ending on its first point) to keep: those further
+    than ``tolerance`` from the line through their two neighbours, or turning back.
+
+    The closing point of every ring is dropped (a ring is closed again when it is made).
+    """
+    starts, stops = ring_offsets[:-1], ring_offsets[1:] - 1  # stops: each ring's closing point
+    step = np.diff(points, axis=0)  # step[i]: from point i to point i + 1
+    into = np.empty_like(points)
+    into[1:] = step
+    into[starts] = step[stops - 1]
+    out_of = np.empty_like(points)
+    out_of[:-1] = step
+    out_of[-1] = step[-1]
+    cross = into[:, 0] * out_of[:, 1] - into[:, 1] * out_of[:, 0]
+    chord = into + out_of
+    keep = cross * cross > tolerance * tolerance * np.einsum("ij,ij->i", chord, chord)
+    keep |= np.einsum("ij,ij->i", into, out_of) < 0
+    keep[stops] = False
+    # A ring too small to tell its turns from noise keeps every vertex.
+    kept = np.add.reduceat(keep, starts)
+    if (kept < 3).any():
+        ring = np.repeat(np.arange(len(starts)), stops - starts + 1)
+        keep |= (kept < 3)[ring]
+        keep[stops] = False
+    return keep
 
 
 def _part_lengths(network: Network, edge: np.ndarray, parts: _Intervals) -> np.ndarray:

@@ -2,6 +2,10 @@
 
 Most networks here are straight streets laid out in metres in UTM zone 50 (Nanjing's zone), so
 that shapes, lengths and areas can be checked to the metre. Time runs *to* the stations.
+
+Service areas are traced on a grid (see :func:`geo.areas.service_areas`); where they are checked
+against the exact union of buffered street pieces, that union is computed here with GEOS
+(:func:`buffer_union`), as the reference the tracing approximates.
 """
 
 import numpy as np
@@ -66,6 +70,20 @@ def utm_ends(line: shapely.LineString) -> list[tuple[float, float]]:
 
 def edge_of(net: Network, u: int, v: int) -> int:
     return int(net.edge_ids([u], [v])[0])
+
+
+def buffer_union(net: Network, station: int, threshold_s: float,
+                 buffer_m: float = BUFFER) -> shapely.Geometry:
+    """The exact service area of one station, in UTM: the street pieces within the threshold of
+    it (through the service field, not the per-station reach) buffered and unioned by GEOS."""
+    times = service_field(net, np.array([station])).time_s
+    pieces = edge_pieces(net, times, threshold_s, covered=True)
+    return shapely.union_all(shapely.buffer(pieces, buffer_m))
+
+
+def default_cell(buffer_m: float = BUFFER) -> float:
+    """The grid spacing :func:`service_areas` uses for areas under 2000 half-buffers across."""
+    return buffer_m / 2
 
 
 # --- reached fractions and street pieces -------------------------------------------------------
@@ -179,6 +197,58 @@ def test_no_stations_give_no_service_areas():
     assert len(areas) == 0 and list(areas.columns) == SERVICE_AREA_COLUMNS
 
 
+def test_service_areas_match_the_buffer_union_on_a_random_network():
+    # Streets crossing at every angle, close enough that their buffers meet, merge and leave
+    # small holes: the cases where tracing on a grid differs most from the exact union.
+    rng = np.random.default_rng(3)
+    xy = rng.uniform(0, 1500, (120, 2))
+    distance = np.hypot(*(xy[:, None] - xy[None]).transpose(2, 0, 1))
+    near = np.argsort(distance, axis=1)[:, 1:4]
+    pairs = {(min(i, j), max(i, j)) for i in range(len(xy)) for j in near[i]}
+    net = street_network(xy, two_way=[(i, j, distance[i, j] / 1.4) for i, j in pairs])
+    stations = np.array([0, 40, 80])
+    areas = service_areas(net, stations, 400.0).to_crs(net.utm_crs)
+    assert areas.geometry.is_valid.all()
+    for area, station in zip(areas.geometry, stations):
+        exact = buffer_union(net, int(station), 400.0)
+        assert area.area == pytest.approx(exact.area, rel=0.03)
+        assert area.symmetric_difference(exact).area < 0.05 * exact.area
+
+
+def test_service_areas_do_not_depend_on_the_memory_budget(monkeypatch):
+    # Stations are traced in batches whose streets' distances fit geo.areas.PAIR_BUDGET; a
+    # station over it on its own is measured street chunk by street chunk. Same areas either way.
+    import geo.areas
+
+    rng = np.random.default_rng(8)
+    xy = rng.uniform(0, 2000, (150, 2))
+    distance = np.hypot(*(xy[:, None] - xy[None]).transpose(2, 0, 1))
+    near = np.argsort(distance, axis=1)[:, 1:4]
+    pairs = {(min(i, j), max(i, j)) for i in range(len(xy)) for j in near[i]}
+    net = street_network(xy, two_way=[(i, j, distance[i, j] / 1.4) for i, j in pairs])
+    stations = np.array([3, 50, 100, 149, 3])
+    expected = service_areas(net, stations, 300.0)
+    for budget in (4000, 500):  # batches of one or two stations; every station over budget
+        monkeypatch.setattr(geo.areas, "PAIR_BUDGET", budget)
+        areas = service_areas(net, stations, 300.0)
+        np.testing.assert_allclose(areas.area_m2, expected.area_m2, rtol=1e-9)
+        assert shapely.equals_exact(areas.geometry.values, expected.geometry.values,
+                                    tolerance=1e-9).all()
+
+
+def test_a_coarser_grid_still_follows_the_streets():
+    net = row_of_streets(5)
+    exact_m2 = 300 * 2 * BUFFER + np.pi * BUFFER**2
+    # Along a straight street the outline is exact whatever the grid; the round ends are chords
+    # of about a cell, so the area falls short by their segments, more as the grid coarsens.
+    for cell, rel in ((BUFFER, 0.05), (2 * BUFFER, 0.10)):
+        [area] = service_areas(net, np.array([2]), 90.0, cell_m=cell).itertuples()
+        assert area.geometry.contains(point(200, BUFFER - 1))
+        assert not area.geometry.contains(point(200, BUFFER + 1))
+        assert area.geometry.contains(point(200 + 140)) and not area.geometry.contains(point(400))
+        assert exact_m2 * (1 - rel) < area.area_m2 < exact_m2
+
+
 def test_station_reach_matches_a_dense_dijkstra_on_a_random_network():
     rng = np.random.default_rng(11)
     n = 250
@@ -280,3 +350,39 @@ def test_nanjing_walk_areas_are_valid_and_account_for_every_street():
     uncovered_m = uncovered_streets(net, times, threshold).length_m.sum()
     assert gaps.street_m.sum() == pytest.approx(uncovered_m)
     assert gaps.geometry.is_valid.all()
+
+
+@pytest.mark.slow
+def test_nanjing_walk_service_areas_agree_with_the_buffer_union():
+    from geo.regions import get_region, load_networks
+
+    net = load_networks(get_region("nanjing"), ("walk",))["walk"]
+    stations = np.random.default_rng(5).choice(net.n_nodes, 4, replace=False)
+    threshold = 600.0
+    areas = service_areas(net, stations, threshold)
+    utm = areas.to_crs(net.utm_crs)
+    assert utm.geometry.is_valid.all()
+    cell = default_cell()
+    rng = np.random.default_rng(6)
+    for area, area_m2, station in zip(utm.geometry, areas.area_m2, stations):
+        exact = buffer_union(net, int(station), threshold)
+        assert area_m2 == pytest.approx(area.area)
+        assert area.area == pytest.approx(exact.area, rel=0.05)
+        assert area.symmetric_difference(exact).area < 0.05 * exact.area
+
+        # Every point of a reached street is inside (or, where the grid cuts a corner, within a
+        # cell of the outline).
+        times = service_field(net, np.array([station])).time_s
+        reached = edge_pieces(net, times, threshold, covered=True)
+        on_street = shapely.get_coordinates(shapely.segmentize(reached, 5.0))
+        inside = shapely.contains_xy(area, *on_street.T)
+        assert inside.mean() > 0.999
+        assert (shapely.distance(area, shapely.points(on_street[~inside])) <= cell).all()
+
+        # A point 100 m (or more) from every reached street is outside.
+        streets = shapely.multilinestrings(reached)
+        lo, hi = np.array(area.bounds[:2]) - 200, np.array(area.bounds[2:]) + 200
+        probes = shapely.points(rng.uniform(lo, hi, (4000, 2)))
+        far = probes[shapely.distance(streets, probes) >= 100.0]
+        assert len(far) > 100
+        assert not shapely.contains(area, far).any()

@@ -119,3 +119,42 @@ def test_a_point_outside_the_region_is_explained_not_answered(server, page):
     page.mouse.click(box["x"] + 8, box["y"] + box["height"] - 30)
     page.wait_for_function("document.querySelector('#status').textContent.includes('outside')")
     assert page.locator(".result").count() == 0
+
+
+def test_the_planner_switches_layers_and_groups_and_shows_the_apis_numbers(server, page):
+    import json
+    import urllib.request
+
+    def api(query: str) -> dict:
+        with urllib.request.urlopen(f"{server}/api/v1/coverage?{query}") as response:
+            return json.load(response)
+
+    page.goto(server + "/planner?region=nanjing&group=street&threshold=5&lang=en")
+    page.wait_for_selector(".leaflet-control-layers")
+    shown = page.locator("#covered-share").inner_text()
+    assert shown == f"{api('region=nanjing&group=street&threshold=5')['covered_share'] * 100:.1f}%"
+
+    toggles = page.locator(".leaflet-control-layers-overlays label")
+    names = [t.strip() for t in toggles.all_inner_texts()]
+    assert names == ["Demand hexagons", "Service areas", "Gaps", "Uncovered streets", "Stations"]
+    service_areas = toggles.nth(1).locator("input")
+    assert service_areas.is_checked()
+    service_areas.click()
+    assert not service_areas.is_checked()
+    uncovered = toggles.nth(3).locator("input")
+    uncovered.click()
+    assert uncovered.is_checked()
+
+    page.select_option("#planner-group", "couriers")
+    page.fill("#planner-threshold", "2")
+    page.click(".planner-form button[type=submit]")
+    page.wait_for_selector(".leaflet-control-layers")
+    couriers = api("region=nanjing&group=couriers&threshold=2")
+    assert page.locator("#covered-share").inner_text() == f"{couriers['covered_share'] * 100:.1f}%"
+    assert page.locator("#double-share").inner_text() == (
+        f"{couriers['double_covered_share'] * 100:.1f}%")
+    assert page.locator("#station-count").inner_text() == str(couriers["stations"])
+    OUTPUT.mkdir(exist_ok=True)
+    page.screenshot(path=str(OUTPUT / "planner.png"), full_page=False)
+    assert page.outside == [], f"requests left localhost: {page.outside}"
+    assert page.errors == []

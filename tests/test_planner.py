@@ -1,0 +1,134 @@
+"""The planner's coverage API, CLI and page on the Nanjing demo region."""
+
+import csv
+import io
+import json
+import sqlite3
+
+import pytest
+from click.testing import CliRunner
+
+from web import create_app
+from web.cli import main
+
+QUERY = "region=nanjing&group=street&threshold=3"
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("planner")
+    return create_app({"DATABASE_URL": f"sqlite:///{folder}/yizhan.db"}).test_client()
+
+
+def bad(client, url: str) -> str:
+    response = client.get(url)
+    assert response.status_code == 400, response.data
+    return response.json["error"]["parameter"]
+
+
+def test_coverage_gives_the_numbers_curve_catchments_and_cells(client):
+    body = client.get(f"/api/v1/coverage?{QUERY}").json
+    assert body["region"] == "nanjing" and body["group"] == "street" and body["mode"] == "walk"
+    assert body["threshold_min"] == 3
+    assert 0 < body["covered_share"] < 1
+    assert 0 <= body["double_covered_share"] <= body["covered_share"]
+    assert body["covered_street_m"] <= body["total_street_m"]
+    assert body["demand"]["unit"] == "m of street" and body["demand"]["total"] > 0
+    assert body["curve"][0]["minutes"] == 0 and body["curve"][-1]["minutes"] == 30
+    at_three = next(p for p in body["curve"] if p["minutes"] == 3)
+    assert at_three["covered_share"] == pytest.approx(body["covered_share"])
+    assert sum(s["covered_demand"] for s in body["catchments"]) == pytest.approx(
+        body["covered_demand"])
+    assert body["cells"] and "OpenStreetMap" in body["attribution"]
+
+
+def test_a_mode_picks_the_group_that_travels_by_it(client):
+    assert client.get("/api/v1/coverage?region=nanjing&mode=truck").json["group"] == "trucks"
+    default = client.get("/api/v1/coverage?region=nanjing&group=couriers").json
+    assert default["threshold_min"] == 10
+
+
+@pytest.mark.parametrize("query, parameter", [
+    ("group=pilots", "group"),
+    ("mode=boat", "mode"),
+    ("threshold=0", "threshold"),
+    ("threshold=-5", "threshold"),
+    ("threshold=500", "threshold"),
+    ("threshold=ten", "threshold"),
+    ("region=atlantis", "region"),
+])
+def test_bad_coverage_parameters_are_named(client, query, parameter):
+    assert bad(client, f"/api/v1/coverage?{query}") == parameter
+    assert bad(client, f"/api/v1/gaps?{query}") == parameter
+
+
+def test_gaps_are_polygons_ranked_by_uncovered_demand(client):
+    body = client.get(f"/api/v1/gaps?{QUERY}").json
+    assert body["type"] == "FeatureCollection" and "OpenStreetMap" in body["attribution"]
+    demand = [f["properties"]["uncovered_demand"] for f in body["features"]]
+    assert demand == sorted(demand, reverse=True) and demand[0] > 0
+    assert [f["properties"]["gap"] for f in body["features"]] == list(range(1, len(demand) + 1))
+    assert {f["geometry"]["type"] for f in body["features"]} <= {"Polygon", "MultiPolygon"}
+
+
+def test_service_areas_come_one_per_open_station(client):
+    areas = client.get(f"/api/v1/service-areas?{QUERY}").json["features"]
+    report = client.get(f"/api/v1/coverage?{QUERY}").json
+    assert len(areas) == report["stations"]
+    assert all(a["properties"]["reached_m"] > 0 for a in areas)
+
+
+def test_layers_download_as_geopackages_with_the_attribution(client, tmp_path):
+    response = client.get(f"/api/v1/gaps?{QUERY}&format=gpkg")
+    assert response.status_code == 200 and "attachment" in response.headers["Content-Disposition"]
+    path = tmp_path / "gaps.gpkg"
+    path.write_bytes(response.data)
+    description = sqlite3.connect(path).execute(
+        "select description from gpkg_contents").fetchone()[0]
+    assert "OpenStreetMap" in description
+
+
+def test_cells_csv_opens_in_excel_and_adds_up(client):
+    response = client.get(f"/api/v1/cells.csv?{QUERY}")
+    assert response.data.startswith("\ufeff".encode())
+    rows = list(csv.DictReader(line for line in io.StringIO(response.data.decode("utf-8-sig"))
+                               if not line.startswith("#")))
+    total = client.get(f"/api/v1/coverage?{QUERY}").json["demand_total"]
+    assert sum(float(r["demand"]) for r in rows) == pytest.approx(total)
+
+
+def test_the_planner_page_shows_the_apis_numbers_and_loads_nothing_from_elsewhere(client):
+    page = client.get(f"/planner?{QUERY}").data.decode()
+    report = client.get(f"/api/v1/coverage?{QUERY}").json
+    assert f'data-value="{report["covered_share"]}"' in page
+    assert f'{report["covered_share"] * 100:.1f}%' in page
+    assert "https://" not in page.split("<body")[0]  # scripts and styles come from the app
+    for layer in ("需求六边形", "服务范围", "覆盖空白", "未覆盖街道", "驿站"):
+        assert json.dumps(layer)[1:-1] in page  # the layer switcher's names, JSON-escaped
+
+
+def test_the_chart_downloads_as_a_png(client):
+    response = client.get(f"/planner/chart.png?{QUERY}")
+    assert response.status_code == 200 and response.data.startswith(b"\x89PNG")
+
+
+def test_the_cli_prints_numbers_json_and_writes_layers(tmp_path):
+    runner = CliRunner()
+    text = runner.invoke(main, ["coverage", "--region", "nanjing", "--group", "couriers",
+                                "--threshold", "10"], catch_exceptions=False)
+    assert text.exit_code == 0 and "demand covered" in text.output
+    result = runner.invoke(main, ["coverage", "--region", "nanjing", "--group", "street",
+                                  "--threshold", "3", "--json", "--out", str(tmp_path)],
+                           catch_exceptions=False)
+    numbers = json.loads(result.output)
+    assert 0 < numbers["covered_share"] < 1
+    names = {p.split("/")[-1] for p in numbers["files"]}
+    assert "nanjing-street-3min-gaps.gpkg" in names and "nanjing-street-3min-curve.png" in names
+    assert all((tmp_path / name).stat().st_size > 0 for name in names)
+
+
+def test_the_cli_refuses_a_bad_threshold_or_group():
+    runner = CliRunner()
+    assert runner.invoke(main, ["coverage", "--region", "nanjing", "--threshold", "0"]).exit_code
+    result = runner.invoke(main, ["coverage", "--region", "nanjing", "--group", "pilots"])
+    assert result.exit_code != 0 and "pilots" in result.output
