@@ -3,22 +3,36 @@
 from __future__ import annotations
 
 import os
+import secrets
 from pathlib import Path
 
-from flask import Flask, jsonify
+from flask import Flask, jsonify, render_template, request
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError, CSRFProtect
 
+from geo.accounts import AccountStore
 from geo.atlas import Atlas
 from geo.settings import instance_dir
 from geo.store import StationStore, default_store_url
 from web.i18n import init_babel
 from web.params import BadParameter
 
+#: File in the instance folder that keeps the session-signing key when the environment gives
+#: none.
+SECRET_KEY_FILE = "secret_key"
+
+#: Largest request body accepted (an uploaded station file), in bytes.
+MAX_UPLOAD_BYTES = 16 * 1024 * 1024
+
 
 def create_app(config: dict | None = None) -> Flask:
     """Create the app.
 
     Configuration comes from the environment (``YIZHAN_INSTANCE``, ``DATABASE_URL``,
-    ``YIZHAN_TILES`` for a basemap tile URL template) and then from ``config``.
+    ``YIZHAN_TILES`` for a basemap tile URL template, ``YIZHAN_SECRET_KEY`` for the key that
+    signs session cookies, ``YIZHAN_SECURE_COOKIES=0`` to send session cookies over plain
+    HTTP) and then from ``config``. Session cookies are HttpOnly, SameSite=Lax and, unless
+    turned off, Secure; every form needs its CSRF token.
 
     Args:
         config: overrides, e.g. ``{"DATABASE_URL": "sqlite:///..."}``.
@@ -28,27 +42,87 @@ def create_app(config: dict | None = None) -> Flask:
         DATABASE_URL=default_store_url(),
         TILES_URL=os.environ.get("YIZHAN_TILES", ""),
         SEED_DEMO=True,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=os.environ.get("YIZHAN_SECURE_COOKIES", "1") != "0",
+        MAX_CONTENT_LENGTH=MAX_UPLOAD_BYTES,
+        WTF_CSRF_TIME_LIMIT=None,  # a form's token lasts as long as the session: no lost edits
     )
     app.config.update(config or {})
     app.json.ensure_ascii = False
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = os.environ.get("YIZHAN_SECRET_KEY") or _instance_secret(
+            Path(app.instance_path))
     atlas = Atlas(StationStore(app.config["DATABASE_URL"]))
     if app.config["SEED_DEMO"]:
         for region in atlas.regions():
             atlas.seed_demo_stations(region.id)
     app.extensions["atlas"] = atlas
+    app.extensions["accounts"] = AccountStore(app.config["DATABASE_URL"])
 
-    from web import api, planner, static, worker
+    from web import api, auth, planner, staff, static, worker
 
     init_babel(app)
+    auth.init_auth(app)
+    CSRFProtect(app).exempt(api.bp)
     planner.use_local_assets()
     app.register_blueprint(api.bp)
     app.register_blueprint(static.bp)
     app.register_blueprint(worker.bp)
     app.register_blueprint(planner.bp)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(staff.bp)
 
     @app.errorhandler(BadParameter)
     def bad_parameter(error: BadParameter):
         return jsonify(error={"parameter": error.parameter, "message": error.message}), 400
 
+    def refusal(title: str, message: str, parameter: str, status: int):
+        """A refused request: JSON naming the parameter for the API, a page otherwise."""
+        if request.blueprint == api.bp.name:
+            return jsonify(error={"parameter": parameter, "message": message}), status
+        return render_template("auth/refused.html", title=title, message=message), status
+
+    @app.errorhandler(CSRFError)
+    def csrf_refused(error: CSRFError):
+        return refusal(_("The form has expired"),
+                       _("The form was missing its security token or it has expired. Go "
+                         "back, reload the page and try again."), "X-CSRFToken", 400)
+
+    @app.errorhandler(403)
+    def forbidden(error):
+        return refusal(_("Not allowed"),
+                       _("Your account may not do this. Ask an administrator for the staff "
+                         "role."), "Authorization", 403)
+
+    @app.errorhandler(400)
+    def bad_request(error):
+        return refusal(_("Bad request"), error.description, "body", 400)
+
     return app
+
+
+def _instance_secret(folder: Path) -> str:
+    """Return the session-signing key kept in the instance folder, making one the first time.
+
+    Args:
+        folder: the instance folder.
+
+    Returns:
+        The key (64 hexadecimal characters); the file is readable by its owner only.
+    """
+    path = folder / SECRET_KEY_FILE
+    if not path.exists():
+        # Written aside and linked into place, so a concurrent reader never sees half a key.
+        draft = folder / f".{SECRET_KEY_FILE}.{secrets.token_hex(4)}"
+        descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as file:
+            file.write(secrets.token_hex(32))
+        try:
+            os.link(draft, path)
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
+    return path.read_text().strip()

@@ -1,5 +1,6 @@
-"""The read API: regions, stations, nearest-station queries with navigation links and place-name
-search as JSON and GeoJSON, described by an OpenAPI document."""
+"""The JSON API: regions, stations, nearest-station queries with navigation links and place-name
+search as JSON and GeoJSON, described by an OpenAPI document; and station writes for staff,
+authorised by per-user API tokens, each based on the version it changes (``If-Match``)."""
 
 from __future__ import annotations
 
@@ -10,20 +11,24 @@ from zoneinfo import ZoneInfo
 
 import geopandas as gpd
 import numpy as np
-from flask import Blueprint, Response, current_app, jsonify, request, send_file
+from flask import Blueprint, Response, current_app, jsonify, request, send_file, url_for
+from flask_login import current_user
 
 from geo.atlas import Atlas
 from geo.coords import DATUMS, to_wgs84
 from geo.export import geojson_text, geopackage_bytes
-from geo.geojson import answer_geojson, stations_geojson
+from geo.geojson import answer_geojson, station_feature, stations_geojson
 from geo.groups import GROUPS, WorkerGroup
 from geo.index import StationFilter
 from geo.navigation import navigation_links
 from geo.nearest import nearest_stations
 from geo.places import places_for
 from geo.regions import Region, RegionError
-from geo.stations import AMENITIES, KINDS, STATUSES
+from geo.stations import AMENITIES, KINDS, STATUSES, Station
+from geo.store import VersionConflict
 from web import params
+from web.auth import accounts
+from web.edits import Problem, Rejected, change_station, create_station, values_from_json
 from web.openapi import openapi_document
 from web.params import BadParameter
 
@@ -246,3 +251,207 @@ def cells_csv():
     return Response("\ufeff" + text + f"# {region.attribution}\n", mimetype="text/csv",
                     headers={"Content-Disposition": "attachment; filename="
                              f"cells-{region.id}-{group.id}-{threshold:g}min.csv"})
+
+
+# --- writes -----------------------------------------------------------------------------------
+
+class WriteRefused(Exception):
+    """A write was refused; answered as JSON naming the field or parameter at fault."""
+
+    def __init__(self, status: int, key: str, name: str, message: str, **extra) -> None:
+        """Make the refusal.
+
+        Args:
+            status: the HTTP status.
+            key: ``"field"`` (a station field in the body) or ``"parameter"`` (a header, the
+                path or the body as a whole).
+            name: the field or parameter.
+            message: what is wrong.
+            extra: more top-level members of the answer (``current``, ``problems``).
+        """
+        super().__init__(f"{name}: {message}")
+        self.status = status
+        self.body = {"error": {key: name, "message": message}, **extra}
+
+
+@bp.errorhandler(WriteRefused)
+def write_refused(error: WriteRefused):
+    """Answer a refused write; a missing or bad token also gets ``WWW-Authenticate``."""
+    response = jsonify(error.body)
+    response.status_code = error.status
+    if error.status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="yizhan"'
+    return response
+
+
+def _writer() -> str:
+    """The name of the account making a write.
+
+    A request with ``Authorization: Bearer <token>`` is the token's account. Without one, a
+    signed-in session may write if the request carries its CSRF token in ``X-CSRFToken``.
+
+    Raises:
+        WriteRefused: 401 without a usable token or session, 403 if the account is a viewer.
+    """
+    header = request.headers.get("Authorization", "")
+    if header:
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise WriteRefused(401, "parameter", "Authorization",
+                               "use 'Authorization: Bearer <token>' with an API token")
+        user = accounts().user_for_token(token.strip())
+        if user is None:
+            raise WriteRefused(401, "parameter", "Authorization", "unknown or revoked token")
+    elif current_user.is_authenticated:
+        current_app.extensions["csrf"].protect()
+        user = current_user.user
+    else:
+        raise WriteRefused(401, "parameter", "Authorization",
+                           "writing needs 'Authorization: Bearer <token>' (yizhan user token)")
+    if not user.has_role("staff"):
+        raise WriteRefused(403, "parameter", "Authorization",
+                           f"account {user.username!r} is a {user.role}; writing needs staff")
+    return user.username
+
+
+def _if_match() -> int:
+    """The version named by ``If-Match`` (``3``, ``"3"`` or ``W/"3"``).
+
+    Raises:
+        WriteRefused: 428 if the header is missing.
+        BadParameter: it names no version.
+    """
+    raw = request.headers.get("If-Match")
+    if raw is None:
+        raise WriteRefused(428, "parameter", "If-Match",
+                           "required: the version the change is based on (the station's ETag)")
+    version = raw.strip().removeprefix("W/").strip('"')
+    if not version.isdigit():
+        raise BadParameter("If-Match", f"must be a station version such as \"3\", got {raw!r}")
+    return int(version)
+
+
+def _body() -> dict:
+    """The request's JSON object.
+
+    Raises:
+        BadParameter: the body is not a JSON object.
+    """
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise BadParameter("body", "send a JSON object with Content-Type: application/json")
+    return body
+
+
+def _rejected(problems: list[Problem]) -> WriteRefused:
+    """HTTP 422 naming the first bad field, with every problem listed."""
+    first = problems[0]
+    return WriteRefused(422, "field", first.field, first.message,
+                        problems=[{"field": p.field, "message": p.message} for p in problems])
+
+
+def _stored(station_id: int) -> Station:
+    """A stored station that is not deleted.
+
+    Raises:
+        WriteRefused: 404 if there is none or it is deleted.
+    """
+    store = _atlas().store
+    try:
+        deleted = store.is_deleted(station_id)
+    except KeyError:
+        raise WriteRefused(404, "parameter", "id", f"no station {station_id}") from None
+    if deleted:
+        raise WriteRefused(404, "parameter", "id",
+                           f"station {station_id} is deleted; restore it first")
+    return store.get(station_id)
+
+
+def _station_response(station: Station, status: int = 200):
+    """A station as a GeoJSON feature, its version as the ETag."""
+    response = jsonify(station_feature(station))
+    response.status_code = status
+    response.headers["ETag"] = f'"{station.version}"'
+    return response
+
+
+def _conflict(conflict: VersionConflict, version: int) -> WriteRefused:
+    """HTTP 409 carrying the stored station."""
+    return WriteRefused(409, "parameter", "If-Match",
+                        f"the station is at version {conflict.current.version}, not {version}; "
+                        "nothing was changed", current=station_feature(conflict.current))
+
+
+@bp.get("/stations/<int:station_id>")
+def station(station_id: int):
+    """One station that is not deleted, with its version as the ETag."""
+    return _station_response(_stored(station_id))
+
+
+@bp.post("/stations")
+def add_station():
+    """Add a station (staff): the JSON fields, coordinates in ``datum`` (WGS-84 if absent)."""
+    actor = _writer()
+    values, problems = values_from_json(_body(), new=True)
+    try:
+        added = create_station(_atlas(), values, actor, problems)
+    except Rejected as error:
+        raise _rejected(error.problems) from None
+    response = _station_response(added, 201)
+    response.headers["Location"] = url_for(".station", station_id=added.id)
+    return response
+
+
+@bp.patch("/stations/<int:station_id>")
+def change_station_fields(station_id: int):
+    """Change fields of a station (staff), based on the version in ``If-Match``."""
+    actor = _writer()
+    version = _if_match()
+    _stored(station_id)
+    values, problems = values_from_json(_body(), new=False)
+    try:
+        changed = change_station(_atlas(), station_id, values, version, actor, problems)
+    except Rejected as error:
+        raise _rejected(error.problems) from None
+    except VersionConflict as conflict:
+        raise _conflict(conflict, version) from None
+    except KeyError:
+        _stored(station_id)
+        raise
+    return _station_response(changed)
+
+
+@bp.delete("/stations/<int:station_id>")
+def delete_station(station_id: int):
+    """Soft-delete a station (staff), based on the version in ``If-Match``; restore undoes it."""
+    actor = _writer()
+    version = _if_match()
+    _stored(station_id)
+    try:
+        _atlas().store.delete(station_id, version, actor=actor)
+    except VersionConflict as conflict:
+        raise _conflict(conflict, version) from None
+    except KeyError:
+        _stored(station_id)
+        raise
+    return jsonify(id=station_id, deleted=True, version=version + 1)
+
+
+@bp.post("/stations/<int:station_id>/restore")
+def restore_station(station_id: int):
+    """Undo the deletion of a station (staff), based on the version in ``If-Match``."""
+    actor = _writer()
+    version = _if_match()
+    store = _atlas().store
+    try:
+        restored = store.restore(station_id, version, actor=actor)
+    except VersionConflict as conflict:
+        raise _conflict(conflict, version) from None
+    except KeyError:
+        try:
+            current = store.get(station_id)
+        except KeyError:
+            raise WriteRefused(404, "parameter", "id", f"no station {station_id}") from None
+        raise WriteRefused(409, "parameter", "id", f"station {station_id} is not deleted",
+                           current=station_feature(current)) from None
+    return _station_response(restored)

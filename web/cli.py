@@ -1,26 +1,31 @@
-"""The ``yizhan`` command: regions, networks, nearest-station queries, demo data and the server."""
+"""The ``yizhan`` command: regions, networks, nearest-station queries, demo data, station
+import and export, staff accounts and the server."""
 
 from __future__ import annotations
 
+import getpass
 import json
+import sys
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import click
 
+from geo.accounts import ROLES, AccountError, AccountStore
 from geo.atlas import Atlas
 from geo.export import write_coverage_files
 from geo.groups import GROUPS
-from geo.coords import to_wgs84
+from geo.coords import DATUMS, to_wgs84
 from geo.geojson import answer_geojson
 from geo.index import StationFilter
 from geo.modes import MODES
 from geo.nearest import nearest_stations
 from geo.osm import OsmSourceError
+from geo.records import EXPORT_FORMATS, RecordsError, export_stations, read_station_file
 from geo.regions import RegionError, add_region, get_region, list_regions, load_networks
 from geo.stations import AMENITIES, KINDS
-from geo.store import StationStore, default_store_url
+from geo.store import StationInvalid, StationStore, default_store_url
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -205,3 +210,123 @@ def coverage(region_id: str, group_id: str, threshold: float | None, as_json: bo
     for path in numbers.get("files", []):
         click.echo(f"  wrote {path}")
     click.echo(target.attribution)
+
+
+@main.command("import")
+@click.option("--region", "region_id", required=True, help="Region id.")
+@click.argument("station_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--datum", type=click.Choice(DATUMS), default="wgs84", show_default=True,
+              help="Datum of rows that name none (Amap: gcj02, Baidu: bd09).")
+@click.option("--dry-run", is_flag=True, help="Only check the file; store nothing.")
+@click.option("--as", "actor", default=None,
+              help="Who imports, for the history (default: cli:<login name>).")
+def import_stations(region_id: str, station_file: Path, datum: str, dry_run: bool,
+                    actor: str | None) -> None:
+    """Add the stations of a CSV, Excel (.xlsx) or GeoJSON file to a region: every row or none.
+
+    Every bad row is listed with its line and reason, and then nothing is stored.
+    """
+    atlas = _atlas()
+    try:
+        get_region(region_id)
+        bounds = atlas.index(region_id, progress=_progress).bounds
+        plan = read_station_file(station_file.read_bytes(), station_file.name, region_id,
+                                 atlas.store.list(region=region_id), datum, bounds)
+    except (RegionError, RecordsError) as error:
+        raise click.ClickException(str(error)) from error
+    for problem in plan.problems:
+        click.echo(f"line {problem.line}, {problem.field}: {problem.message}", err=True)
+    updates = [s.id for s in plan.stations if s.id is not None]
+    if updates:
+        click.echo(f"{len(updates)} rows carry the id of a stored station "
+                   f"({', '.join(map(str, updates))}): an import only adds new stations; "
+                   "remove the id column or change those stations one by one", err=True)
+    click.echo(f"{plan.rows} rows: {len(plan.stations)} good, "
+               f"{plan.rows - len(plan.stations)} with problems")
+    if plan.problems or updates:
+        raise click.ClickException("nothing was imported")
+    if dry_run:
+        click.echo("dry run: nothing was stored")
+        return
+    try:
+        added = atlas.store.add_many(plan.stations, actor=actor or f"cli:{getpass.getuser()}",
+                                     action="import")
+    except StationInvalid as error:
+        raise click.ClickException(f"nothing was imported: {error}") from error
+    click.echo(f"imported {len(added)} stations into {region_id}")
+
+
+@main.command("export")
+@click.option("--region", "region_id", required=True, help="Region id.")
+@click.option("--format", "fmt", type=click.Choice(EXPORT_FORMATS), default="csv",
+              show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="The file to write.")
+def export(region_id: str, fmt: str, output: Path) -> None:
+    """Write a region's stations (deleted ones left out) to a file, with the attribution."""
+    try:
+        target = get_region(region_id)
+    except RegionError as error:
+        raise click.ClickException(str(error)) from error
+    stations = StationStore(default_store_url()).list(region=region_id)
+    output.write_bytes(export_stations(stations, fmt, target.attribution))
+    click.echo(f"wrote {len(stations)} stations to {output}")
+
+
+@main.group()
+def user() -> None:
+    """Staff accounts and their API tokens."""
+
+
+def _accounts() -> AccountStore:
+    """The account store beside the configured station store."""
+    return AccountStore(default_store_url())
+
+
+@user.command("add")
+@click.argument("name")
+@click.option("--role", type=click.Choice(ROLES), default="staff", show_default=True,
+              help="viewer reads the staff pages, staff also changes stations, admin also "
+                   "manages accounts.")
+@click.option("--password-stdin", is_flag=True,
+              help="Read the password from standard input instead of prompting.")
+def user_add(name: str, role: str, password_stdin: bool) -> None:
+    """Make an account NAME; the password is asked for (or read from standard input)."""
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        added = _accounts().add_user(name, password, role)
+    except AccountError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"added {added.role} {added.username}")
+
+
+@user.command("list")
+def user_list() -> None:
+    """Show the accounts and their roles."""
+    for account in _accounts().list_users():
+        click.echo(f"{account.username:<24} {account.role:<7} created "
+                   f"{account.created_at.astimezone(SHANGHAI):%Y-%m-%d %H:%M}")
+
+
+@user.command("token")
+@click.argument("name")
+def user_token(name: str) -> None:
+    """Print a new API token for NAME (shown once: only its digest is kept)."""
+    try:
+        click.echo(_accounts().issue_token(name))
+    except AccountError as error:
+        raise click.ClickException(str(error)) from error
+
+
+@user.command("revoke")
+@click.argument("name")
+def user_revoke(name: str) -> None:
+    """Revoke every API token of NAME."""
+    try:
+        count = _accounts().revoke_tokens(name)
+    except AccountError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"revoked {count} tokens of {name}")

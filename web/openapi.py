@@ -1,4 +1,4 @@
-"""The OpenAPI 3.0 description of the read API (``/api/v1``), written by hand.
+"""The OpenAPI 3.0 description of the API (``/api/v1``), written by hand.
 
 The enums come from the vocabularies themselves (:mod:`geo.stations`, :mod:`geo.modes`,
 :mod:`geo.coords`, :mod:`geo.places`), so the document cannot drift from what the API accepts.
@@ -10,14 +10,14 @@ from geo.coords import DATUMS
 from geo.modes import MODES
 from geo.places import CATEGORIES
 from geo.settings import OSM_ATTRIBUTION
-from geo.stations import AMENITIES, KINDS, STATUSES
+from geo.stations import AMENITIES, KINDS, LEVELS, STATUSES
 
 #: The OpenAPI version the document follows.
 OPENAPI_VERSION = "3.0.3"
 
 
 def openapi_document(max_nearest: int, max_places: int) -> dict:
-    """Return the OpenAPI document of the read API.
+    """Return the OpenAPI document of the API: reads open to all, station writes for staff.
 
     Args:
         max_nearest: the largest ``limit`` of ``/nearest``.
@@ -77,6 +77,47 @@ def openapi_document(max_nearest: int, max_places: int) -> dict:
                         "400": bad_request,
                     },
                 },
+                "post": _write_operation(
+                    "Add a station (staff)", "addStation",
+                    "The station's fields; `name`, `region`, `kind`, `lon` and `lat` are "
+                    "required, `lon`/`lat` are in `datum`.", {"201": _station_response(
+                        "The stored station (version 1); its URL is in Location")},
+                    body="StationInput", if_match=False,
+                ),
+            },
+            "/stations/{id}": {
+                "parameters": [_id_parameter()],
+                "get": {
+                    "summary": "One station that is not deleted",
+                    "operationId": "getStation",
+                    "responses": {
+                        "200": _station_response("The station; its version is the ETag"),
+                        "404": {"$ref": "#/components/responses/NotFound"},
+                    },
+                },
+                "patch": _write_operation(
+                    "Change fields of a station (staff)", "changeStation",
+                    "Any subset of the station's fields; `lon`/`lat` are in `datum`.",
+                    {"200": _station_response("The station as stored now")},
+                    body="StationInput",
+                ),
+                "delete": _write_operation(
+                    "Delete a station (staff); restore undoes it", "deleteStation", "",
+                    {"200": _json_response("The station is deleted", {
+                        "type": "object",
+                        "properties": {"id": {"type": "integer"}, "deleted": {"type": "boolean"},
+                                       "version": {"type": "integer",
+                                                   "description": "The deleted station's "
+                                                                  "version, for restore."}},
+                    })},
+                ),
+            },
+            "/stations/{id}/restore": {
+                "parameters": [_id_parameter()],
+                "post": _write_operation(
+                    "Undo the deletion of a station (staff)", "restoreStation", "",
+                    {"200": _station_response("The restored station")},
+                ),
             },
             "/nearest": {
                 "get": {
@@ -160,9 +201,104 @@ def openapi_document(max_nearest: int, max_places: int) -> dict:
                     "A parameter is missing or wrong; the error names it",
                     {"$ref": "#/components/schemas/Error"},
                 ),
+                "Unauthorized": _json_response(
+                    "No API token, or an unknown or revoked one",
+                    {"$ref": "#/components/schemas/Error"},
+                ),
+                "Forbidden": _json_response(
+                    "The token's account is a viewer; writing needs the staff role",
+                    {"$ref": "#/components/schemas/Error"},
+                ),
+                "NotFound": _json_response(
+                    "No such station, or it is deleted", {"$ref": "#/components/schemas/Error"},
+                ),
+                "Conflict": _json_response(
+                    "The station is no longer at the version in If-Match; nothing was changed, "
+                    "and `current` is the stored station",
+                    {"$ref": "#/components/schemas/Conflict"},
+                ),
+                "Unprocessable": _json_response(
+                    "A field is wrong; the error names the first, `problems` lists all; "
+                    "nothing was changed",
+                    {"$ref": "#/components/schemas/FieldError"},
+                ),
+                "PreconditionRequired": _json_response(
+                    "If-Match is missing", {"$ref": "#/components/schemas/Error"},
+                ),
+            },
+            "securitySchemes": {
+                "apiToken": {
+                    "type": "http", "scheme": "bearer",
+                    "description": "A per-user API token (`yizhan user token NAME`); the "
+                                   "account needs the staff or admin role.",
+                },
             },
         },
     }
+
+
+def _id_parameter() -> dict:
+    """The station id in a path."""
+    return {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"},
+            "description": "The station's id."}
+
+
+def _station_response(description: str) -> dict:
+    """A response with one station as a GeoJSON feature and its version as the ETag.
+
+    Args:
+        description: what the response means.
+
+    Returns:
+        An OpenAPI Response object.
+    """
+    response = _json_response(description, {"$ref": "#/components/schemas/Feature"},
+                              "application/geo+json")
+    response["headers"] = {"ETag": {"description": "The station's version, quoted.",
+                                    "schema": {"type": "string"}}}
+    return response
+
+
+def _write_operation(summary: str, operation_id: str, body_description: str,
+                     responses: dict, body: str | None = None, if_match: bool = True) -> dict:
+    """An operation that changes stations: needs an API token of a staff account.
+
+    Args:
+        summary: what it does.
+        operation_id: its operationId.
+        body_description: what the JSON body holds (unused without ``body``).
+        responses: its success responses.
+        body: the component schema of its JSON body, if it takes one.
+        if_match: whether it needs ``If-Match`` with the version it is based on.
+
+    Returns:
+        An OpenAPI Operation object with the refusals every write can get.
+    """
+    refusals = {
+        "400": {"$ref": "#/components/responses/BadParameter"},
+        "401": {"$ref": "#/components/responses/Unauthorized"},
+        "403": {"$ref": "#/components/responses/Forbidden"},
+    }
+    if body:
+        refusals["422"] = {"$ref": "#/components/responses/Unprocessable"}
+    if if_match:
+        refusals |= {"404": {"$ref": "#/components/responses/NotFound"},
+                     "409": {"$ref": "#/components/responses/Conflict"},
+                     "428": {"$ref": "#/components/responses/PreconditionRequired"}}
+    operation = {"summary": summary, "operationId": operation_id,
+                 "security": [{"apiToken": []}], "responses": {**responses, **refusals}}
+    if if_match:
+        operation["parameters"] = [{
+            "name": "If-Match", "in": "header", "required": True,
+            "schema": {"type": "string"},
+            "description": "The version the change is based on (the ETag, e.g. \"3\").",
+        }]
+    if body:
+        operation["requestBody"] = {
+            "required": True, "description": body_description,
+            "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{body}"}}},
+        }
+    return operation
 
 
 def _parameter(name: str, required: bool, schema: dict, description: str) -> dict:
@@ -236,6 +372,61 @@ def _schemas() -> dict:
                     "message": {"type": "string", "description": "What is wrong with it."},
                 },
             }},
+        },
+        "FieldError": {
+            "type": "object",
+            "required": ["error"],
+            "properties": {
+                "error": {
+                    "type": "object",
+                    "required": ["field", "message"],
+                    "properties": {
+                        "field": {"type": "string", "description": "The field at fault."},
+                        "message": {"type": "string", "description": "What is wrong with it."},
+                    },
+                },
+                "problems": {"type": "array", "items": {
+                    "type": "object",
+                    "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
+                }},
+            },
+        },
+        "Conflict": {
+            "allOf": [
+                {"$ref": "#/components/schemas/Error"},
+                {"type": "object", "properties": {
+                    "current": {"$ref": "#/components/schemas/Feature"},
+                }},
+            ],
+        },
+        "StationInput": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "name": {"type": "string", "maxLength": 200},
+                "region": {"type": "string", "description": "Region id (see /regions)."},
+                "kind": {"type": "string", "enum": list(KINDS)},
+                "lon": {"type": "number", "minimum": -180, "maximum": 180},
+                "lat": {"type": "number", "minimum": -90, "maximum": 90},
+                "datum": {"type": "string", "enum": list(DATUMS), "default": "wgs84",
+                          "description": "Datum of lon/lat; stored as WGS-84."},
+                "status": {"type": "string", "enum": list(STATUSES), "default": "open"},
+                "address": {"type": "string"},
+                "host": {"type": "string"},
+                "union": {"type": "string"},
+                "level": {"type": "string", "enum": list(LEVELS), "default": "district"},
+                "amenities": {"type": "array",
+                              "items": {"type": "string", "enum": list(AMENITIES)}},
+                "opening_hours": {"type": "string",
+                                  "description": "OpenStreetMap opening_hours syntax."},
+                "phone": {"type": "string"},
+                "capacity": {"type": "integer", "minimum": 0, "nullable": True},
+                "smart_24h": {"type": "boolean"},
+                "verified_on": {"type": "string", "format": "date", "nullable": True},
+                "notes": {"type": "string"},
+            },
+            "description": "A station must lie in its region and may not have the name of "
+                           "another station within 50 m.",
         },
         "Region": {
             "type": "object",

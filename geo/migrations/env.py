@@ -7,7 +7,7 @@ opens the connection, starts the transaction and commits it; the migrations run 
 from alembic import context
 from sqlalchemy.schema import SchemaItem
 
-from geo.store import METADATA
+from geo import accounts, store
 
 #: Schema objects only the PostgreSQL schema has, which the ORM metadata leaves out on purpose:
 #: the PostGIS point of a station, its indexes, and the table PostGIS itself creates.
@@ -21,7 +21,7 @@ VERSION_TABLE: str = "alembic_version"
 
 def include_object(item: SchemaItem, name: str | None, type_: str, reflected: bool,
                    compare_to: SchemaItem | None) -> bool:
-    """Tell autogenerate which database objects to compare with :data:`geo.store.METADATA`.
+    """Tell autogenerate which database objects to compare with the ORM's tables.
 
     Args:
         item: the schema object.
@@ -48,7 +48,7 @@ def run_migrations() -> None:
     connection = context.config.attributes["connection"]
     context.configure(
         connection=connection,
-        target_metadata=METADATA,
+        target_metadata=[store.METADATA, accounts.METADATA],
         include_object=include_object,
         version_table=VERSION_TABLE,
         version_table_schema=connection.dialect.default_schema_name,

@@ -1,0 +1,149 @@
+"""Signing in and out, and who may do what.
+
+Pages use Flask-Login sessions (cookie, CSRF-protected forms); the REST API also takes
+``Authorization: Bearer <token>`` with a per-user API token. Roles rank viewer < staff < admin
+(:mod:`geo.accounts`): reading is open to everyone, the staff pages need an account, every
+write needs the ``staff`` role and account management ``admin``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from urllib.parse import urlsplit
+
+from flask import (Blueprint, Flask, abort, current_app, redirect, render_template, request,
+                   url_for)
+from flask_babel import gettext as _
+from flask_login import (LoginManager, UserMixin, current_user, login_required, login_user,
+                         logout_user)
+
+from geo.accounts import LOCKOUT, MAX_FAILED_ATTEMPTS, AccountStore, SignInRefused, User
+
+bp = Blueprint("auth", __name__)
+
+
+class SignedIn(UserMixin):
+    """The signed-in account, as Flask-Login wants it.
+
+    Attributes:
+        user: the account.
+    """
+
+    def __init__(self, user: User) -> None:
+        """Wrap an account.
+
+        Args:
+            user: the account.
+        """
+        self.user = user
+
+    def get_id(self) -> str:
+        """Return the id Flask-Login keeps in the session."""
+        return str(self.user.id)
+
+    @property
+    def username(self) -> str:
+        """The account's name."""
+        return self.user.username
+
+    def may(self, role: str) -> bool:
+        """Tell whether the account has a role or a more trusted one.
+
+        Args:
+            role: ``viewer``, ``staff`` or ``admin``.
+
+        Returns:
+            True if it may do what the role may.
+        """
+        return self.user.has_role(role)
+
+
+def accounts() -> AccountStore:
+    """Return the app's account store."""
+    return current_app.extensions["accounts"]
+
+
+def init_auth(app: Flask) -> None:
+    """Set up Flask-Login: sessions name an account by id; pages that need one send
+    anonymous visitors to the sign-in page.
+
+    Args:
+        app: the app, with its account store in ``app.extensions["accounts"]``.
+    """
+    manager = LoginManager(app)
+    manager.login_view = "auth.sign_in"
+    manager.login_message = None
+
+    @manager.user_loader
+    def load_user(user_id: str) -> SignedIn | None:
+        user = app.extensions["accounts"].get_user(int(user_id))
+        return SignedIn(user) if user is not None else None
+
+
+def requires(role: str) -> Callable:
+    """Make a view need a signed-in account with at least a role.
+
+    Anonymous visitors are sent to the sign-in page; accounts with too little trust get
+    HTTP 403.
+
+    Args:
+        role: ``viewer``, ``staff`` or ``admin``.
+
+    Returns:
+        A view decorator.
+    """
+    def decorate(view: Callable) -> Callable:
+        @wraps(view)
+        @login_required
+        def guarded(*args, **kwargs):
+            if not current_user.may(role):
+                abort(403)
+            return view(*args, **kwargs)
+        return guarded
+    return decorate
+
+
+def _local_target(target: str | None) -> str:
+    """Return where to go after signing in: ``target`` if it is a path on this site, else the
+    staff home.
+
+    Args:
+        target: the ``next`` parameter.
+
+    Returns:
+        A local URL (never another site's, so the sign-in page cannot redirect away).
+    """
+    if target:
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc and target.startswith("/") \
+                and not target.startswith("//") and "\\" not in target:
+            return target
+    return url_for("staff.stations")
+
+
+@bp.route("/sign-in", methods=["GET", "POST"])
+def sign_in():
+    """The sign-in form; a refusal never says whether the name exists."""
+    refused = False
+    username = ""
+    if request.method == "POST":
+        username = request.form.get("username", "").strip()
+        try:
+            user = accounts().authenticate(username, request.form.get("password", ""))
+        except SignInRefused:
+            refused = True
+        else:
+            login_user(SignedIn(user))
+            return redirect(_local_target(request.args.get("next")))
+    lockout = _("After %(n)s wrong passwords in a row an account is locked for %(minutes)s "
+                "minutes.", n=MAX_FAILED_ATTEMPTS, minutes=int(LOCKOUT.total_seconds() // 60))
+    return render_template("auth/sign_in.html", refused=refused, username=username,
+                           lockout=lockout), 401 if refused else 200
+
+
+@bp.post("/sign-out")
+def sign_out():
+    """Sign out and go back to the worker page."""
+    logout_user()
+    return redirect(url_for("worker.page"))

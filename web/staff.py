@@ -1,0 +1,562 @@
+"""The staff pages: keep station records true.
+
+A searchable, sortable table of a region's stations; a form to add or edit one with a map to
+place it; status changes, soft delete with undo, the history of every change, bulk import and
+export, and (for admins) the list of accounts. Every page needs an account; every change needs
+the ``staff`` role. Every change is based on the version the page showed: if someone saved in
+between, a conflict page shows both versions and nothing is overwritten.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import re
+import secrets
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request,
+                   send_file, url_for)
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user
+from werkzeug.datastructures import MultiDict
+
+from geo.atlas import Atlas
+from geo.coords import DATUMS
+from geo.records import (EXPORT_FORMATS, IMPORT_SUFFIXES, ImportPlan, RecordsError,
+                         export_stations, read_station_file)
+from geo.regions import Region, RegionError
+from geo.stations import AMENITIES, KINDS, LEVELS, STATUSES, Station
+from geo.store import StationInvalid, VersionConflict
+from web.auth import accounts, requires
+from web.edits import (EDITABLE, Problem, Rejected, change_station, create_station, field_values,
+                       same_value, values_at_version, values_from_form)
+from web.i18n import amenity_label, kind_label, status_label
+
+bp = Blueprint("staff", __name__, url_prefix="/staff")
+
+#: Time zone every time on the staff pages is shown in.
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+#: Columns the station table sorts by: URL value -> how a station sorts.
+SORT_KEYS = {
+    "name": lambda s: s.name,
+    "kind": lambda s: (s.kind, s.name),
+    "status": lambda s: (s.status, s.name),
+    "updated": lambda s: s.updated_at,
+}
+
+#: How long an uploaded file waits for its import after the dry run, in seconds.
+UPLOAD_LIFETIME_S = 24 * 3600
+
+#: The names uploaded files are kept under.
+UPLOAD_NAME = re.compile(r"[0-9a-f]{32}")
+
+#: Media type of each export format.
+EXPORT_TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "geojson": "application/geo+json",
+    "gpkg": "application/geopackage+sqlite3",
+}
+
+
+def _atlas() -> Atlas:
+    return current_app.extensions["atlas"]
+
+
+def _region(region_id: str | None) -> Region:
+    """The region named, or the default region when it is absent or unknown."""
+    regions = _atlas().regions()
+    return next((r for r in regions if r.id == region_id), None) or next(
+        (r for r in regions if r.default), regions[0])
+
+
+def _station_or_404(station_id: int) -> tuple[Station, bool]:
+    """A stored station and whether it is deleted; HTTP 404 if there is none."""
+    store = _atlas().store
+    try:
+        return store.get(station_id), store.is_deleted(station_id)
+    except KeyError:
+        abort(404)
+
+
+def _version() -> int:
+    """The ``version`` a form was filled in from; HTTP 400 if it is missing or no number."""
+    raw = request.form.get("version", "")
+    if not raw.isdigit():
+        abort(400, description=_("The form carries no station version; reload the page."))
+    return int(raw)
+
+
+def field_labels() -> dict[str, str]:
+    """Each station field's label in the current language."""
+    return {
+        "name": _("Name"), "region": _("Region"), "kind": _("Kind"), "lon": _("Longitude"),
+        "lat": _("Latitude"), "status": _("Status"), "address": _("Address"),
+        "host": _("Host site"), "union": _("Union"), "level": _("Union level"),
+        "amenities": _("Amenities"), "opening_hours": _("Opening hours"), "phone": _("Phone"),
+        "capacity": _("Capacity (people)"), "smart_24h": _("24-hour smart access"),
+        "verified_on": _("Last verified on"), "notes": _("Notes"), "datum": _("Datum"),
+        "demo": _("Demo data"),
+    }
+
+
+def action_labels() -> dict[str, str]:
+    """Each history action's name in the current language."""
+    return {"create": _("added"), "import": _("imported"), "demo": _("demo data generated"),
+            "update": _("edited"), "status": _("status changed"), "delete": _("deleted"),
+            "restore": _("restored")}
+
+
+def role_labels() -> dict[str, str]:
+    """Each account role's name in the current language."""
+    return {"viewer": _("viewer (reads records)"), "staff": _("staff (changes records)"),
+            "admin": _("admin (also manages accounts)")}
+
+
+def status_actions() -> dict[str, str]:
+    """Status changes offered on the pages: target status -> button label."""
+    return {"open": _("Reopen"), "suspended": _("Suspend"), "closed": _("Close")}
+
+
+def level_label(level: str) -> str:
+    """A union level's name in the current language."""
+    return LEVELS[level][1] if str(get_locale()) == "en" else LEVELS[level][0]
+
+
+def datum_labels() -> dict[str, str]:
+    """The coordinate datums offered, with the map apps that use them."""
+    return {"wgs84": _("WGS-84 (GPS, OpenStreetMap)"), "gcj02": _("GCJ-02 (Amap, Tencent)"),
+            "bd09": _("BD-09 (Baidu)")}
+
+
+def problem_message(problem: Problem) -> str:
+    """A problem with a submitted field, said in the current language."""
+    messages = {
+        "required": _("Required."),
+        "number": _("Enter a number."),
+        "choice": _("Choose one of the listed values."),
+        "whole": _("Enter a whole number of at least 0."),
+        "date": _("Enter a date as YYYY-MM-DD."),
+        "datum": _("Choose one of the listed datums."),
+        "range": _("The coordinates are out of range."),
+        "phone": _("Use only digits, +, -, spaces and parentheses."),
+        "hours": _("Not valid opening-hours syntax: %(detail)s", detail=problem.detail),
+        "outside": _("This point is outside the region %(region)s.", region=problem.detail),
+        "duplicate": _("A station with the same name is within 50 m: %(other)s",
+                       other=problem.detail),
+    }
+    return messages.get(problem.code) or _("Not accepted: %(detail)s",
+                                            detail=problem.detail or problem.message)
+
+
+def when(moment: datetime | None) -> str:
+    """A stored time as Asia/Shanghai wall-clock time, to the second."""
+    return moment.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S") if moment else ""
+
+
+def shown(value: object) -> str:
+    """A field value as the pages show it (lists joined, booleans as yes or no)."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, bool):
+        return _("yes") if value else _("no")
+    if isinstance(value, (list, tuple)):
+        return ", ".join(map(str, value)) if value else "—"
+    return str(value)
+
+
+def shown_field(name: str, value: object) -> str:
+    """A field's value as the pages show it, vocabulary ids as names in the current language
+    (ids no longer in a vocabulary as they are)."""
+    labels = {"kind": (KINDS, kind_label), "status": (STATUSES, status_label),
+              "level": (LEVELS, level_label)}
+    if name in labels and value in labels[name][0]:
+        return labels[name][1](value)
+    if name == "amenities" and isinstance(value, (list, tuple)):
+        return shown([amenity_label(a) if a in AMENITIES else a for a in value])
+    return shown(value)
+
+
+@bp.app_context_processor
+def staff_helpers() -> dict:
+    """Labels and formatters the staff templates share."""
+    return {"field_labels": field_labels, "status_label": status_label,
+            "kind_label": kind_label, "when": when, "shown_field": shown_field}
+
+
+# --- the station table ------------------------------------------------------------------------
+
+@bp.get("")
+@requires("viewer")
+def stations():
+    """A region's stations: search by name, address or host; sort; show deleted ones too."""
+    store = _atlas().store
+    region = _region(request.args.get("region"))
+    query = request.args.get("q", "").strip()
+    sort = request.args.get("sort", "name")
+    sort = sort if sort in SORT_KEYS else "name"
+    descending = request.args.get("order") == "desc"
+    with_deleted = request.args.get("deleted") == "1"
+    found = store.list(region=region.id, include_deleted=with_deleted)
+    live = {s.id for s in store.list(region=region.id)} if with_deleted else None
+    if query:
+        needle = query.casefold()
+        found = [s for s in found
+                 if any(needle in text.casefold() for text in (s.name, s.address, s.host))]
+    found.sort(key=SORT_KEYS[sort], reverse=descending)
+    undo = request.args.get("undo", "")
+    undone = None
+    if undo.isdigit():
+        station, deleted = _station_or_404(int(undo))
+        undone = station if deleted else None
+    return render_template(
+        "staff/stations.html", region=region, regions=_atlas().regions(), stations=found,
+        deleted_ids=set() if live is None else {s.id for s in found} - live,
+        query=query, sort=sort, descending=descending, with_deleted=with_deleted,
+        undone=undone, status_actions=status_actions(),
+    )
+
+
+# --- one station ------------------------------------------------------------------------------
+
+@bp.get("/stations/<int:station_id>")
+@requires("viewer")
+def station(station_id: int):
+    """One station: every field, its status actions, edit, delete or undo, and history."""
+    found, deleted = _station_or_404(station_id)
+    return render_template("staff/station.html", station=found, deleted=deleted,
+                           values=field_values(found), status_actions=status_actions())
+
+
+@bp.get("/stations/<int:station_id>/history")
+@requires("viewer")
+def history(station_id: int):
+    """Every recorded change of a station, newest first, field by field."""
+    found, deleted = _station_or_404(station_id)
+    entries = list(reversed(_atlas().store.history(station_id)))
+    return render_template("staff/history.html", station=found, deleted=deleted,
+                           entries=entries, actions=action_labels())
+
+
+# --- adding and editing -----------------------------------------------------------------------
+
+def _form_from_station(station: Station) -> MultiDict:
+    """The form fields that show a stored station (WGS-84)."""
+    values = field_values(station)
+    fields = MultiDict([(name, "" if value is None else str(value))
+                        for name, value in values.items() if name != "amenities"])
+    fields.setlist("amenities", values["amenities"])
+    fields["smart_24h"] = "1" if station.smart_24h else ""
+    fields["datum"] = "wgs84"
+    return fields
+
+
+def _render_form(region: Region, form: MultiDict, problems: list[Problem],
+                 station: Station | None, status: int = 200):
+    """The add/edit form, filled with ``form``, problems shown next to their fields."""
+    index = _atlas().index(region.id)
+    errors = {p.field: problem_message(p) for p in problems}
+    return render_template(
+        "staff/station_form.html", region=region, form=form, errors=errors, station=station,
+        kinds=[(k, kind_label(k)) for k in KINDS],
+        statuses=[(s, status_label(s)) for s in STATUSES],
+        levels=[(lv, level_label(lv)) for lv in LEVELS],
+        amenities=[(a, amenity_label(a)) for a in AMENITIES],
+        datums=[(d, datum_labels()[d]) for d in DATUMS],
+        map_config={
+            "bounds": index.bounds,
+            "streetsUrl": url_for("worker.streets", region_id=region.id),
+            "tilesUrl": current_app.config["TILES_URL"],
+            "attribution": region.attribution,
+        },
+    ), status
+
+
+@bp.route("/stations/new", methods=["GET", "POST"])
+@requires("staff")
+def new_station():
+    """Add a station: the form, then the stored station's page."""
+    if request.method == "GET":
+        region = _region(request.args.get("region"))
+        form = MultiDict({"region": region.id, "status": "open", "level": "district",
+                          "datum": "wgs84"})
+        return _render_form(region, form, [], None)
+    region = _region(request.form.get("region"))
+    values, problems = values_from_form(request.form)
+    values["region"] = region.id
+    try:
+        added = create_station(_atlas(), values, current_user.username, problems)
+    except Rejected as error:
+        return _render_form(region, request.form, error.problems, None, 422)
+    flash(_("Station %(name)s added.", name=added.name))
+    return redirect(url_for(".station", station_id=added.id))
+
+
+@bp.route("/stations/<int:station_id>/edit", methods=["GET", "POST"])
+@requires("staff")
+def edit_station(station_id: int):
+    """Edit a station from the version the form shows; a stale version gets the conflict
+    page."""
+    found, deleted = _station_or_404(station_id)
+    if deleted:
+        flash(_("This station is deleted; restore it before editing it."))
+        return redirect(url_for(".station", station_id=station_id))
+    region = _region(found.region)
+    if request.method == "GET":
+        return _render_form(region, _form_from_station(found), [], found)
+    version = _version()
+    values, problems = values_from_form(request.form)
+    values.pop("region", None)
+    try:
+        saved = change_station(_atlas(), station_id, values, version, current_user.username,
+                               problems)
+    except Rejected as error:
+        return _render_form(region, request.form, error.problems, found, 422)
+    except VersionConflict as conflict:
+        return _edit_conflict(conflict.current, version, values)
+    except KeyError:
+        flash(_("Someone deleted this station while you were editing it."))
+        return redirect(url_for(".station", station_id=station_id))
+    flash(_("Station %(name)s saved.", name=saved.name))
+    return redirect(url_for(".station", station_id=station_id))
+
+
+def _edit_conflict(current: Station, version: int, values: dict[str, object]):
+    """The conflict page of an edit: yours against the stored version, field by field, with
+    your changes re-applied on top of the stored version ready to save."""
+    base = values_at_version(_atlas().store.history(current.id), version)
+    yours = field_values(dataclasses.replace(current, **values))
+    stored = field_values(current)
+    mine = {name for name in yours
+            if not same_value(name, yours[name], base.get(name, stored[name]))}
+    theirs = {name for name in stored
+              if base and not same_value(name, stored[name], base.get(name))}
+    merged = {**stored, **{name: yours[name] for name in mine}}
+    return render_template(
+        "staff/conflict.html", station=current, version=version, action=None,
+        rows=[(name, yours[name], stored[name], name in mine, name in theirs)
+              for name in EDITABLE if name != "region"],
+        hidden=_hidden_fields(merged),
+    ), 409
+
+
+def _hidden_fields(values: dict[str, object]) -> list[tuple[str, str]]:
+    """JSON-ready station values as the (name, value) pairs of a form, points in WGS-84."""
+    pairs = [("datum", "wgs84")]
+    for name, value in values.items():
+        if name == "region":
+            continue
+        if name == "amenities":
+            pairs += [("amenities", a) for a in value]
+        elif name == "smart_24h":
+            pairs += [("smart_24h", "1")] if value else []
+        else:
+            pairs.append((name, "" if value is None else str(value)))
+    return pairs
+
+
+# --- status, delete, restore ------------------------------------------------------------------
+
+def _action_conflict(current: Station, version: int, action: str, target: str = ""):
+    """The conflict page of a status change, delete or restore: what changed since the
+    version you saw, and a button to do it on the stored version."""
+    base = values_at_version(_atlas().store.history(current.id), version)
+    stored = field_values(current)
+    return render_template(
+        "staff/conflict.html", station=current, version=version, action=action,
+        target=target, status_actions=status_actions(),
+        rows=[(name, base.get(name, stored[name]), stored[name], False,
+               not same_value(name, base.get(name, stored[name]), stored[name]))
+              for name in EDITABLE if name != "region"],
+        hidden=[],
+    ), 409
+
+
+@bp.post("/stations/<int:station_id>/status")
+@requires("staff")
+def change_status(station_id: int):
+    """Close, suspend or reopen a station."""
+    deleted = _station_or_404(station_id)[1]
+    target = request.form.get("status", "")
+    if target not in status_actions() or deleted:
+        abort(400, description=_("Choose close, suspend or reopen for a station that is not "
+                                 "deleted."))
+    version = _version()
+    try:
+        changed = _atlas().store.set_status(station_id, target, version,
+                                            actor=current_user.username)
+    except VersionConflict as conflict:
+        return _action_conflict(conflict.current, version, "status", target)
+    flash(_("%(name)s is now: %(status)s.", name=changed.name,
+            status=status_label(changed.status)))
+    if request.form.get("back") == "list":
+        return redirect(url_for(".stations", region=changed.region))
+    return redirect(url_for(".station", station_id=station_id))
+
+
+@bp.post("/stations/<int:station_id>/delete")
+@requires("staff")
+def delete_station(station_id: int):
+    """Soft-delete a station, then offer to undo it."""
+    found, deleted = _station_or_404(station_id)
+    if deleted:
+        return redirect(url_for(".station", station_id=station_id))
+    version = _version()
+    try:
+        _atlas().store.delete(station_id, version, actor=current_user.username)
+    except VersionConflict as conflict:
+        return _action_conflict(conflict.current, version, "delete")
+    return redirect(url_for(".stations", region=found.region, undo=station_id))
+
+
+@bp.post("/stations/<int:station_id>/restore")
+@requires("staff")
+def restore_station(station_id: int):
+    """Undo the deletion of a station."""
+    deleted = _station_or_404(station_id)[1]
+    if not deleted:
+        return redirect(url_for(".station", station_id=station_id))
+    version = _version()
+    try:
+        restored = _atlas().store.restore(station_id, version, actor=current_user.username)
+    except VersionConflict as conflict:
+        return _action_conflict(conflict.current, version, "restore")
+    flash(_("Station %(name)s restored.", name=restored.name))
+    return redirect(url_for(".station", station_id=station_id))
+
+
+# --- import and export ------------------------------------------------------------------------
+
+def _uploads() -> Path:
+    """The folder where uploaded station files wait between the dry run and the import."""
+    folder = Path(current_app.instance_path) / "uploads"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _keep_upload(data: bytes) -> str:
+    """Keep an uploaded file for the import that may follow its dry run; forget old ones.
+
+    Returns:
+        The random name the import form carries.
+    """
+    folder = _uploads()
+    cutoff = time.time() - UPLOAD_LIFETIME_S
+    for old in folder.iterdir():
+        try:
+            if old.stat().st_mtime < cutoff:
+                old.unlink()
+        except FileNotFoundError:  # another request cleared it first
+            pass
+    name = secrets.token_hex(16)
+    (folder / name).write_bytes(data)
+    return name
+
+
+def _kept_upload(name: str) -> Path | None:
+    """The file kept under a name from :func:`_keep_upload`, if it is still there."""
+    if not UPLOAD_NAME.fullmatch(name):
+        return None
+    path = _uploads() / name
+    return path if path.is_file() else None
+
+
+def _plan(data: bytes, filename: str, region: Region, datum: str) -> tuple[ImportPlan,
+                                                                          list[Station]]:
+    """Read a station file against the region's stored stations.
+
+    Returns:
+        The plan, and the stations in it that update stored ones (an import only adds
+        stations, so these keep it from being imported).
+    """
+    atlas = _atlas()
+    plan = read_station_file(data, filename, region.id, atlas.store.list(region=region.id),
+                             datum, atlas.index(region.id).bounds)
+    return plan, [s for s in plan.stations if s.id is not None]
+
+
+def _import_page(region: Region, datum: str, status: int = 200, **shown_plan):
+    """The import page: the upload form, and a dry run's findings when there are any."""
+    return render_template(
+        "staff/import.html", region=region, regions=_atlas().regions(), datum=datum,
+        datums=[(d, datum_labels()[d]) for d in DATUMS], suffixes=IMPORT_SUFFIXES,
+        **shown_plan,
+    ), status
+
+
+@bp.route("/import", methods=["GET", "POST"])
+@requires("staff")
+def import_stations():
+    """Bulk import: upload a file for a dry run that lists every bad row, then import all its
+    rows in one transaction, or none."""
+    region = _region(request.values.get("region"))
+    datum = request.values.get("datum", "wgs84")
+    if datum not in DATUMS:
+        datum = "wgs84"
+    if request.method == "GET":
+        return _import_page(region, datum)
+    if request.form.get("step") == "import":
+        filename = request.form.get("filename", "")
+        kept = _kept_upload(request.form.get("upload", ""))
+        if kept is None:
+            return _import_page(region, datum, 422, failure=_(
+                "The uploaded file is no longer here; upload it again."))
+        data = kept.read_bytes()
+        kept.unlink()
+    else:
+        upload = request.files.get("file")
+        if upload is None or not upload.filename:
+            return _import_page(region, datum, 422, failure=_("Choose a file to import."))
+        filename, data = upload.filename, upload.read()
+    try:
+        plan, updates = _plan(data, filename, region, datum)
+    except RecordsError as error:
+        return _import_page(region, datum, 422, failure=str(error))
+    importable = bool(plan.stations) and not plan.problems and not updates
+    if request.form.get("step") == "import" and importable:
+        try:
+            added = _atlas().store.add_many(plan.stations, actor=current_user.username,
+                                            action="import")
+        except StationInvalid as error:
+            return _import_page(region, datum, 422, failure=str(error))
+        flash(_("%(n)s stations imported from %(file)s.", n=len(added), file=filename))
+        return redirect(url_for(".stations", region=region.id, sort="updated", order="desc"))
+    return _import_page(
+        region, datum, 200 if importable else 422, plan=plan, updates=updates,
+        filename=filename, importable=importable,
+        upload=_keep_upload(data) if importable else "",
+    )
+
+
+@bp.get("/export")
+@requires("viewer")
+def export():
+    """Download a region's stations as CSV, Excel, GeoJSON or GeoPackage."""
+    atlas = _atlas()
+    try:
+        region = atlas.region(request.args.get("region", ""))
+    except RegionError as error:
+        abort(400, description=str(error))
+    fmt = request.args.get("format", "csv")
+    if fmt not in EXPORT_FORMATS:
+        abort(400, description=_("Unknown format %(format)s; use csv, xlsx, geojson or gpkg.",
+                                 format=fmt))
+    data = export_stations(atlas.store.list(region=region.id), fmt, region.attribution)
+    return send_file(io.BytesIO(data), mimetype=EXPORT_TYPES[fmt], as_attachment=True,
+                     download_name=f"stations-{region.id}.{fmt}")
+
+
+# --- accounts ---------------------------------------------------------------------------------
+
+@bp.get("/users")
+@requires("admin")
+def users():
+    """The accounts, their roles and locks (accounts are made with ``yizhan user add``)."""
+    return render_template("staff/users.html", users=accounts().list_users(),
+                           roles=role_labels(), now=datetime.now(UTC))
