@@ -1,63 +1,32 @@
 """The worker page in headless Chromium, offline: a location gives results and routes, and no
 request leaves this machine."""
 
-import shutil
-import socket
-import threading
 from pathlib import Path
 
 import pytest
 
+from tests.browser import ARGS, CHROMIUM, OUTPUT, offline_page, serving
+
 playwright_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed")
-CHROMIUM = "/usr/bin/chromium"
 if not Path(CHROMIUM).exists():
     pytest.skip("Debian's chromium is not installed at /usr/bin/chromium", allow_module_level=True)
-
-OUTPUT = Path(__file__).resolve().parent.parent / "test-output"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """The app under waitress on a free loopback port, for the whole module."""
-    from waitress.server import create_server
-
     from web import create_app
 
     folder = tmp_path_factory.mktemp("browser")
-    app = create_app({"DATABASE_URL": f"sqlite:///{folder}/yizhan.db"})
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    wsgi = create_server(app, host="127.0.0.1", port=port, threads=4)
-    thread = threading.Thread(target=wsgi.run, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{port}"
-    wsgi.close()
+    with serving(create_app({"DATABASE_URL": f"sqlite:///{folder}/yizhan.db"})) as base:
+        yield base
 
 
 @pytest.fixture
 def page(server):
-    """A phone-sized page whose requests to any other host are refused and recorded."""
-    with playwright_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        context = browser.new_context(viewport={"width": 412, "height": 915})
-        page = context.new_page()
-        page.outside = []
-        page.errors = []
-
-        def only_local(route):
-            if route.request.url.startswith(server):
-                route.continue_()
-            else:
-                page.outside.append(route.request.url)
-                route.abort()
-
-        page.route("**/*", only_local)
-        page.on("pageerror", lambda error: page.errors.append(str(error)))
+    """A phone-sized offline page (see :func:`tests.browser.offline_page`)."""
+    with offline_page(playwright_api, server, {"width": 412, "height": 915}) as page:
         yield page
-        browser.close()
 
 
 def test_tapping_the_map_shows_three_stations_and_their_routes_offline(server, page):

@@ -3,22 +3,17 @@ on the worker page, its script-like name shown as text."""
 
 import math
 import re
-import socket
-import threading
 from pathlib import Path
 
 import pytest
 
+from tests.browser import CHROMIUM, OUTPUT, offline_page, serving
 from tests.test_accounts import PASSWORD
 
 playwright_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed")
-CHROMIUM = "/usr/bin/chromium"
 if not Path(CHROMIUM).exists():
     pytest.skip("Debian's chromium is not installed at /usr/bin/chromium", allow_module_level=True)
 
-OUTPUT = Path(__file__).resolve().parent.parent / "test-output"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
 
 #: The new station's name: it would run as a script if any page put it in as HTML.
 NAME = "<script>alert(1)</script>"
@@ -27,46 +22,20 @@ NAME = "<script>alert(1)</script>"
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """The app (demo stations, one staff account) under waitress on a free loopback port."""
-    from waitress.server import create_server
-
     from web import create_app
 
     folder = tmp_path_factory.mktemp("staff-browser")
     app = create_app({"DATABASE_URL": f"sqlite:///{folder}/yizhan.db"})
     app.extensions["accounts"].add_user("wang", PASSWORD, "staff")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    wsgi = create_server(app, host="127.0.0.1", port=port, threads=4)
-    thread = threading.Thread(target=wsgi.run, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{port}", app
-    wsgi.close()
+    with serving(app) as base:
+        yield base, app
 
 
 @pytest.fixture
 def page(server):
-    """A desk-sized page whose requests to any other host are refused and recorded, and which
-    records script errors and dialogs (an ``alert`` would be one)."""
-    base, _app = server
-    with playwright_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        context = browser.new_context(viewport={"width": 1100, "height": 900})
-        page = context.new_page()
-        page.outside, page.errors, page.dialogs = [], [], []
-
-        def only_local(route):
-            if route.request.url.startswith(base):
-                route.continue_()
-            else:
-                page.outside.append(route.request.url)
-                route.abort()
-
-        page.route("**/*", only_local)
-        page.on("pageerror", lambda error: page.errors.append(str(error)))
-        page.on("dialog", lambda dialog: (page.dialogs.append(dialog.message), dialog.dismiss()))
+    """A desk-sized offline page (see :func:`tests.browser.offline_page`)."""
+    with offline_page(playwright_api, server[0], {"width": 1100, "height": 900}) as page:
         yield page
-        browser.close()
 
 
 def street_spot_near(page, x: float, y: float) -> tuple[float, float]:

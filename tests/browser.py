@@ -1,0 +1,52 @@
+"""Shared pieces of the browser tests: the app on a loopback port and an offline Chromium page."""
+
+import socket
+import threading
+from contextlib import contextmanager
+from pathlib import Path
+
+CHROMIUM = "/usr/bin/chromium"
+OUTPUT = Path(__file__).resolve().parent.parent / "test-output"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync"]
+
+
+@contextmanager
+def serving(app):
+    """Run ``app`` under waitress on a free loopback port; yield its base URL."""
+    from waitress.server import create_server
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    wsgi = create_server(app, host="127.0.0.1", port=port, threads=4)
+    threading.Thread(target=wsgi.run, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        wsgi.close()
+
+
+@contextmanager
+def offline_page(playwright_api, base: str, viewport: dict):
+    """A Chromium page whose requests to any host but ``base`` are refused and recorded in
+    ``page.outside``; script errors go to ``page.errors``, dialogs to ``page.dialogs``."""
+    with playwright_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_context(viewport=viewport).new_page()
+        page.outside, page.errors, page.dialogs = [], [], []
+
+        def only_local(route):
+            if route.request.url.startswith(base):
+                route.continue_()
+            else:
+                page.outside.append(route.request.url)
+                route.abort()
+
+        page.route("**/*", only_local)
+        page.on("pageerror", lambda error: page.errors.append(str(error)))
+        page.on("dialog", lambda dialog: (page.dialogs.append(dialog.message), dialog.dismiss()))
+        try:
+            yield page
+        finally:
+            browser.close()
