@@ -120,7 +120,7 @@ def test_the_cli_prints_numbers_json_and_writes_layers(tmp_path):
     result = runner.invoke(main, ["coverage", "--region", "nanjing", "--group", "street",
                                   "--threshold", "3", "--json", "--out", str(tmp_path)],
                            catch_exceptions=False)
-    numbers = json.loads(result.output)
+    numbers = json.loads(result.stdout)
     assert 0 < numbers["covered_share"] < 1
     names = {p.split("/")[-1] for p in numbers["files"]}
     assert "nanjing-street-3min-gaps.gpkg" in names and "nanjing-street-3min-curve.png" in names
@@ -132,3 +132,22 @@ def test_the_cli_refuses_a_bad_threshold_or_group():
     assert runner.invoke(main, ["coverage", "--region", "nanjing", "--threshold", "0"]).exit_code
     result = runner.invoke(main, ["coverage", "--region", "nanjing", "--group", "pilots"])
     assert result.exit_code != 0 and "pilots" in result.output
+
+
+def test_the_cli_measures_coverage_of_a_users_demand_layer(tmp_path):
+    layer = tmp_path / "workers.csv"
+    # Three sites of sanitation crews; the last is 8 km west of the extract and left out.
+    layer.write_text("lon,lat,weight\n118.7790,32.0418,10\n118.7856,32.0399,30\n"
+                     "118.7000,32.0300,5\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["coverage", "--region", "nanjing", "--group", "street",
+                                       "--threshold", "3", "--demand", str(layer), "--json"],
+                                catch_exceptions=False)
+    numbers = json.loads(result.stdout)
+    assert numbers["demand_total"] == pytest.approx(40)
+    assert numbers["demand_unplaced"] == pytest.approx(5)
+    assert numbers["covered_share"] in (0.0, 0.25, 0.75, 1.0)
+    broken = tmp_path / "broken.csv"
+    broken.write_text("lon,lat,weight\n118.78,32.04,many\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["coverage", "--region", "nanjing", "--demand",
+                                       str(broken)])
+    assert result.exit_code != 0 and "line 2" in result.output

@@ -13,7 +13,9 @@ from zoneinfo import ZoneInfo
 import click
 
 from geo.accounts import ROLES, AccountError, AccountStore
+from geo.analysis import coverage_analysis
 from geo.atlas import Atlas
+from geo.demand import demand_layer
 from geo.export import write_coverage_files
 from geo.groups import GROUPS
 from geo.coords import DATUMS, to_wgs84
@@ -173,23 +175,32 @@ def serve(host: str, port: int, threads: int) -> None:
               show_default=True, help="Worker group.")
 @click.option("--threshold", type=click.FloatRange(0.5, 120), default=None,
               help="Travel-time threshold in minutes (the group's default if not given).")
+@click.option("--demand", "demand_file", type=click.Path(dir_okay=False, path_type=Path),
+              default=None, help="A demand layer replacing the OSM one: GeoJSON, GeoPackage or "
+                                 "CSV (lon, lat) with a 'weight' column.")
 @click.option("--json", "as_json", is_flag=True, help="Print the numbers as JSON.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Write gaps, service areas and uncovered streets (GeoJSON and GeoPackage), "
                    "cell statistics (CSV) and the coverage curve (PNG and CSV) to this folder.")
-def coverage(region_id: str, group_id: str, threshold: float | None, as_json: bool,
-             out_dir: Path | None) -> None:
+def coverage(region_id: str, group_id: str, threshold: float | None, demand_file: Path | None,
+             as_json: bool, out_dir: Path | None) -> None:
     """How much of a worker group's demand reaches an open station within a threshold."""
     atlas = _atlas()
     try:
         target = get_region(region_id)
         atlas.seed_demo_stations(region_id, progress=_progress)
-        atlas.index(region_id, progress=_progress)
-        analysis = atlas.coverage(region_id, group_id, threshold, geometry=out_dir is not None)
+        index = atlas.index(region_id, progress=_progress)
+        if demand_file is None:
+            analysis = atlas.coverage(region_id, group_id, threshold, geometry=out_dir is not None)
+        else:
+            group = GROUPS[group_id]
+            layer = demand_layer(target, group_id, index.network(group.mode), demand_file)
+            analysis = coverage_analysis(index, group, layer, threshold, out_dir is not None)
     except (RegionError, ValueError) as error:
         raise click.ClickException(str(error)) from error
     numbers = {"region": region_id, "group": group_id, "mode": analysis.group.mode,
                **analysis.report.as_dict(), "demand_unit": analysis.demand.unit,
+               "demand_unplaced": analysis.demand.unplaced,
                "attribution": target.attribution}
     if out_dir is not None:
         numbers["files"] = [str(p) for p in write_coverage_files(analysis, out_dir,
