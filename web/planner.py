@@ -46,7 +46,7 @@ def page():
     """The planner page for a region, group and threshold (query parameters as the API's)."""
     region, group, threshold = coverage_request(request.args)
     analysis = _atlas().coverage(region.id, group.id, threshold)
-    fmap = coverage_map(analysis, region, current_app.config["TILES_URL"])
+    fmap = coverage_map(analysis, region)
     figure = fmap.get_root()
     figure.render()
     query = {"region": region.id, "group": group.id, "threshold": f"{threshold:g}"}
@@ -67,8 +67,8 @@ def page():
         map_html=figure.html.render(),
         map_script=figure.script.render(),
         map_name=fmap.get_name(),
-        streets_url="" if current_app.config["TILES_URL"] else url_for(
-            "worker.streets", region_id=region.id),
+        basemap={"tilesUrl": current_app.config["TILES_URL"], "attribution": region.attribution,
+                 "streetsUrl": url_for("worker.streets", region_id=region.id)},
         exports={
             "gaps_geojson": url_for("api.gaps", **query),
             "gaps_gpkg": url_for("api.gaps", format="gpkg", **query),
@@ -115,15 +115,14 @@ def _share_colour(share: float) -> str:
     return next(colour for high, colour in SHARE_CLASSES if share < high)
 
 
-def coverage_map(analysis: CoverageAnalysis, region: Region, tiles_url: str) -> folium.Map:
+def coverage_map(analysis: CoverageAnalysis, region: Region) -> folium.Map:
     """A folium map with switchable layers: demand hexagons, service areas, gaps, uncovered
-    streets and stations. Text from station records is escaped. Without a tile URL the page
-    draws the region's own streets underneath."""
+    streets and stations. Text from station records is escaped. The page adds the basemap
+    (``static/basemap.js``)."""
     index = _atlas().index(region.id)
     min_lon, min_lat, max_lon, max_lat = index.bounds
-    tiles = folium.TileLayer(tiles_url, attr=region.attribution, max_zoom=19) if tiles_url else None
-    fmap = folium.Map(tiles=tiles, max_zoom=19, control_scale=True, prefer_canvas=True,
-                      attr=region.attribution, zoom_snap=0.25)
+    fmap = folium.Map(tiles=None, max_zoom=19, control_scale=True, prefer_canvas=True,
+                      zoom_snap=0.25)
     fmap.fit_bounds([[min_lat, min_lon], [max_lat, max_lon]])
     _hexagons(analysis).add_to(fmap)
     detail = display_tolerance(index.bounds)

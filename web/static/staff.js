@@ -10,17 +10,7 @@
 
   const [minLon, minLat, maxLon, maxLat] = config.bounds;
   const map = L.map("place-map", { zoomControl: true, maxZoom: 19 });
-  map.attributionControl.setPrefix(false);
-  if (config.tilesUrl) {
-    L.tileLayer(config.tilesUrl, { maxZoom: 19, attribution: config.attribution }).addTo(map);
-  } else {
-    map.attributionControl.addAttribution(config.attribution);
-    fetch(config.streetsUrl).then((r) => r.json()).then((streets) => {
-      L.geoJSON(streets, { style: { color: "#9aa5b1", weight: 1.5, opacity: 0.9 }, interactive: false })
-        .addTo(map).bringToBack();
-      map.getContainer().dataset.streets = "drawn";
-    });
-  }
+  window.yizhanBasemap(map, config).then(() => { map.getContainer().dataset.streets = "drawn"; });
 
   let marker = null;
 

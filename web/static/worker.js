@@ -25,16 +25,7 @@
   const [minLon, minLat, maxLon, maxLat] = config.bounds;
   const map = L.map("map", { preferCanvas: true, zoomControl: true, maxZoom: 19 });
   map.fitBounds([[minLat, minLon], [maxLat, maxLon]]);
-  map.attributionControl.setPrefix(false);
-  if (config.tilesUrl) {
-    L.tileLayer(config.tilesUrl, { maxZoom: 19, attribution: config.attribution }).addTo(map);
-  } else {
-    map.attributionControl.addAttribution(config.attribution);
-    fetch(config.streetsUrl).then((r) => r.json()).then((streets) => {
-      L.geoJSON(streets, { style: { color: "#9aa5b1", weight: 1.5, opacity: 0.9 }, interactive: false })
-        .addTo(map).bringToBack();
-    });
-  }
+  window.yizhanBasemap(map, config);
 
   // Stations, clustered; coloured by kind, grey when not open or not open now.
   const stationLayer = L.markerClusterGroup({ maxClusterRadius: 40, showCoverageOnHover: false });
