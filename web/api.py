@@ -216,30 +216,31 @@ def _layer_response(layer: gpd.GeoDataFrame, name: str, region: Region):
     return Response(geojson_text(layer, region.attribution), mimetype="application/geo+json")
 
 
+def _coverage_layer(attribute: str, stem: str):
+    """One layer of the requested coverage analysis (``gaps``, ``service_areas`` or
+    ``uncovered``), named ``<stem>-<region>-<group>-<threshold>min``."""
+    region, group, threshold = coverage_request(request.args)
+    analysis = _atlas().coverage(region.id, group.id, threshold)
+    return _layer_response(getattr(analysis, attribute),
+                           f"{stem}-{region.id}-{group.id}-{threshold:g}min", region)
+
+
 @bp.get("/gaps")
 def gaps():
     """Gap areas (uncovered streets joined into polygons) ranked by uncovered demand."""
-    region, group, threshold = coverage_request(request.args)
-    analysis = _atlas().coverage(region.id, group.id, threshold)
-    return _layer_response(analysis.gaps, f"gaps-{region.id}-{group.id}-{threshold:g}min", region)
+    return _coverage_layer("gaps", "gaps")
 
 
 @bp.get("/service-areas")
 def service_area_layer():
     """One isochrone polygon per open station: the streets it serves within the threshold."""
-    region, group, threshold = coverage_request(request.args)
-    analysis = _atlas().coverage(region.id, group.id, threshold)
-    return _layer_response(analysis.service_areas,
-                           f"service-areas-{region.id}-{group.id}-{threshold:g}min", region)
+    return _coverage_layer("service_areas", "service-areas")
 
 
 @bp.get("/uncovered-streets")
 def uncovered_street_layer():
     """The street pieces beyond the threshold from every open station, as GeoJSON."""
-    region, group, threshold = coverage_request(request.args)
-    analysis = _atlas().coverage(region.id, group.id, threshold)
-    return _layer_response(analysis.uncovered,
-                           f"uncovered-{region.id}-{group.id}-{threshold:g}min", region)
+    return _coverage_layer("uncovered", "uncovered")
 
 
 @bp.get("/cells.csv")
