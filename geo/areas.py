@@ -147,7 +147,7 @@ def edge_pieces(network: Network, node_time_s: np.ndarray, threshold_s: float,
 
 
 def station_reach(network: Network, station_nodes: np.ndarray, threshold_s: float,
-                  batch: int = 32) -> csr_matrix:
+                  batch: int = 32, below: np.ndarray | None = None) -> csr_matrix:
     """Travel time from every node to each station, where within the threshold.
 
     One bounded search per station over the reversed network, ``batch`` stations per call, so
@@ -158,6 +158,8 @@ def station_reach(network: Network, station_nodes: np.ndarray, threshold_s: floa
         station_nodes: the node of each station (S,); repeated nodes give repeated rows.
         threshold_s: the travel-time threshold, seconds.
         batch: stations per search call.
+        below: if given, a time per node (N,); only entries strictly below it are kept (the
+            pairs where a station would beat the node's current one).
 
     Returns:
         An S × N matrix whose entry (s, i) is the time from node i to station s plus
@@ -170,7 +172,10 @@ def station_reach(network: Network, station_nodes: np.ndarray, threshold_s: floa
     for first in range(0, len(station_nodes), batch):
         found = dijkstra(reverse, directed=True, indices=station_nodes[first:first + batch],
                          limit=threshold_s)
-        row, col = np.nonzero(found <= threshold_s)
+        keep = found <= threshold_s
+        if below is not None:
+            keep &= found < below
+        row, col = np.nonzero(keep)
         rows.append(row + first)
         cols.append(col)
         times.append(found[row, col] + REACH_OFFSET_S)
@@ -274,15 +279,12 @@ def gap_areas(network: Network, node_time_s: np.ndarray, threshold_s: float,
         ``centre_lat`` and ``geometry``; empty, with these columns, when nothing is uncovered.
     """
     node_time_s = np.asarray(node_time_s, dtype=np.float64)
-    node_demand = np.asarray(node_demand, dtype=np.float64)
-    streets = _streets(network)
-    parts = _street_parts(network, streets, node_time_s, threshold_s, covered=False)
-    if len(parts.row) == 0:
+    gaps = _ranked_gaps(network, node_time_s, threshold_s, node_demand)
+    if gaps is None:
         empty = {c: np.zeros(0) for c in GAP_COLUMNS[:-1]} | {"gap": np.zeros(0, np.int64)}
         return _frame(network, empty, np.zeros(0, dtype=object), GAP_COLUMNS)
-    part_edge = streets.edge[parts.row]
-    part_gap, node_gap = _gap_labels(network, part_edge, node_time_s > threshold_s)
-    count = int(part_gap.max()) + 1
+    streets, parts, part_edge, part_gap, node_gap, demand, street_m, rank = gaps
+    count = len(demand)
     order = np.argsort(part_gap, kind="stable")
     pieces = _pieces(_edge_lines(network), part_edge, parts.start, parts.end)
     polygons = _buffered_unions(pieces[order], part_gap[order], count, buffer_m)
@@ -290,11 +292,6 @@ def gap_areas(network: Network, node_time_s: np.ndarray, threshold_s: float,
         network, streets, node_time_s, parts, pieces, part_gap, node_gap,
         shapely.point_on_surface(polygons))
     centre = gpd.GeoSeries(shapely.points(centre_xy), crs=network.utm_crs).to_crs(4326)
-    in_gap = node_gap >= 0
-    demand = np.bincount(node_gap[in_gap], weights=node_demand[in_gap], minlength=count)
-    street_m = np.bincount(part_gap, weights=_part_lengths(network, part_edge, parts),
-                           minlength=count)
-    rank = np.lexsort((-street_m, -demand))
     return _frame(network, {
         "gap": np.arange(1, count + 1),
         "uncovered_demand": demand[rank],
@@ -304,6 +301,48 @@ def gap_areas(network: Network, node_time_s: np.ndarray, threshold_s: float,
         "centre_lon": centre.x.to_numpy()[rank],
         "centre_lat": centre.y.to_numpy()[rank],
     }, polygons[rank], GAP_COLUMNS)
+
+
+def gap_of_nodes(network: Network, node_time_s: np.ndarray, threshold_s: float,
+                 node_demand: np.ndarray) -> np.ndarray:
+    """The gap (its rank, as numbered by :func:`gap_areas`) each uncovered node lies in.
+
+    Args:
+        network: the mode's network.
+        node_time_s: travel time from each node to the nearest station (N,).
+        threshold_s: the travel-time threshold, seconds.
+        node_demand: demand weight on each node (N,).
+
+    Returns:
+        The gap rank of each node, from 1, and 0 for nodes in no gap (N,).
+    """
+    gaps = _ranked_gaps(network, np.asarray(node_time_s, np.float64), threshold_s, node_demand)
+    if gaps is None:
+        return np.zeros(network.n_nodes, np.int64)
+    node_gap, rank = gaps[4], gaps[7]
+    rank_of = np.empty(len(rank), np.int64)
+    rank_of[rank] = np.arange(1, len(rank) + 1)
+    return np.where(node_gap >= 0, rank_of[np.maximum(node_gap, 0)], 0)
+
+
+def _ranked_gaps(network: Network, node_time_s: np.ndarray, threshold_s: float,
+                 node_demand: np.ndarray) -> tuple | None:
+    """The uncovered street parts grouped into gaps, with each gap's demand, street length and
+    rank order (None when nothing is uncovered)."""
+    node_demand = np.asarray(node_demand, dtype=np.float64)
+    streets = _streets(network)
+    parts = _street_parts(network, streets, node_time_s, threshold_s, covered=False)
+    if len(parts.row) == 0:
+        return None
+    part_edge = streets.edge[parts.row]
+    part_gap, node_gap = _gap_labels(network, part_edge, node_time_s > threshold_s)
+    count = int(part_gap.max()) + 1
+    in_gap = node_gap >= 0
+    demand = np.bincount(node_gap[in_gap], weights=node_demand[in_gap], minlength=count)
+    street_m = np.bincount(part_gap, weights=_part_lengths(network, part_edge, parts),
+                           minlength=count)
+    rank = np.lexsort((-street_m, -demand))
+    return streets, parts, part_edge, part_gap, node_gap, demand, street_m, rank
 
 
 def uncovered_streets(network: Network, node_time_s: np.ndarray,

@@ -1,0 +1,576 @@
+"""Site selection on arrays: maximal covering, set covering, p-median and backup coverage.
+
+Every problem here takes sparse matrices with one row per candidate site and one column per
+demand node, built from bounded shortest-path searches (see :mod:`geo.recommend`), never a dense
+candidates × demand matrix. The problems are shrunk before solving — demand nodes no candidate
+can change are dropped, demand nodes every candidate treats alike are merged into one weighted
+column, and candidates whose coverage is contained in another's are removed where that cannot
+change the optimum — and then solved exactly as mixed-integer programs with HiGHS under a time
+limit. A :class:`Solution` carries the proven optimality gap; when the time limit stops the
+search it holds the best solution found and says so.
+
+Formulations (x_j = 1 when candidate j is built, w_i the demand weight of node i):
+
+- maximal covering (MCLP): max Σ w_i y_i, y_i ≤ Σ_{j covers i} x_j, Σ x_j = k, y_i ∈ [0, 1];
+- partial set covering (LSCP with a target): min Σ x_j, Σ w_i y_i ≥ D, y_i ≤ Σ_{j covers i} x_j;
+- backup coverage: with c_i existing stations covering i, max Σ w_i u_i, then (the tie-break)
+  max Σ w_i y_i at that optimum, y_i + u_i ≤ c_i + Σ_{j covers i} x_j, u_i ≤ y_i, u_i binary;
+- p-median against existing stations: with b_i the time from i to its nearest existing station,
+  max Σ w_i (b_i − t_ij) z_ij over pairs with t_ij < b_i, Σ_j z_ij ≤ 1, z_ij ≤ x_j, Σ x_j = k.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+import highspy
+import numpy as np
+from scipy.sparse import csr_matrix, hstack, identity, vstack
+
+#: Candidates compared against all others per sparse product when looking for dominated ones.
+DOMINANCE_BLOCK = 1024
+
+#: Relative tolerance under which two objective values count as equal.
+TOLERANCE = 1e-9
+
+
+class InfeasibleTarget(ValueError):
+    """A target no choice of candidates can reach."""
+
+
+@dataclass(frozen=True)
+class Solution:
+    """The answer of one solve.
+
+    Attributes:
+        chosen: indices of the chosen candidates (rows of the problem's matrix), ascending.
+        objective: the objective value of ``chosen`` (the problem's own terms: covered weight for
+            MCLP, number of sites for LSCP, doubly covered weight for backup, weighted time saved
+            for p-median).
+        bound: the best bound on the optimum the solver proved.
+        gap: the proven relative optimality gap, ``|bound - objective| / |objective|`` (0 when
+            proven optimal).
+        optimal: whether the solver proved ``chosen`` optimal.
+        time_limit_hit: whether the time limit stopped the search first.
+        seconds: wall-clock time of the solve.
+        tie_break: the tie-break objective, for backup coverage the singly covered weight.
+    """
+
+    chosen: np.ndarray
+    objective: float
+    bound: float
+    gap: float
+    optimal: bool
+    time_limit_hit: bool
+    seconds: float
+    tie_break: float = 0.0
+
+
+@dataclass(frozen=True)
+class CoverInstance:
+    """A covering problem after shrinking.
+
+    Attributes:
+        cover: which reduced demand column each remaining candidate covers, bool (J', M').
+        weights: demand weight of each reduced column (M',).
+        candidates: original row index of each remaining candidate (J',).
+        counts: for backup coverage, how many existing stations cover each column (M',).
+    """
+
+    cover: csr_matrix
+    weights: np.ndarray
+    candidates: np.ndarray
+    counts: np.ndarray
+
+
+def reduce_cover(cover: csr_matrix, weights: np.ndarray, counts: np.ndarray | None = None,
+                 drop_dominated: bool = True) -> CoverInstance:
+    """Shrink a covering problem without changing its optimum.
+
+    Columns without weight or without any candidate covering them are dropped; columns covered
+    by exactly the same candidates (and, with ``counts``, by as many existing stations) are
+    merged into one column carrying their summed weight; candidates covering nothing left are
+    dropped; with ``drop_dominated``, a candidate whose columns are a subset of another's is
+    dropped (of equal candidates the first is kept). Dominance is sound for maximal and set
+    covering, where a site whose coverage another contains is never needed; it is not for
+    backup coverage, where two overlapping sites can be the point.
+
+    Args:
+        cover: J × N sparse matrix, nonzero where candidate j covers demand node i.
+        weights: demand weight per node (N,).
+        counts: existing stations covering each node (N,), kept apart when merging.
+        drop_dominated: remove dominated candidates.
+
+    Returns:
+        The reduced instance.
+    """
+    cover = csr_matrix(cover, dtype=bool)
+    cover.eliminate_zeros()
+    weights = np.asarray(weights, dtype=np.float64)
+    counts = np.zeros(len(weights), np.int64) if counts is None else np.asarray(counts, np.int64)
+    used = (weights > 0) & (np.diff(cover.tocsc().indptr) > 0)
+    columns = np.nonzero(used)[0]
+    by_column = cover[:, columns].T.tocsr()
+    groups = _identical_rows(by_column, counts[columns])
+    merged_weights = np.bincount(groups, weights=weights[columns])
+    first = np.full(len(merged_weights), -1, np.int64)
+    first[groups[::-1]] = np.arange(len(groups))[::-1]
+    merged = by_column[first].T.tocsr()
+    keep = np.diff(merged.indptr) > 0
+    if drop_dominated:
+        keep &= ~_dominated(merged)
+    rows = np.nonzero(keep)[0]
+    return CoverInstance(cover=merged[rows], weights=merged_weights, candidates=rows,
+                         counts=counts[columns][first])
+
+
+def solve_mclp(cover: csr_matrix, weights: np.ndarray, k: int, time_limit_s: float = 10.0,
+               start: np.ndarray | None = None) -> Solution:
+    """Choose k candidates that cover the most demand weight.
+
+    Args:
+        cover: J × M sparse matrix, nonzero where candidate j covers column i.
+        weights: weight of each column (M,).
+        k: how many candidates to choose (all of them if there are no more than k).
+        time_limit_s: the solver's time limit.
+        start: candidate indices of a known solution to start from (greedy's if None).
+
+    Returns:
+        The solution; ``objective`` is the covered weight.
+    """
+    cover = csr_matrix(cover, dtype=np.float64)
+    n_sites, n_demand = cover.shape
+    weights = np.asarray(weights, dtype=np.float64)
+    if k >= n_sites:
+        chosen = np.arange(n_sites)
+        value = covered_weight(cover, weights, chosen)
+        return Solution(chosen, value, value, 0.0, True, False, 0.0)
+    if start is None:
+        start = greedy_cover(cover, weights, k)[0]
+    rows = _coverage_rows(cover)
+    cardinality = csr_matrix(np.ones((1, n_sites)))
+    matrix = vstack([rows, hstack([cardinality, csr_matrix((1, n_demand))])]).tocsr()
+    model = _Model(
+        cost=np.concatenate([np.zeros(n_sites), weights]),
+        upper=np.ones(n_sites + n_demand),
+        integer=np.arange(n_sites),
+        matrix=matrix,
+        row_lower=np.concatenate([np.full(n_demand, -np.inf), [k]]),
+        row_upper=np.concatenate([np.zeros(n_demand), [k]]),
+        maximize=True,
+    )
+    found = model.solve(n_sites, time_limit_s, _one_hot(start, n_sites))
+    objective = covered_weight(cover, weights, found.chosen)
+    gains = np.sort(cover @ weights)[::-1]
+    bound = min(found.bound, float(gains[:k].sum()), float(weights.sum()))
+    return replace(found, objective=objective, bound=bound,
+                   gap=0.0 if found.optimal else _gap(objective, bound))
+
+
+def solve_lscp(cover: csr_matrix, weights: np.ndarray, target: float,
+               time_limit_s: float = 10.0) -> Solution:
+    """Choose the fewest candidates that together cover at least ``target`` demand weight.
+
+    Args:
+        cover: J × M sparse matrix, nonzero where candidate j covers column i.
+        weights: weight of each column (M,).
+        target: demand weight to cover; 0 or less needs no candidate.
+        time_limit_s: the solver's time limit.
+
+    Returns:
+        The solution; ``objective`` is the number of candidates chosen.
+
+    Raises:
+        InfeasibleTarget: if all candidates together cover less than ``target``.
+    """
+    cover = csr_matrix(cover, dtype=np.float64)
+    n_sites, n_demand = cover.shape
+    weights = np.asarray(weights, dtype=np.float64)
+    reachable = covered_weight(cover, weights, np.arange(n_sites))
+    if target > reachable * (1 + TOLERANCE):
+        raise InfeasibleTarget(
+            f"all candidates together cover {reachable:,.6g} of the {target:,.6g} asked for")
+    if target <= 0:
+        return Solution(np.zeros(0, np.int64), 0.0, 0.0, 0.0, True, False, 0.0)
+    target = min(target, reachable)
+    greedy = greedy_cover(cover, weights, n_sites, target)[0]
+    matrix = vstack([_coverage_rows(cover),
+                     hstack([csr_matrix((1, n_sites)), csr_matrix(weights[None, :])])]).tocsr()
+    model = _Model(
+        cost=np.concatenate([np.ones(n_sites), np.zeros(n_demand)]),
+        upper=np.ones(n_sites + n_demand),
+        integer=np.arange(n_sites),
+        matrix=matrix,
+        row_lower=np.concatenate([np.full(n_demand, -np.inf), [target * (1 - TOLERANCE)]]),
+        row_upper=np.concatenate([np.zeros(n_demand), [np.inf]]),
+        maximize=False,
+    )
+    found = model.solve(n_sites, time_limit_s, _one_hot(greedy, n_sites))
+    return replace(found, objective=float(len(found.chosen)))
+
+
+def solve_backup(cover: csr_matrix, weights: np.ndarray, counts: np.ndarray, k: int,
+                 time_limit_s: float = 10.0) -> Solution:
+    """Choose k candidates that maximise the demand covered at least twice, then, among the
+    choices that do, the demand covered at least once.
+
+    Args:
+        cover: J × M sparse matrix, nonzero where candidate j covers column i.
+        weights: weight of each column (M,).
+        counts: how many existing stations cover each column (M,).
+        k: how many candidates to choose.
+        time_limit_s: the time limit of each of the two solves.
+
+    Returns:
+        The solution; ``objective`` is the doubly covered weight, ``tie_break`` the singly
+        covered weight (both counting existing stations).
+    """
+    cover = csr_matrix(cover, dtype=np.float64)
+    n_sites, n_demand = cover.shape
+    weights = np.asarray(weights, dtype=np.float64)
+    counts = np.minimum(np.asarray(counts, dtype=np.int64), 2)
+    k = min(k, n_sites)
+    if k >= n_sites:
+        chosen = np.arange(n_sites)
+        double, single = backup_weights(cover, weights, counts, chosen)
+        return Solution(chosen, double, double, 0.0, True, False, 0.0, single)
+    start = greedy_backup(cover, weights, counts, k)
+    eye = identity(n_demand, format="csr")
+    matrix = vstack([
+        hstack([-cover.T, eye, eye]),                            # y + u − Σx ≤ c
+        hstack([csr_matrix((n_demand, n_sites)), -eye, eye]),    # u − y ≤ 0
+        hstack([csr_matrix(np.ones((1, n_sites))), csr_matrix((1, 2 * n_demand))]),
+    ]).tocsr()
+    lower = np.concatenate([np.zeros(n_sites), (counts >= 1).astype(float), np.zeros(n_demand)])
+    upper = np.concatenate([np.ones(n_sites), np.ones(n_demand), np.ones(n_demand)])
+    row_lower = np.concatenate([np.full(2 * n_demand, -np.inf), [k]])
+    row_upper = np.concatenate([counts.astype(float), np.zeros(n_demand), [k]])
+    integer = np.concatenate([np.arange(n_sites), n_sites + n_demand + np.arange(n_demand)])
+    first = _Model(np.concatenate([np.zeros(n_sites + n_demand), weights]), upper, integer,
+                   matrix, row_lower, row_upper, maximize=True, lower=lower)
+    double = first.solve(n_sites, time_limit_s, _one_hot(start, n_sites))
+    keep_double = csr_matrix(np.concatenate([np.zeros(n_sites + n_demand), weights])[None, :])
+    second = _Model(np.concatenate([np.zeros(n_sites), weights, np.zeros(n_demand)]), upper,
+                    integer, vstack([matrix, keep_double]).tocsr(),
+                    np.concatenate([row_lower, [double.objective * (1 - TOLERANCE)]]),
+                    np.concatenate([row_upper, [np.inf]]), maximize=True, lower=lower)
+    single = second.solve(n_sites, time_limit_s, _one_hot(double.chosen, n_sites))
+    chosen = single.chosen if len(single.chosen) == k else double.chosen
+    value, tie = backup_weights(cover, weights, counts, chosen)
+    return Solution(chosen, value, double.bound, double.gap,
+                    double.optimal and single.optimal,
+                    double.time_limit_hit or single.time_limit_hit,
+                    double.seconds + single.seconds, tie)
+
+
+def solve_pmedian(savings: csr_matrix, weights: np.ndarray, k: int,
+                  time_limit_s: float = 10.0) -> Solution:
+    """Choose k candidates that save the most demand-weighted travel time.
+
+    Args:
+        savings: J × M sparse matrix of ``b_i − t_ij`` > 0, the time demand node i saves when
+            candidate j is its nearest station instead of the nearest existing one; stored only
+            where positive.
+        weights: weight of each column (M,).
+        k: how many candidates to choose (all of them if there are no more than k).
+        time_limit_s: the solver's time limit.
+
+    Returns:
+        The solution; ``objective`` is the weighted time saved, Σ w_i max_j∈chosen savings_ij.
+    """
+    savings = csr_matrix(savings, dtype=np.float64)
+    savings.eliminate_zeros()
+    n_sites, n_demand = savings.shape
+    weights = np.asarray(weights, dtype=np.float64)
+    if k >= n_sites:
+        chosen = np.arange(n_sites)
+        value = time_saved(savings, weights, chosen)
+        return Solution(chosen, value, value, 0.0, True, False, 0.0)
+    start = greedy_pmedian(savings, weights, k)
+    pairs = savings.tocoo()
+    n_pairs = len(pairs.data)
+    pair_ids = np.arange(n_pairs)
+    one_per_node = csr_matrix((np.ones(n_pairs), (pairs.col, pair_ids)), shape=(n_demand, n_pairs))
+    open_site = hstack([csr_matrix((-np.ones(n_pairs), (pair_ids, pairs.row)),
+                                   shape=(n_pairs, n_sites)), identity(n_pairs, format="csr")])
+    matrix = vstack([
+        hstack([csr_matrix((n_demand, n_sites)), one_per_node]),  # Σ_j z_ij ≤ 1
+        open_site,                                                # z_ij − x_j ≤ 0
+        hstack([csr_matrix(np.ones((1, n_sites))), csr_matrix((1, n_pairs))]),
+    ]).tocsr()
+    model = _Model(
+        cost=np.concatenate([np.zeros(n_sites), pairs.data * weights[pairs.col]]),
+        upper=np.ones(n_sites + n_pairs),
+        integer=np.arange(n_sites),
+        matrix=matrix,
+        row_lower=np.concatenate([np.full(n_demand + n_pairs, -np.inf), [k]]),
+        row_upper=np.concatenate([np.ones(n_demand), np.zeros(n_pairs), [k]]),
+        maximize=True,
+    )
+    found = model.solve(n_sites, time_limit_s, _one_hot(start, n_sites))
+    objective = time_saved(savings, weights, found.chosen)
+    alone = np.sort(savings @ weights)[::-1]
+    everything = time_saved(savings, weights, np.arange(n_sites))
+    bound = min(found.bound, float(alone[:k].sum()), everything)
+    return replace(found, objective=objective, bound=bound,
+                   gap=0.0 if found.optimal else _gap(objective, bound))
+
+
+def greedy_cover(cover: csr_matrix, weights: np.ndarray, k: int,
+                 target: float = np.inf) -> tuple[np.ndarray, np.ndarray]:
+    """Add, k times or until ``target`` weight is covered, the candidate that newly covers the
+    most weight.
+
+    Args:
+        cover: J × M sparse matrix, nonzero where candidate j covers column i.
+        weights: weight of each column (M,).
+        k: the most candidates to add.
+        target: stop once this much weight is covered.
+
+    Returns:
+        The chosen candidates in the order added, and the weight each newly covered.
+    """
+    cover = csr_matrix(cover, dtype=np.float64)
+    by_column = cover.tocsc()
+    left = np.asarray(weights, dtype=np.float64).copy()
+    gains = cover @ left
+    chosen, gained = [], []
+    covered = 0.0
+    while len(chosen) < min(k, cover.shape[0]) and covered < target * (1 - TOLERANCE):
+        best = int(np.argmax(gains))
+        if gains[best] <= 0:
+            break
+        columns = cover.indices[cover.indptr[best]:cover.indptr[best + 1]]
+        newly = columns[left[columns] > 0]
+        chosen.append(best)
+        gained.append(float(left[newly].sum()))
+        covered += gained[-1]
+        gains -= by_column[:, newly] @ left[newly]
+        left[newly] = 0.0
+        gains[best] = -np.inf
+    return np.array(chosen, dtype=np.int64), np.array(gained)
+
+
+def greedy_backup(cover: csr_matrix, weights: np.ndarray, counts: np.ndarray, k: int
+                  ) -> np.ndarray:
+    """Add, k times, the candidate that newly covers the most weight twice, breaking ties by
+    the weight it newly covers once.
+
+    Args:
+        cover: J × M sparse matrix, nonzero where candidate j covers column i.
+        weights: weight of each column (M,).
+        counts: existing stations covering each column (M,).
+        k: how many candidates to add.
+
+    Returns:
+        The chosen candidates in the order added.
+    """
+    cover = csr_matrix(cover, dtype=np.float64)
+    weights = np.asarray(weights, np.float64)
+    hits = np.asarray(counts, np.int64).copy()
+    chosen: list[int] = []
+    for _ in range(min(k, cover.shape[0])):
+        double = cover @ (weights * (hits == 1))
+        single = cover @ (weights * (hits == 0))
+        double[chosen] = single[chosen] = -np.inf
+        best = int(np.lexsort((single, double))[-1])
+        chosen.append(best)
+        hits[cover.indices[cover.indptr[best]:cover.indptr[best + 1]]] += 1
+    return np.array(chosen, dtype=np.int64)
+
+
+def greedy_pmedian(savings: csr_matrix, weights: np.ndarray, k: int) -> np.ndarray:
+    """Add, k times, the candidate that saves the most further weighted time.
+
+    Args:
+        savings: J × M sparse matrix of the time each column saves with each candidate.
+        weights: weight of each column (M,).
+        k: how many candidates to add.
+
+    Returns:
+        The chosen candidates in the order added.
+    """
+    savings = csr_matrix(savings, dtype=np.float64)
+    weights = np.asarray(weights, np.float64)
+    rows = np.repeat(np.arange(savings.shape[0]), np.diff(savings.indptr))
+    current = np.zeros(savings.shape[1])
+    chosen: list[int] = []
+    for _ in range(min(k, savings.shape[0])):
+        extra = np.maximum(savings.data - current[savings.indices], 0.0) * weights[savings.indices]
+        gains = np.bincount(rows, weights=extra, minlength=savings.shape[0])
+        gains[chosen] = -np.inf
+        best = int(np.argmax(gains))
+        chosen.append(best)
+        row = slice(savings.indptr[best], savings.indptr[best + 1])
+        columns = savings.indices[row]
+        current[columns] = np.maximum(current[columns], savings.data[row])
+    return np.array(chosen, dtype=np.int64)
+
+
+def order_by_gain(chosen: np.ndarray, value: Callable[[np.ndarray], float]
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """Order a chosen set as a greedy would add it: each step the member whose addition raises
+    ``value`` most.
+
+    Args:
+        chosen: the chosen candidate indices.
+        value: the objective of a set of candidate indices.
+
+    Returns:
+        ``chosen`` reordered, and each member's marginal gain in that order.
+    """
+    order: list[int] = []
+    gains: list[float] = []
+    rest = [int(j) for j in chosen]
+    current = value(np.zeros(0, np.int64))
+    while rest:
+        scores = [value(np.array(order + [j])) for j in rest]
+        best = int(np.argmax(scores))
+        order.append(rest.pop(best))
+        gains.append(scores[best] - current)
+        current = scores[best]
+    return np.array(order, dtype=np.int64), np.array(gains)
+
+
+def covered_weight(cover: csr_matrix, weights: np.ndarray, chosen: np.ndarray) -> float:
+    """Weight of the columns at least one chosen candidate covers."""
+    hit = np.asarray(csr_matrix(cover)[np.asarray(chosen, np.int64)].sum(axis=0)).ravel() > 0
+    return float(np.asarray(weights, np.float64)[hit].sum())
+
+
+def backup_weights(cover: csr_matrix, weights: np.ndarray, counts: np.ndarray,
+                   chosen: np.ndarray) -> tuple[float, float]:
+    """Weight of the columns covered at least twice and at least once, counting ``counts``
+    existing stations and the chosen candidates."""
+    cover = csr_matrix(cover, dtype=bool)
+    hits = np.asarray(cover[np.asarray(chosen, np.int64)].sum(axis=0)).ravel() + counts
+    weights = np.asarray(weights, np.float64)
+    return float(weights[hits >= 2].sum()), float(weights[hits >= 1].sum())
+
+
+def time_saved(savings: csr_matrix, weights: np.ndarray, chosen: np.ndarray) -> float:
+    """Demand-weighted time saved when each column uses its best chosen candidate."""
+    rows = csr_matrix(savings)[np.asarray(chosen, np.int64)]
+    if rows.shape[0] == 0:
+        return 0.0
+    best = np.asarray(rows.max(axis=0).todense()).ravel()
+    return float(best @ np.asarray(weights, np.float64))
+
+
+@dataclass(frozen=True)
+class _Model:
+    """A mixed-integer program in the arrays HiGHS takes (rows as a CSR matrix)."""
+
+    cost: np.ndarray
+    upper: np.ndarray
+    integer: np.ndarray
+    matrix: csr_matrix
+    row_lower: np.ndarray
+    row_upper: np.ndarray
+    maximize: bool
+    lower: np.ndarray | None = None
+
+    def solve(self, n_sites: int, time_limit_s: float, start: np.ndarray) -> Solution:
+        """Solve, starting from the 0/1 site vector ``start``; the first ``n_sites`` columns are
+        the site variables."""
+        n_cols = len(self.cost)
+        integrality = np.zeros(n_cols, np.int32)
+        integrality[self.integer] = 1
+        lower = np.zeros(n_cols) if self.lower is None else self.lower
+        matrix = self.matrix
+        highs = highspy.Highs()
+        highs.setOptionValue("output_flag", False)
+        highs.setOptionValue("time_limit", float(time_limit_s))
+        highs.setOptionValue("mip_rel_gap", 0.0)
+        highs.setOptionValue("mip_abs_gap", 1e-7)
+        highs.passModel(
+            n_cols, matrix.shape[0], matrix.nnz, int(highspy.MatrixFormat.kRowwise),
+            int(highspy.ObjSense.kMaximize if self.maximize else highspy.ObjSense.kMinimize),
+            0.0, self.cost, lower, self.upper, self.row_lower, self.row_upper,
+            matrix.indptr.astype(np.int32), matrix.indices.astype(np.int32),
+            matrix.data.astype(np.float64), integrality)
+        highs.setSolution(n_sites, np.arange(n_sites, dtype=np.int32), start.astype(np.float64))
+        began = time.perf_counter()
+        highs.run()
+        seconds = time.perf_counter() - began
+        status = highs.getModelStatus()
+        info = highs.getInfo()
+        values = np.asarray(highs.getSolution().col_value)
+        if len(values) < n_sites:
+            values = start
+        chosen = np.nonzero(values[:n_sites] > 0.5)[0]
+        objective = float(info.objective_function_value)
+        optimal = status == highspy.HighsModelStatus.kOptimal
+        bound = objective if optimal else float(info.mip_dual_bound)
+        gap = 0.0 if optimal else _gap(objective, bound)
+        return Solution(chosen, objective, bound, gap, optimal,
+                        status == highspy.HighsModelStatus.kTimeLimit, seconds)
+
+
+def _gap(objective: float, bound: float) -> float:
+    """The relative gap between a solution's value and a proven bound (inf when no finite
+    bound is known)."""
+    if not np.isfinite(bound):
+        return np.inf
+    return abs(bound - objective) / max(abs(objective), 1e-12)
+
+
+def _coverage_rows(cover: csr_matrix) -> csr_matrix:
+    """Rows y_i − Σ_{j covers i} x_j (≤ 0) over columns [x, y]."""
+    n_demand = cover.shape[1]
+    return hstack([-cover.T, identity(n_demand)]).tocsr()
+
+
+def _one_hot(chosen: np.ndarray, n: int) -> np.ndarray:
+    """A 0/1 vector of length n with ones at ``chosen``."""
+    vector = np.zeros(n)
+    vector[np.asarray(chosen, np.int64)] = 1.0
+    return vector
+
+
+def _identical_rows(matrix: csr_matrix, labels: np.ndarray) -> np.ndarray:
+    """Group the rows of a boolean sparse matrix that have the same pattern and label.
+
+    Rows are hashed by two random projections and their label; every group is then checked
+    exactly against its first row, and a row that differs (a hash collision) gets a group of
+    its own.
+
+    Returns:
+        A group number per row, 0 … G−1.
+    """
+    n_rows, n_cols = matrix.shape
+    if n_rows == 0:
+        return np.zeros(0, np.int64)
+    random = np.random.default_rng(0).random((n_cols, 2))
+    pattern = csr_matrix(matrix, dtype=np.float64)
+    keys = np.column_stack([pattern @ random, np.diff(pattern.indptr), labels])
+    _, first, groups = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+    groups = groups.ravel()
+    difference = pattern - pattern[first[groups]]
+    difference.eliminate_zeros()
+    collided = np.diff(difference.indptr) > 0
+    groups = np.where(collided, len(first) + np.arange(n_rows), groups)
+    return np.unique(groups, return_inverse=True)[1].ravel()
+
+
+def _dominated(cover: csr_matrix) -> np.ndarray:
+    """Which candidates cover a subset of another candidate's columns (of identical candidates,
+    all but the first).
+
+    Candidate j is contained in j' when they share as many columns as j has; the shared counts
+    come from sparse products of :data:`DOMINANCE_BLOCK` candidates against all.
+    """
+    pattern = csr_matrix(cover, dtype=np.float64)
+    sizes = np.diff(pattern.indptr)
+    transposed = pattern.T.tocsc()
+    dominated = np.zeros(pattern.shape[0], bool)
+    for first in range(0, pattern.shape[0], DOMINANCE_BLOCK):
+        shared = (pattern[first:first + DOMINANCE_BLOCK] @ transposed).tocoo()
+        row = shared.row + first
+        contained = (shared.data == sizes[row]) & (shared.col != row)
+        row, col = row[contained], shared.col[contained]
+        strict = sizes[col] > sizes[row]
+        dominated[row[strict | (col < row)]] = True
+    return dominated
