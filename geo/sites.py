@@ -7,7 +7,7 @@ coordinates, so demo stations (:mod:`geo.demo`) are placed at these sites.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import geopandas as gpd
@@ -70,7 +70,9 @@ def site_category(tags: Mapping[str, str]) -> str | None:
     return None
 
 
-def host_sites(path: str | Path) -> gpd.GeoDataFrame:
+def host_sites(
+    path: str | Path, classify: Callable[[Mapping[str, str]], str | None] = site_category
+) -> gpd.GeoDataFrame:
     """Read the host-like sites of an OSM file.
 
     Nodes are taken at their location, ways at the centroid of their polygon (closed ways) or
@@ -80,11 +82,13 @@ def host_sites(path: str | Path) -> gpd.GeoDataFrame:
 
     Args:
         path: an ``.osm``, ``.osm.bz2`` or ``.osm.pbf`` file.
+        classify: gives an element's category from its tags, None for elements that are not
+            sites; only elements with one of :data:`PLACE_KEYS` are offered to it.
 
     Returns:
         One row per site, in file order, with columns ``name`` (empty if the element has none),
-        ``category`` (see :func:`site_category`), ``lon``, ``lat`` (WGS-84), ``osm_id``
-        (``"node/123"``, ``"way/456"``, ``"relation/789"``) and point geometries in EPSG:4326.
+        ``category`` (from ``classify``), ``lon``, ``lat`` (WGS-84), ``osm_id`` (``"node/123"``,
+        ``"way/456"``, ``"relation/789"``) and point geometries in EPSG:4326.
     """
     wkb = osmium.geom.WKBFactory()
     processor = (
@@ -94,7 +98,7 @@ def host_sites(path: str | Path) -> gpd.GeoDataFrame:
     )
     rows = []
     for obj in processor:
-        category = site_category(obj.tags)
+        category = classify(obj.tags)
         if category is None:
             continue
         if obj.is_node():
