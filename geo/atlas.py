@@ -9,16 +9,23 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
 
 from geo.analysis import CoverageAnalysis, coverage_analysis
+from geo.candidates import CandidateRules, candidate_sites
 from geo.demand import DemandLayer, demand_layer
 from geo.demo import demo_stations, demo_stations_on_network
 from geo.groups import worker_group
 from geo.index import RegionIndex
+from geo.recommend import Recommendation, recommend_sites
 from geo.regions import OSM_SUFFIXES, Region, get_region, list_regions, load_networks
 from geo.sites import host_sites
 from geo.stations import Station
 from geo.store import StationStore
+from geo.whatif import Site, whatif_coverage
 
 #: How many coverage analyses the atlas keeps.
 ANALYSIS_CACHE_SIZE = 16
@@ -98,6 +105,48 @@ class Atlas:
                 while len(self._analyses) > ANALYSIS_CACHE_SIZE:
                     self._analyses.popitem(last=False)
         return found
+
+    def candidates(self, region_id: str, mode: str, source: str | Path = "sites",
+                   rules: CandidateRules = CandidateRules()) -> gpd.GeoDataFrame:
+        """Candidate sites for new stations on a region's mode network (see
+        :func:`geo.candidates.candidate_sites`); the minimum-distance rule measures from the
+        region's open stations."""
+        region = get_region(region_id)
+        index = self.index(region_id)
+        open_stations = [s for s in index.stations if s.status == "open"]
+        return candidate_sites(
+            index.network(mode), source,
+            region_source=region.source if _is_osm(region) else None,
+            stations_lonlat=np.array([[s.lon, s.lat] for s in open_stations]).reshape(-1, 2),
+            rules=rules)
+
+    def recommend(self, region_id: str, group_id: str, problem: str = "mclp", *,
+                  k: int | None = None, target_share: float | None = None,
+                  threshold_min: float | None = None, source: str | Path = "sites",
+                  rules: CandidateRules = CandidateRules(), time_limit_s: float = 10.0,
+                  curve: bool = True, demand: DemandLayer | None = None) -> Recommendation:
+        """Recommend new station sites for a worker group in a region (see
+        :func:`geo.recommend.recommend_sites`), with candidates from ``source``.
+
+        Raises:
+            geo.candidates.CandidateError: for a bad candidate source or rules.
+            geo.recommend.RecommendError: for a request that cannot be answered.
+        """
+        group = worker_group(group_id)
+        index = self.index(region_id)
+        offered = self.candidates(region_id, group.mode, source, rules)
+        layer = self.demand(region_id, group_id) if demand is None else demand
+        return recommend_sites(index, group, layer, offered, problem, k=k,
+                               target_share=target_share, threshold_min=threshold_min,
+                               time_limit_s=time_limit_s, curve=curve)
+
+    def whatif(self, region_id: str, group_id: str, added: list[Site], removed: list[int],
+               threshold_min: float | None = None) -> CoverageAnalysis:
+        """Coverage with hypothetical stations added and existing ones switched off, saved
+        nowhere (see :func:`geo.whatif.whatif_coverage`)."""
+        group = worker_group(group_id)
+        return whatif_coverage(self.index(region_id), group, self.demand(region_id, group_id),
+                               added, removed, threshold_min)
 
     def seed_demo_stations(self, region_id: str, progress=None) -> list[Station]:
         """Give a demo region demo stations, unless it has stations already.

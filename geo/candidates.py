@@ -343,7 +343,8 @@ def _read_sites(region_source: Path | None) -> pd.DataFrame:
             sites) or it cannot be read.
     """
     if region_source is None:
-        raise CandidateError(f"the {SITES!r} source needs the region's OSM file")
+        raise CandidateError(f"the region has no OSM file, so no host-like sites; use the "
+                             f"{NODES!r} source or a file of candidates")
     path = Path(region_source)
     if not path.name.lower().endswith(OSM_SUFFIXES):
         raise CandidateError(f"{path.name} is not an OSM file, so the region has no sites; use "

@@ -1,4 +1,5 @@
-"""Writing layers to files: GeoPackage with the data attribution in the layer's description."""
+"""Writing layers to files: GeoPackage with the data attribution in the layer's description, and
+recommended sites as CSV and GeoJSON."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import numpy as np
 
 from geo.analysis import CoverageAnalysis
 from geo.charts import curve_chart
+from geo.recommend import Recommendation
 from geo.settings import OSM_ATTRIBUTION
 
 
@@ -76,3 +78,32 @@ def write_coverage_files(analysis: CoverageAnalysis, folder: Path,
         "travel time to the nearest open station (min)", "demand covered (%)", attribution))
     written.append(chart)
     return written
+
+
+def recommendation_frame(recommendation: Recommendation) -> gpd.GeoDataFrame:
+    """The recommended sites as a flat layer: the gaps each closes as text
+    (``"gap 1: 12.0 of 22.3; gap 4: 1.1 of 1.1"``), problem and threshold on every row."""
+    sites = recommendation.sites.copy()
+    sites["gaps"] = [
+        "; ".join(f"gap {g['gap']}: {g['closed_demand']:.1f} of {g['gap_demand']:.1f}"
+                  for g in gaps) for gaps in sites["gaps"]]
+    sites.insert(0, "problem", recommendation.problem)
+    sites.insert(1, "group", recommendation.group.id)
+    sites.insert(2, "threshold_min", recommendation.threshold_min)
+    return sites
+
+
+def recommendation_csv(recommendation: Recommendation, attribution: str = OSM_ATTRIBUTION) -> str:
+    """The recommended sites as CSV text with a byte-order mark (so Excel reads the Chinese
+    names), the attribution on a closing comment line."""
+    frame = recommendation_frame(recommendation).drop(columns="geometry")
+    return "\ufeff" + frame.to_csv(index=False) + f"# {attribution}\n"
+
+
+def recommendation_geojson(recommendation: Recommendation,
+                           attribution: str = OSM_ATTRIBUTION) -> str:
+    """The recommended sites as GeoJSON points with the solver's gap and optimality."""
+    body = json.loads(geojson_text(recommendation_frame(recommendation), attribution))
+    body["optimal"] = recommendation.optimal
+    body["gap"] = recommendation.gap if np.isfinite(recommendation.gap) else None
+    return json.dumps(body, ensure_ascii=False)

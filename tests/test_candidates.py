@@ -125,7 +125,7 @@ def test_sites_need_an_osm_file_so_a_road_file_region_has_none(row):
     jinan = get_region("jinan")
     with pytest.raises(CandidateError, match="edges.shp is not an OSM file.*'nodes'"):
         candidate_sites(row, "sites", region_source=jinan.source)
-    with pytest.raises(CandidateError, match="needs the region's OSM file"):
+    with pytest.raises(CandidateError, match="no OSM file, so no host-like sites; use the 'nodes'"):
         candidate_sites(row, "sites")
 
 

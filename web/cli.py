@@ -16,7 +16,8 @@ from geo.accounts import ROLES, AccountError, AccountStore
 from geo.analysis import coverage_analysis
 from geo.atlas import Atlas
 from geo.demand import demand_layer
-from geo.export import write_coverage_files
+from geo.candidates import CANDIDATE_CATEGORIES, CandidateError, CandidateRules, parse_excluded_area
+from geo.export import recommendation_csv, recommendation_geojson, write_coverage_files
 from geo.groups import GROUPS
 from geo.coords import DATUMS, to_wgs84
 from geo.geojson import answer_geojson
@@ -24,6 +25,7 @@ from geo.index import StationFilter
 from geo.modes import MODES
 from geo.nearest import nearest_stations
 from geo.osm import OsmSourceError
+from geo.recommend import PROBLEMS, Recommendation, RecommendError
 from geo.records import EXPORT_FORMATS, RecordsError, export_stations, read_station_file
 from geo.regions import RegionError, add_region, get_region, list_regions, load_networks
 from geo.stations import AMENITIES, KINDS
@@ -221,6 +223,102 @@ def coverage(region_id: str, group_id: str, threshold: float | None, demand_file
     for path in numbers.get("files", []):
         click.echo(f"  wrote {path}")
     click.echo(target.attribution)
+
+
+@main.command("recommend")
+@click.option("--region", "region_id", required=True, help="Region id.")
+@click.option("--group", "group_id", type=click.Choice(list(GROUPS)), default="street",
+              show_default=True, help="Worker group.")
+@click.option("--threshold", type=click.FloatRange(0.5, 120), default=None,
+              help="Travel-time threshold in minutes (the group's default if not given).")
+@click.option("--problem", type=click.Choice(PROBLEMS), default="mclp", show_default=True,
+              help="mclp: k sites covering the most demand; lscp: fewest sites reaching "
+                   "--target; pmedian: k sites minimising mean travel time; backup: k sites "
+                   "covering the most demand twice.")
+@click.option("--k", "k", type=int, default=None, help="How many new sites (not for lscp).")
+@click.option("--target", type=float, default=None,
+              help="lscp: share of all demand to cover, e.g. 0.95.")
+@click.option("--candidates", "source", default="sites", show_default=True,
+              help="'sites' (host-like places and convenience stores in the OSM data), "
+                   "'nodes' (every street node) or a CSV / GeoJSON file of candidate points.")
+@click.option("--min-distance", type=click.FloatRange(0, 100_000), default=50.0,
+              show_default=True, help="Candidates at least this far (m) from an open station.")
+@click.option("--exclude", "exclude_file", type=click.Path(dir_okay=False, path_type=Path),
+              default=None, help="GeoJSON polygon(s) where no new station may go.")
+@click.option("--category", "categories", multiple=True,
+              type=click.Choice(list(CANDIDATE_CATEGORIES)),
+              help="Allow only these candidate categories (repeatable).")
+@click.option("--time-limit", type=click.FloatRange(0.1, 3600), default=10.0, show_default=True,
+              help="Solver time limit in seconds (the curve gets as much again).")
+@click.option("--no-curve", is_flag=True, help="Skip the curve of coverage against k.")
+@click.option("--json", "as_json", is_flag=True, help="Print the answer as JSON.")
+@click.option("--out", "out_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also write the sites to a .csv or .geojson file.")
+def recommend(region_id: str, group_id: str, threshold: float | None, problem: str,
+              k: int | None, target: float | None, source: str, min_distance: float,
+              exclude_file: Path | None, categories: tuple[str, ...], time_limit: float,
+              no_curve: bool, as_json: bool, out_file: Path | None) -> None:
+    """Recommend where to build new stations for a worker group."""
+    if problem != "lscp" and (k is None or k < 1):
+        raise click.UsageError("--k must be a whole number of new sites, at least 1")
+    if problem == "lscp" and (target is None or not 0 < target <= 1):
+        raise click.UsageError("--target must be a share above 0 and at most 1 for lscp")
+    if out_file is not None and out_file.suffix.lower() not in (".csv", ".geojson", ".json"):
+        raise click.UsageError("--out must name a .csv or .geojson file")
+    atlas = _atlas()
+    try:
+        region = get_region(region_id)
+        atlas.seed_demo_stations(region_id, progress=_progress)
+        atlas.index(region_id, progress=_progress)
+        rules = CandidateRules(
+            min_distance_m=min_distance,
+            excluded=parse_excluded_area(exclude_file) if exclude_file else None,
+            categories=frozenset(categories) or None)
+        found = atlas.recommend(region_id, group_id, problem, k=k, target_share=target,
+                                threshold_min=threshold,
+                                source=source if source in ("sites", "nodes") else Path(source),
+                                rules=rules, time_limit_s=time_limit, curve=not no_curve)
+    except (RegionError, CandidateError, RecommendError) as error:
+        raise click.ClickException(str(error)) from error
+    if out_file is not None:
+        text = (recommendation_csv(found, region.attribution)
+                if out_file.suffix.lower() == ".csv"
+                else recommendation_geojson(found, region.attribution))
+        out_file.write_text(text, encoding="utf-8")
+    if as_json:
+        click.echo(json.dumps({**found.as_dict(), "attribution": region.attribution},
+                              ensure_ascii=False))
+        return
+    _print_recommendation(found, region.name)
+    if out_file is not None:
+        click.echo(f"  wrote {out_file}")
+    click.echo(region.attribution)
+
+
+def _print_recommendation(found: Recommendation, region_name: str) -> None:
+    """The recommendation as a readable table."""
+    unit = found.demand_unit
+    status = ("proven optimal" if found.optimal else
+              f"best found, gap {found.gap:.2%}" if found.gap == found.gap and found.gap < 1e300
+              else "best found, no bound")
+    click.echo(f"{region_name} · {found.group.label_en} · {found.problem} · "
+               f"{found.threshold_min:g} min · {len(found.sites)} new sites · {status}")
+    click.echo(f"  candidates {found.candidates_total} offered, {found.candidates_used} after "
+               f"reduction; {found.demand_columns} demand columns")
+    click.echo(f"  covered share {found.before['covered_share']:.1%} -> "
+               f"{found.after['covered_share']:.1%}; mean time "
+               f"{found.before['mean_time_min']:.1f} -> {found.after['mean_time_min']:.1f} min")
+    for site in found.sites.itertuples():
+        gaps = ", ".join(f"gap {g['gap']}" for g in site.gaps) or "-"
+        click.echo(f"  {site.rank:>3}. {site.name or '(unnamed)'} [{site.category}] "
+                   f"{site.lon:.5f},{site.lat:.5f}  gain {site.gain:,.1f} ({site.gain_share:.1%})"
+                   f"  covers {site.newly_covered:,.1f} {unit} new  closes {gaps}")
+    if len(found.curve):
+        shares = " ".join(f"{row.sites}:{row.covered_share:.1%}"
+                          for row in found.curve.itertuples())
+        click.echo(f"  covered share by number of new sites: {shares}")
+    for note in found.notes:
+        click.echo(f"  note: {note}")
 
 
 @main.command("import")
