@@ -2,7 +2,8 @@
 
 A searchable, sortable table of a region's stations; a form to add or edit one with a map to
 place it; status changes, soft delete with undo, the history of every change, bulk import and
-export, and (for admins) the list of accounts. Every page needs an account; every change needs
+export, the planners' saved what-if scenarios (which staff turn into planned stations), and
+(for admins) the list of accounts. Every page needs an account; every change needs
 the ``staff`` role. Every change is based on the version the page showed: if someone saved in
 between, a conflict page shows both versions and nothing is overwritten.
 """
@@ -16,6 +17,7 @@ import secrets
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request,
@@ -23,19 +25,23 @@ from flask import (Blueprint, abort, current_app, flash, redirect, render_templa
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
+from markupsafe import Markup, escape
 from werkzeug.datastructures import MultiDict
 
 from geo.atlas import Atlas
 from geo.coords import DATUMS
+from geo.groups import GROUPS
 from geo.records import (EXPORT_FORMATS, IMPORT_SUFFIXES, ImportPlan, RecordsError,
                          export_stations, read_station_file)
 from geo.regions import Region, RegionError
+from geo.scenarios import Scenario, ScenarioInvalid, ScenarioStore
 from geo.stations import AMENITIES, KINDS, LEVELS, STATUSES, Station
 from geo.store import StationInvalid, VersionConflict
+from geo.whatif import GROUP_KINDS
 from web.auth import accounts, requires
 from web.edits import (EDITABLE, Problem, Rejected, change_station, create_station, field_values,
                        same_value, values_at_version, values_from_form)
-from web.i18n import amenity_label, kind_label, status_label
+from web.i18n import amenity_label, group_label, kind_label, status_label
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 
@@ -550,6 +556,75 @@ def export():
     data = export_stations(atlas.store.list(region=region.id), fmt, region.attribution)
     return send_file(io.BytesIO(data), mimetype=EXPORT_TYPES[fmt], as_attachment=True,
                      download_name=f"stations-{region.id}.{fmt}")
+
+
+# --- what-if scenarios ------------------------------------------------------------------------
+
+def _scenarios() -> ScenarioStore:
+    return current_app.extensions["scenarios"]
+
+
+def planner_link(scenario: Scenario) -> str:
+    """The planner showing a scenario: its region, group and threshold, and the scenario."""
+    query = urlencode({"region": scenario.region, "group": scenario.group,
+                       "threshold": f"{scenario.threshold_min:g}", "scenario": scenario.id})
+    return f"{url_for('planner.page')}?{query}"
+
+
+def _back_to_scenarios():
+    """Back to the scenario list, narrowed to the region the form came from, if any."""
+    return redirect(url_for(".scenarios", region=request.form.get("region") or None))
+
+
+@bp.get("/scenarios")
+@requires("viewer")
+def scenarios():
+    """The planners' saved scenarios, newest first, each with a link to the planner; staff
+    turn one into planned stations or delete it."""
+    region_id = request.args.get("region") or None
+    return render_template(
+        "staff/scenarios.html", scenarios=_scenarios().list(region_id),
+        regions={r.id: r for r in _atlas().regions()}, region_id=region_id,
+        kinds=[(k, kind_label(k)) for k in KINDS], default_kinds=GROUP_KINDS,
+        groups=GROUPS, group_label=group_label, planner_link=planner_link,
+    )
+
+
+@bp.post("/scenarios/<int:scenario_id>/plan")
+@requires("staff")
+def plan_scenario(scenario_id: int):
+    """Turn a scenario's added sites into planned stations of the chosen kind, once."""
+    kind = request.form.get("kind", "")
+    if kind not in KINDS:
+        abort(400, description=_("Choose one of the listed station kinds."))
+    try:
+        created = _scenarios().create_planned_stations(
+            scenario_id, _atlas().store, actor=current_user.username, kind=kind)
+    except KeyError:
+        abort(404)
+    except ScenarioInvalid as error:
+        flash(_("No stations were created: %(reason)s",
+                reason=error.errors.get("scenario", str(error))))
+        return _back_to_scenarios()
+    links = Markup(", ").join(
+        Markup('<a href="{}">{}</a>').format(url_for(".edit_station", station_id=s.id), s.name)
+        for s in created)
+    flash(escape(_("%(n)s planned stations created:", n=len(created))) + Markup(" ") + links)
+    return _back_to_scenarios()
+
+
+@bp.post("/scenarios/<int:scenario_id>/delete")
+@requires("staff")
+def delete_scenario(scenario_id: int):
+    """Delete a scenario; stations already created from it stay."""
+    store = _scenarios()
+    try:
+        name = store.get(scenario_id).name
+        store.delete(scenario_id, actor=current_user.username)
+    except KeyError:
+        abort(404)
+    flash(_("Scenario %(name)s deleted.", name=name))
+    return _back_to_scenarios()
 
 
 # --- accounts ---------------------------------------------------------------------------------

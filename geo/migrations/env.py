@@ -7,7 +7,7 @@ opens the connection, starts the transaction and commits it; the migrations run 
 from alembic import context
 from sqlalchemy.schema import SchemaItem
 
-from geo import accounts, store
+from geo import accounts, scenarios, store
 
 #: Schema objects only the PostgreSQL schema has, which the ORM metadata leaves out on purpose:
 #: the PostGIS point of a station, its indexes, and the table PostGIS itself creates.
@@ -48,7 +48,7 @@ def run_migrations() -> None:
     connection = context.config.attributes["connection"]
     context.configure(
         connection=connection,
-        target_metadata=[store.METADATA, accounts.METADATA],
+        target_metadata=[store.METADATA, accounts.METADATA, scenarios.METADATA],
         include_object=include_object,
         version_table=VERSION_TABLE,
         version_table_schema=connection.dialect.default_schema_name,
