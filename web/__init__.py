@@ -12,6 +12,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from geo.accounts import AccountStore
 from geo.atlas import Atlas
+from geo.scenarios import ScenarioStore
 from geo.settings import instance_dir
 from geo.store import StationStore, default_store_url
 from web.i18n import init_babel
@@ -60,8 +61,9 @@ def create_app(config: dict | None = None) -> Flask:
             atlas.seed_demo_stations(region.id)
     app.extensions["atlas"] = atlas
     app.extensions["accounts"] = AccountStore(app.config["DATABASE_URL"])
+    app.extensions["scenarios"] = ScenarioStore(app.config["DATABASE_URL"])
 
-    from web import api, auth, planner, staff, static, worker
+    from web import api, auth, planner, planning, staff, static, worker  # noqa: F401 (routes)
 
     init_babel(app)
     auth.init_auth(app)

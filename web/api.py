@@ -285,14 +285,18 @@ def write_refused(error: WriteRefused):
     return response
 
 
-def _writer() -> str:
+def _writer(role: str = "staff") -> str:
     """The name of the account making a write.
 
     A request with ``Authorization: Bearer <token>`` is the token's account. Without one, a
     signed-in session may write if the request carries its CSRF token in ``X-CSRFToken``.
 
+    Args:
+        role: the least role the write needs (``staff`` for station records).
+
     Raises:
-        WriteRefused: 401 without a usable token or session, 403 if the account is a viewer.
+        WriteRefused: 401 without a usable token or session, 403 if the account's role is
+            below ``role``.
     """
     header = request.headers.get("Authorization", "")
     if header:
@@ -309,9 +313,9 @@ def _writer() -> str:
     else:
         raise WriteRefused(401, "parameter", "Authorization",
                            "writing needs 'Authorization: Bearer <token>' (yizhan user token)")
-    if not user.has_role("staff"):
+    if not user.has_role(role):
         raise WriteRefused(403, "parameter", "Authorization",
-                           f"account {user.username!r} is a {user.role}; writing needs staff")
+                           f"account {user.username!r} is a {user.role}; writing needs {role}")
     return user.username
 
 

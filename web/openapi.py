@@ -6,9 +6,12 @@ The enums come from the vocabularies themselves (:mod:`geo.stations`, :mod:`geo.
 
 from __future__ import annotations
 
+from geo.candidates import CANDIDATE_CATEGORIES
 from geo.coords import DATUMS
+from geo.groups import GROUPS
 from geo.modes import MODES
 from geo.places import CATEGORIES
+from geo.recommend import PROBLEMS
 from geo.settings import OSM_ATTRIBUTION
 from geo.stations import AMENITIES, KINDS, LEVELS, STATUSES
 
@@ -41,6 +44,7 @@ def openapi_document(max_nearest: int, max_places: int) -> dict:
         },
         "servers": [{"url": "/api/v1"}],
         "paths": {
+            **_planning_paths(bad_request),
             "/regions": {
                 "get": {
                     "summary": "All regions with their modes, bounds and attribution",
@@ -195,7 +199,7 @@ def openapi_document(max_nearest: int, max_places: int) -> dict:
             },
         },
         "components": {
-            "schemas": _schemas(),
+            "schemas": {**_schemas(), **_planning_schemas()},
             "responses": {
                 "BadParameter": _json_response(
                     "A parameter is missing or wrong; the error names it",
@@ -535,4 +539,148 @@ def _schemas() -> dict:
                 },
             ],
         },
+    }
+
+
+def _planning_paths(bad_request: dict) -> dict:
+    """The planner's paths: recommended sites, what-if coverage and saved scenarios."""
+    def body(schema: str, description: str) -> dict:
+        return {"required": True, "description": description, "content": {
+            "application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}}}
+
+    scenario = {"$ref": "#/components/schemas/Scenario"}
+    return {
+        "/recommend": {"post": {
+            "summary": "Recommend where to build new stations, with the proven optimality gap",
+            "operationId": "recommendSites",
+            "parameters": [_parameter("format", False,
+                                      {"type": "string", "enum": ["json", "geojson", "csv"],
+                                       "default": "json"},
+                                      "json: the whole answer; geojson or csv: the sites alone "
+                                      "as a download.")],
+            "requestBody": body("RecommendRequest", "What to solve and with which candidates"),
+            "responses": {
+                "200": _json_response("The sites in selection order with their gains, the "
+                                      "coverage before and after, the curve against the "
+                                      "number of sites and the solver's gap",
+                                      {"$ref": "#/components/schemas/Recommendation"}),
+                "400": bad_request,
+            },
+        }},
+        "/whatif": {"post": {
+            "summary": "Coverage with hypothetical stations added and existing ones switched "
+                       "off; nothing is saved",
+            "operationId": "whatIf",
+            "requestBody": body("WhatIf", "The change to try"),
+            "responses": {
+                "200": _json_response("The what-if coverage next to the real one, with its "
+                                      "gap areas and the new stations' service areas",
+                                      {"type": "object",
+                                       "required": ["report", "baseline", "gaps"]}),
+                "400": bad_request,
+            },
+        }},
+        "/scenarios": {
+            "get": {
+                "summary": "Saved what-if scenarios, newest first",
+                "operationId": "listScenarios",
+                "parameters": [_parameter("region", False, {"type": "string"},
+                                          "Only this region's scenarios.")],
+                "responses": {"200": _json_response("The scenarios", {
+                    "type": "object", "required": ["scenarios"],
+                    "properties": {"scenarios": {"type": "array", "items": scenario}}})},
+            },
+            "post": {
+                "summary": "Save a what-if as a named scenario (any signed-in account)",
+                "operationId": "saveScenario",
+                "security": [{"apiToken": []}],
+                "requestBody": body("ScenarioRequest", "The scenario"),
+                "responses": {
+                    "201": _json_response("The saved scenario", scenario),
+                    "400": bad_request,
+                    "401": {"$ref": "#/components/responses/Unauthorized"},
+                    "422": {"$ref": "#/components/responses/Unprocessable"},
+                },
+            },
+        },
+        "/scenarios/{id}": {"get": {
+            "summary": "One saved scenario",
+            "operationId": "getScenario",
+            "parameters": [{"name": "id", "in": "path", "required": True,
+                            "schema": {"type": "integer"}}],
+            "responses": {"200": _json_response("The scenario", scenario),
+                          "404": {"$ref": "#/components/responses/NotFound"}},
+        }},
+    }
+
+
+def _planning_schemas() -> dict:
+    """Schemas of the planner's requests and answers."""
+    area = {
+        "region": {"type": "string", "description": "Region id."},
+        "group": {"type": "string", "enum": list(GROUPS), "description": "Worker group."},
+        "threshold": {"type": "number", "minimum": 0.5, "maximum": 120,
+                      "description": "Travel-time threshold, minutes (the group's default)."},
+    }
+    site = {"type": "object", "required": ["lon", "lat"], "properties": {
+        "lon": {"type": "number"}, "lat": {"type": "number"}, "name": {"type": "string"},
+        "category": {"type": "string"}}}
+    whatif = {**area,
+              "added": {"type": "array", "items": site, "maxItems": 50,
+                        "description": "Hypothetical new stations, WGS-84."},
+              "removed": {"type": "array", "items": {"type": "integer"},
+                          "description": "Ids of existing stations to switch off."}}
+    return {
+        "RecommendRequest": {"type": "object", "properties": {
+            **area,
+            "problem": {"type": "string", "enum": list(PROBLEMS), "default": "mclp",
+                        "description": "mclp: k sites covering the most demand; lscp: the "
+                                       "fewest sites reaching `target`; pmedian: k sites "
+                                       "minimising mean travel time; backup: k sites covering "
+                                       "the most demand twice (single coverage breaks ties)."},
+            "k": {"type": "integer", "minimum": 1, "maximum": 100},
+            "target": {"type": "number", "exclusiveMinimum": True, "minimum": 0,
+                       "maximum": 1, "description": "lscp: share of all demand to cover."},
+            "candidates": {"description": "\"sites\" (host-like places and convenience "
+                                          "stores), \"nodes\" (every street node) or a GeoJSON "
+                                          "FeatureCollection of points with optional name and "
+                                          "category.",
+                           "oneOf": [{"type": "string", "enum": ["sites", "nodes"]},
+                                     {"type": "object"}]},
+            "min_distance_m": {"type": "number", "minimum": 0, "default": 50,
+                               "description": "Candidates at least this far from an open "
+                                              "station."},
+            "categories": {"type": "array",
+                           "items": {"type": "string", "enum": list(CANDIDATE_CATEGORIES)}},
+            "excluded": {"type": "object", "description": "GeoJSON (multi)polygon, feature or "
+                                                          "feature collection no new site may "
+                                                          "lie in."},
+            "time_limit_s": {"type": "number", "minimum": 0.1, "maximum": 60, "default": 10},
+            "curve": {"type": "boolean", "default": True},
+        }},
+        "Recommendation": {"type": "object", "required": ["sites", "gap", "optimal"],
+                           "properties": {
+            "sites": {"type": "array", "items": {"type": "object", "required": ["gain"]}},
+            "gap": {"type": "number", "nullable": True,
+                    "description": "Proven relative optimality gap (0: optimal)."},
+            "optimal": {"type": "boolean"},
+            "time_limit_hit": {"type": "boolean"},
+            "before": {"type": "object"}, "after": {"type": "object"},
+            "curve": {"type": "array", "items": {"type": "object"}},
+            "notes": {"type": "array", "items": {"type": "string"}},
+        }},
+        "WhatIf": {"type": "object", "properties": whatif},
+        "ScenarioRequest": {"type": "object", "required": ["name"], "properties": {
+            **whatif, "name": {"type": "string", "maxLength": 120},
+            "note": {"type": "string"}}},
+        "Scenario": {"type": "object", "required": ["id", "name", "region"], "properties": {
+            "id": {"type": "integer"}, "region": {"type": "string"},
+            "name": {"type": "string"}, "group": {"type": "string"},
+            "threshold_min": {"type": "number"},
+            "added": {"type": "array", "items": site},
+            "removed": {"type": "array", "items": {"type": "integer"}},
+            "note": {"type": "string"}, "created_by": {"type": "string"},
+            "created_at": {"type": "string", "nullable": True},
+            "planned_station_ids": {"type": "array", "items": {"type": "integer"}},
+        }},
     }

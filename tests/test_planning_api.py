@@ -1,0 +1,183 @@
+"""The planner's API as a client sees it: recommended sites with their explanation and exports,
+what-if coverage that saves nothing, saved scenarios, and HTTP 400 naming the member at fault."""
+
+import csv
+import io
+import json
+
+import pytest
+
+from geo.accounts import AccountStore
+from tests.test_api import make_app
+
+#: Nanjing couriers at 3 minutes leave gaps to close (at the default 10 minutes they have none).
+AREA = {"region": "nanjing", "group": "couriers", "threshold": 3}
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory):
+    return make_app(tmp_path_factory.mktemp("planning"))
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def post(client, url: str, body: dict, status: int = 200, **kwargs):
+    """POST a JSON body, check the status, return the response."""
+    response = client.post(url, json=body, **kwargs)
+    assert response.status_code == status, (url, response.get_data(as_text=True)[:500])
+    return response
+
+
+def refused(client, url: str, body: dict, status: int = 400) -> str:
+    """POST a request that must be refused; return the member its error names."""
+    error = post(client, url, body, status).get_json()["error"]
+    assert error["message"]
+    return error.get("parameter") or error.get("field")
+
+
+def test_recommend_returns_explained_sites_and_the_proven_gap(client):
+    body = post(client, "/api/v1/recommend", {**AREA, "problem": "mclp", "k": 2}).get_json()
+    assert body["optimal"] is True and body["gap"] == 0
+    assert [s["rank"] for s in body["sites"]] == [1, 2]
+    for site in body["sites"]:
+        assert site["name"] and site["category"] and site["gain"] > 0
+        assert site["gaps"] and all(g["closed_demand"] > 0 for g in site["gaps"])
+    assert body["after"]["covered_share"] > body["before"]["covered_share"]
+    assert [p["sites"] for p in body["curve"]] == list(range(min(4, body["candidates_used"]) + 1))
+    coverage = client.get("/api/v1/coverage?region=nanjing&group=couriers&threshold=3")
+    assert body["before"]["covered_share"] == pytest.approx(
+        coverage.get_json()["covered_share"])
+
+
+def test_adding_the_recommended_sites_in_a_whatif_gives_the_promised_coverage(client):
+    body = post(client, "/api/v1/recommend", {**AREA, "k": 2}).get_json()
+    added = [{"lon": s["lon"], "lat": s["lat"], "name": s["name"]} for s in body["sites"]]
+    whatif = post(client, "/api/v1/whatif", {**AREA, "added": added}).get_json()
+    assert whatif["report"]["covered_share"] == pytest.approx(body["after"]["covered_share"])
+    assert whatif["report"]["stations"] == whatif["baseline"]["stations"] + 2
+    assert len(whatif["new_service_areas"]["features"]) == 2
+    real_gaps = client.get("/api/v1/gaps?region=nanjing&group=couriers&threshold=3").get_json()
+    assert sum(f["properties"]["uncovered_demand"] for f in whatif["gaps"]["features"]) < sum(
+        f["properties"]["uncovered_demand"] for f in real_gaps["features"])
+
+
+def test_switching_a_station_off_in_a_whatif_lowers_coverage_and_saves_nothing(client):
+    stations = client.get("/api/v1/stations?region=nanjing").get_json()["features"]
+    first = stations[0]["properties"]["id"]
+    whatif = post(client, "/api/v1/whatif", {**AREA, "removed": [first]}).get_json()
+    assert whatif["report"]["stations"] == whatif["baseline"]["stations"] - 1
+    assert whatif["report"]["covered_share"] <= whatif["baseline"]["covered_share"]
+    again = client.get("/api/v1/stations?region=nanjing").get_json()["features"]
+    assert len(again) == len(stations)
+
+
+@pytest.mark.parametrize("problem", ["lscp", "pmedian", "backup"])
+def test_every_problem_answers(client, problem):
+    options = {"target": 0.97} if problem == "lscp" else {"k": 2}
+    body = post(client, "/api/v1/recommend", {**AREA, "problem": problem, **options,
+                                              "curve": False}).get_json()
+    assert body["problem"] == problem and body["sites"]
+    if problem == "lscp":
+        assert body["after"]["covered_share"] >= 0.97
+
+
+def test_candidates_can_be_every_node_a_file_and_filtered_by_category(client):
+    nodes = post(client, "/api/v1/recommend", {**AREA, "k": 1, "candidates": "nodes",
+                                               "curve": False}).get_json()
+    assert nodes["sites"][0]["category"] == "node"
+    shops = post(client, "/api/v1/recommend", {**AREA, "k": 2, "categories": ["convenience"],
+                                               "curve": False}).get_json()
+    assert [s["category"] for s in shops["sites"]] == ["convenience", "convenience"]
+    inline = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"name": "新址"},
+         "geometry": {"type": "Point", "coordinates": [nodes["sites"][0]["lon"],
+                                                       nodes["sites"][0]["lat"]]}}]}
+    mine = post(client, "/api/v1/recommend", {**AREA, "k": 1, "candidates": inline,
+                                              "curve": False}).get_json()
+    assert [s["name"] for s in mine["sites"]] == ["新址"]
+
+
+def test_sites_download_as_csv_and_geojson(client):
+    text = post(client, "/api/v1/recommend?format=csv", {**AREA, "k": 2}).get_data(as_text=True)
+    assert text.startswith("\ufeff")
+    rows = list(csv.DictReader(io.StringIO(text.lstrip("\ufeff").split("\n#")[0])))
+    assert [r["rank"] for r in rows] == ["1", "2"] and rows[0]["gaps"].startswith("gap ")
+    layer = json.loads(post(client, "/api/v1/recommend?format=geojson",
+                            {**AREA, "k": 2}).get_data(as_text=True))
+    assert len(layer["features"]) == 2 and layer["optimal"] is True
+    assert layer["features"][0]["geometry"]["type"] == "Point"
+
+
+@pytest.mark.parametrize(("body", "member"), [
+    ({**AREA, "k": 0}, "k"),
+    ({**AREA, "k": "five"}, "k"),
+    ({**AREA}, "k"),
+    ({**AREA, "problem": "lscp", "target": 1.5}, "target"),
+    ({**AREA, "problem": "lscp", "target": 1.0}, "target"),
+    ({**AREA, "problem": "nearest", "k": 1}, "problem"),
+    ({**AREA, "k": 1, "categories": ["bank"], "min_distance_m": 100_000}, "candidates"),
+    ({**AREA, "k": 1, "categories": ["casino"]}, "categories"),
+    ({**AREA, "k": 1, "candidates": "everywhere"}, "candidates"),
+    ({**AREA, "k": 1, "excluded": {"type": "Point", "coordinates": [0, 0]}}, "excluded"),
+    ({**AREA, "k": 1, "time_limit_s": 1000}, "time_limit_s"),
+    ({**AREA, "region": "atlantis", "k": 1}, "region"),
+    ({**AREA, "threshold": -1, "k": 1}, "threshold"),
+])
+def test_bad_recommend_requests_name_the_member(client, body, member):
+    assert refused(client, "/api/v1/recommend", body) == member
+
+
+@pytest.mark.parametrize(("body", "member"), [
+    ({**AREA, "added": [{"lon": 0, "lat": 0}]}, "added"),
+    ({**AREA, "added": [{"lat": 32.04}]}, "added"),
+    ({**AREA, "added": "here"}, "added"),
+    ({**AREA, "removed": [999999]}, "removed"),
+    ({**AREA, "removed": ["x"]}, "removed"),
+])
+def test_bad_whatif_requests_name_the_member(client, body, member):
+    assert refused(client, "/api/v1/whatif", body) == member
+
+
+def test_an_excluded_area_keeps_candidates_out(client):
+    first = post(client, "/api/v1/recommend", {**AREA, "k": 1, "curve": False}).get_json()
+    lon, lat = first["sites"][0]["lon"], first["sites"][0]["lat"]
+    square = {"type": "Polygon", "coordinates": [[[lon - 0.001, lat - 0.001],
+                                                  [lon + 0.001, lat - 0.001],
+                                                  [lon + 0.001, lat + 0.001],
+                                                  [lon - 0.001, lat + 0.001],
+                                                  [lon - 0.001, lat - 0.001]]]}
+    other = post(client, "/api/v1/recommend", {**AREA, "k": 1, "curve": False,
+                                               "excluded": square}).get_json()
+    site = other["sites"][0]
+    assert abs(site["lon"] - lon) > 0.001 or abs(site["lat"] - lat) > 0.001
+
+
+def token_for(app, role: str) -> str:
+    """An API token of a new account with ``role``."""
+    store = AccountStore(app.config["DATABASE_URL"])
+    name = f"{role}-planner"
+    if not any(u.username == name for u in store.list_users()):
+        store.add_user(name, "a long enough password", role)
+    return store.issue_token(name)
+
+
+def test_a_scenario_is_saved_by_a_signed_in_account_and_listed(app, client):
+    body = {**AREA, "name": "两个新站", "note": "试算", "added": [
+        {"lon": 118.7900, "lat": 32.0360, "name": "品帅超市"}], "removed": []}
+    refused(client, "/api/v1/scenarios", body, 401)
+    headers = {"Authorization": f"Bearer {token_for(app, 'viewer')}"}
+    saved = post(client, "/api/v1/scenarios", body, 201, headers=headers).get_json()
+    assert saved["name"] == "两个新站" and saved["created_by"] == "viewer-planner"
+    listed = client.get("/api/v1/scenarios?region=nanjing").get_json()["scenarios"]
+    assert saved["id"] in [s["id"] for s in listed]
+    assert client.get(f"/api/v1/scenarios/{saved['id']}").get_json()["added"][0]["name"] == \
+        "品帅超市"
+    duplicate = post(client, "/api/v1/scenarios", body, 422, headers=headers).get_json()
+    assert duplicate["error"]["field"] == "name"
+    unknown = post(client, "/api/v1/scenarios", {**body, "name": "x", "removed": [999999]}, 400,
+                   headers=headers).get_json()
+    assert unknown["error"]["parameter"] == "removed"
+    assert client.get("/api/v1/scenarios/999999").status_code == 404
