@@ -3,6 +3,7 @@
 import csv
 import io
 import json
+import re
 import sqlite3
 
 import pytest
@@ -151,3 +152,53 @@ def test_the_cli_measures_coverage_of_a_users_demand_layer(tmp_path):
     result = CliRunner().invoke(main, ["coverage", "--region", "nanjing", "--demand",
                                        str(broken)])
     assert result.exit_code != 0 and "line 2" in result.output
+
+
+PLANNING = "region=nanjing&group=couriers&threshold=3"
+
+
+def planning_config(page: str) -> dict:
+    """The planner tools' settings the page hands to ``static/planner.js``."""
+    found = re.search(r'<script id="planning-config" type="application/json">(.*?)</script>',
+                      page, re.S)
+    return json.loads(found.group(1))
+
+
+@pytest.mark.parametrize("scenario", ["abc", "0", "1.5"])
+def test_a_scenario_to_open_must_be_a_whole_number(client, scenario):
+    assert bad(client, f"/planner?{PLANNING}&scenario={scenario}") == "scenario"
+
+
+def test_the_planner_page_gives_its_tools_their_words_layers_and_scenario(client):
+    page = client.get(f"/planner?{PLANNING}&scenario=7&lang=en").data.decode()
+    config = planning_config(page)
+    assert (config["region"], config["group"], config["threshold"]) == ("nanjing", "couriers", 3)
+    assert config["scenario"] == 7 and config["csrfToken"] is None
+    for variable in (config["map"], config["layers"]["gaps"], config["layers"]["stations"]):
+        assert f"var {variable} = L." in page
+    assert config["texts"]["optimal"] == "Proven optimal."
+    assert config["categories"]["post_office"] == "post office"
+    assert client.get(f"/planner?{PLANNING}").status_code == 200
+    assert planning_config(client.get(f"/planner?{PLANNING}").data.decode())["scenario"] is None
+    report = client.get(f"/api/v1/coverage?{PLANNING}").json
+    assert page.count('class="station-popup" data-station-id=') == report["stations"]
+    assert 'id="recommend-form"' in page and 'id="scenario-form"' not in page
+    assert 'id="scenario-sign-in"' in page and "/sign-in?next=" in page
+
+
+def test_a_signed_in_planner_saves_a_scenario_with_the_pages_token(client):
+    from tests.test_accounts import PASSWORD
+    from tests.test_staff import sign_in
+
+    app = client.application
+    app.extensions["accounts"].add_user("planner-qian", PASSWORD, "viewer")
+    signed = app.test_client()
+    assert sign_in(signed, "planner-qian").status_code == 302
+    page = signed.get(f"/planner?{PLANNING}").data.decode()
+    assert 'id="scenario-form"' in page and 'id="scenario-sign-in"' not in page
+    token = planning_config(page)["csrfToken"]
+    body = {"region": "nanjing", "group": "couriers", "threshold": 3, "name": "页面令牌",
+            "added": [{"lon": 118.79, "lat": 32.036, "name": ""}], "removed": []}
+    assert signed.post("/api/v1/scenarios", json=body).status_code == 400  # no token
+    saved = signed.post("/api/v1/scenarios", json=body, headers={"X-CSRFToken": token})
+    assert saved.status_code == 201 and saved.json["created_by"] == "planner-qian"

@@ -14,9 +14,12 @@ from flask_babel import gettext as _
 
 from geo.analysis import CoverageAnalysis
 from geo.atlas import Atlas
+from geo.candidates import CANDIDATE_CATEGORIES, NODE_CATEGORY
 from geo.charts import curve_chart
 from geo.groups import GROUPS
+from geo.recommend import PROBLEMS
 from geo.regions import Region
+from web import params
 from web.api import coverage_request
 from web.i18n import group_label, kind_label
 
@@ -45,6 +48,7 @@ def _atlas() -> Atlas:
 def page():
     """The planner page for a region, group and threshold (query parameters as the API's)."""
     region, group, threshold = coverage_request(request.args)
+    scenario_id = params.integer(request.args, "scenario", None, 1, 2**31 - 1)
     analysis = _atlas().coverage(region.id, group.id, threshold)
     fmap = coverage_map(analysis, region)
     figure = fmap.get_root()
@@ -67,6 +71,14 @@ def page():
         map_html=figure.html.render(),
         map_script=figure.script.render(),
         map_name=fmap.get_name(),
+        problems=problem_labels(),
+        categories=category_labels(),
+        planning={
+            "region": region.id, "group": group.id, "threshold": threshold,
+            "scenario": scenario_id, "map": fmap.get_name(), "layers": layer_variables(fmap),
+            "texts": planning_texts(),
+            "categories": {**category_labels(), NODE_CATEGORY: _("street node")},
+        },
         basemap={"tilesUrl": current_app.config["TILES_URL"], "attribution": region.attribution,
                  "streetsUrl": url_for("worker.streets", region_id=region.id)},
         exports={
@@ -89,6 +101,85 @@ def chart():
     return Response(_chart(analysis, region, "png"), mimetype="image/png", headers={
         "Content-Disposition": f"attachment; filename=curve-{region.id}-{group.id}-"
                                f"{threshold:g}min.png"})
+
+
+def problem_labels() -> dict[str, str]:
+    """The site-selection problems in plain words, by id (:data:`geo.recommend.PROBLEMS`)."""
+    labels = {
+        "mclp": _("Cover the most demand with new sites"),
+        "lscp": _("Fewest new sites to reach a share of demand"),
+        "pmedian": _("Shortest travel times with new sites"),
+        "backup": _("Most demand covered twice (backup)"),
+    }
+    return {problem: labels[problem] for problem in PROBLEMS}
+
+
+def category_labels() -> dict[str, str]:
+    """The kinds of candidate site, by id (:data:`geo.candidates.CANDIDATE_CATEGORIES`)."""
+    labels = {
+        "union": _("union office"), "fuel": _("fuel station"), "post_office": _("post office"),
+        "bank": _("bank branch"), "telecom": _("telecom shop"),
+        "community": _("community service centre"), "convenience": _("convenience store"),
+    }
+    return {category: labels.get(category, category) for category in CANDIDATE_CATEGORIES}
+
+
+def planning_texts() -> dict[str, str]:
+    """The words ``static/planner.js`` shows, in the current language (``%(name)s`` marks where
+    it puts a value)."""
+    return {
+        "running": _("Finding sites…"),
+        "run": _("Run"),
+        "optimal": _("Proven optimal."),
+        "best_gap": _("Best found; proven within %(gap)s of the optimum."),
+        "best_found": _("Best found; not proven optimal."),
+        "time_limit": _("The time limit was reached."),
+        "share_change": _("Demand covered: %(before)s → %(after)s (%(change)s)"),
+        "time_change": _("Mean travel time: %(before)s → %(after)s min"),
+        "sites_found": _("%(n)s new sites"),
+        "unnamed": _("(unnamed)"),
+        "minutes_saved": _("−%(n)s min mean time"),
+        "pp": _("%(n)s pp"),
+        "km": _("%(n)s km"),
+        "min": _("%(n)s min"),
+        "no_sites": _("No new site adds anything here."),
+        "curve_x": _("new sites"),
+        "curve_y": _("demand covered (%)"),
+        "curve_title": _("Demand covered against the number of new sites"),
+        "error": _("Something went wrong; try again."),
+        "pick_category": _("Pick at least one kind of site."),
+        "new_station": _("New station %(n)s"),
+        "remove_hint": _("Click to remove"),
+        "switch_off": _("Switch off in the what-if"),
+        "switch_on": _("Switch back on"),
+        "switched_off": _("switched off"),
+        "whatif": _("What-if"),
+        "whatif_busy": _("Working out the what-if…"),
+        "whatif_idle": _("Add or switch off stations to see what changes."),
+        "whatif_changes": _("%(added)s added, %(removed)s switched off"),
+        "nothing_to_save": _("Add or switch off a station first."),
+        "name_required": _("Give the scenario a name."),
+        "saving": _("Saving…"),
+        "saved": _("Saved — staff can turn it into planned stations. Scenario %(id)s."),
+        "open_saved": _("Open this scenario"),
+        "signed_out": _("Your session has ended; sign in again to save."),
+        "scenario_loaded": _("Scenario %(id)s: %(name)s"),
+        "scenario_missing": _("Scenario %(id)s could not be loaded."),
+    }
+
+
+def layer_variables(fmap: folium.Map) -> dict[str, str]:
+    """The JavaScript variables of the coverage map's gap and station layers.
+
+    Args:
+        fmap: a map made by :func:`coverage_map`.
+
+    Returns:
+        ``gaps`` and ``stations`` (when the map has them) to the variable of that layer.
+    """
+    keys = {_("Gaps"): "gaps", _("Stations"): "stations"}
+    return {keys[child.layer_name]: child.get_name() for child in fmap._children.values()
+            if getattr(child, "layer_name", None) in keys}
 
 
 def _chart(analysis: CoverageAnalysis, region: Region, fmt: str) -> bytes:
@@ -152,8 +243,9 @@ def coverage_map(analysis: CoverageAnalysis, region: Region) -> folium.Map:
     by_id = {s.id: s for s in index.stations}
     for row in analysis.stations.itertuples():
         station = by_id[row.station_id]
-        popup = (f"<strong>{escape(station.name)}</strong><br>{escape(kind_label(station.kind))}"
-                 + (f"<br>{escape(_('Demo data'))}" if station.demo else ""))
+        popup = (f'<div class="station-popup" data-station-id="{int(station.id)}">'
+                 f"<strong>{escape(station.name)}</strong><br>{escape(kind_label(station.kind))}"
+                 + (f"<br>{escape(_('Demo data'))}" if station.demo else "") + "</div>")
         folium.CircleMarker(
             [station.lat, station.lon], radius=6, color="#ffffff", weight=2, fill=True,
             fill_color=KIND_COLOURS.get(station.kind, "#555"), fill_opacity=1,
