@@ -14,16 +14,7 @@
 
   // --- small helpers -------------------------------------------------------------------------
 
-  const fill = (text, values) =>
-    text.replace(/%\((\w+)\)s/g, (whole, key) => (key in values ? String(values[key]) : whole));
-  const el = (tag, attrs, ...children) => {
-    const node = document.createElement(tag);
-    Object.entries(attrs || {}).forEach(([k, v]) => {
-      if (k === "class") node.className = v; else node.setAttribute(k, v);
-    });
-    children.flat().forEach((c) => node.append(c instanceof Node ? c : document.createTextNode(String(c))));
-    return node;
-  };
+  const { fill, el } = window.yizhanDom;
   const SVG = "http://www.w3.org/2000/svg";
   const svgEl = (tag, attrs, text) => {
     const node = document.createElementNS(SVG, tag);

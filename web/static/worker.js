@@ -9,15 +9,8 @@
   };
   const ROUTE_COLOURS = ["#d7263d", "#2e86ab", "#7b2cbf"];
 
-  const fill = (text, n) => text.replace("%(n)s", n);
-  const el = (tag, attrs, ...children) => {
-    const node = document.createElement(tag);
-    Object.entries(attrs || {}).forEach(([k, v]) => {
-      if (k === "class") node.className = v; else node.setAttribute(k, v);
-    });
-    children.flat().forEach((c) => node.append(c instanceof Node ? c : document.createTextNode(String(c))));
-    return node;
-  };
+  const { el } = window.yizhanDom;
+  const fill = (text, n) => window.yizhanDom.fill(text, { n });
   const formatTime = (s) => fill(T.minutes, Math.max(1, Math.round(s / 60)));
   const formatDistance = (m) => (m >= 1000 ? fill(T.km, (m / 1000).toFixed(1)) : fill(T.metres, Math.round(m)));
 
