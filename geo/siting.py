@@ -118,10 +118,10 @@ def reduce_cover(cover: csr_matrix, weights: np.ndarray, counts: np.ndarray | No
     first = np.full(len(merged_weights), -1, np.int64)
     first[groups[::-1]] = np.arange(len(groups))[::-1]
     merged = by_column[first].T.tocsr()
-    keep = np.diff(merged.indptr) > 0
+    rows = np.nonzero(np.diff(merged.indptr) > 0)[0]
     if drop_dominated:
-        keep &= ~_dominated(merged)
-    rows = np.nonzero(keep)[0]
+        rows = _first_of_identical(merged, rows)
+        rows = rows[~_dominated(merged[rows])]
     return CoverInstance(cover=merged[rows], weights=merged_weights, candidates=rows,
                          counts=counts[columns][first])
 
@@ -553,6 +553,14 @@ def _identical_rows(matrix: csr_matrix, labels: np.ndarray) -> np.ndarray:
     collided = np.diff(difference.indptr) > 0
     groups = np.where(collided, len(first) + np.arange(n_rows), groups)
     return np.unique(groups, return_inverse=True)[1].ravel()
+
+
+def _first_of_identical(matrix: csr_matrix, rows: np.ndarray) -> np.ndarray:
+    """Of ``rows`` of a boolean matrix, the first of each set of identical rows, ascending."""
+    groups = _identical_rows(matrix[rows], np.zeros(len(rows), np.int64))
+    first = np.full(groups.max() + 1 if len(groups) else 0, len(rows))
+    np.minimum.at(first, groups, np.arange(len(rows)))
+    return rows[np.sort(first)]
 
 
 def _dominated(cover: csr_matrix) -> np.ndarray:
