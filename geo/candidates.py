@@ -17,7 +17,6 @@ picks nodes, so only the first of them in source order is kept.
 from __future__ import annotations
 
 import json
-import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +28,8 @@ import shapely
 from scipy.spatial import cKDTree
 
 from geo.build import OSM_SUFFIXES
-from geo.demand import CSV_SUFFIXES, MAX_SNAP_M, VECTOR_SUFFIXES, DemandError, _checked_numbers
+from geo.demand import (CSV_SUFFIXES, MAX_SNAP_M, VECTOR_SUFFIXES, DemandError, _checked_numbers,
+                         read_csv_text)
 from geo.network import Network
 from geo.sites import CATEGORIES, host_sites, site_category
 
@@ -372,22 +372,7 @@ def _read_csv(path: Path) -> pd.DataFrame:
         CandidateError: for an empty or unreadable file, a missing column, no rows, or a
             coordinate that is not a number in range (naming the line).
     """
-    try:
-        with warnings.catch_warnings():
-            # pandas only warns when the first row has more fields than the header
-            warnings.simplefilter("error", pd.errors.ParserWarning)
-            frame = pd.read_csv(path, encoding="utf-8-sig", dtype=str, keep_default_na=False,
-                                skip_blank_lines=False, index_col=False)
-    except pd.errors.EmptyDataError as err:
-        raise CandidateError(f"{path.name}: the file is empty") from err
-    except UnicodeDecodeError as err:
-        raise CandidateError(f"{path.name}: not UTF-8 text ({err.reason})") from err
-    except pd.errors.ParserWarning as err:
-        raise CandidateError(f"{path.name}: the first row has more fields than the header") \
-            from err
-    except pd.errors.ParserError as err:
-        raise CandidateError(f"{path.name}: not a readable CSV file ({str(err).strip()})") \
-            from err
+    frame = read_csv_text(path, CandidateError)
     frame.columns = [str(c).strip() for c in frame.columns]
     for column in ("lon", "lat"):
         if column not in frame.columns:

@@ -778,20 +778,7 @@ def _read_csv_points(path: Path, weight_column: str) -> tuple[np.ndarray, np.nda
     Raises:
         DemandError: as for :func:`user_demand`; blank lines are skipped.
     """
-    try:
-        with warnings.catch_warnings():
-            # pandas only warns when the first row has more fields than the header
-            warnings.simplefilter("error", pd.errors.ParserWarning)
-            frame = pd.read_csv(path, encoding="utf-8-sig", dtype=str, keep_default_na=False,
-                                skip_blank_lines=False, index_col=False)
-    except pd.errors.EmptyDataError as err:
-        raise DemandError(f"{path.name}: the file is empty") from err
-    except UnicodeDecodeError as err:
-        raise DemandError(f"{path.name}: not UTF-8 text ({err.reason})") from err
-    except pd.errors.ParserWarning as err:
-        raise DemandError(f"{path.name}: the first row has more fields than the header") from err
-    except pd.errors.ParserError as err:
-        raise DemandError(f"{path.name}: not a readable CSV file ({str(err).strip()})") from err
+    frame = read_csv_text(path, DemandError)
     frame.columns = [str(c).strip() for c in frame.columns]
     # with the header as line 1, row i is line i + 2 (blank lines are kept as empty rows)
     labels = np.array([f"line {i + 2}" for i in range(len(frame))])
@@ -856,6 +843,34 @@ def _read_vector_layer(path: Path, weight_column: str) -> tuple[np.ndarray, np.n
         raise DemandError(f"{path.name}, {labels[first]}: coordinates outside lon/lat range "
                           f"({', '.join(f'{b:g}' for b in bounds[first])}); is the CRS right?")
     return geoms, weights
+
+
+def read_csv_text(path: Path, error: type[ValueError]) -> pd.DataFrame:
+    """Read a UTF-8 CSV file (a byte-order mark is allowed) as text columns, blank lines kept so
+    that row positions are line numbers.
+
+    Args:
+        path: the file.
+        error: the exception to raise, with a message naming the file.
+
+    Raises:
+        error: for an empty file, text that is not UTF-8, a first row longer than the header or
+            a file pandas cannot parse.
+    """
+    try:
+        with warnings.catch_warnings():
+            # pandas only warns when the first row has more fields than the header
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            return pd.read_csv(path, encoding="utf-8-sig", dtype=str, keep_default_na=False,
+                               skip_blank_lines=False, index_col=False)
+    except pd.errors.EmptyDataError as err:
+        raise error(f"{path.name}: the file is empty") from err
+    except UnicodeDecodeError as err:
+        raise error(f"{path.name}: not UTF-8 text ({err.reason})") from err
+    except pd.errors.ParserWarning as err:
+        raise error(f"{path.name}: the first row has more fields than the header") from err
+    except pd.errors.ParserError as err:
+        raise error(f"{path.name}: not a readable CSV file ({str(err).strip()})") from err
 
 
 def _checked_numbers(
