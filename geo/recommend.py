@@ -165,8 +165,9 @@ class _Columns:
 
 
 @dataclass(frozen=True)
-class _Existing:
-    """What the existing open stations already do for every node."""
+class _StationSet:
+    """What a set of stations does for every node: how many reach it within the threshold and
+    the time to the nearest."""
 
     nodes: np.ndarray
     counts: np.ndarray
@@ -215,7 +216,9 @@ def recommend_sites(
     weights = np.asarray(demand.weights, dtype=np.float64)
     total = float(weights.sum())
     threshold_s = threshold * 60.0
-    existing = _existing(index, network, threshold_s)
+    existing = _station_set(network, index.station_nodes(network.mode)[index.matching()],
+                            threshold_s)
+    before = _coverage(existing, weights, threshold_s)
     _, first = np.unique(candidates["node"].to_numpy(np.int64), return_index=True)
     offered = candidates.iloc[np.sort(first)].reset_index(drop=True)
     nodes = offered["node"].to_numpy(np.int64)
@@ -251,8 +254,8 @@ def recommend_sites(
                      problem, part, existing, threshold_s, weights)
     k_used = k if problem != "lscp" else len(sites)
     clock = time.perf_counter()
-    curve_frame = _curve(problem, instance, k_used, network, weights, existing, threshold_s,
-                         nodes, time_limit_s) if curve else pd.DataFrame()
+    curve_frame = _curve(problem, instance, k_used, network, weights, existing, before,
+                         threshold_s, nodes, time_limit_s) if curve else pd.DataFrame()
     seconds["curve"] = time.perf_counter() - clock
     built = np.concatenate([existing.nodes, sites["node"].to_numpy(np.int64)])
     scale = 1 / 60.0 if problem == "pmedian" else 1.0
@@ -260,8 +263,8 @@ def recommend_sites(
     return Recommendation(
         region_id=index.region_id, group=group, problem=problem, threshold_min=threshold,
         k=k_used, target_share=target, sites=sites,
-        before=_coverage(network, existing.nodes, weights, threshold_s),
-        after=_coverage(network, built, weights, threshold_s),
+        before=before,
+        after=_coverage(_station_set(network, built, threshold_s), weights, threshold_s),
         objective=solution.objective * scale, bound=solution.bound * scale, gap=solution.gap,
         optimal=solution.optimal, time_limit_hit=solution.time_limit_hit, curve=curve_frame,
         candidates_total=len(candidates), candidates_used=int(instance.cover.shape[0]),
@@ -333,16 +336,15 @@ def _checked_request(group: WorkerGroup, problem: str, k: int | None,
     return threshold
 
 
-def _existing(index: RegionIndex, network: Network, threshold_s: float) -> _Existing:
-    """The open stations' nodes, how many reach each node, and each node's time to the
-    nearest."""
-    nodes = index.station_nodes(network.mode)[index.matching()]
+def _station_set(network: Network, nodes: np.ndarray, threshold_s: float) -> _StationSet:
+    """A set of stations' nodes, how many of them reach each node within the threshold, and
+    each node's time to the nearest."""
     if len(nodes) == 0:
-        return _Existing(nodes, np.zeros(network.n_nodes, np.int64),
+        return _StationSet(nodes, np.zeros(network.n_nodes, np.int64),
                          np.full(network.n_nodes, np.inf))
     reach = station_reach(network, nodes, threshold_s)
     counts = np.diff(reach.tocsc().indptr).astype(np.int64)
-    return _Existing(nodes, counts, service_field(network, nodes).time_s)
+    return _StationSet(nodes, counts, service_field(network, nodes).time_s)
 
 
 def _within(reach: csr_matrix, threshold_s: float) -> csr_matrix:
@@ -402,7 +404,7 @@ def _value(problem: str, scores: csr_matrix, part: _Columns):
 
 def _explain(network: Network, offered: gpd.GeoDataFrame, chosen: np.ndarray,
              within: csr_matrix, scores: csr_matrix, problem: str, part: _Columns,
-             existing: _Existing, threshold_s: float, weights: np.ndarray) -> gpd.GeoDataFrame:
+             existing: _StationSet, threshold_s: float, weights: np.ndarray) -> gpd.GeoDataFrame:
     """The chosen sites in selection order with their gains and the gap areas they close;
     sites that add nothing once the others are built are left out."""
     total = float(weights.sum())
@@ -453,8 +455,8 @@ def _gaps_closed(within: csr_matrix, row: int, column_gap: np.ndarray, weights: 
 
 
 def _curve(problem: str, instance: CoverInstance, k: int, network: Network,
-           weights: np.ndarray, existing: _Existing, threshold_s: float, nodes: np.ndarray,
-           time_limit_s: float) -> pd.DataFrame:
+           weights: np.ndarray, existing: _StationSet, before: dict, threshold_s: float,
+           nodes: np.ndarray, time_limit_s: float) -> pd.DataFrame:
     """The best set of 1 … 2k new sites, with the coverage each gives.
 
     Each count is solved exactly while the ``time_limit_s`` budget lasts, each solve limited to
@@ -462,8 +464,7 @@ def _curve(problem: str, instance: CoverInstance, k: int, network: Network,
     ``optimal`` whether the set is proven best)."""
     top = min(2 * max(k, 1), instance.cover.shape[0])
     deadline = time.perf_counter() + time_limit_s
-    rows = [{"sites": 0, **_coverage(network, existing.nodes, weights, threshold_s),
-             "optimal": True, "method": "exact"}]
+    rows = [{"sites": 0, **before, "optimal": True, "method": "exact"}]
     greedy = _greedy(problem, instance, top)
     for count in range(1, top + 1):
         left = deadline - time.perf_counter()
@@ -473,7 +474,8 @@ def _curve(problem: str, instance: CoverInstance, k: int, network: Network,
         else:
             chosen, optimal, method = greedy[:count], False, "greedy"
         built = np.concatenate([existing.nodes, nodes[instance.candidates[chosen]]])
-        rows.append({"sites": count, **_coverage(network, built, weights, threshold_s),
+        rows.append({"sites": count, **_coverage(_station_set(network, built, threshold_s),
+                                                 weights, threshold_s),
                      "optimal": bool(optimal), "method": method})
     return pd.DataFrame(rows)
 
@@ -514,15 +516,10 @@ def _notes(problem: str, k: int | None, useful: int, solution: Solution, chosen:
     return tuple(notes)
 
 
-def _coverage(network: Network, nodes: np.ndarray, weights: np.ndarray,
-              threshold_s: float) -> dict:
+def _coverage(stations: _StationSet, weights: np.ndarray, threshold_s: float) -> dict:
     """Covered demand, covered and doubly covered share and mean time for a station set."""
     total = float(weights.sum()) or 1.0
-    if len(nodes) == 0:
-        return {"covered_demand": 0.0, "covered_share": 0.0, "double_covered_share": 0.0,
-                "mean_time_min": np.inf}
-    times = service_field(network, nodes).time_s
-    counts = np.diff(station_reach(network, nodes, threshold_s).tocsc().indptr)
+    times, counts = stations.time_s, stations.counts
     reachable = np.isfinite(times)
     mean = (float(times[reachable] @ weights[reachable] / weights[reachable].sum() / 60.0)
             if weights[reachable].sum() > 0 else np.inf)
