@@ -162,11 +162,8 @@ def solve_mclp(cover: csr_matrix, weights: np.ndarray, k: int, time_limit_s: flo
         maximize=True,
     )
     found = model.solve(n_sites, time_limit_s, _one_hot(start, n_sites))
-    objective = covered_weight(cover, weights, found.chosen)
-    gains = np.sort(cover @ weights)[::-1]
-    bound = min(found.bound, float(gains[:k].sum()), float(weights.sum()))
-    return replace(found, objective=objective, bound=bound,
-                   gap=0.0 if found.optimal else _gap(objective, bound))
+    return _measured(found, lambda rows: covered_weight(cover, weights, rows), cover @ weights,
+                     k)
 
 
 def solve_lscp(cover: csr_matrix, weights: np.ndarray, target: float,
@@ -310,12 +307,8 @@ def solve_pmedian(savings: csr_matrix, weights: np.ndarray, k: int,
         maximize=True,
     )
     found = model.solve(n_sites, time_limit_s, _one_hot(start, n_sites))
-    objective = time_saved(savings, weights, found.chosen)
-    alone = np.sort(savings @ weights)[::-1]
-    everything = time_saved(savings, weights, np.arange(n_sites))
-    bound = min(found.bound, float(alone[:k].sum()), everything)
-    return replace(found, objective=objective, bound=bound,
-                   gap=0.0 if found.optimal else _gap(objective, bound))
+    return _measured(found, lambda rows: time_saved(savings, weights, rows), savings @ weights,
+                     k)
 
 
 def greedy_cover(cover: csr_matrix, weights: np.ndarray, k: int,
@@ -507,6 +500,21 @@ class _Model:
         gap = 0.0 if optimal else _gap(objective, bound)
         return Solution(chosen, objective, bound, gap, optimal,
                         status == highspy.HighsModelStatus.kTimeLimit, seconds)
+
+
+def _measured(found: Solution, value: Callable[[np.ndarray], float], alone: np.ndarray,
+              k: int) -> Solution:
+    """A maximising solve's answer with its objective measured on the chosen set and its bound
+    tightened by two that hold for any monotone submodular objective (covered weight, time
+    saved): the k best values of single candidates (``alone``) added up, and the value of all
+    candidates together. They give a finite gap even when the time limit stops HiGHS before it
+    has a bound of its own.
+    """
+    objective = value(found.chosen)
+    everything = value(np.arange(len(alone)))
+    bound = min(found.bound, float(np.sort(alone)[::-1][:k].sum()), everything)
+    return replace(found, objective=objective, bound=bound,
+                   gap=0.0 if found.optimal else _gap(objective, bound))
 
 
 def _gap(objective: float, bound: float) -> float:
