@@ -16,11 +16,14 @@ class BadParameter(ValueError):
         self.message = message
 
 
-def number(args: MultiDict, name: str, low: float, high: float) -> float:
-    """A required finite number within [low, high]."""
+def number(args: MultiDict, name: str, low: float, high: float,
+           default: float | None = None) -> float:
+    """A finite number within [low, high]; required unless it has a ``default``."""
     raw = args.get(name)
     if raw is None or raw.strip() == "":
-        raise BadParameter(name, "is required")
+        if default is None:
+            raise BadParameter(name, "is required")
+        return default
     try:
         value = float(raw)
     except ValueError:

@@ -7,11 +7,11 @@ Routes join the API blueprint (``/api/v1``). Requests are JSON objects; every ba
 from __future__ import annotations
 
 import json
-import math
-from pathlib import Path
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
-import shapely
 from flask import Response, current_app, jsonify, request
 from werkzeug.datastructures import MultiDict
 
@@ -22,8 +22,10 @@ from geo.recommend import PROBLEMS, RecommendError
 from geo.regions import Region
 from geo.scenarios import Scenario, ScenarioInvalid, ScenarioSite, ScenarioStore
 from geo.whatif import WhatIfError
+from web import params
 from web.api import WriteRefused, _body, _records, _writer, bp, coverage_request
 from web.params import BadParameter
+from web.planner import display_tolerance, for_display
 
 #: Most new sites one request may ask for.
 MAX_SITES = 100
@@ -50,38 +52,19 @@ def _scenarios() -> ScenarioStore:
 def planning_request(body: dict) -> tuple[Region, object, float]:
     """The region, worker group and threshold members of a JSON request (as the coverage
     query parameters)."""
-    args = MultiDict({key: str(body[key]) for key in ("region", "group", "threshold")
-                      if body.get(key) is not None})
-    return coverage_request(args)
+    return coverage_request(json_args(body))
 
 
-def _number(body: dict, name: str, default: float | None, low: float, high: float
-            ) -> float | None:
-    """An optional finite number member within [low, high]."""
-    raw = body.get(name)
-    if raw is None or raw == "":
-        return default
-    if isinstance(raw, bool) or not isinstance(raw, (int, float, str)):
-        raise BadParameter(name, f"must be a number, got {raw!r}")
-    try:
-        value = float(raw)
-    except ValueError:
-        raise BadParameter(name, f"must be a number, got {raw!r}") from None
-    if not (math.isfinite(value) and low <= value <= high):
-        raise BadParameter(name, f"must be between {low:g} and {high:g}, got {raw}")
-    return value
+def json_args(body: dict) -> MultiDict:
+    """The scalar members of a JSON object as text, so that :mod:`web.params` reads them as it
+    reads query parameters (a whole number written ``5.0`` is the JSON number 5)."""
+    def text(value: object) -> str:
+        if isinstance(value, float) and value.is_integer():
+            return str(int(value))
+        return str(value)
 
-
-def _whole(body: dict, name: str, low: int, high: int) -> int | None:
-    """An optional whole-number member within [low, high]."""
-    value = _number(body, name, None, -math.inf, math.inf)
-    if value is None:
-        return None
-    if value != int(value):
-        raise BadParameter(name, f"must be a whole number, got {body[name]!r}")
-    if not low <= value <= high:
-        raise BadParameter(name, f"must be between {low} and {high}, got {int(value)}")
-    return int(value)
+    return MultiDict({key: text(value) for key, value in body.items()
+                      if value is not None and not isinstance(value, (list, dict))})
 
 
 def candidate_rules(body: dict) -> CandidateRules:
@@ -104,7 +87,8 @@ def candidate_rules(body: dict) -> CandidateRules:
         except CandidateError as error:
             raise BadParameter("excluded", str(error)) from None
     return CandidateRules(
-        min_distance_m=_number(body, "min_distance_m", DEFAULT_MIN_DISTANCE_M, 0, 100_000),
+        min_distance_m=params.number(json_args(body), "min_distance_m", 0, 100_000,
+                                     DEFAULT_MIN_DISTANCE_M),
         excluded=excluded, categories=categories)
 
 
@@ -120,14 +104,15 @@ def recommend():
     if problem not in PROBLEMS:
         raise BadParameter("problem", f"unknown problem {problem!r}; use one of "
                            f"{', '.join(PROBLEMS)}")
-    k = _whole(body, "k", 1, MAX_SITES) if problem != "lscp" else None
+    args = json_args(body)
+    k = params.integer(args, "k", None, 1, MAX_SITES) if problem != "lscp" else None
     if problem != "lscp" and k is None:
         raise BadParameter("k", "is required: how many new sites (1 to 100)")
-    target = _number(body, "target", None, 0.0, 1.0) if problem == "lscp" else None
+    target = params.number(args, "target", 0.0, 1.0, 0.0) if problem == "lscp" else None
     if problem == "lscp" and not target:
         raise BadParameter("target", "is required for lscp: the share of demand to cover, "
                            "above 0 and at most 1")
-    time_limit = _number(body, "time_limit_s", 10.0, 0.1, MAX_TIME_LIMIT_S)
+    time_limit = params.number(args, "time_limit_s", 0.1, MAX_TIME_LIMIT_S, 10.0)
     curve = body.get("curve", True)
     if not isinstance(curve, bool):
         raise BadParameter("curve", "must be true or false")
@@ -152,28 +137,20 @@ def recommend():
     return jsonify({**found.as_dict(), "attribution": region.attribution})
 
 
-class _candidate_source:
+@contextmanager
+def _candidate_source(raw: object) -> Iterator[str | Path]:
     """The ``candidates`` member as a source for :func:`geo.candidates.candidate_sites`:
     ``"sites"``, ``"nodes"``, or inline GeoJSON points written to a temporary file."""
-
-    def __init__(self, raw: object) -> None:
-        self.raw = raw
-        self.folder: tempfile.TemporaryDirectory | None = None
-
-    def __enter__(self) -> str | Path:
-        if self.raw in ("sites", "nodes"):
-            return self.raw
-        if not isinstance(self.raw, dict) or self.raw.get("type") != "FeatureCollection":
-            raise BadParameter("candidates", "use \"sites\", \"nodes\" or a GeoJSON "
-                               "FeatureCollection of points")
-        self.folder = tempfile.TemporaryDirectory()
-        path = Path(self.folder.name) / "candidates.geojson"
-        path.write_text(json.dumps(self.raw), encoding="utf-8")
-        return path
-
-    def __exit__(self, *exc) -> None:
-        if self.folder is not None:
-            self.folder.cleanup()
+    if raw in ("sites", "nodes"):
+        yield raw
+        return
+    if not isinstance(raw, dict) or raw.get("type") != "FeatureCollection":
+        raise BadParameter("candidates", "use \"sites\", \"nodes\" or a GeoJSON "
+                           "FeatureCollection of points")
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "candidates.geojson"
+        path.write_text(json.dumps(raw), encoding="utf-8")
+        yield path
 
 
 def _sites(body: dict) -> tuple[ScenarioSite, ...]:
@@ -192,12 +169,11 @@ def _sites(body: dict) -> tuple[ScenarioSite, ...]:
             raise BadParameter("added", f"new station {number}: name must be text of at most "
                                f"120 characters")
         try:
-            lon = _number(item, "lon", None, -180, 180)
-            lat = _number(item, "lat", None, -90, 90)
+            place = json_args(item)
+            lon = params.number(place, "lon", -180, 180)
+            lat = params.number(place, "lat", -90, 90)
         except BadParameter as error:
             raise BadParameter("added", f"new station {number}: {error}") from None
-        if lon is None or lat is None:
-            raise BadParameter("added", f"new station {number} needs lon and lat")
         sites.append(ScenarioSite(lon=lon, lat=lat, name=name.strip(),
                                   category=str(item.get("category") or "")))
     return tuple(sites)
@@ -226,21 +202,17 @@ def whatif():
         raise BadParameter(error.field, str(error)) from None
     baseline = atlas.coverage(region.id, group.id, threshold, geometry=False)
     new_areas = analysis.service_areas[analysis.service_areas["station_id"] < 0]
+    detail = display_tolerance(atlas.index(region.id).bounds)
     return jsonify(
         region=region.id, group=group.id, threshold_min=threshold,
         report=analysis.report.as_dict(),
         baseline=baseline.report.as_dict(),
         stations=_records(analysis.stations),
-        gaps=json.loads(geojson_text(_simplified(analysis.gaps), region.attribution)),
-        new_service_areas=json.loads(geojson_text(_simplified(new_areas), region.attribution)),
+        gaps=json.loads(geojson_text(for_display(analysis.gaps, detail), region.attribution)),
+        new_service_areas=json.loads(geojson_text(for_display(new_areas, detail),
+                                                  region.attribution)),
         attribution=region.attribution,
     )
-
-
-def _simplified(layer):
-    """A layer simplified to about 2 m for drawing."""
-    return layer.set_geometry(shapely.simplify(layer.geometry.values, 2e-5,
-                                               preserve_topology=True), crs=layer.crs)
 
 
 def scenario_json(scenario: Scenario) -> dict:
