@@ -113,12 +113,11 @@ class Atlas:
         region's open stations."""
         region = get_region(region_id)
         index = self.index(region_id)
-        open_stations = [s for s in index.stations if s.status == "open"]
+        lonlat = np.array([[s.lon, s.lat] for s in index.stations]).reshape(-1, 2)
         return candidate_sites(
             index.network(mode), source,
             region_source=region.source if _is_osm(region) else None,
-            stations_lonlat=np.array([[s.lon, s.lat] for s in open_stations]).reshape(-1, 2),
-            rules=rules)
+            stations_lonlat=lonlat[index.matching()], rules=rules)
 
     def recommend(self, region_id: str, group_id: str, problem: str = "mclp", *,
                   k: int | None = None, target_share: float | None = None,

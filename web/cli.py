@@ -11,6 +11,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import click
+import numpy as np
 
 from geo.accounts import ROLES, AccountError, AccountStore
 from geo.analysis import coverage_analysis
@@ -299,7 +300,7 @@ def _print_recommendation(found: Recommendation, region_name: str) -> None:
     """The recommendation as a readable table."""
     unit = found.demand_unit
     status = ("proven optimal" if found.optimal else
-              f"best found, gap {found.gap:.2%}" if found.gap == found.gap and found.gap < 1e300
+              f"best found, gap {found.gap:.2%}" if np.isfinite(found.gap)
               else "best found, no bound")
     click.echo(f"{region_name} · {found.group.label_en} · {found.problem} · "
                f"{found.threshold_min:g} min · {len(found.sites)} new sites · {status}")
