@@ -172,12 +172,22 @@ def serve(host: str, port: int, threads: int) -> None:
     waitress_serve(app, host=host, port=port, threads=threads)
 
 
+def _planning_options(command):
+    """The region, worker group and threshold options of the planner's commands."""
+    for option in reversed((
+        click.option("--region", "region_id", required=True, help="Region id."),
+        click.option("--group", "group_id", type=click.Choice(list(GROUPS)), default="street",
+                     show_default=True, help="Worker group."),
+        click.option("--threshold", type=click.FloatRange(0.5, 120), default=None,
+                     help="Travel-time threshold in minutes (the group's default if not "
+                          "given)."),
+    )):
+        command = option(command)
+    return command
+
+
 @main.command("coverage")
-@click.option("--region", "region_id", required=True, help="Region id.")
-@click.option("--group", "group_id", type=click.Choice(list(GROUPS)), default="street",
-              show_default=True, help="Worker group.")
-@click.option("--threshold", type=click.FloatRange(0.5, 120), default=None,
-              help="Travel-time threshold in minutes (the group's default if not given).")
+@_planning_options
 @click.option("--demand", "demand_file", type=click.Path(dir_okay=False, path_type=Path),
               default=None, help="A demand layer replacing the OSM one: GeoJSON, GeoPackage or "
                                  "CSV (lon, lat) with a 'weight' column.")
@@ -227,11 +237,7 @@ def coverage(region_id: str, group_id: str, threshold: float | None, demand_file
 
 
 @main.command("recommend")
-@click.option("--region", "region_id", required=True, help="Region id.")
-@click.option("--group", "group_id", type=click.Choice(list(GROUPS)), default="street",
-              show_default=True, help="Worker group.")
-@click.option("--threshold", type=click.FloatRange(0.5, 120), default=None,
-              help="Travel-time threshold in minutes (the group's default if not given).")
+@_planning_options
 @click.option("--problem", type=click.Choice(PROBLEMS), default="mclp", show_default=True,
               help="mclp: k sites covering the most demand; lscp: fewest sites reaching "
                    "--target; pmedian: k sites minimising mean travel time; backup: k sites "
