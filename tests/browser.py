@@ -28,6 +28,18 @@ def serving(app):
 
 
 @contextmanager
+def serving_with_staff(folder: Path, username: str, password: str):
+    """The app on its own SQLite store (demo stations seeded) with one staff account, served on
+    a loopback port; yield its base URL and the app."""
+    from web import create_app
+
+    app = create_app({"DATABASE_URL": f"sqlite:///{folder}/yizhan.db"})
+    app.extensions["accounts"].add_user(username, password, "staff")
+    with serving(app) as base:
+        yield base, app
+
+
+@contextmanager
 def offline_page(playwright_api, base: str, viewport: dict):
     """A Chromium page whose requests to any host but ``base`` are refused and recorded in
     ``page.outside``; script errors go to ``page.errors``, dialogs to ``page.dialogs``."""

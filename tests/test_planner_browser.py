@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser import CHROMIUM, OUTPUT, offline_page, serving
+from tests.browser import CHROMIUM, OUTPUT, offline_page, serving_with_staff
 from tests.test_accounts import PASSWORD
 
 playwright_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed")
@@ -25,12 +25,8 @@ PLANNER = "/planner?region=nanjing&group=couriers&threshold=3&lang=en"
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """The app (demo stations, one staff account) under waitress on a free loopback port."""
-    from web import create_app
-
-    folder = tmp_path_factory.mktemp("planner-browser")
-    app = create_app({"DATABASE_URL": f"sqlite:///{folder}/yizhan.db"})
-    app.extensions["accounts"].add_user("zhao", PASSWORD, "staff")
-    with serving(app) as base:
+    with serving_with_staff(tmp_path_factory.mktemp("planner-browser"), "zhao",
+                            PASSWORD) as (base, _app):
         yield base
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser import CHROMIUM, OUTPUT, offline_page, serving
+from tests.browser import CHROMIUM, OUTPUT, offline_page, serving_with_staff
 from tests.test_accounts import PASSWORD
 
 playwright_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed")
@@ -22,13 +22,8 @@ NAME = "<script>alert(1)</script>"
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """The app (demo stations, one staff account) under waitress on a free loopback port."""
-    from web import create_app
-
-    folder = tmp_path_factory.mktemp("staff-browser")
-    app = create_app({"DATABASE_URL": f"sqlite:///{folder}/yizhan.db"})
-    app.extensions["accounts"].add_user("wang", PASSWORD, "staff")
-    with serving(app) as base:
-        yield base, app
+    with serving_with_staff(tmp_path_factory.mktemp("staff-browser"), "wang", PASSWORD) as both:
+        yield both
 
 
 @pytest.fixture
