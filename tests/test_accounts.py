@@ -26,7 +26,7 @@ from geo.accounts import (LOCKOUT, MAX_FAILED_ATTEMPTS, ROLES, TOKEN_DAYS, Accou
 from geo.store import StationStore
 from tests.test_store import (migrations_config, postgis_url,  # noqa: F401 - fixtures
                               postgres_database, postgres_server, xinjiekou_station)
-from web.cli import main
+from web.cli import SHANGHAI, main
 
 PASSWORD = "长城-correct-horse"
 
@@ -488,3 +488,40 @@ def test_user_token_prints_a_working_token_and_revoke_ends_it(cli_database):
     assert run("user", "revoke", "wang").exit_code == 0
     assert accounts.user_for_token(token) is None
     assert run("user", "token", "nobody").exit_code != 0
+
+
+def test_user_password_and_role_change_the_account_and_name_what_is_wrong(cli_database):
+    run("user", "add", "wang", "--password-stdin", stdin=f"{PASSWORD}\n")
+    changed = run("user", "password", "wang", "--password-stdin", stdin="a new password\n")
+    assert changed.exit_code == 0, changed.output
+    prompted = run("user", "password", "wang", stdin="another password\nanother password\n")
+    assert prompted.exit_code == 0 and "another password" not in prompted.output
+    assert run("user", "role", "wang", "admin").exit_code == 0
+    wang = AccountStore(cli_database).authenticate("wang", "another password")
+    assert (wang.role, wang.session_version) == ("admin", 3)
+    short = run("user", "password", "wang", "--password-stdin", stdin="short\n")
+    assert short.exit_code != 0 and "password" in short.output
+    unknown = run("user", "role", "nobody", "staff")
+    assert unknown.exit_code != 0 and "nobody" in unknown.output
+    role = run("user", "role", "wang", "boss")
+    assert role.exit_code != 0 and all(r in role.output for r in ROLES)
+
+
+def test_user_token_lasts_the_days_asked_and_user_list_shows_tokens_and_locks(cli_database):
+    run("user", "add", "wang", "--password-stdin", stdin=f"{PASSWORD}\n")
+    run("user", "add", "li", "--password-stdin", stdin=f"{PASSWORD}\n")
+    assert run("user", "token", "wang", "--days", "0").exit_code != 0
+    token = run("user", "token", "wang", "--days", "7").output.strip()
+    accounts = AccountStore(cli_database)
+    accounts.user_for_token(token)
+    for _ in range(MAX_FAILED_ATTEMPTS):
+        with pytest.raises(SignInRefused):
+            accounts.authenticate("li", "wrong password")
+    listed = run("user", "list").output.splitlines()
+    (li,) = [line for line in listed if line.startswith("li ")]
+    assert "locked until" in li and "5 wrong passwords" in li
+    (wang,) = [line for line in listed if line.startswith("wang ")]
+    assert "locked" not in wang
+    (token_line,) = [line for line in listed if "token" in line]
+    expires = (datetime.now(UTC) + timedelta(days=7)).astimezone(SHANGHAI)
+    assert f"expires {expires:%Y-%m-%d}" in token_line and "last used 20" in token_line
