@@ -226,7 +226,8 @@ class AccountStore:
         self._sessions = sessionmaker(self._engine, expire_on_commit=False)
         self._clock = clock
         self._password_method = password_method
-        self._decoy_hash: str | None = None
+        # Checked for unknown names, so that they cost what a known name costs.
+        self._decoy_hash = generate_password_hash(secrets.token_hex(16), password_method)
 
     def close(self) -> None:
         """Release the database connections."""
@@ -312,7 +313,7 @@ class AccountStore:
         """
         with self._sessions() as session:
             row = session.scalar(select(_UserRow).where(_UserRow.username == username))
-        right = check_password_hash(row.password_hash if row else self._decoy(), password)
+        right = check_password_hash(row.password_hash if row else self._decoy_hash, password)
         if row is None:
             raise SignInRefused()
         now = self._clock()
@@ -503,17 +504,6 @@ class AccountStore:
                 .returning(_UserRow)
             )
             return _to_user(row)
-
-    def _decoy(self) -> str:
-        """Return a password hash to check unknown names against, made on first use.
-
-        Returns:
-            A hash of a random password, of the same kind as real ones.
-        """
-        if self._decoy_hash is None:
-            self._decoy_hash = generate_password_hash(secrets.token_hex(16),
-                                                      self._password_method)
-        return self._decoy_hash
 
 
 def _check_password(password: str) -> None:
