@@ -83,7 +83,7 @@ def init_auth(app: Flask) -> None:
 
     @manager.user_loader
     def load_user(session_id: str) -> SignedIn | None:
-        user_id, _, version = session_id.partition(":")
+        user_id, _colon, version = session_id.partition(":")
         if not (user_id.isdigit() and version.isdigit()):
             return None
         user = app.extensions["accounts"].get_user(int(user_id))
