@@ -8,7 +8,13 @@ digests: a stolen database yields neither.
 Roles rank ``viewer`` < ``staff`` < ``admin``: a viewer may read the staff pages, staff may also
 change stations, an admin may also manage accounts. After :data:`MAX_FAILED_ATTEMPTS` wrong
 passwords in a row an account is locked for :data:`LOCKOUT`; while it is locked even the right
-password is refused.
+password is refused. Attempts are counted by single UPDATE statements, so simultaneous guesses
+are all counted on both databases.
+
+Each account has a session version that signed-in sessions carry: signing out, a new password or
+a new role moves it on, which ends every session of the account. API tokens expire
+(:data:`TOKEN_DAYS` days by default) and note when they were last used, at most once per
+:data:`TOKEN_USE_RESOLUTION` so that reading with a token does not write to the database.
 """
 
 from __future__ import annotations
@@ -20,8 +26,9 @@ import secrets
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import ForeignKey, Integer, String, create_engine, select, update
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
+from sqlalchemy import (ForeignKey, Integer, String, case, create_engine, literal, or_, select,
+                        update)
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from geo.store import UTCDateTime, _upgrade_to_head, _with_driver
@@ -48,12 +55,18 @@ PASSWORD_METHOD: str = "scrypt"
 #: Random bytes in an API token (it is sent as URL-safe base64).
 TOKEN_BYTES: int = 32
 
+#: Days a new API token lasts unless told otherwise.
+TOKEN_DAYS: int = 90
+
+#: A token's last use is written at most this often.
+TOKEN_USE_RESOLUTION: timedelta = timedelta(minutes=1)
+
 
 class AccountError(ValueError):
     """An account could not be made or changed as asked.
 
     Attributes:
-        field: the input at fault (``username``, ``password`` or ``role``).
+        field: the input at fault (``username``, ``password``, ``role`` or ``days``).
         message: what is wrong with it.
     """
 
@@ -85,9 +98,10 @@ class User:
         id: the account's id.
         username: the unique name it signs in with.
         role: one of :data:`ROLES`.
-        failed_attempts: wrong passwords since the last sign-in or lock.
+        failed_attempts: wrong passwords since the last sign-in or the end of the last lock.
         locked_until: when a lock ends (UTC), or None if it was never locked.
         created_at: when the account was made (UTC).
+        session_version: the version signed-in sessions must carry; moved on to end them all.
     """
 
     id: int
@@ -96,6 +110,7 @@ class User:
     failed_attempts: int
     locked_until: datetime | None
     created_at: datetime
+    session_version: int
 
     def has_role(self, role: str) -> bool:
         """Tell whether the account has a role or a more trusted one.
@@ -120,6 +135,35 @@ class User:
         return self.locked_until is not None and now < self.locked_until
 
 
+@dataclasses.dataclass(frozen=True)
+class Token:
+    """An API token as the store knows it (its digest left out).
+
+    Attributes:
+        id: the token's id.
+        created_at: when it was issued (UTC).
+        expires_at: when it stops working (UTC).
+        last_used_at: when it was last used (UTC, to within :data:`TOKEN_USE_RESOLUTION`), or
+            None if never.
+    """
+
+    id: int
+    created_at: datetime
+    expires_at: datetime
+    last_used_at: datetime | None
+
+    def is_expired(self, now: datetime) -> bool:
+        """Tell whether the token has expired at a time.
+
+        Args:
+            now: an aware datetime.
+
+        Returns:
+            True from its expiry on.
+        """
+        return now >= self.expires_at
+
+
 class _Base(DeclarativeBase):
     """Declarative base of the account tables."""
 
@@ -136,6 +180,7 @@ class _UserRow(_Base):
     failed_attempts: Mapped[int] = mapped_column(Integer)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    session_version: Mapped[int] = mapped_column(Integer)
 
 
 class _TokenRow(_Base):
@@ -147,11 +192,13 @@ class _TokenRow(_Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True, index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-#: The account tables as the ORM sees them; migration ``0002`` makes the same schema.
+#: The account tables as the ORM sees them; migrations ``0002`` and ``0004`` make the same
+#: schema.
 METADATA = _Base.metadata
 
 
@@ -179,7 +226,8 @@ class AccountStore:
         self._sessions = sessionmaker(self._engine, expire_on_commit=False)
         self._clock = clock
         self._password_method = password_method
-        self._decoy_hash: str | None = None
+        # Checked for unknown names, so that they cost what a known name costs.
+        self._decoy_hash = generate_password_hash(secrets.token_hex(16), password_method)
 
     def close(self) -> None:
         """Release the database connections."""
@@ -202,12 +250,8 @@ class AccountStore:
         """
         if not USERNAME_PATTERN.fullmatch(username):
             raise AccountError("username", "use 1 to 80 letters, digits, '.', '_', '@' or '-'")
-        if len(password) < MIN_PASSWORD_LENGTH:
-            raise AccountError(
-                "password", f"must be at least {MIN_PASSWORD_LENGTH} characters long"
-            )
-        if role not in ROLES:
-            raise AccountError("role", f"unknown role {role!r}; use one of {', '.join(ROLES)}")
+        _check_password(password)
+        _check_role(role)
         with self._sessions.begin() as session:
             if session.scalar(select(_UserRow.id).where(_UserRow.username == username)):
                 raise AccountError("username", f"{username!r} is taken")
@@ -215,6 +259,7 @@ class AccountStore:
                 username=username, role=role,
                 password_hash=generate_password_hash(password, self._password_method),
                 failed_attempts=0, locked_until=None, created_at=self._clock(),
+                session_version=0,
             )
             session.add(row)
             session.flush()
@@ -247,10 +292,14 @@ class AccountStore:
     def authenticate(self, username: str, password: str) -> User:
         """Check a user name and password, counting wrong passwords towards a lock-out.
 
-        A wrong password increments the account's ``failed_attempts``; the
-        :data:`MAX_FAILED_ATTEMPTS`-th in a row locks it for :data:`LOCKOUT` and starts the
-        count again. While locked, every attempt is refused without being counted. A right
-        password resets the count. An unknown name costs as much time as a known one.
+        Every attempt costs one password-hash check, whether the name is unknown (a decoy hash
+        is checked), the account locked, or the password wrong or right: how long a refusal
+        takes tells nothing. A wrong password increments the account's ``failed_attempts``;
+        the :data:`MAX_FAILED_ATTEMPTS`-th in a row locks it for :data:`LOCKOUT`. Wrong
+        passwords while it is locked are counted but do not extend the lock; the first one
+        after the lock ends starts the count again. A right password, when not locked, resets
+        the count. Each count is one UPDATE of the row, so simultaneous attempts are all
+        counted and the check of the slow hash holds no lock.
 
         Args:
             username: the name given.
@@ -262,68 +311,156 @@ class AccountStore:
         Raises:
             SignInRefused: unknown name, wrong password, or a locked account.
         """
+        with self._sessions() as session:
+            row = session.scalar(select(_UserRow).where(_UserRow.username == username))
+        right = check_password_hash(row.password_hash if row else self._decoy_hash, password)
+        if row is None:
+            raise SignInRefused()
         now = self._clock()
+        locked = _UserRow.locked_until > now
         with self._sessions.begin() as session:
-            row = session.scalar(
-                select(_UserRow).where(_UserRow.username == username).with_for_update()
-            )
-            if row is None:
-                check_password_hash(self._decoy(), password)
-                raise SignInRefused()
-            if row.locked_until is not None and now < row.locked_until:
-                raise SignInRefused()
-            if check_password_hash(row.password_hash, password):
-                row.failed_attempts = 0
-                return _to_user(row)
-            row.failed_attempts += 1
-            if row.failed_attempts >= MAX_FAILED_ATTEMPTS:
-                row.failed_attempts = 0
-                row.locked_until = now + LOCKOUT
+            if right:
+                signed_in = session.scalar(
+                    update(_UserRow)
+                    .where(_UserRow.id == row.id,
+                           or_(_UserRow.locked_until.is_(None), ~locked))
+                    .values(failed_attempts=0, locked_until=None)
+                    .returning(_UserRow)
+                )
+                if signed_in is not None:
+                    return _to_user(signed_in)
+            else:
+                count = case((_UserRow.locked_until <= now, 1),
+                             else_=_UserRow.failed_attempts + 1)
+                session.execute(update(_UserRow).where(_UserRow.id == row.id).values(
+                    failed_attempts=count,
+                    locked_until=case(
+                        (locked, _UserRow.locked_until),
+                        (count >= MAX_FAILED_ATTEMPTS, literal(now + LOCKOUT, UTCDateTime)),
+                        else_=None,
+                    ),
+                ))
         raise SignInRefused()
 
-    def issue_token(self, username: str) -> str:
+    def set_password(self, username: str, password: str) -> User:
+        """Give an account a new password, ending its sessions and lifting any lock.
+
+        Args:
+            username: the account's name.
+            password: at least :data:`MIN_PASSWORD_LENGTH` characters.
+
+        Returns:
+            The account as changed.
+
+        Raises:
+            AccountError: no account has that name, or the password is too short.
+        """
+        _check_password(password)
+        return self._change(
+            username, password_hash=generate_password_hash(password, self._password_method),
+            failed_attempts=0, locked_until=None,
+        )
+
+    def set_role(self, username: str, role: str) -> User:
+        """Give an account a new role, ending its sessions.
+
+        Args:
+            username: the account's name.
+            role: one of :data:`ROLES`.
+
+        Returns:
+            The account as changed.
+
+        Raises:
+            AccountError: no account has that name, or the role is unknown.
+        """
+        _check_role(role)
+        return self._change(username, role=role)
+
+    def end_sessions(self, user_id: int) -> None:
+        """End every signed-in session of an account (its session version moves on).
+
+        Args:
+            user_id: the account's id; an unknown id changes nothing.
+        """
+        with self._sessions.begin() as session:
+            session.execute(update(_UserRow).where(_UserRow.id == user_id)
+                            .values(session_version=_UserRow.session_version + 1))
+
+    def issue_token(self, username: str, days: int = TOKEN_DAYS) -> str:
         """Make a new API token for an account.
 
         Args:
             username: the account's name.
+            days: how many days the token lasts, 1 or more.
 
         Returns:
             The token; it is shown this once and only its digest is kept.
 
         Raises:
-            AccountError: no account has that name.
+            AccountError: no account has that name, or ``days`` is below 1.
         """
+        if days < 1:
+            raise AccountError("days", "a token must last at least 1 day")
         token = secrets.token_urlsafe(TOKEN_BYTES)
+        now = self._clock()
         with self._sessions.begin() as session:
-            user_id = session.scalar(select(_UserRow.id).where(_UserRow.username == username))
-            if user_id is None:
-                raise AccountError("username", f"no account named {username!r}")
             session.add(_TokenRow(
-                user_id=user_id, token_hash=_digest(token), created_at=self._clock(),
-                last_used_at=None, revoked_at=None,
+                user_id=_user_id(session, username), token_hash=_digest(token), created_at=now,
+                expires_at=now + timedelta(days=days), last_used_at=None, revoked_at=None,
             ))
         return token
 
+    def list_tokens(self, username: str) -> list[Token]:
+        """List an account's API tokens that are not revoked, expired ones included.
+
+        Args:
+            username: the account's name.
+
+        Returns:
+            The tokens, oldest first.
+
+        Raises:
+            AccountError: no account has that name.
+        """
+        with self._sessions() as session:
+            rows = session.scalars(
+                select(_TokenRow)
+                .where(_TokenRow.user_id == _user_id(session, username),
+                       _TokenRow.revoked_at.is_(None))
+                .order_by(_TokenRow.id)
+            )
+            return [Token(id=row.id, created_at=row.created_at, expires_at=row.expires_at,
+                          last_used_at=row.last_used_at) for row in rows]
+
     def user_for_token(self, token: str) -> User | None:
-        """Find the account an API token belongs to, noting that the token was used.
+        """Find the account an API token belongs to, noting when the token was used.
+
+        The last use is written only when the stored one is :data:`TOKEN_USE_RESOLUTION` old
+        or more, so most requests only read.
 
         Args:
             token: the token as sent by a client.
 
         Returns:
-            The account, or None if the token is unknown or revoked.
+            The account, or None if the token is unknown, revoked or expired.
         """
-        with self._sessions.begin() as session:
+        now = self._clock()
+        with self._sessions() as session:
             found = session.execute(
-                select(_TokenRow, _UserRow)
+                select(_TokenRow.id, _TokenRow.last_used_at, _UserRow)
                 .join(_UserRow, _UserRow.id == _TokenRow.user_id)
-                .where(_TokenRow.token_hash == _digest(token), _TokenRow.revoked_at.is_(None))
+                .where(_TokenRow.token_hash == _digest(token), _TokenRow.revoked_at.is_(None),
+                       _TokenRow.expires_at > now)
             ).first()
-            if found is None:
-                return None
-            token_row, user_row = found
-            token_row.last_used_at = self._clock()
-            return _to_user(user_row)
+        if found is None:
+            return None
+        token_id, last_used_at, user_row = found
+        if last_used_at is None or now - last_used_at >= TOKEN_USE_RESOLUTION:
+            with self._sessions.begin() as session:
+                session.execute(update(_TokenRow).where(_TokenRow.id == token_id)
+                                .values(last_used_at=now))
+        return _to_user(user_row)
 
     def revoke_tokens(self, username: str) -> int:
         """Revoke every API token of an account.
@@ -338,26 +475,80 @@ class AccountStore:
             AccountError: no account has that name.
         """
         with self._sessions.begin() as session:
-            user_id = session.scalar(select(_UserRow.id).where(_UserRow.username == username))
-            if user_id is None:
-                raise AccountError("username", f"no account named {username!r}")
             result = session.execute(
                 update(_TokenRow)
-                .where(_TokenRow.user_id == user_id, _TokenRow.revoked_at.is_(None))
+                .where(_TokenRow.user_id == _user_id(session, username),
+                       _TokenRow.revoked_at.is_(None))
                 .values(revoked_at=self._clock())
             )
             return result.rowcount
 
-    def _decoy(self) -> str:
-        """Return a password hash to check unknown names against, made on first use.
+    def _change(self, username: str, **values) -> User:
+        """Change an account's columns and end its sessions.
+
+        Args:
+            username: the account's name.
+            values: the new column values.
 
         Returns:
-            A hash of a random password, of the same kind as real ones.
+            The account as changed.
+
+        Raises:
+            AccountError: no account has that name.
         """
-        if self._decoy_hash is None:
-            self._decoy_hash = generate_password_hash(secrets.token_hex(16),
-                                                      self._password_method)
-        return self._decoy_hash
+        with self._sessions.begin() as session:
+            row = session.scalar(
+                update(_UserRow)
+                .where(_UserRow.id == _user_id(session, username))
+                .values(session_version=_UserRow.session_version + 1, **values)
+                .returning(_UserRow)
+            )
+            return _to_user(row)
+
+
+def _check_password(password: str) -> None:
+    """Refuse a password that is too short.
+
+    Args:
+        password: the password given.
+
+    Raises:
+        AccountError: it has fewer than :data:`MIN_PASSWORD_LENGTH` characters.
+    """
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountError("password", f"must be at least {MIN_PASSWORD_LENGTH} characters long")
+
+
+def _check_role(role: str) -> None:
+    """Refuse a role that is not one of :data:`ROLES`.
+
+    Args:
+        role: the role given.
+
+    Raises:
+        AccountError: the role is unknown.
+    """
+    if role not in ROLES:
+        raise AccountError("role", f"unknown role {role!r}; use one of {', '.join(ROLES)}")
+
+
+def _user_id(session: Session, username: str) -> int:
+    """Return the id of the account with a name.
+
+    Args:
+        session: an open session.
+        username: the account's name.
+
+    Returns:
+        The id.
+
+    Raises:
+        AccountError: no account has that name.
+    """
+    user_id = session.scalar(select(_UserRow.id).where(_UserRow.username == username))
+    if user_id is None:
+        raise AccountError("username", f"no account named {username!r}")
+    return user_id
 
 
 def _digest(token: str) -> str:
@@ -387,4 +578,5 @@ def _to_user(row: _UserRow) -> User:
     return User(
         id=row.id, username=row.username, role=row.role, failed_attempts=row.failed_attempts,
         locked_until=row.locked_until, created_at=row.created_at,
+        session_version=row.session_version,
     )

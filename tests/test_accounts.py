@@ -1,24 +1,32 @@
 """Staff accounts, on SQLite and on PostgreSQL + PostGIS: hashed passwords, roles, lock-out after
-wrong passwords, API tokens kept as digests only, the migration that makes the tables, and the
-``yizhan user`` command.
+wrong passwords (simultaneous ones all counted), the same password-hash work for every refusal,
+session versions that end sessions, API tokens kept as digests only that expire and note their
+use without a write per request, the migrations that make the tables, and the ``yizhan user``
+command.
 
 Tests that take ``accounts_url`` run on both back ends (the PostgreSQL fixtures are the store
 suite's, and skip the same way when there is no server).
 """
 
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from alembic import command
 from click.testing import CliRunner
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import create_engine, event, inspect, text
+from sqlalchemy.engine import Engine
 
-from geo.accounts import (LOCKOUT, MAX_FAILED_ATTEMPTS, ROLES, AccountError, AccountStore,
-                          SignInRefused)
+from geo import accounts as accounts_module
+from geo.accounts import (LOCKOUT, MAX_FAILED_ATTEMPTS, ROLES, TOKEN_DAYS, AccountError,
+                          AccountStore, SignInRefused)
 from geo.store import StationStore
-from tests.test_store import (postgis_url, postgres_database,  # noqa: F401 - fixtures
-                              postgres_server, xinjiekou_station)
-from web.cli import main
+from tests.test_store import (migrations_config, postgis_url,  # noqa: F401 - fixtures
+                              postgres_database, postgres_server, xinjiekou_station)
+from web.cli import SHANGHAI, main
 
 PASSWORD = "长城-correct-horse"
 
@@ -173,6 +181,139 @@ def test_attempts_while_locked_do_not_extend_the_lock(accounts, clock):
     assert accounts.authenticate("wang", PASSWORD).username == "wang"
 
 
+def attempts_at_once(accounts: AccountStore, password: str, count: int) -> int:
+    """Make ``count`` sign-in attempts as ``wang`` released together; return how many were
+    refused."""
+    start = threading.Barrier(count)
+
+    def attempt(_) -> bool:
+        start.wait()
+        try:
+            accounts.authenticate("wang", password)
+        except SignInRefused:
+            return True
+        return False
+
+    with ThreadPoolExecutor(count) as pool:
+        return sum(pool.map(attempt, range(count)))
+
+
+def test_simultaneous_wrong_passwords_are_all_counted_and_the_fifth_locks(accounts, clock):
+    accounts.add_user("wang", PASSWORD)
+    assert attempts_at_once(accounts, "wrong password", 8) == 8
+    (wang,) = accounts.list_users()
+    assert wang.failed_attempts == 8
+    assert wang.locked_until == clock.now + LOCKOUT
+
+
+def test_five_simultaneous_wrong_passwords_lock_out_the_right_one(accounts):
+    accounts.add_user("wang", PASSWORD)
+    assert attempts_at_once(accounts, "wrong password", MAX_FAILED_ATTEMPTS) == 5
+    with pytest.raises(SignInRefused):
+        accounts.authenticate("wang", PASSWORD)
+
+
+def test_four_simultaneous_wrong_passwords_leave_one_try(accounts):
+    accounts.add_user("wang", PASSWORD)
+    assert attempts_at_once(accounts, "wrong password", MAX_FAILED_ATTEMPTS - 1) == 4
+    assert accounts.list_users()[0].failed_attempts == 4
+    assert accounts.authenticate("wang", PASSWORD).failed_attempts == 0
+
+
+def test_simultaneous_right_passwords_all_sign_in(accounts):
+    accounts.add_user("wang", PASSWORD)
+    assert attempts_at_once(accounts, PASSWORD, 8) == 0
+
+
+def test_the_count_starts_again_after_a_lock_ends(accounts, clock):
+    accounts.add_user("wang", PASSWORD)
+    for _ in range(MAX_FAILED_ATTEMPTS + 2):
+        with pytest.raises(SignInRefused):
+            accounts.authenticate("wang", "wrong password")
+    clock.advance(minutes=15)
+    for _ in range(MAX_FAILED_ATTEMPTS - 1):
+        with pytest.raises(SignInRefused):
+            accounts.authenticate("wang", "wrong password")
+    (wang,) = accounts.list_users()
+    assert wang.failed_attempts == 4 and not wang.is_locked(clock.now)
+    assert accounts.authenticate("wang", PASSWORD).username == "wang"
+
+
+@pytest.fixture
+def hash_checks(monkeypatch) -> list[str]:
+    """The password hashes checked, in order."""
+    checked = []
+    check = accounts_module.check_password_hash
+
+    def counted(stored: str, password: str) -> bool:
+        checked.append(stored)
+        return check(stored, password)
+
+    monkeypatch.setattr(accounts_module, "check_password_hash", counted)
+    return checked
+
+
+def test_every_refusal_does_the_same_password_hash_work(accounts, hash_checks):
+    accounts.add_user("wang", PASSWORD)
+    accounts.add_user("li", PASSWORD)
+    for _ in range(MAX_FAILED_ATTEMPTS):
+        with pytest.raises(SignInRefused):
+            accounts.authenticate("li", "wrong password")
+    method = hash_checks[0].split("$")[0]
+    attempts = {
+        "unknown name": ("nobody", PASSWORD), "locked, right password": ("li", PASSWORD),
+        "locked, wrong password": ("li", "wrong password"),
+        "wrong password": ("wang", "wrong password"),
+    }
+    for path, (name, password) in attempts.items():
+        hash_checks.clear()
+        with pytest.raises(SignInRefused):
+            accounts.authenticate(name, password)
+        assert [h.split("$")[0] for h in hash_checks] == [method], path
+    hash_checks.clear()
+    accounts.authenticate("wang", PASSWORD)
+    assert [h.split("$")[0] for h in hash_checks] == [method]
+
+
+# Ending sessions, new passwords and roles
+
+
+def test_ending_sessions_a_new_password_or_a_new_role_move_the_session_version_on(accounts):
+    wang = accounts.add_user("wang", PASSWORD)
+    assert wang.session_version == 0
+    accounts.end_sessions(wang.id)
+    assert accounts.get_user(wang.id).session_version == 1
+    assert accounts.set_password("wang", "a new password").session_version == 2
+    changed = accounts.set_role("wang", "admin")
+    assert (changed.role, changed.session_version) == ("admin", 3)
+    assert accounts.authenticate("wang", "a new password") == changed
+    with pytest.raises(SignInRefused):
+        accounts.authenticate("wang", PASSWORD)
+
+
+def test_a_new_password_lifts_a_lock(accounts, clock):
+    accounts.add_user("wang", PASSWORD)
+    for _ in range(MAX_FAILED_ATTEMPTS):
+        with pytest.raises(SignInRefused):
+            accounts.authenticate("wang", "wrong password")
+    accounts.set_password("wang", "a new password")
+    assert accounts.authenticate("wang", "a new password").failed_attempts == 0
+
+
+@pytest.mark.parametrize(("change", "field"), [
+    (lambda a: a.set_password("nobody", PASSWORD), "username"),
+    (lambda a: a.set_password("wang", "short"), "password"),
+    (lambda a: a.set_role("nobody", "staff"), "username"),
+    (lambda a: a.set_role("wang", "boss"), "role"),
+])
+def test_a_bad_password_or_role_change_is_refused_naming_the_field(accounts, change, field):
+    wang = accounts.add_user("wang", PASSWORD)
+    with pytest.raises(AccountError) as refused:
+        change(accounts)
+    assert refused.value.field == field
+    assert accounts.get_user(wang.id) == wang
+
+
 # API tokens
 
 
@@ -190,6 +331,61 @@ def test_an_api_token_names_its_account_and_notes_its_use(accounts, accounts_url
             "SELECT last_used_at FROM api_tokens WHERE last_used_at IS NOT NULL")).scalars().all()
     engine.dispose()
     assert len(used) == 1
+
+
+def test_a_token_lasts_ninety_days_unless_told_otherwise(accounts, clock):
+    accounts.add_user("wang", PASSWORD)
+    default = accounts.issue_token("wang")
+    short = accounts.issue_token("wang", days=2)
+    assert TOKEN_DAYS == 90
+    assert [t.expires_at for t in accounts.list_tokens("wang")] == [
+        clock.now + timedelta(days=90), clock.now + timedelta(days=2)]
+    clock.advance(days=2, seconds=-1)
+    assert accounts.user_for_token(short).username == "wang"
+    clock.advance(seconds=1)
+    assert accounts.user_for_token(short) is None
+    assert [t.is_expired(clock.now) for t in accounts.list_tokens("wang")] == [False, True]
+    clock.advance(days=88)
+    assert accounts.user_for_token(default) is None
+    with pytest.raises(AccountError) as refused:
+        accounts.issue_token("wang", days=0)
+    assert refused.value.field == "days"
+
+
+@contextmanager
+def counted_writes() -> Iterator[list[str]]:
+    """The INSERT, UPDATE and DELETE statements sent to any database meanwhile."""
+    writes = []
+
+    def note(connection, cursor, statement, parameters, context, executemany) -> None:
+        if statement.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE")):
+            writes.append(statement)
+
+    event.listen(Engine, "before_cursor_execute", note)
+    try:
+        yield writes
+    finally:
+        event.remove(Engine, "before_cursor_execute", note)
+
+
+def test_reading_with_a_token_writes_its_last_use_at_most_once_a_minute(accounts, clock):
+    accounts.add_user("wang", PASSWORD)
+    token = accounts.issue_token("wang")
+    first_use = clock.now
+    with counted_writes() as writes:
+        accounts.user_for_token(token)
+    assert len(writes) == 1
+    with counted_writes() as writes:
+        for _ in range(10):
+            clock.advance(seconds=5)
+            assert accounts.user_for_token(token).username == "wang"
+    assert writes == []
+    assert accounts.list_tokens("wang")[0].last_used_at == first_use
+    clock.advance(seconds=10)
+    with counted_writes() as writes:
+        accounts.user_for_token(token)
+    assert len(writes) == 1
+    assert accounts.list_tokens("wang")[0].last_used_at == clock.now
 
 
 def test_unknown_and_revoked_tokens_name_no_account(accounts):
@@ -219,9 +415,29 @@ def test_accounts_share_the_station_store_s_database_and_its_migrations(accounts
         head = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
     engine.dispose()
     assert {"stations", "station_history", "users", "api_tokens"} <= tables
-    assert head == "0003"
+    assert head == "0004"
     assert stations.count() == 1 and len(accounts.list_users()) == 1
     stations.close()
+    accounts.close()
+
+
+def test_accounts_and_tokens_made_before_session_versions_keep_working(accounts_url):
+    engine = create_engine(accounts_url)
+    with engine.connect() as connection:
+        command.upgrade(migrations_config(connection), "0003")
+        connection.execute(text(
+            "INSERT INTO users (username, password_hash, role, failed_attempts, created_at) "
+            "VALUES ('wang', 'x', 'staff', 0, :at)"), {"at": datetime.now(UTC)})
+        connection.execute(text(
+            "INSERT INTO api_tokens (user_id, token_hash, created_at) "
+            "VALUES (1, :digest, :at)"), {"digest": accounts_module._digest("old token"),
+                                          "at": datetime.now(UTC) - timedelta(days=365)})
+        connection.commit()
+    engine.dispose()
+    accounts = AccountStore(accounts_url)
+    assert accounts.user_for_token("old token").session_version == 0
+    (token,) = accounts.list_tokens("wang")
+    assert abs(token.expires_at - datetime.now(UTC) - timedelta(days=90)) < timedelta(minutes=1)
     accounts.close()
 
 
@@ -272,3 +488,40 @@ def test_user_token_prints_a_working_token_and_revoke_ends_it(cli_database):
     assert run("user", "revoke", "wang").exit_code == 0
     assert accounts.user_for_token(token) is None
     assert run("user", "token", "nobody").exit_code != 0
+
+
+def test_user_password_and_role_change_the_account_and_name_what_is_wrong(cli_database):
+    run("user", "add", "wang", "--password-stdin", stdin=f"{PASSWORD}\n")
+    changed = run("user", "password", "wang", "--password-stdin", stdin="a new password\n")
+    assert changed.exit_code == 0, changed.output
+    prompted = run("user", "password", "wang", stdin="another password\nanother password\n")
+    assert prompted.exit_code == 0 and "another password" not in prompted.output
+    assert run("user", "role", "wang", "admin").exit_code == 0
+    wang = AccountStore(cli_database).authenticate("wang", "another password")
+    assert (wang.role, wang.session_version) == ("admin", 3)
+    short = run("user", "password", "wang", "--password-stdin", stdin="short\n")
+    assert short.exit_code != 0 and "password" in short.output
+    unknown = run("user", "role", "nobody", "staff")
+    assert unknown.exit_code != 0 and "nobody" in unknown.output
+    role = run("user", "role", "wang", "boss")
+    assert role.exit_code != 0 and all(r in role.output for r in ROLES)
+
+
+def test_user_token_lasts_the_days_asked_and_user_list_shows_tokens_and_locks(cli_database):
+    run("user", "add", "wang", "--password-stdin", stdin=f"{PASSWORD}\n")
+    run("user", "add", "li", "--password-stdin", stdin=f"{PASSWORD}\n")
+    assert run("user", "token", "wang", "--days", "0").exit_code != 0
+    token = run("user", "token", "wang", "--days", "7").output.strip()
+    accounts = AccountStore(cli_database)
+    accounts.user_for_token(token)
+    for _ in range(MAX_FAILED_ATTEMPTS):
+        with pytest.raises(SignInRefused):
+            accounts.authenticate("li", "wrong password")
+    listed = run("user", "list").output.splitlines()
+    (li,) = [line for line in listed if line.startswith("li ")]
+    assert "locked until" in li and "5 wrong passwords" in li
+    (wang,) = [line for line in listed if line.startswith("wang ")]
+    assert "locked" not in wang
+    (token_line,) = [line for line in listed if "token" in line]
+    expires = (datetime.now(UTC) + timedelta(days=7)).astimezone(SHANGHAI)
+    assert f"expires {expires:%Y-%m-%d}" in token_line and "last used 20" in token_line

@@ -233,7 +233,9 @@ def test_a_signed_in_planner_saves_a_whatif_and_opens_it_again(server, page):
     assert "Saved" in page.locator("#scenario-saved").inner_text()
     scenario_id = int(page.get_attribute("#scenario-saved", "data-scenario"))
     listed = get(server, "/api/v1/scenarios?region=nanjing")["scenarios"]
-    saved = next(s for s in listed if s["id"] == scenario_id)
+    assert "created_by" not in next(s for s in listed if s["id"] == scenario_id)
+    saved = page.evaluate("id => fetch(`/api/v1/scenarios/${id}`).then(r => r.json())",
+                          scenario_id)  # as the signed-in planner sees it
     assert saved["name"] == "缺口补站 <b>一</b>" and saved["created_by"] == "zhao"
     assert len(saved["added"]) == 1 and saved["removed"] == [station]
     assert (saved["group"], saved["threshold_min"]) == ("couriers", 3)

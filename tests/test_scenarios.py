@@ -273,4 +273,4 @@ def test_scenarios_share_the_station_store_s_database_at_the_newest_migration(st
         head = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
     engine.dispose()
     assert {"stations", "users", "scenarios"} <= tables
-    assert head == "0003"
+    assert head == "0004"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 from flask import Flask, jsonify, render_template, request
@@ -25,6 +26,9 @@ SECRET_KEY_FILE = "secret_key"
 #: Largest request body accepted (an uploaded station file), in bytes.
 MAX_UPLOAD_BYTES = 16 * 1024 * 1024
 
+#: How long a signed-in session lasts from its sign-in: a working day.
+SESSION_LIFETIME = timedelta(hours=12)
+
 
 def create_app(config: dict | None = None) -> Flask:
     """Create the app.
@@ -33,7 +37,8 @@ def create_app(config: dict | None = None) -> Flask:
     ``YIZHAN_TILES`` for a basemap tile URL template, ``YIZHAN_SECRET_KEY`` for the key that
     signs session cookies, ``YIZHAN_SECURE_COOKIES=0`` to send session cookies over plain
     HTTP) and then from ``config``. Session cookies are HttpOnly, SameSite=Lax and, unless
-    turned off, Secure; every form needs its CSRF token.
+    turned off, Secure; they last until the browser closes and at most
+    :data:`SESSION_LIFETIME`. Every form needs its CSRF token.
 
     Args:
         config: overrides, e.g. ``{"DATABASE_URL": "sqlite:///..."}``.
@@ -46,6 +51,7 @@ def create_app(config: dict | None = None) -> Flask:
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=os.environ.get("YIZHAN_SECURE_COOKIES", "1") != "0",
+        PERMANENT_SESSION_LIFETIME=SESSION_LIFETIME,
         MAX_CONTENT_LENGTH=MAX_UPLOAD_BYTES,
         WTF_CSRF_TIME_LIMIT=None,  # a form's token lasts as long as the session: no lost edits
     )

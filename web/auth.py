@@ -4,6 +4,11 @@ Pages use Flask-Login sessions (cookie, CSRF-protected forms); the REST API also
 ``Authorization: Bearer <token>`` with a per-user API token. Roles rank viewer < staff < admin
 (:mod:`geo.accounts`): reading is open to everyone, the staff pages need an account, every
 write needs the ``staff`` role and account management ``admin``.
+
+A session names its account by id and session version (``"<id>:<version>"``): signing out moves
+the account's version on (:meth:`geo.accounts.AccountStore.end_sessions`), so every copy of the
+session cookie stops working, on every device. Signing in starts a new CSRF secret, so a form
+token from before the sign-in is refused after it.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from functools import wraps
 from urllib.parse import urlsplit
 
 from flask import (Blueprint, Flask, abort, current_app, redirect, render_template, request,
-                   url_for)
+                   session, url_for)
 from flask_babel import gettext as _
 from flask_login import (LoginManager, UserMixin, current_user, login_required, login_user,
                          logout_user)
@@ -39,8 +44,8 @@ class SignedIn(UserMixin):
         self.user = user
 
     def get_id(self) -> str:
-        """Return the id Flask-Login keeps in the session."""
-        return str(self.user.id)
+        """Return what Flask-Login keeps in the session: ``"<id>:<session version>"``."""
+        return f"{self.user.id}:{self.user.session_version}"
 
     @property
     def username(self) -> str:
@@ -65,7 +70,8 @@ def accounts() -> AccountStore:
 
 
 def init_auth(app: Flask) -> None:
-    """Set up Flask-Login: sessions name an account by id; pages that need one send
+    """Set up Flask-Login: sessions name an account by id and session version, and a session
+    whose version the account has moved past is anonymous; pages that need an account send
     anonymous visitors to the sign-in page.
 
     Args:
@@ -76,9 +82,14 @@ def init_auth(app: Flask) -> None:
     manager.login_message = None
 
     @manager.user_loader
-    def load_user(user_id: str) -> SignedIn | None:
+    def load_user(session_id: str) -> SignedIn | None:
+        user_id, _colon, version = session_id.partition(":")
+        if not (user_id.isdigit() and version.isdigit()):
+            return None
         user = app.extensions["accounts"].get_user(int(user_id))
-        return SignedIn(user) if user is not None else None
+        if user is None or user.session_version != int(version):
+            return None
+        return SignedIn(user)
 
 
 def requires(role: str) -> Callable:
@@ -134,6 +145,7 @@ def sign_in():
         except SignInRefused:
             refused = True
         else:
+            session.pop(current_app.config["WTF_CSRF_FIELD_NAME"], None)  # a new CSRF secret
             login_user(SignedIn(user))
             return redirect(_local_target(request.args.get("next")))
     lockout = _("After %(n)s wrong passwords in a row an account is locked for %(minutes)s "
@@ -144,6 +156,8 @@ def sign_in():
 
 @bp.post("/sign-out")
 def sign_out():
-    """Sign out and go back to the worker page."""
+    """Sign out, ending every session of the account, and go back to the worker page."""
+    if current_user.is_authenticated:
+        accounts().end_sessions(current_user.user.id)
     logout_user()
     return redirect(url_for("worker.page"))

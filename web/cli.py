@@ -6,14 +6,14 @@ from __future__ import annotations
 import getpass
 import json
 import sys
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import click
 import numpy as np
 
-from geo.accounts import ROLES, AccountError, AccountStore
+from geo.accounts import ROLES, TOKEN_DAYS, AccountError, AccountStore
 from geo.analysis import coverage_analysis
 from geo.atlas import Atlas
 from geo.demand import demand_layer
@@ -399,21 +399,35 @@ def _accounts() -> AccountStore:
     return AccountStore(default_store_url())
 
 
+def _when(moment: datetime) -> str:
+    """A stored time as Beijing time to the minute."""
+    return f"{moment.astimezone(SHANGHAI):%Y-%m-%d %H:%M}"
+
+
+def _new_password(from_stdin: bool) -> str:
+    """A password read from standard input, or asked for twice without showing it."""
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    return click.prompt("Password", hide_input=True, confirmation_prompt=True)
+
+
+def _password_option(command):
+    """The ``--password-stdin`` option of the commands that set a password."""
+    return click.option("--password-stdin", is_flag=True,
+                        help="Read the password from standard input instead of prompting.")(
+        command)
+
+
 @user.command("add")
 @click.argument("name")
 @click.option("--role", type=click.Choice(ROLES), default="staff", show_default=True,
               help="viewer reads the staff pages, staff also changes stations, admin also "
                    "manages accounts.")
-@click.option("--password-stdin", is_flag=True,
-              help="Read the password from standard input instead of prompting.")
+@_password_option
 def user_add(name: str, role: str, password_stdin: bool) -> None:
     """Make an account NAME; the password is asked for (or read from standard input)."""
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-    else:
-        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:
-        added = _accounts().add_user(name, password, role)
+        added = _accounts().add_user(name, _new_password(password_stdin), role)
     except AccountError as error:
         raise click.ClickException(str(error)) from error
     click.echo(f"added {added.role} {added.username}")
@@ -421,18 +435,54 @@ def user_add(name: str, role: str, password_stdin: bool) -> None:
 
 @user.command("list")
 def user_list() -> None:
-    """Show the accounts and their roles."""
-    for account in _accounts().list_users():
-        click.echo(f"{account.username:<24} {account.role:<7} created "
-                   f"{account.created_at.astimezone(SHANGHAI):%Y-%m-%d %H:%M}")
+    """Show the accounts, their roles, locks and API tokens (times in Beijing time)."""
+    accounts = _accounts()
+    now = datetime.now(UTC)
+    for account in accounts.list_users():
+        line = f"{account.username:<24} {account.role:<7} created {_when(account.created_at)}"
+        if account.is_locked(now):
+            line += (f", locked until {_when(account.locked_until)} "
+                     f"({account.failed_attempts} wrong passwords)")
+        click.echo(line)
+        for token in accounts.list_tokens(account.username):
+            state = "expired" if token.is_expired(now) else "expires"
+            used = _when(token.last_used_at) if token.last_used_at else "never"
+            click.echo(f"{'':<4}token {token.id}: {state} {_when(token.expires_at)}, "
+                       f"last used {used}")
+
+
+@user.command("password")
+@click.argument("name")
+@_password_option
+def user_password(name: str, password_stdin: bool) -> None:
+    """Give NAME a new password; this signs NAME out everywhere and lifts a lock."""
+    try:
+        _accounts().set_password(name, _new_password(password_stdin))
+    except AccountError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"changed the password of {name}")
+
+
+@user.command("role")
+@click.argument("name")
+@click.argument("role", type=click.Choice(ROLES))
+def user_role(name: str, role: str) -> None:
+    """Give NAME a new ROLE; this signs NAME out everywhere."""
+    try:
+        _accounts().set_role(name, role)
+    except AccountError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"{name} is now {role}")
 
 
 @user.command("token")
 @click.argument("name")
-def user_token(name: str) -> None:
+@click.option("--days", type=click.IntRange(min=1), default=TOKEN_DAYS, show_default=True,
+              help="How many days the token lasts.")
+def user_token(name: str, days: int) -> None:
     """Print a new API token for NAME (shown once: only its digest is kept)."""
     try:
-        click.echo(_accounts().issue_token(name))
+        click.echo(_accounts().issue_token(name, days))
     except AccountError as error:
         raise click.ClickException(str(error)) from error
 

@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from flask import Response, current_app, jsonify, request
+from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
 from geo.atlas import Atlas
@@ -215,9 +216,10 @@ def whatif():
     )
 
 
-def scenario_json(scenario: Scenario) -> dict:
-    """A saved scenario as JSON."""
-    return {
+def scenario_json(scenario: Scenario, author: bool = True) -> dict:
+    """A saved scenario as JSON; ``author=False`` leaves out who saved it (``created_by``), as
+    anonymous callers get it: user names are for signed-in accounts only."""
+    shown = {
         "id": scenario.id, "region": scenario.region, "name": scenario.name,
         "group": scenario.group, "threshold_min": scenario.threshold_min,
         "added": [{"lon": s.lon, "lat": s.lat, "name": s.name, "category": s.category}
@@ -227,23 +229,29 @@ def scenario_json(scenario: Scenario) -> dict:
         "created_at": scenario.created_at.isoformat() if scenario.created_at else None,
         "planned_station_ids": list(scenario.planned_station_ids),
     }
+    if not author:
+        del shown["created_by"]
+    return shown
 
 
 @bp.get("/scenarios")
 def scenarios():
-    """Saved what-if scenarios, newest first (``region`` narrows them)."""
+    """Saved what-if scenarios, newest first (``region`` narrows them); who saved each only
+    for a signed-in account."""
     region = request.args.get("region") or None
-    return jsonify(scenarios=[scenario_json(s) for s in _scenarios().list(region)])
+    return jsonify(scenarios=[scenario_json(s, current_user.is_authenticated)
+                              for s in _scenarios().list(region)])
 
 
 @bp.get("/scenarios/<int:scenario_id>")
 def scenario(scenario_id: int):
-    """One saved scenario."""
+    """One saved scenario; who saved it only for a signed-in account."""
     try:
-        return jsonify(scenario_json(_scenarios().get(scenario_id)))
+        found = _scenarios().get(scenario_id)
     except KeyError:
         raise WriteRefused(404, "parameter", "scenario_id",
                            f"no scenario {scenario_id}") from None
+    return jsonify(scenario_json(found, current_user.is_authenticated))
 
 
 @bp.post("/scenarios")

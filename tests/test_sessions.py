@@ -1,0 +1,115 @@
+"""Sessions and tokens as a browser and an API client meet them: signing out ends every copy of
+the session, a new password or role ends it too, a session lasts a working day, the CSRF secret
+changes at sign-in, an expired token is refused naming ``Authorization``, and anonymous callers
+see no user names."""
+
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from geo.scenarios import Scenario, ScenarioSite
+from tests.test_accounts import Clock
+from tests.test_staff import PASSWORD, csrf_token, make_app, post, sign_in, signed_in
+from web import SESSION_LIFETIME
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(datetime(2026, 3, 2, 9, 30, tzinfo=UTC))
+
+
+@pytest.fixture
+def app(tmp_path, clock):
+    return make_app(tmp_path, clock)
+
+
+def copy_of(app, client):
+    """Another client carrying a copy of ``client``'s session cookie."""
+    copy = app.test_client()
+    copy.set_cookie("session", client.get_cookie("session").value)
+    return copy
+
+
+def is_signed_in(client) -> bool:
+    return client.get("/staff").status_code == 200
+
+
+def test_signing_out_ends_every_session_of_the_account_and_every_copy_of_its_cookie(app):
+    laptop = signed_in(app, "staff", "wang")
+    copied = copy_of(app, laptop)
+    phone = app.test_client()
+    assert sign_in(phone, "wang").status_code == 302
+    assert is_signed_in(laptop) and is_signed_in(copied) and is_signed_in(phone)
+    assert post(laptop, "/sign-out", {}).status_code == 302
+    assert not is_signed_in(copied) and not is_signed_in(phone)
+    assert sign_in(laptop, "wang").status_code == 302 and is_signed_in(laptop)
+
+
+@pytest.mark.parametrize("change", [
+    lambda accounts: accounts.set_password("wang", "a new password"),
+    lambda accounts: accounts.set_role("wang", "viewer"),
+])
+def test_a_new_password_or_role_signs_the_account_out(app, change):
+    client = signed_in(app, "staff", "wang")
+    change(app.extensions["accounts"])
+    assert not is_signed_in(client)
+
+
+def test_a_session_naming_an_account_without_its_version_is_anonymous(app):
+    client = signed_in(app, "staff", "wang")
+    with client.session_transaction() as session:
+        session["_user_id"] = session["_user_id"].partition(":")[0]
+    assert not is_signed_in(client)
+
+
+def test_a_session_lasts_until_the_browser_closes_and_at_most_twelve_hours(app, monkeypatch):
+    assert SESSION_LIFETIME == timedelta(hours=12)
+    client = app.test_client()
+    app.extensions["accounts"].add_user("wang", PASSWORD, "staff")
+    cookie = sign_in(client, "wang").headers["Set-Cookie"]
+    assert "Expires" not in cookie and "Max-Age" not in cookie
+    assert is_signed_in(client)
+    signed = time.time()
+    monkeypatch.setattr(time, "time", lambda: signed + SESSION_LIFETIME.total_seconds() - 60)
+    assert is_signed_in(client)
+    monkeypatch.setattr(time, "time", lambda: signed + SESSION_LIFETIME.total_seconds() + 60)
+    assert not is_signed_in(client)
+
+
+def test_a_form_token_from_before_sign_in_is_refused_after_it(app):
+    app.extensions["accounts"].add_user("wang", PASSWORD, "staff")
+    client = app.test_client()
+    before = csrf_token(client)
+    assert client.post("/sign-in", data={"username": "wang", "password": PASSWORD,
+                                         "csrf_token": before}).status_code == 302
+    assert client.post("/sign-out", data={"csrf_token": before}).status_code == 400
+    assert is_signed_in(client)
+    assert post(client, "/sign-out", {}).status_code == 302
+
+
+def test_an_expired_token_is_refused_naming_authorization(app, clock):
+    accounts = app.extensions["accounts"]
+    accounts.add_user("wang", PASSWORD, "staff")
+    token = accounts.issue_token("wang", days=1)
+    clock.advance(days=1)
+    response = app.test_client().post("/api/v1/stations", json={},
+                                      headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 401
+    assert response.get_json()["error"]["parameter"] == "Authorization"
+
+
+def test_anonymous_callers_see_scenarios_without_who_saved_them(app):
+    saved = app.extensions["scenarios"].save(
+        Scenario(region="nanjing", name="两个新站", group="couriers", threshold_min=3,
+                 added=(ScenarioSite(lon=118.79, lat=32.036, name="品帅超市"),)),
+        actor="wang")
+    anonymous = app.test_client()
+    (listed,) = anonymous.get("/api/v1/scenarios").get_json()["scenarios"]
+    one = anonymous.get(f"/api/v1/scenarios/{saved.id}").get_json()
+    assert listed["name"] == one["name"] == "两个新站"
+    assert "created_by" not in listed and "created_by" not in one
+    assert "wang" not in anonymous.get("/api/v1/scenarios").get_data(as_text=True)
+    viewer = signed_in(app, "viewer")
+    assert viewer.get("/api/v1/scenarios").get_json()["scenarios"][0]["created_by"] == "wang"
+    assert viewer.get(f"/api/v1/scenarios/{saved.id}").get_json()["created_by"] == "wang"
