@@ -68,7 +68,6 @@ def create_app(config: dict | None = None) -> Flask:
     init_babel(app)
     auth.init_auth(app)
     CSRFProtect(app).exempt(api.bp)
-    planner.use_local_assets()
     app.register_blueprint(api.bp)
     app.register_blueprint(static.bp)
     app.register_blueprint(worker.bp)

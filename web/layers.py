@@ -1,0 +1,35 @@
+"""A coverage analysis's map layers as GeoDataFrames, and their simplification for display."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import h3
+import pandas as pd
+import shapely
+
+
+def hexagon_layer(cells: pd.DataFrame) -> gpd.GeoDataFrame:
+    """The demand hexagons as polygons in WGS-84.
+
+    Args:
+        cells: coverage per H3 cell (see :func:`geo.coverage.cell_statistics`), with ``cell``.
+
+    Returns:
+        The same rows with each cell's hexagon as geometry.
+    """
+    hexagons = [shapely.Polygon([(lon, lat) for lat, lon in h3.cell_to_boundary(cell)])
+                for cell in cells["cell"]]
+    return gpd.GeoDataFrame(cells, geometry=hexagons, crs="EPSG:4326")
+
+
+def display_tolerance(bounds: tuple[float, float, float, float]) -> float:
+    """How much (degrees) shapes may be simplified for drawing a region: about 2 m in a district,
+    more in a city, so layers stay small."""
+    span = max(bounds[2] - bounds[0], bounds[3] - bounds[1])
+    return max(2e-5, span / 5000)
+
+
+def for_display(layer: gpd.GeoDataFrame, tolerance: float) -> gpd.GeoDataFrame:
+    """A layer with its shapes simplified and snapped to a grid of ``tolerance`` / 4 degrees."""
+    simple = shapely.simplify(layer.geometry.values, tolerance, preserve_topology=True)
+    return layer.set_geometry(shapely.set_precision(simple, tolerance / 4), crs=layer.crs)
