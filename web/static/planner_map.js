@@ -84,7 +84,8 @@
         .then((data) => {
           entry.layer.addData(data);
           restack();
-          map.getContainer().dataset[`loaded${id.replace(/-(\w)/g, (_m, c) => c.toUpperCase())}`] = "true";
+          const container = map.getContainer();  // data-loaded lists the loaded layers
+          container.dataset.loaded = `${container.dataset.loaded || ""} ${id}`.trim();
           return entry.layer;
         })
         .catch((error) => {
