@@ -154,17 +154,21 @@ def test_the_hexagons_come_as_geojson_polygons(client):
 
 def test_the_planner_shows_a_region_without_open_stations(tmp_path):
     app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path}/yizhan.db"})
+    client = app.test_client()
+    before = map_config(client.get(f"/planner?{QUERY}").data.decode())["layers"][0]["url"]
     store = app.extensions["atlas"].store
     for station in store.list("nanjing"):
         store.set_status(station.id, "closed", station.version)
-    client = app.test_client()
     response = client.get(f"/planner?{QUERY}&lang=en")
     assert response.status_code == 200
     page = response.data.decode()
     assert 'id="station-count">0<' in page and 'data-value="0.0"' in page
     assert ">– / – / – min<" in page
-    for layer in map_config(page)["layers"]:
+    layers = map_config(page)["layers"]
+    assert layers[0]["url"] != before  # a browser keeps a layer until a station changes
+    for layer in layers:
         assert client.get(layer["url"]).status_code == 200, layer["id"]
+    assert client.get(layers[0]["url"]).cache_control.max_age > 0
     assert client.get(f"/planner/chart.svg?{QUERY}").status_code == 200
 
 

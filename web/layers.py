@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import geopandas as gpd
 import h3
 import pandas as pd
@@ -30,6 +32,9 @@ def display_tolerance(bounds: tuple[float, float, float, float]) -> float:
 
 
 def for_display(layer: gpd.GeoDataFrame, tolerance: float) -> gpd.GeoDataFrame:
-    """A layer with its shapes simplified and snapped to a grid of ``tolerance`` / 4 degrees."""
+    """A layer with its shapes simplified by ``tolerance`` degrees and its coordinates rounded
+    to the decimals that keep a quarter of it (which also keeps its GeoJSON short)."""
     simple = shapely.simplify(layer.geometry.values, tolerance, preserve_topology=True)
-    return layer.set_geometry(shapely.set_precision(simple, tolerance / 4), crs=layer.crs)
+    digits = math.ceil(-math.log10(tolerance / 4))
+    return layer.set_geometry(shapely.transform(simple, lambda xy: xy.round(digits)),
+                              crs=layer.crs)

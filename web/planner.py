@@ -37,6 +37,9 @@ MAP_LAYERS = {
     "uncovered-streets": ("uncovered", ()),
 }
 
+#: How long a browser may keep a map layer, seconds.
+LAYER_MAX_AGE_S = 86400
+
 
 def _atlas() -> Atlas:
     return current_app.extensions["atlas"]
@@ -101,7 +104,8 @@ def chart(fmt: str):
 @bp.get("/layers/<name>.geojson")
 def layer(name: str):
     """One layer of the planner's map (:data:`MAP_LAYERS`) as GeoJSON, simplified for display
-    and carrying only the properties the map shows, numbers to one decimal."""
+    and carrying only the properties the map shows, numbers to one decimal. The page asks for
+    it with the stations' revision (``rev``), so a browser keeps it until a station changes."""
     if name not in MAP_LAYERS:
         abort(404)
     region, group, threshold = coverage_request(request.args)
@@ -117,7 +121,7 @@ def layer(name: str):
                          display_tolerance(_atlas().index(region.id).bounds))
     response = Response(geojson_text(simple.round(1), region.attribution),
                         mimetype="application/geo+json")
-    response.cache_control.private = True
+    response.cache_control.max_age = LAYER_MAX_AGE_S  # the page's address names the revision
     return response
 
 
@@ -125,8 +129,10 @@ def map_config(region: Region, query: dict[str, str]) -> dict:
     """What ``static/planner_map.js`` needs to draw the map: the region's bounds, the basemap,
     and each layer's name, address, whether it is on at first, and the properties its tooltips
     show with their labels (in the current language)."""
+    revision = _atlas().store.revision()
+
     def url(name: str) -> str:
-        return url_for("planner.layer", name=name, **query)
+        return url_for("planner.layer", name=name, rev=revision, **query)
 
     return {
         "bounds": _atlas().index(region.id).bounds,
