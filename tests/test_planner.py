@@ -1,6 +1,7 @@
 """The planner's coverage API, CLI and page on the Nanjing demo region."""
 
 import csv
+import gzip
 import io
 import json
 import re
@@ -136,10 +137,14 @@ def test_the_page_carries_no_map_layer_each_loads_from_its_own_address(client):
     assert client.get(f"/planner/layers/secrets.geojson?{QUERY}").status_code == 404
 
 
-def test_map_layers_are_simplified_for_display(client):
+def test_map_layers_are_simplified_for_display_and_gzipped_for_browsers(client):
     full = client.get(f"/api/v1/service-areas?{QUERY}").data
-    shown = client.get(f"/planner/layers/service-areas.geojson?{QUERY}").data
+    url = f"/planner/layers/service-areas.geojson?{QUERY}"
+    shown = client.get(url).data
     assert len(shown) < len(full) / 2
+    packed = client.get(url, headers={"Accept-Encoding": "gzip, deflate"})
+    assert packed.headers["Content-Encoding"] == "gzip" and "Accept-Encoding" in packed.vary
+    assert gzip.decompress(packed.data) == shown and len(packed.data) < len(shown) / 3
 
 
 def test_the_hexagons_come_as_geojson_polygons(client):

@@ -3,6 +3,8 @@ layers (``static/planner_map.js``) load from :func:`layer` when they are turned 
 
 from __future__ import annotations
 
+import gzip
+
 from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
 from flask_babel import gettext as _
 
@@ -104,7 +106,8 @@ def chart(fmt: str):
 @bp.get("/layers/<name>.geojson")
 def layer(name: str):
     """One layer of the planner's map (:data:`MAP_LAYERS`) as GeoJSON, simplified for display
-    and carrying only the properties the map shows, numbers to one decimal. The page asks for
+    and carrying only the properties the map shows, numbers to one decimal, gzipped for a
+    browser that takes it. The page asks for
     it with the stations' revision (``rev``), so a browser keeps it until a station changes."""
     if name not in MAP_LAYERS:
         abort(404)
@@ -119,8 +122,12 @@ def layer(name: str):
         frame = getattr(analysis, attribute)
     simple = for_display(frame[[*shown, "geometry"]],
                          display_tolerance(_atlas().index(region.id).bounds))
-    response = Response(geojson_text(simple.round(1), region.attribution),
-                        mimetype="application/geo+json")
+    body = geojson_text(simple.round(1), region.attribution).encode("utf-8")
+    response = Response(body, mimetype="application/geo+json")
+    if "gzip" in request.accept_encodings:  # a city's service areas: 3.5 MB, gzipped 0.8 MB
+        response.set_data(gzip.compress(body, compresslevel=5))
+        response.content_encoding = "gzip"
+    response.vary.add("Accept-Encoding")
     response.cache_control.max_age = LAYER_MAX_AGE_S  # the page's address names the revision
     return response
 
