@@ -4,13 +4,15 @@ import csv
 import gzip
 import io
 import json
+import os
 import re
 import sqlite3
 
 import pytest
 from click.testing import CliRunner
 
-from web import create_app
+from web import create_app, planner
+from web.layers import LayerCache, for_display
 from web.cli import main
 
 QUERY = "region=nanjing&group=street&threshold=3"
@@ -145,6 +147,30 @@ def test_map_layers_are_simplified_for_display_and_gzipped_for_browsers(client):
     packed = client.get(url, headers={"Accept-Encoding": "gzip, deflate"})
     assert packed.headers["Content-Encoding"] == "gzip" and "Accept-Encoding" in packed.vary
     assert gzip.decompress(packed.data) == shown and len(packed.data) < len(shown) / 3
+
+
+def test_a_map_layer_is_made_once_per_station_revision(client, monkeypatch):
+    made = []
+    monkeypatch.setattr(planner, "for_display", lambda *args: made.append(1) or for_display(*args))
+    url = "/planner/layers/gaps.geojson?region=nanjing&group=street&threshold=4"
+    assert client.get(url).data == client.get(url).data
+    assert len(made) == 1
+
+
+def test_the_layer_cache_keeps_within_its_byte_budget():
+    made = []
+
+    def make() -> bytes:
+        made.append(1)
+        return os.urandom(1000)  # does not compress: about 2,000 bytes kept a layer
+
+    cache = LayerCache(budget_bytes=3000)
+    first = cache.get("a", make)
+    assert cache.get("a", make) == first and len(made) == 1
+    assert gzip.decompress(first[1]) == first[0]
+    cache.get("b", make)  # "a" is dropped to make room
+    cache.get("a", make)
+    assert len(made) == 3
 
 
 def test_the_hexagons_come_as_geojson_polygons(client):

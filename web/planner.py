@@ -3,8 +3,6 @@ layers (``static/planner_map.js``) load from :func:`layer` when they are turned 
 
 from __future__ import annotations
 
-import gzip
-
 from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
 from flask_babel import gettext as _
 
@@ -20,7 +18,7 @@ from geo.stations import KINDS
 from web import params
 from web.api import coverage_request
 from web.i18n import group_label, kind_label
-from web.layers import display_tolerance, for_display, hexagon_layer
+from web.layers import LayerCache, display_tolerance, for_display, hexagon_layer
 
 bp = Blueprint("planner", __name__, url_prefix="/planner")
 
@@ -41,6 +39,9 @@ MAP_LAYERS = {
 
 #: How long a browser may keep a map layer, seconds.
 LAYER_MAX_AGE_S = 86400
+
+#: Most bytes of map layers the app keeps ready to send.
+LAYER_CACHE_BYTES = 64 * 1024 * 1024
 
 
 def _atlas() -> Atlas:
@@ -105,14 +106,28 @@ def chart(fmt: str):
 
 @bp.get("/layers/<name>.geojson")
 def layer(name: str):
-    """One layer of the planner's map (:data:`MAP_LAYERS`) as GeoJSON, simplified for display
-    and carrying only the properties the map shows, numbers to one decimal, gzipped for a
-    browser that takes it. The page asks for
-    it with the stations' revision (``rev``), so a browser keeps it until a station changes."""
+    """One layer of the planner's map (:data:`MAP_LAYERS`) as GeoJSON (gzipped for a browser
+    that takes it), made once per station revision. The page asks for it with that revision
+    (``rev``), so a browser keeps it until a station changes."""
     if name not in MAP_LAYERS:
         abort(404)
     region, group, threshold = coverage_request(request.args)
-    analysis = _atlas().coverage(region.id, group.id, threshold)
+    cache = current_app.extensions.setdefault("map_layers", LayerCache(LAYER_CACHE_BYTES))
+    key = (_atlas().store.revision(), region.id, group.id, threshold, name)
+    body, packed = cache.get(key, lambda: _layer_geojson(name, region, group.id, threshold))
+    response = Response(body, mimetype="application/geo+json")
+    if "gzip" in request.accept_encodings:  # a city's service areas: 3.5 MB, gzipped 0.8 MB
+        response.set_data(packed)
+        response.content_encoding = "gzip"
+    response.vary.add("Accept-Encoding")
+    response.cache_control.max_age = LAYER_MAX_AGE_S
+    return response
+
+
+def _layer_geojson(name: str, region: Region, group_id: str, threshold: float) -> bytes:
+    """A map layer simplified for display, with only the properties the map shows, numbers to
+    one decimal."""
+    analysis = _atlas().coverage(region.id, group_id, threshold)
     attribute, shown = MAP_LAYERS[name]
     if attribute == "cells":
         frame = hexagon_layer(analysis.cells)
@@ -122,14 +137,7 @@ def layer(name: str):
         frame = getattr(analysis, attribute)
     simple = for_display(frame[[*shown, "geometry"]],
                          display_tolerance(_atlas().index(region.id).bounds))
-    body = geojson_text(simple.round(1), region.attribution).encode("utf-8")
-    response = Response(body, mimetype="application/geo+json")
-    if "gzip" in request.accept_encodings:  # a city's service areas: 3.5 MB, gzipped 0.8 MB
-        response.set_data(gzip.compress(body, compresslevel=5))
-        response.content_encoding = "gzip"
-    response.vary.add("Accept-Encoding")
-    response.cache_control.max_age = LAYER_MAX_AGE_S  # the page's address names the revision
-    return response
+    return geojson_text(simple.round(1), region.attribution).encode("utf-8")
 
 
 def map_config(region: Region, query: dict[str, str]) -> dict:
