@@ -75,7 +75,8 @@ def test_the_policy_lets_images_come_from_the_configured_tile_server(tmp_path):
 @pytest.mark.parametrize("template, origin", [
     ("https://{s}.tile.example.org/{z}/{x}/{y}.png", "https://*.tile.example.org"),
     ("https://tiles.example.org:8443/{z}/{x}/{y}.png", "https://tiles.example.org:8443"),
-    ("http://tile-{s}.example.org/{z}/{x}/{y}.png", "http:"),
+    ("https://webrd0{s}.is.example.com/tile?x={x}&y={y}&z={z}", "https://*.is.example.com"),
+    ("http://tiles.{s}.example.org/{z}/{x}/{y}.png", "http:"),
     ("", ""),
 ])
 def test_a_tile_template_gives_the_origin_of_its_server(template, origin):

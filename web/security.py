@@ -74,15 +74,16 @@ def content_security_policy(tiles_url: str = "") -> str:
 
 def tile_origin(tiles_url: str) -> str:
     """The CSP source of a tile URL template's server: ``https://{s}.tile.example.org/{z}/…``
-    gives ``https://*.tile.example.org``; an empty template gives ``""``.
+    or ``https://webrd0{s}.example.com/…`` gives ``https://*.tile.example.org`` or
+    ``https://*.example.com``; an empty template gives ``""``.
 
-    A template placeholder in the host other than its first label (which CSP cannot express)
-    widens the source to the scheme alone.
+    A placeholder in the host beyond its first label (which CSP cannot express) widens the
+    source to the scheme alone.
     """
     if not tiles_url:
         return ""
     parts = urlsplit(tiles_url)
-    host = re.sub(r"^\{[^}]*\}(?=\.)", "*", parts.netloc)
+    host = re.sub(r"^[^.]*\{[^}]*\}[^.]*(?=\.)", "*", parts.netloc)
     if "{" in host or not parts.scheme:
         return f"{parts.scheme}:" if parts.scheme else ""
     return f"{parts.scheme}://{host}"
