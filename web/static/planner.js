@@ -304,6 +304,7 @@
       layer.bindTooltip(el("span", {}, `#${p.gap} · ${Number(p.uncovered_demand).toFixed(1)}`), { sticky: true });
     },
   }).addTo(map);
+  map.on("restack", () => { whatifAreas.bringToFront(); whatifGaps.bringToFront(); });
   const status = $("whatif-status");
   const addButton = $("whatif-add");
   let adding = false;

@@ -8,6 +8,7 @@
 //   layer(id)  the layer of that id ("cells", "service-areas", "gaps", "uncovered-streets",
 //              "stations"), empty until loaded
 //   load(id)   a Promise of that layer once its data is in (loading it if it is not yet)
+// The map fires "restack" after it has put its layers back in order, drawn over anything else.
 (function () {
   "use strict";
   const config = JSON.parse(document.getElementById("map-config").textContent);
@@ -68,9 +69,11 @@
   const layers = new Map();    // id -> {spec, layer, loading}
   config.layers.forEach((spec) => layers.set(spec.id, { spec, layer: L.geoJSON(null, layerOptions(spec)), loading: null }));
 
-  /** Keep the layers on the map in the switcher's order, stations on top. */
+  /** Keep the layers on the map in the switcher's order, stations on top; then let other
+   * scripts bring their own layers above (the map fires "restack"). */
   function restack() {
     layers.forEach(({ layer }) => { if (map.hasLayer(layer)) layer.bringToFront(); });
+    map.fire("restack");
   }
 
   function load(id) {
