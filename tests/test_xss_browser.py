@@ -158,6 +158,22 @@ def test_the_worker_page_shows_payloads_in_results_and_popups_as_text(site):
         assert_clean(page, f"worker page, stations from {first}")
 
 
+def test_the_pages_element_builder_keeps_no_unsafe_address_or_handler(site):
+    base, _app, page, _stations, _places, _scenario = site
+    page.goto(base + "/?lang=en")
+    kept = page.evaluate("""(addresses) => addresses.map(
+        (href) => window.yizhanDom.el('a', { href }, 'x').getAttribute('href'))""",
+        [PAYLOADS[-1], " JavaScript:alert(1)", "data:text/html,<b>", "tel:+8625", "/planner",
+         "https://uri.amap.com/navigation"])
+    assert kept == [None, None, None, "tel:+8625", "/planner", "https://uri.amap.com/navigation"]
+    refused = page.evaluate("""() => ['onclick', 'style'].map((name) => {
+        try { window.yizhanDom.el('a', { [name]: 'window.__xss=1' }); return false; }
+        catch (error) { return true; }
+    })""")
+    assert refused == [True, True]
+    assert_clean(page, "element builder")
+
+
 def test_the_planner_shows_payloads_in_popups_tooltips_lists_and_a_scenario(site):
     base, _app, page, stations, _places, scenario = site
     page.goto(f"{base}{PLANNER}&scenario={scenario.id}")
