@@ -40,13 +40,15 @@ def serving_with_staff(folder: Path, username: str, password: str):
 
 
 @contextmanager
-def offline_page(playwright_api, base: str, viewport: dict):
+def offline_page(playwright_api, base: str, viewport: dict, **context):
     """A Chromium page whose requests to any host but ``base`` are refused and recorded in
-    ``page.outside``; script errors go to ``page.errors``, dialogs to ``page.dialogs``."""
+    ``page.outside``; script errors and Content-Security-Policy violations go to
+    ``page.errors``, every console error to ``page.console_errors``, dialogs to
+    ``page.dialogs``. ``context`` goes to the browser context (e.g. ``permissions``)."""
     with playwright_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        page = browser.new_context(viewport=viewport).new_page()
-        page.outside, page.errors, page.dialogs = [], [], []
+        page = browser.new_context(viewport=viewport, **context).new_page()
+        page.outside, page.errors, page.console_errors, page.dialogs = [], [], [], []
 
         def only_local(route):
             if route.request.url.startswith(base):
@@ -57,8 +59,18 @@ def offline_page(playwright_api, base: str, viewport: dict):
 
         page.route("**/*", only_local)
         page.on("pageerror", lambda error: page.errors.append(str(error)))
+        page.on("console", lambda message: _console(page, message))
         page.on("dialog", lambda dialog: (page.dialogs.append(dialog.message), dialog.dismiss()))
         try:
             yield page
         finally:
             browser.close()
+
+
+def _console(page, message) -> None:
+    """Keep a console error; a Content-Security-Policy violation is also a page error."""
+    if message.type != "error":
+        return
+    page.console_errors.append(message.text)
+    if "Content Security Policy" in message.text:
+        page.errors.append(message.text)

@@ -86,7 +86,8 @@ def test_a_point_outside_the_region_is_explained_not_answered(server, page):
         page.click(".leaflet-control-zoom-out")
         page.wait_for_timeout(300)
     page.mouse.click(box["x"] + 8, box["y"] + box["height"] - 30)
-    page.wait_for_function("document.querySelector('#status').textContent.includes('outside')")
+    page.wait_for_function(
+        "() => document.querySelector('#status').textContent.includes('outside')")
     assert page.locator(".result").count() == 0
 
 

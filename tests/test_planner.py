@@ -1,15 +1,18 @@
 """The planner's coverage API, CLI and page on the Nanjing demo region."""
 
 import csv
+import gzip
 import io
 import json
+import os
 import re
 import sqlite3
 
 import pytest
 from click.testing import CliRunner
 
-from web import create_app
+from web import create_app, planner
+from web.layers import LayerCache, for_display
 from web.cli import main
 
 QUERY = "region=nanjing&group=street&threshold=3"
@@ -104,13 +107,109 @@ def test_the_planner_page_shows_the_apis_numbers_and_loads_nothing_from_elsewher
     assert f'data-value="{report["covered_share"]}"' in page
     assert f'{report["covered_share"] * 100:.1f}%' in page
     assert "https://" not in page.split("<body")[0]  # scripts and styles come from the app
-    for layer in ("需求六边形", "服务范围", "覆盖空白", "未覆盖街道", "驿站"):
-        assert json.dumps(layer)[1:-1] in page  # the layer switcher's names, JSON-escaped
+    names = [layer["name"] for layer in map_config(page)["layers"]]
+    assert names == ["需求六边形", "服务范围", "覆盖空白", "未覆盖街道", "驿站"]
 
 
-def test_the_chart_downloads_as_a_png(client):
+def map_config(page: str) -> dict:
+    """What the page hands to ``static/planner_map.js``."""
+    found = re.search(r'<script id="map-config" type="application/json">(.*?)</script>',
+                      page, re.S)
+    return json.loads(found.group(1))
+
+
+def test_the_page_carries_no_map_layer_each_loads_from_its_own_address(client):
+    page = client.get(f"/planner?{QUERY}&lang=en").data.decode()
+    assert len(page.encode()) < 40_000 and "FeatureCollection" not in page
+    layers = {layer["id"]: layer for layer in map_config(page)["layers"]}
+    assert [id for id, layer in layers.items() if not layer["on"]] == ["uncovered-streets"]
+    report = client.get(f"/api/v1/coverage?{QUERY}").json
+    stations = client.get(layers["stations"]["url"]).json["features"]
+    assert len(stations) == report["stations"]
+    assert {s["properties"]["status"] for s in stations} == {"open"}
+    for id in ("cells", "service-areas", "gaps", "uncovered-streets"):
+        body = client.get(layers[id]["url"]).json
+        assert body["type"] == "FeatureCollection" and body["features"], id
+        shown = {key for key, _label in layers[id]["tooltip"]}
+        assert set(body["features"][0]["properties"]) - {"colour"} == shown, id
+    cells = client.get(layers["cells"]["url"]).json["features"]
+    assert len(cells) == len(report["cells"])
+    assert {c["properties"]["colour"] for c in cells} <= {
+        "#b71c1c", "#e65100", "#f9a825", "#9ccc65", "#2e7d32"}
+    assert client.get(f"/planner/layers/secrets.geojson?{QUERY}").status_code == 404
+
+
+def test_map_layers_are_simplified_for_display_and_gzipped_for_browsers(client):
+    full = client.get(f"/api/v1/service-areas?{QUERY}").data
+    url = f"/planner/layers/service-areas.geojson?{QUERY}"
+    shown = client.get(url).data
+    assert len(shown) < len(full) / 2
+    packed = client.get(url, headers={"Accept-Encoding": "gzip, deflate"})
+    assert packed.headers["Content-Encoding"] == "gzip" and "Accept-Encoding" in packed.vary
+    assert gzip.decompress(packed.data) == shown and len(packed.data) < len(shown) / 3
+
+
+def test_a_map_layer_is_made_once_per_station_revision(client, monkeypatch):
+    made = []
+    monkeypatch.setattr(planner, "for_display", lambda *args: made.append(1) or for_display(*args))
+    url = "/planner/layers/gaps.geojson?region=nanjing&group=street&threshold=4"
+    assert client.get(url).data == client.get(url).data
+    assert len(made) == 1
+
+
+def test_the_layer_cache_keeps_within_its_byte_budget():
+    made = []
+
+    def make() -> bytes:
+        made.append(1)
+        return os.urandom(1000)  # does not compress: about 2,000 bytes kept a layer
+
+    cache = LayerCache(budget_bytes=3000)
+    first = cache.get("a", make)
+    assert cache.get("a", make) == first and len(made) == 1
+    assert gzip.decompress(first[1]) == first[0]
+    cache.get("b", make)  # "a" is dropped to make room
+    cache.get("a", make)
+    assert len(made) == 3
+
+
+def test_the_hexagons_come_as_geojson_polygons(client):
+    body = client.get(f"/api/v1/cells?{QUERY}").json
+    report = client.get(f"/api/v1/coverage?{QUERY}").json
+    assert len(body["features"]) == len(report["cells"]) and "OpenStreetMap" in body["attribution"]
+    assert {f["geometry"]["type"] for f in body["features"]} == {"Polygon"}
+    assert sum(f["properties"]["demand"] for f in body["features"]) == pytest.approx(
+        report["demand_total"])
+    assert bad(client, "/api/v1/cells?threshold=0") == "threshold"
+
+
+def test_the_planner_shows_a_region_without_open_stations(tmp_path):
+    app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path}/yizhan.db"})
+    client = app.test_client()
+    before = map_config(client.get(f"/planner?{QUERY}").data.decode())["layers"][0]["url"]
+    store = app.extensions["atlas"].store
+    for station in store.list("nanjing"):
+        store.set_status(station.id, "closed", station.version)
+    response = client.get(f"/planner?{QUERY}&lang=en")
+    assert response.status_code == 200
+    page = response.data.decode()
+    assert 'id="station-count">0<' in page and 'data-value="0.0"' in page
+    assert ">– / – / – min<" in page
+    layers = map_config(page)["layers"]
+    assert layers[0]["url"] != before  # a browser keeps a layer until a station changes
+    for layer in layers:
+        assert client.get(layer["url"]).status_code == 200, layer["id"]
+    assert client.get(layers[0]["url"]).cache_control.max_age > 0
+    assert client.get(f"/planner/chart.svg?{QUERY}").status_code == 200
+
+
+def test_the_chart_downloads_as_a_png_and_shows_as_an_svg_image(client):
     response = client.get(f"/planner/chart.png?{QUERY}")
     assert response.status_code == 200 and response.data.startswith(b"\x89PNG")
+    image = client.get(f"/planner/chart.svg?{QUERY}")
+    assert image.mimetype == "image/svg+xml" and b"<svg" in image.data
+    assert f'src="/planner/chart.svg?' in client.get(f"/planner?{QUERY}").data.decode()
+    assert client.get(f"/planner/chart.gif?{QUERY}").status_code == 404
 
 
 def test_the_cli_prints_numbers_json_and_writes_layers(tmp_path):
@@ -174,14 +273,10 @@ def test_the_planner_page_gives_its_tools_their_words_layers_and_scenario(client
     config = planning_config(page)
     assert (config["region"], config["group"], config["threshold"]) == ("nanjing", "couriers", 3)
     assert config["scenario"] == 7 and config["csrfToken"] is None
-    for variable in (config["map"], config["layers"]["gaps"], config["layers"]["stations"]):
-        assert f"var {variable} = L." in page
     assert config["texts"]["optimal"] == "Proven optimal."
     assert config["categories"]["post_office"] == "post office"
     assert client.get(f"/planner?{PLANNING}").status_code == 200
     assert planning_config(client.get(f"/planner?{PLANNING}").data.decode())["scenario"] is None
-    report = client.get(f"/api/v1/coverage?{PLANNING}").json
-    assert page.count('class="station-popup" data-station-id=') == report["stations"]
     assert 'id="recommend-form"' in page and 'id="scenario-form"' not in page
     assert 'id="scenario-sign-in"' in page and "/sign-in?next=" in page
 

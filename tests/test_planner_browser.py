@@ -75,7 +75,7 @@ def tap_a_gap(page, base: str) -> dict:
     for gap in gaps:
         p = gap["properties"]
         spot = page.evaluate("""([lon, lat]) => {
-            const map = window[document.querySelector('.folium-map').id];
+            const map = window.yizhanPlannerMap.map;
             const point = map.latLngToContainerPoint([lat, lon]);
             const box = map.getContainer().getBoundingClientRect();
             const x = box.left + point.x, y = box.top + point.y;
@@ -112,7 +112,7 @@ def test_mclp_recommends_two_sites_in_a_table_on_the_map_and_in_a_whatif(server,
     page.fill("#recommend-k", "2")
     page.click("#recommend-run")
     page.wait_for_selector("#recommend-result:not([hidden])")
-    page.wait_for_function("!document.querySelector('#recommend-run').disabled")
+    page.wait_for_function("() => !document.querySelector('#recommend-run').disabled")
 
     api = post(server, "/api/v1/recommend", {**AREA, "problem": "mclp", "k": 2,
                                              "candidates": "sites", "min_distance_m": 50,
@@ -147,7 +147,7 @@ def test_mclp_recommends_two_sites_in_a_table_on_the_map_and_in_a_whatif(server,
     assert share == pytest.approx(api["after"]["covered_share"])
 
     page.click("#recommend-run")  # a second run replaces the markers
-    page.wait_for_function("!document.querySelector('#recommend-run').disabled")
+    page.wait_for_function("() => !document.querySelector('#recommend-run').disabled")
     assert page.locator(".recommend-icon").count() == 2
     OUTPUT.mkdir(exist_ok=True)
     page.screenshot(path=str(OUTPUT / "planner-recommend.png"), full_page=True)
@@ -169,10 +169,8 @@ def test_a_station_tapped_into_a_gap_raises_coverage_and_switching_one_off_lower
     assert with_new > real
     assert page.locator("#whatif-covered-share").is_visible()
     assert "pp" in page.locator("#whatif-covered-share").inner_text()
-    assert page.evaluate("""() => {
-        const config = JSON.parse(document.getElementById('planning-config').textContent);
-        return !window[config.map].hasLayer(window[config.layers.gaps]);
-    }"""), "the server's gap layer stays hidden while a what-if is shown"
+    assert page.evaluate("""() => !yizhanPlannerMap.map.hasLayer(yizhanPlannerMap.layer('gaps'))"""
+                         ), "the server's gap layer stays hidden while a what-if is shown"
 
     station = station_that_matters(server)
     box = page.locator(f"#whatif-stations input[data-station-id='{station}']")
@@ -187,10 +185,8 @@ def test_a_station_tapped_into_a_gap_raises_coverage_and_switching_one_off_lower
 
     # Switched back on from the station's popup on the map.
     page.evaluate("""(id) => {
-        const config = JSON.parse(document.getElementById('planning-config').textContent);
-        window[config.layers.stations].eachLayer((marker) => {
-            const tagged = marker.getPopup().getContent().querySelector('[data-station-id]');
-            if (Number(tagged.dataset.stationId) === id) marker.openPopup();
+        yizhanPlannerMap.layer('stations').eachLayer((marker) => {
+            if (marker.feature.properties.id === id) marker.openPopup();
         });
     }""", station)
     before = answers(page)
@@ -199,12 +195,9 @@ def test_a_station_tapped_into_a_gap_raises_coverage_and_switching_one_off_lower
     assert not box.is_checked()
 
     page.click(".whatif-icon")  # a tap on a new station takes it away again
-    page.wait_for_function("!document.querySelector('#whatif-covered-share').dataset.value")
+    page.wait_for_function("() => !document.querySelector('#whatif-covered-share').dataset.value")
     assert page.locator(".whatif-icon").count() == 0
-    assert page.evaluate("""() => {
-        const config = JSON.parse(document.getElementById('planning-config').textContent);
-        return window[config.map].hasLayer(window[config.layers.gaps]);
-    }""")
+    assert page.evaluate("() => yizhanPlannerMap.map.hasLayer(yizhanPlannerMap.layer('gaps'))")
     assert page.outside == [] and page.errors == []
 
 
@@ -242,7 +235,7 @@ def test_a_signed_in_planner_saves_a_whatif_and_opens_it_again(server, page):
 
     page.click("#scenario-save")  # the same name again is refused, next to the name
     page.wait_for_function(
-        "document.querySelector('[data-error-for=name]').textContent.length > 0")
+        "() => document.querySelector('[data-error-for=name]').textContent.length > 0")
 
     page.goto(f"{server}{PLANNER}&scenario={scenario_id}")
     loaded = wait_for_answer(page, 0)
@@ -275,7 +268,7 @@ def test_a_bad_number_of_sites_is_explained_next_to_its_field(server, page):
     page.click("#recommend-run")
     error = page.locator("#recommend-form [data-error-for=k]")
     page.wait_for_function(
-        "document.querySelector('#recommend-form [data-error-for=k]').textContent.length > 0")
+        "() => document.querySelector('#recommend-form [data-error-for=k]').textContent.length > 0")
     assert "between 1 and 100" in error.inner_text()
     assert error.is_visible()
     assert page.get_attribute("#recommend-k", "aria-invalid") == "true"

@@ -18,6 +18,7 @@ from geo.settings import instance_dir
 from geo.store import StationStore, default_store_url
 from web.i18n import init_babel
 from web.params import BadParameter
+from web.security import install_security_headers
 
 #: File in the instance folder that keeps the session-signing key when the environment gives
 #: none.
@@ -74,7 +75,7 @@ def create_app(config: dict | None = None) -> Flask:
     init_babel(app)
     auth.init_auth(app)
     CSRFProtect(app).exempt(api.bp)
-    planner.use_local_assets()
+    install_security_headers(app)
     app.register_blueprint(api.bp)
     app.register_blueprint(static.bp)
     app.register_blueprint(worker.bp)

@@ -29,6 +29,7 @@ from geo.store import VersionConflict
 from web import params
 from web.auth import accounts
 from web.edits import Problem, Rejected, change_station, create_station, values_from_json
+from web.layers import hexagon_layer
 from web.openapi import openapi_document
 from web.params import BadParameter
 
@@ -252,6 +253,15 @@ def cells_csv():
     return Response("\ufeff" + text + f"# {region.attribution}\n", mimetype="text/csv",
                     headers={"Content-Disposition": "attachment; filename="
                              f"cells-{region.id}-{group.id}-{threshold:g}min.csv"})
+
+
+@bp.get("/cells")
+def cell_layer():
+    """Coverage per H3 hexagon as GeoJSON polygons (``format=gpkg`` for a GeoPackage)."""
+    region, group, threshold = coverage_request(request.args)
+    analysis = _atlas().coverage(region.id, group.id, threshold, geometry=False)
+    return _layer_response(hexagon_layer(analysis.cells),
+                           f"cells-{region.id}-{group.id}-{threshold:g}min", region)
 
 
 # --- writes -----------------------------------------------------------------------------------

@@ -1,27 +1,24 @@
-"""The planner's page: coverage of each worker group, gaps and service areas on a folium map."""
+"""The planner's page: coverage of each worker group, gaps and service areas on a map whose
+layers (``static/planner_map.js``) load from :func:`layer` when they are turned on."""
 
 from __future__ import annotations
 
-from html import escape
-
-import folium
-import geopandas as gpd
-import h3
-import shapely
-import numpy as np
-from flask import Blueprint, Response, current_app, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
 from flask_babel import gettext as _
 
 from geo.analysis import CoverageAnalysis
 from geo.atlas import Atlas
 from geo.candidates import CANDIDATE_CATEGORIES, NODE_CATEGORY
 from geo.charts import curve_chart
+from geo.export import geojson_text
 from geo.groups import GROUPS
 from geo.recommend import PROBLEMS
 from geo.regions import Region
+from geo.stations import KINDS
 from web import params
 from web.api import coverage_request
 from web.i18n import group_label, kind_label
+from web.layers import LayerCache, display_tolerance, for_display, hexagon_layer
 
 bp = Blueprint("planner", __name__, url_prefix="/planner")
 
@@ -31,13 +28,20 @@ SHARE_CLASSES = ((0.2, "#b71c1c"), (0.4, "#e65100"), (0.6, "#f9a825"), (0.8, "#9
 KIND_COLOURS = {"love_station": "#d7263d", "courier_home": "#1b998b",
                 "truck_driver_home": "#2e86ab", "platform_worker_station": "#f49d37"}
 
+#: The map's layers drawn from a coverage analysis: URL name -> (the analysis's layer, the
+#: properties the map shows).
+MAP_LAYERS = {
+    "cells": ("cells", ("demand", "covered_pct", "mean_time_min", "colour")),
+    "service-areas": ("service_areas", ("name", "reached_m")),
+    "gaps": ("gaps", ("gap", "uncovered_demand", "street_m", "centre_time_s")),
+    "uncovered-streets": ("uncovered", ()),
+}
 
-def use_local_assets() -> None:
-    """Make folium maps load Leaflet (and jQuery, which folium's popups use) from the app's
-    vendor routes instead of from CDNs."""
-    folium.Map.default_js = [("leaflet", "/vendor/leaflet/leaflet.js"),
-                             ("jquery", "/vendor/jquery/jquery.min.js")]
-    folium.Map.default_css = [("leaflet_css", "/vendor/leaflet/leaflet.css")]
+#: How long a browser may keep a map layer, seconds.
+LAYER_MAX_AGE_S = 86400
+
+#: Most bytes of map layers the app keeps ready to send.
+LAYER_CACHE_BYTES = 64 * 1024 * 1024
 
 
 def _atlas() -> Atlas:
@@ -50,9 +54,6 @@ def page():
     region, group, threshold = coverage_request(request.args)
     scenario_id = params.integer(request.args, "scenario", None, 1, 2**31 - 1)
     analysis = _atlas().coverage(region.id, group.id, threshold)
-    fmap = coverage_map(analysis, region)
-    figure = fmap.get_root()
-    figure.render()
     query = {"region": region.id, "group": group.id, "threshold": f"{threshold:g}"}
     return render_template(
         "planner.html",
@@ -65,42 +66,114 @@ def page():
         report=analysis.report,
         top_gaps=analysis.gaps.head(8),
         stations=analysis.stations.sort_values("covered_demand", ascending=False),
-        chart_svg=_chart(analysis, region, "svg").decode("utf-8"),
         legend=_legend(),
-        map_header=figure.header.render(),
-        map_html=figure.html.render(),
-        map_script=figure.script.render(),
-        map_name=fmap.get_name(),
+        map_config=map_config(region, query),
         problems=problem_labels(),
         categories=category_labels(),
         planning={
             "region": region.id, "group": group.id, "threshold": threshold,
-            "scenario": scenario_id, "map": fmap.get_name(), "layers": layer_variables(fmap),
+            "scenario": scenario_id,
             "texts": planning_texts(),
             "categories": {**category_labels(), NODE_CATEGORY: _("street node")},
         },
-        basemap={"tilesUrl": current_app.config["TILES_URL"], "attribution": region.attribution,
-                 "streetsUrl": url_for("worker.streets", region_id=region.id)},
         exports={
             "gaps_geojson": url_for("api.gaps", **query),
             "gaps_gpkg": url_for("api.gaps", format="gpkg", **query),
             "areas_geojson": url_for("api.service_area_layer", **query),
             "areas_gpkg": url_for("api.service_area_layer", format="gpkg", **query),
             "cells_csv": url_for("api.cells_csv", **query),
-            "chart_png": url_for("planner.chart", **query),
+            "cells_geojson": url_for("api.cell_layer", **query),
+            "chart_png": url_for("planner.chart", fmt="png", **query),
+            "chart_svg": url_for("planner.chart", fmt="svg", **query),
             "coverage_json": url_for("api.coverage", **query),
         },
     )
 
 
-@bp.get("/chart.png")
-def chart():
-    """The cumulative coverage curve as a PNG download."""
+@bp.get("/chart.<fmt>")
+def chart(fmt: str):
+    """The cumulative coverage curve: an SVG image for the page, or a PNG download."""
+    if fmt not in ("png", "svg"):
+        abort(404)
     region, group, threshold = coverage_request(request.args)
     analysis = _atlas().coverage(region.id, group.id, threshold, geometry=False)
+    if fmt == "svg":
+        return Response(_chart(analysis, region, "svg"), mimetype="image/svg+xml")
     return Response(_chart(analysis, region, "png"), mimetype="image/png", headers={
         "Content-Disposition": f"attachment; filename=curve-{region.id}-{group.id}-"
                                f"{threshold:g}min.png"})
+
+
+@bp.get("/layers/<name>.geojson")
+def layer(name: str):
+    """One layer of the planner's map (:data:`MAP_LAYERS`) as GeoJSON (gzipped for a browser
+    that takes it), made once per station revision. The page asks for it with that revision
+    (``rev``), so a browser keeps it until a station changes."""
+    if name not in MAP_LAYERS:
+        abort(404)
+    region, group, threshold = coverage_request(request.args)
+    cache = current_app.extensions.setdefault("map_layers", LayerCache(LAYER_CACHE_BYTES))
+    key = (_atlas().store.revision(), region.id, group.id, threshold, name)
+    body, packed = cache.get(key, lambda: _layer_geojson(name, region, group.id, threshold))
+    response = Response(body, mimetype="application/geo+json")
+    if "gzip" in request.accept_encodings:  # a city's service areas: 3.5 MB, gzipped 0.8 MB
+        response.set_data(packed)
+        response.content_encoding = "gzip"
+    response.vary.add("Accept-Encoding")
+    response.cache_control.max_age = LAYER_MAX_AGE_S
+    return response
+
+
+def _layer_geojson(name: str, region: Region, group_id: str, threshold: float) -> bytes:
+    """A map layer simplified for display, with only the properties the map shows, numbers to
+    one decimal."""
+    analysis = _atlas().coverage(region.id, group_id, threshold)
+    attribute, shown = MAP_LAYERS[name]
+    if attribute == "cells":
+        frame = hexagon_layer(analysis.cells)
+        frame["covered_pct"] = frame["covered_share"] * 100
+        frame["colour"] = frame["covered_share"].map(_share_colour)
+    else:
+        frame = getattr(analysis, attribute)
+    simple = for_display(frame[[*shown, "geometry"]],
+                         display_tolerance(_atlas().index(region.id).bounds))
+    return geojson_text(simple.round(1), region.attribution).encode("utf-8")
+
+
+def map_config(region: Region, query: dict[str, str]) -> dict:
+    """What ``static/planner_map.js`` needs to draw the map: the region's bounds, the basemap,
+    and each layer's name, address, whether it is on at first, and the properties its tooltips
+    show with their labels (in the current language)."""
+    revision = _atlas().store.revision()
+
+    def url(name: str) -> str:
+        return url_for("planner.layer", name=name, rev=revision, **query)
+
+    return {
+        "bounds": _atlas().index(region.id).bounds,
+        "basemap": {"tilesUrl": current_app.config["TILES_URL"],
+                    "attribution": region.attribution,
+                    "streetsUrl": url_for("worker.streets", region_id=region.id)},
+        "layers": [
+            {"id": "cells", "name": _("Demand hexagons"), "url": url("cells"), "on": True,
+             "tooltip": [["demand", _("Demand")], ["covered_pct", _("Covered (%)")],
+                         ["mean_time_min", _("Mean time (min)")]]},
+            {"id": "service-areas", "name": _("Service areas"), "url": url("service-areas"),
+             "on": True, "tooltip": [["name", _("Station")],
+                                     ["reached_m", _("Streets reached (m)")]]},
+            {"id": "gaps", "name": _("Gaps"), "url": url("gaps"), "on": True,
+             "tooltip": [["gap", _("Gap")], ["uncovered_demand", _("Uncovered demand")],
+                         ["street_m", _("Uncovered street (m)")],
+                         ["centre_time_s", _("Time to nearest station (s)")]]},
+            {"id": "uncovered-streets", "name": _("Uncovered streets"),
+             "url": url("uncovered-streets"), "on": False, "tooltip": []},
+            {"id": "stations", "name": _("Stations"), "on": True, "tooltip": [],
+             "url": url_for("api.stations", region=region.id, status="open")},
+        ],
+        "kinds": {kind: {"label": kind_label(kind), "colour": KIND_COLOURS.get(kind, "#555555")}
+                  for kind in KINDS},
+        "demo": _("Demo data"),
+    }
 
 
 def problem_labels() -> dict[str, str]:
@@ -168,20 +241,6 @@ def planning_texts() -> dict[str, str]:
     }
 
 
-def layer_variables(fmap: folium.Map) -> dict[str, str]:
-    """The JavaScript variables of the coverage map's gap and station layers.
-
-    Args:
-        fmap: a map made by :func:`coverage_map`.
-
-    Returns:
-        ``gaps`` and ``stations`` (when the map has them) to the variable of that layer.
-    """
-    keys = {_("Gaps"): "gaps", _("Stations"): "stations"}
-    return {keys[child.layer_name]: child.get_name() for child in fmap._children.values()
-            if getattr(child, "layer_name", None) in keys}
-
-
 def _chart(analysis: CoverageAnalysis, region: Region, fmt: str) -> bytes:
     """The coverage curve in the current language."""
     return curve_chart(
@@ -204,94 +263,3 @@ def _legend() -> list[tuple[str, str]]:
 def _share_colour(share: float) -> str:
     """The colour class of a covered share."""
     return next(colour for high, colour in SHARE_CLASSES if share < high)
-
-
-def coverage_map(analysis: CoverageAnalysis, region: Region) -> folium.Map:
-    """A folium map with switchable layers: demand hexagons, service areas, gaps, uncovered
-    streets and stations. Text from station records is escaped. The page adds the basemap
-    (``static/basemap.js``)."""
-    index = _atlas().index(region.id)
-    min_lon, min_lat, max_lon, max_lat = index.bounds
-    fmap = folium.Map(tiles=None, max_zoom=19, control_scale=True, prefer_canvas=True,
-                      zoom_snap=0.25)
-    fmap.fit_bounds([[min_lat, min_lon], [max_lat, max_lon]])
-    _hexagons(analysis).add_to(fmap)
-    detail = display_tolerance(index.bounds)
-    folium.GeoJson(
-        for_display(analysis.service_areas, detail).assign(
-            name=analysis.service_areas["name"].map(escape)),
-        name=_("Service areas"),
-        style_function=lambda _f: {"color": "#2e86ab", "weight": 1, "fillOpacity": 0.12},
-        tooltip=folium.GeoJsonTooltip(["name", "reached_m"], aliases=[_("Station"),
-                                                                       _("Streets reached (m)")]),
-    ).add_to(fmap)
-    if len(analysis.gaps):
-        folium.GeoJson(
-            for_display(analysis.gaps, detail).replace([np.inf, -np.inf], np.nan).round(1),
-            name=_("Gaps"),
-            style_function=lambda _f: {"color": "#b71c1c", "weight": 2, "fillOpacity": 0.25},
-            tooltip=folium.GeoJsonTooltip(
-                ["gap", "uncovered_demand", "street_m", "centre_time_s"],
-                aliases=[_("Gap"), _("Uncovered demand"), _("Uncovered street (m)"),
-                         _("Time to nearest station (s)")]),
-        ).add_to(fmap)
-    if len(analysis.uncovered):
-        folium.GeoJson(for_display(analysis.uncovered, detail), name=_("Uncovered streets"),
-                       show=False,
-                       style_function=lambda _f: {"color": "#b71c1c", "weight": 2}).add_to(fmap)
-    stations = folium.FeatureGroup(name=_("Stations"))
-    by_id = {s.id: s for s in index.stations}
-    for row in analysis.stations.itertuples():
-        station = by_id[row.station_id]
-        popup = (f'<div class="station-popup" data-station-id="{int(station.id)}">'
-                 f"<strong>{escape(station.name)}</strong><br>{escape(kind_label(station.kind))}"
-                 + (f"<br>{escape(_('Demo data'))}" if station.demo else "") + "</div>")
-        folium.CircleMarker(
-            [station.lat, station.lon], radius=6, color="#ffffff", weight=2, fill=True,
-            fill_color=KIND_COLOURS.get(station.kind, "#555"), fill_opacity=1,
-            popup=folium.Popup(popup, max_width=260),
-            tooltip=escape(station.name),
-        ).add_to(stations)
-    stations.add_to(fmap)
-    folium.LayerControl(collapsed=False).add_to(fmap)
-    return fmap
-
-
-def display_tolerance(bounds: tuple[float, float, float, float]) -> float:
-    """How much (degrees) shapes may be simplified for drawing a region: about 2 m in a district,
-    more in a city, so pages stay small."""
-    span = max(bounds[2] - bounds[0], bounds[3] - bounds[1])
-    return max(2e-5, span / 5000)
-
-
-def for_display(layer: gpd.GeoDataFrame, tolerance: float) -> gpd.GeoDataFrame:
-    """A layer with its shapes simplified and snapped to a grid of ``tolerance`` / 4 degrees."""
-    simple = shapely.simplify(layer.geometry.values, tolerance, preserve_topology=True)
-    return layer.set_geometry(shapely.set_precision(simple, tolerance / 4), crs=layer.crs)
-
-
-def _hexagons(analysis: CoverageAnalysis) -> folium.GeoJson:
-    """The demand hexagons, coloured by covered share."""
-    features = []
-    for cell in analysis.cells.itertuples():
-        ring = [[lon, lat] for lat, lon in h3.cell_to_boundary(cell.cell)]
-        features.append({
-            "type": "Feature",
-            "geometry": {"type": "Polygon", "coordinates": [ring + ring[:1]]},
-            "properties": {
-                "demand": round(float(cell.demand), 1),
-                "covered_pct": round(float(cell.covered_share) * 100, 1),
-                "mean_time_min": None if np.isnan(cell.mean_time_min)
-                else round(float(cell.mean_time_min), 1),
-                "colour": _share_colour(float(cell.covered_share)),
-            },
-        })
-    return folium.GeoJson(
-        {"type": "FeatureCollection", "features": features},
-        name=_("Demand hexagons"),
-        style_function=lambda f: {"color": "#ffffff", "weight": 0.5, "fillOpacity": 0.55,
-                                  "fillColor": f["properties"]["colour"]},
-        tooltip=folium.GeoJsonTooltip(["demand", "covered_pct", "mean_time_min"],
-                                      aliases=[_("Demand"), _("Covered (%)"),
-                                               _("Mean time (min)")]),
-    )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import xstatic.pkg.jquery
 import xstatic.pkg.leaflet
 import xstatic.pkg.leaflet_markercluster
 from flask import Blueprint, abort, send_from_directory
@@ -13,7 +12,6 @@ bp = Blueprint("vendor", __name__, url_prefix="/vendor")
 PACKAGES = {
     "leaflet": xstatic.pkg.leaflet.BASE_DIR,
     "markercluster": xstatic.pkg.leaflet_markercluster.BASE_DIR,
-    "jquery": xstatic.pkg.jquery.BASE_DIR,
 }
 
 

@@ -1,14 +1,14 @@
-// The planner page's tools on the folium map: recommended new sites and what-if coverage
-// (hypothetical stations added, existing ones switched off), saved as scenarios on request.
-// Words come from the page's #planning-config (translated by the server); names from data are
-// only ever put in as text.
+// The planner page's tools on its map (static/planner_map.js): recommended new sites and what-if
+// coverage (hypothetical stations added, existing ones switched off), saved as scenarios on
+// request. Words come from the page's #planning-config (translated by the server); names from
+// data are only ever put in as text.
 (function () {
   "use strict";
   const config = JSON.parse(document.getElementById("planning-config").textContent);
   const T = config.texts;
-  const map = window[config.map];
-  const serverGaps = config.layers.gaps ? window[config.layers.gaps] : null;
-  const serverStations = config.layers.stations ? window[config.layers.stations] : null;
+  const plannerMap = window.yizhanPlannerMap;
+  const map = plannerMap.map;
+  const serverGaps = plannerMap.layer("gaps");
   const area = { region: config.region, group: config.group, threshold: config.threshold };
   const $ = (id) => document.getElementById(id);
 
@@ -291,7 +291,7 @@
 
   const added = [];               // hypothetical stations: {lon, lat, name, category}
   const removed = new Set();      // ids of existing stations switched off
-  const stationMarkers = new Map(); // station id -> its circle marker on the server's layer
+  const stationMarkers = new Map(); // station id -> its circle marker on the map's station layer
   const stationStyles = new Map();  // station id -> the marker's own style
   const whatifMarkers = L.layerGroup().addTo(map);
   const whatifAreas = L.geoJSON(null, {
@@ -304,6 +304,7 @@
       layer.bindTooltip(el("span", {}, `#${p.gap} · ${Number(p.uncovered_demand).toFixed(1)}`), { sticky: true });
     },
   }).addTo(map);
+  map.on("restack", () => { whatifAreas.bringToFront(); whatifGaps.bringToFront(); });
   const status = $("whatif-status");
   const addButton = $("whatif-add");
   let adding = false;
@@ -314,29 +315,10 @@
   let answers = 0;                // what-if answers shown so far (data-answers, for tests)
   status.textContent = T.whatif_idle;
 
-  // The server's station markers, by the station id their popup carries.
-  if (serverStations) {
-    serverStations.eachLayer((marker) => {
-      const popup = marker.getPopup && marker.getPopup();
-      const content = popup && popup.getContent();
-      const tagged = content instanceof Element ? content.querySelector("[data-station-id]") : null;
-      if (!tagged) return;
-      const id = Number(tagged.dataset.stationId);
-      stationMarkers.set(id, marker);
-      const o = marker.options;
-      stationStyles.set(id, { color: o.color, fillColor: o.fillColor, fillOpacity: o.fillOpacity,
-        dashArray: o.dashArray, opacity: o.opacity });
-      // While adding stations, a tap on a station opens its popup but adds nothing.
-      marker.on("click", (e) => { if (adding) L.DomEvent.stopPropagation(e); });
-    });
-  }
-
-  map.on("popupopen", (event) => {
-    const content = event.popup.getContent();
-    const tagged = content instanceof Element ? content.querySelector("[data-station-id]") : null;
-    if (!tagged || !stationMarkers.has(Number(tagged.dataset.stationId))) return;
-    const id = Number(tagged.dataset.stationId);
-    tagged.querySelectorAll(".whatif-switch-row").forEach((old) => old.remove());
+  /** A station's popup gets a button that switches it off (or back on) in the what-if. */
+  function offerSwitch(id, popup) {
+    const content = popup.getContent();
+    content.querySelectorAll(".whatif-switch-row").forEach((old) => old.remove());
     const button = el("button", { type: "button", class: "whatif-switch" },
       removed.has(id) ? T.switch_on : T.switch_off);
     button.addEventListener("click", () => {
@@ -344,16 +326,26 @@
       changed();
       map.closePopup();
     });
-    tagged.append(el("div", { class: "whatif-switch-row" }, button));
-    event.popup.update();
-  });
+    content.append(el("div", { class: "whatif-switch-row" }, button));
+    popup.update();
+  }
 
-  // The list of open stations with "switch off" boxes.
-  const stationsReady = fetch(`/api/v1/stations?region=${encodeURIComponent(config.region)}`)
-    .then((r) => r.json())
-    .then((data) => {
-      const open = data.features.map((f) => f.properties).filter((p) => p.status === "open")
-        .sort((a, b) => a.name.localeCompare(b.name));
+  // The open stations: their markers on the map, and a list with "switch off" boxes.
+  const stationsReady = plannerMap.load("stations")
+    .then((layer) => {
+      const open = [];
+      layer.eachLayer((marker) => {
+        const p = marker.feature.properties;
+        open.push(p);
+        stationMarkers.set(p.id, marker);
+        const o = marker.options;
+        stationStyles.set(p.id, { color: o.color, fillColor: o.fillColor, fillOpacity: o.fillOpacity,
+          dashArray: o.dashArray, opacity: o.opacity });
+        // While adding stations, a tap on a station opens its popup but adds nothing.
+        marker.on("click", (e) => { if (adding) L.DomEvent.stopPropagation(e); });
+        marker.on("popupopen", (e) => offerSwitch(p.id, e.popup));
+      });
+      open.sort((a, b) => a.name.localeCompare(b.name));
       $("whatif-stations").replaceChildren(...open.map((p) => {
         const box = el("input", { type: "checkbox", value: p.id, "data-station-id": p.id });
         box.checked = removed.has(p.id);
@@ -493,7 +485,7 @@
     summary.dataset.baseline = b.covered_share;
     summary.hidden = false;
 
-    if (serverGaps && !gapsHidden && map.hasLayer(serverGaps)) {
+    if (!gapsHidden && map.hasLayer(serverGaps)) {
       map.removeLayer(serverGaps);
       gapsHidden = true;
     }
@@ -515,7 +507,7 @@
     $("whatif-summary").hidden = true;
     whatifGaps.clearLayers();
     whatifAreas.clearLayers();
-    if (serverGaps && gapsHidden) {
+    if (gapsHidden) {
       serverGaps.addTo(map);
       gapsHidden = false;
     }

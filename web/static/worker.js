@@ -25,10 +25,10 @@
   map.addLayer(stationLayer);
   const stationIcon = (p) => {
     const grey = p.status !== "open" || p.open_state === "closed";
-    const colour = grey ? "#9e9e9e" : KIND_COLOURS[p.kind] || "#555";
+    const dot = el("span");
+    dot.style.background = grey ? "#9e9e9e" : KIND_COLOURS[p.kind] || "#555";
     return L.divIcon({
-      className: "station-icon" + (grey ? " is-grey" : ""),
-      html: `<span style="background:${colour}"></span>`,
+      className: "station-icon" + (grey ? " is-grey" : ""), html: dot,
       iconSize: [18, 18], iconAnchor: [9, 9],
     });
   };
@@ -73,7 +73,7 @@
     const links = el("div", { class: "navigate" }, el("span", {}, `${T.navigate}: `),
       ["amap", "baidu", "osm"].filter((k) => nav[k]).map((k) =>
         el("a", { href: nav[k], target: "_blank", rel: "noopener", class: `nav-${k}` }, T[k])));
-    return el("li", { class: "result", "data-rank": rank, style: `border-color:${ROUTE_COLOURS[rank - 1] || "#444"}` },
+    const item = el("li", { class: "result", "data-rank": rank },
       el("div", { class: "result-head" },
         el("strong", { class: "name" }, p.name),
         el("span", { class: "time" }, formatTime(p.time_s)),
@@ -86,6 +86,8 @@
       amenities,
       p.phone ? el("a", { class: "phone", href: `tel:${p.phone.replace(/[^0-9+]/g, "")}` }, `${T.call} ${p.phone}`) : "",
       links);
+    item.style.borderColor = ROUTE_COLOURS[rank - 1] || "#444";
+    return item;
   }
 
   function show(answer) {
@@ -145,6 +147,8 @@
   }
 
   map.on("click", (e) => setHere(e.latlng.lat, e.latlng.lng));
+  const regionPick = document.getElementById("region");
+  regionPick.addEventListener("change", () => regionPick.form.submit());
   document.querySelectorAll("input[name=mode], input[name=amenity], #kind, #open-now")
     .forEach((input) => input.addEventListener("change", ask));
   document.getElementById("locate").addEventListener("click", () => {

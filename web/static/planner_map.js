@@ -1,0 +1,118 @@
+// The planner page's map: the basemap, then switchable layers (demand hexagons, service areas,
+// gaps, uncovered streets, stations) that each load as GeoJSON the first time they are turned
+// on. Everything comes from the page's #map-config (translated by the server); tooltips and
+// popups are built from text nodes, so names from data never become markup.
+//
+// Other scripts reach the map through window.yizhanPlannerMap:
+//   map        the Leaflet map
+//   layer(id)  the layer of that id ("cells", "service-areas", "gaps", "uncovered-streets",
+//              "stations"), empty until loaded
+//   load(id)   a Promise of that layer once its data is in (loading it if it is not yet)
+// The map fires "restack" after it has put its layers back in order, drawn over anything else.
+(function () {
+  "use strict";
+  const config = JSON.parse(document.getElementById("map-config").textContent);
+  const { el } = window.yizhanDom;
+
+  const [minLon, minLat, maxLon, maxLat] = config.bounds;
+  const map = L.map("planner-map", { preferCanvas: true, maxZoom: 19, zoomSnap: 0.25 });
+  map.fitBounds([[minLat, minLon], [maxLat, maxLon]]);
+  L.control.scale().addTo(map);
+  window.yizhanBasemap(map, config.basemap);
+
+  const STYLES = {
+    cells: (f) => ({ color: "#ffffff", weight: 0.5, fillOpacity: 0.55, fillColor: f.properties.colour }),
+    "service-areas": () => ({ color: "#2e86ab", weight: 1, fillOpacity: 0.12 }),
+    gaps: () => ({ color: "#b71c1c", weight: 2, fillOpacity: 0.25 }),
+    "uncovered-streets": () => ({ color: "#b71c1c", weight: 2 }),
+  };
+
+  const shown = (value) => (value === null || value === undefined ? "–" : String(value));
+
+  /** A tooltip: one row per [property, label] of the layer. */
+  const table = (properties, fields) => el("table", { class: "map-tooltip" },
+    fields.map(([key, label]) => el("tr", {}, el("th", {}, label), el("td", {}, shown(properties[key])))));
+
+  /** A station's popup: name, kind and whether it is demo data. */
+  function stationPopup(p) {
+    const kind = config.kinds[p.kind];
+    return el("div", { class: "station-popup", "data-station-id": p.id },
+      el("strong", {}, p.name), el("br"), kind ? kind.label : p.kind,
+      p.demo ? [el("br"), config.demo] : []);
+  }
+
+  function stationMarker(feature, latlng) {
+    const kind = config.kinds[feature.properties.kind];
+    return L.circleMarker(latlng, {
+      radius: 6, color: "#ffffff", weight: 2, fillColor: kind ? kind.colour : "#555555", fillOpacity: 1,
+    });
+  }
+
+  function layerOptions(spec) {
+    if (spec.id === "stations") {
+      return {
+        pointToLayer: stationMarker,
+        onEachFeature: (feature, marker) => {
+          marker.bindPopup(stationPopup(feature.properties), { maxWidth: 260 });
+          marker.bindTooltip(el("span", {}, feature.properties.name));
+        },
+      };
+    }
+    return {
+      style: STYLES[spec.id],
+      onEachFeature: spec.tooltip.length
+        ? (feature, layer) => layer.bindTooltip(() => table(feature.properties, spec.tooltip), { sticky: true })
+        : undefined,
+    };
+  }
+
+  const layers = new Map();    // id -> {spec, layer, loading}
+  config.layers.forEach((spec) => layers.set(spec.id, { spec, layer: L.geoJSON(null, layerOptions(spec)), loading: null }));
+
+  /** Keep the layers on the map in the switcher's order, stations on top; then let other
+   * scripts bring their own layers above (the map fires "restack"). */
+  function restack() {
+    layers.forEach(({ layer }) => { if (map.hasLayer(layer)) layer.bringToFront(); });
+    map.fire("restack");
+  }
+
+  function load(id) {
+    const entry = layers.get(id);
+    if (!entry.loading) {
+      entry.loading = fetch(entry.spec.url, { credentials: "same-origin" })
+        .then((response) => {
+          if (!response.ok) throw new Error(`${entry.spec.url}: ${response.status}`);
+          return response.json();
+        })
+        .then((data) => {
+          entry.layer.addData(data);
+          restack();
+          const container = map.getContainer();  // data-loaded lists the loaded layers
+          container.dataset.loaded = `${container.dataset.loaded || ""} ${id}`.trim();
+          return entry.layer;
+        })
+        .catch((error) => {
+          entry.loading = null;  // tried again when next turned on
+          throw error;
+        });
+    }
+    return entry.loading;
+  }
+
+  const overlays = {};
+  layers.forEach(({ spec, layer }) => {
+    overlays[spec.name] = layer;
+    if (spec.on) {
+      layer.addTo(map);
+      load(spec.id).catch(() => {});
+    }
+  });
+  L.control.layers(null, overlays, { collapsed: false }).addTo(map);
+  map.on("overlayadd", (event) => {
+    const found = [...layers.values()].find(({ layer }) => layer === event.layer);
+    if (found) load(found.spec.id).catch(() => {});
+    restack();
+  });
+
+  window.yizhanPlannerMap = { map, layer: (id) => layers.get(id).layer, load };
+})();
