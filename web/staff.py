@@ -35,6 +35,7 @@ from geo.records import (EXPORT_FORMATS, IMPORT_SUFFIXES, ImportPlan, RecordsErr
                          export_stations, read_station_file)
 from geo.regions import Region, RegionError
 from geo.scenarios import Scenario, ScenarioInvalid, ScenarioStore
+from geo.settings import open_private, private_folder
 from geo.stations import AMENITIES, KINDS, LEVELS, STATUSES, Station
 from geo.store import StationInvalid, VersionConflict
 from geo.whatif import GROUP_KINDS
@@ -441,9 +442,7 @@ def restore_station(station_id: int):
 
 def _uploads() -> Path:
     """The folder where uploaded station files wait between the dry run and the import."""
-    folder = Path(current_app.instance_path) / "uploads"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
+    return private_folder(Path(current_app.instance_path) / "uploads")
 
 
 def _keep_upload(data: bytes) -> str:
@@ -461,7 +460,8 @@ def _keep_upload(data: bytes) -> str:
         except FileNotFoundError:  # another request cleared it first
             pass
     name = secrets.token_hex(16)
-    (folder / name).write_bytes(data)
+    with open_private(folder / name) as file:
+        file.write(data)
     return name
 
 
