@@ -79,13 +79,21 @@ def private_folder(path: Path) -> Path:
 def private_file(path: Path) -> Path:
     """Make sure a file exists (empty if it is new) and is readable by its owner only.
 
+    A file that exists is never opened: closing any descriptor of a file drops every POSIX
+    lock this process holds on it, and SQLite, which may have the file open, keeps its locks
+    that way (without them, another process can take a SQLite database for unused and reset
+    its write-ahead log under this one).
+
     Args:
         path: the file; its folder must exist.
 
     Returns:
         The file.
     """
-    os.close(os.open(path, os.O_WRONLY | os.O_CREAT, PRIVATE_FILE_MODE))
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE))
+    except FileExistsError:
+        pass
     _tighten(path, PRIVATE_FILE_MODE)
     return path
 

@@ -15,6 +15,8 @@ import os
 import secrets
 import sqlite3
 import stat
+import subprocess
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -820,6 +822,29 @@ def test_readers_go_on_while_another_process_holds_the_sqlite_write_lock(tmp_pat
         writer.execute("ROLLBACK")
         writer.close()
         store.close()
+
+
+def test_opening_more_stores_on_a_sqlite_file_in_use_keeps_other_processes_in_step(tmp_path):
+    """Each store opened makes sure the file is private; that must not drop the locks SQLite
+    holds for the stores already open, or another process resets the write-ahead log and
+    stops seeing their writes."""
+    path = tmp_path / "yizhan.db"
+    store = StationStore(f"sqlite:///{path}")
+    store.add(xinjiekou_station(name="甲"))
+    others = [AccountStore(f"sqlite:///{path}"), ScenarioStore(f"sqlite:///{path}")]
+    assert stations_seen_by_another_process(path) == 1
+    store.add(xinjiekou_station(name="乙", lon=XINJIEKOU[0] + 0.01))
+    assert stations_seen_by_another_process(path) == 2
+    for opened in [store, *others]:
+        opened.close()
+
+
+def stations_seen_by_another_process(path) -> int:
+    """How many stations a new process finds in a SQLite file."""
+    code = (f"import sqlite3; c = sqlite3.connect({str(path)!r}); "
+            "print(c.execute('SELECT count(*) FROM stations').fetchone()[0]); c.close()")
+    return int(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                              check=True).stdout)
 
 
 def test_an_existing_sqlite_file_readable_by_others_is_made_private(tmp_path):
