@@ -305,8 +305,8 @@ def create_store_engine(url: str) -> Engine:
 
     SQLite connections use write-ahead logging, so that readers never wait for a writer and a
     writer only waits for another writer, and wait up to :data:`SQLITE_BUSY_TIMEOUT_MS` for
-    the write lock; the database file is made readable by its owner only before SQLite opens
-    it (SQLite gives its ``-wal`` and ``-shm`` files the same mode). PostgreSQL engines pool
+    the write lock; the database file is made readable by its owner only (SQLite gives its
+    ``-wal`` and ``-shm`` files the same mode; see :func:`geo.settings.private_file`). PostgreSQL engines pool
     their connections as :data:`POSTGRES_POOL` says.
 
     Args:
@@ -992,6 +992,7 @@ def _insert(session: Session, stations: list[Station], actor: str, action: str) 
     rows = [_row_values(station) | {"created_at": now, "updated_at": now, "version": 1}
             for station in stations]
     ids = sorted(session.scalars(insert(_StationRow).returning(_StationRow.id), rows))
+    # RETURNING, though unused here, makes SQLAlchemy send multi-row batches on both back ends.
     session.execute(insert(_HistoryRow).returning(_HistoryRow.id), [
         {"station_id": station_id, "at": now, "actor": actor, "action": action,
          "changes": {name: [None, value] for name, value in _json_values(row).items()},
