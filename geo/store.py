@@ -306,8 +306,8 @@ def create_store_engine(url: str) -> Engine:
     SQLite connections use write-ahead logging, so that readers never wait for a writer and a
     writer only waits for another writer, and wait up to :data:`SQLITE_BUSY_TIMEOUT_MS` for
     the write lock; the database file is made readable by its owner only (SQLite gives its
-    ``-wal`` and ``-shm`` files the same mode; see :func:`geo.settings.private_file`). PostgreSQL engines pool
-    their connections as :data:`POSTGRES_POOL` says.
+    ``-wal`` and ``-shm`` files the same mode; see :func:`geo.settings.private_file`).
+    PostgreSQL engines pool their connections as :data:`POSTGRES_POOL` says.
 
     Args:
         url: SQLAlchemy database URL (see :class:`StationStore`).

@@ -109,10 +109,7 @@ class Run:
     lock: threading.Lock = dataclasses.field(default_factory=threading.Lock)
 
     def count(self, kind: str, response: requests.Response | None) -> None:
-        """Count one request and whether it failed on the server's side (the request the
-        server is killed in is not counted)."""
-        if kind == "killed":
-            return
+        """Count one request and whether it failed on the server's side."""
         with self.lock:
             tally = self.tallies[kind]
             tally.requests += 1
@@ -274,14 +271,23 @@ def check_and_import(run: Run, session: requests.Session, base: str, data: bytes
         return send(run, "importer", importing)
     url, kill = kill_when_writing
     answers: list[requests.Response | None] = []
-    sending = threading.Thread(target=lambda: answers.append(send(run, "killed", importing)))
+
+    def send_import() -> None:
+        try:
+            answers.append(importing())
+        except requests.RequestException:
+            answers.append(None)
+
+    sending = threading.Thread(target=send_import)
     sending.start()
     while sending.is_alive():
         if writing(url):
             kill()
-            break
+            sending.join()
+            return None  # the request the server was killed in is not counted
         time.sleep(0.01)
     sending.join()
+    run.count("importer", answers[0])
     return answers[0]
 
 
