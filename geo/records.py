@@ -449,6 +449,8 @@ def _csv_table(file: BinaryIO, filename: str) -> _Table:
         except csv.Error as error:
             raise RecordsError(f"{filename} is not a readable CSV file: {error} "
                                f"(line {reader.line_num})") from error
+        finally:
+            text.detach()  # the caller's file stays open
 
     return _header_and_rows(records(), filename, lambda cell: cell)
 

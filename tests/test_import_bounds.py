@@ -2,6 +2,7 @@
 the first problems are listed (``IMPORT_PROBLEM_LIMIT``, 200 by default) and the rest counted,
 on the staff import page, by ``yizhan import`` and by :func:`geo.records.read_station_file`."""
 
+import gc
 import io
 import re
 import tracemalloc
@@ -56,12 +57,14 @@ def test_checking_a_csv_file_holds_neither_the_file_nor_its_problems(tmp_path, m
     assert peak < 2 * path.stat().st_size  # 9,000 problems alone would take ten times more
 
 
-def test_a_file_is_read_the_same_from_its_bytes_and_as_an_open_file(tmp_path):
+def test_a_file_is_read_the_same_from_its_bytes_and_as_an_open_file_left_open(tmp_path):
     path = tmp_path / "bad.csv"
     path.write_bytes(bad_csv(30))
     with open(path, "rb") as file:
         assert read_station_file(file, "bad.csv", "nanjing", []) == read_station_file(
             path.read_bytes(), "bad.csv", "nanjing", [])
+        gc.collect()
+        assert not file.closed
 
 
 @pytest.mark.parametrize("encoding", ["utf-8", "gb18030"])
