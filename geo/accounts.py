@@ -26,12 +26,12 @@ import secrets
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import (ForeignKey, Integer, String, case, create_engine, literal, or_, select,
+from sqlalchemy import (ForeignKey, Integer, String, case, literal, or_, select,
                         update)
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from geo.store import UTCDateTime, _upgrade_to_head, _with_driver
+from geo.store import UTCDateTime, _upgrade_to_head, create_store_engine
 
 #: Roles, least to most trusted.
 ROLES: tuple[str, ...] = ("viewer", "staff", "admin")
@@ -221,7 +221,7 @@ class AccountStore:
             password_method: how new passwords are hashed; checking reads the method from
                 each stored hash, so changing it never locks anyone out.
         """
-        self._engine = create_engine(_with_driver(url))
+        self._engine = create_store_engine(url)
         _upgrade_to_head(self._engine)
         self._sessions = sessionmaker(self._engine, expire_on_commit=False)
         self._clock = clock

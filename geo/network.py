@@ -16,6 +16,8 @@ import numpy as np
 from pyproj import CRS, Transformer
 from scipy.sparse import csr_matrix
 
+from geo.settings import open_private, private_folder
+
 #: Smallest edge weight handed to csgraph; an explicit zero in a sparse matrix is not an edge.
 MIN_WEIGHT = 1e-6
 
@@ -214,16 +216,18 @@ class Network:
         return np.column_stack([x, y])
 
     def save(self, path: Path) -> None:
-        """Write the network to an uncompressed ``.npz`` file (fast to load)."""
+        """Write the network to an uncompressed ``.npz`` file (fast to load) that only its owner
+        may read, in a folder likewise."""
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_folder(path.parent)
         tmp = path.with_name(path.name + ".tmp.npz")
-        np.savez(
-            tmp,
-            mode=np.array(self.mode),
-            dropped_nodes=np.array(self.dropped_nodes),
-            **{name: getattr(self, name) for name in _ARRAYS},
-        )
+        with open_private(tmp) as file:
+            np.savez(
+                file,
+                mode=np.array(self.mode),
+                dropped_nodes=np.array(self.dropped_nodes),
+                **{name: getattr(self, name) for name in _ARRAYS},
+            )
         tmp.replace(path)
 
     @classmethod

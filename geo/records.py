@@ -5,7 +5,8 @@ Reading never writes anything. :func:`read_station_file` turns a file into an
 :class:`ImportPlan`: the rows that are good, as :class:`~geo.stations.Station` objects, and a
 :class:`RowProblem` for every bad cell, with the line a person sees in the file, the column and
 the reason. The caller decides what to do with the plan (show it as a dry run, or store the
-stations).
+stations). CSV and Excel files are read row by row and only the first problems are kept (with a
+count of the rest), so a large file of bad rows takes little memory; GeoJSON is read whole.
 
 A file's columns are the canonical ids of :data:`COLUMNS` (matched ignoring case, spaces, ``-``
 and ``_``) or the Chinese headers of :data:`CHINESE_HEADERS`; other columns are ignored. Kinds,
@@ -20,6 +21,7 @@ back as the same stations.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import dataclasses
 import io
@@ -28,11 +30,12 @@ import math
 import re
 import unicodedata
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import partial
 from pathlib import PurePath
+from typing import BinaryIO
 
 import geopandas as gpd
 import pandas as pd
@@ -112,6 +115,12 @@ REGION_MARGIN_M: float = 2000.0
 #: File name endings the importer reads.
 IMPORT_SUFFIXES: tuple[str, ...] = (".csv", ".xlsx", ".geojson", ".json")
 
+#: How many problems a check of a station file lists by default; the rest are counted.
+IMPORT_PROBLEM_LIMIT: int = 200
+
+#: Bytes read at a time when a CSV file is checked for its encoding.
+_CHUNK_BYTES: int = 1 << 20
+
 #: Formats :func:`export_stations` writes.
 EXPORT_FORMATS: tuple[str, ...] = ("csv", "xlsx", "geojson", "gpkg")
 
@@ -163,13 +172,46 @@ class ImportPlan:
     Attributes:
         stations: the good rows as stations: updates carry the existing station's ``id``,
             timestamps and ``version``, new ones have ``id`` None.
-        problems: every problem found, in line order.
+        problems: the first problems found, in line order (as many as the reader was asked to
+            list).
         rows: how many data rows the file has (blank rows not counted).
+        more_problems: how many problems were found beyond those listed.
     """
 
     stations: list[Station]
     problems: list[RowProblem]
     rows: int
+    more_problems: int = 0
+
+    @property
+    def problem_count(self) -> int:
+        """How many problems were found, listed or not."""
+        return len(self.problems) + self.more_problems
+
+
+@dataclass
+class _Problems:
+    """The problems of a file as they are found: the first ``limit`` kept, the rest counted.
+
+    Attributes:
+        limit: how many to keep.
+        listed: the kept ones.
+        more: how many were found beyond them.
+    """
+
+    limit: int
+    listed: list[RowProblem] = dataclasses.field(default_factory=list)
+    more: int = 0
+
+    def add(self, problems: list[RowProblem]) -> None:
+        """Note some problems, keeping them while there is room.
+
+        Args:
+            problems: the problems, in line order.
+        """
+        kept = problems[:max(self.limit - len(self.listed), 0)]
+        self.listed += kept
+        self.more += len(problems) - len(kept)
 
 
 @dataclass(frozen=True)
@@ -179,24 +221,26 @@ class _Table:
     Attributes:
         header_line: the line of the header (of the first feature for GeoJSON).
         headers: the column headers as written.
-        rows: (line, cells in header order, GeoJSON geometry or None) per data row.
+        rows: (line, cells in header order, GeoJSON geometry or None) per data row, read
+            once as they are needed.
         spatial: whether coordinates come from each row's geometry (GeoJSON) rather than from
             ``lon`` and ``lat`` columns.
     """
 
     header_line: int
     headers: list[str]
-    rows: list[tuple[int, list[object], object]]
+    rows: Iterable[tuple[int, list[object], object]]
     spatial: bool
 
 
 def read_station_file(
-    data: bytes,
+    data: bytes | BinaryIO,
     filename: str,
     region: str,
     existing: list[Station],
     default_datum: str = "wgs84",
     region_bounds: tuple[float, float, float, float] | None = None,
+    problem_limit: int = IMPORT_PROBLEM_LIMIT,
 ) -> ImportPlan:
     """Read a station file and check every row, without storing anything.
 
@@ -206,7 +250,7 @@ def read_station_file(
     :class:`~geo.stations.Station` defaults. Every other blank cell is an empty value.
 
     Args:
-        data: the file's bytes.
+        data: the file's bytes, or the file open for binary reading (it must be seekable).
         filename: the file's name; its ending picks the format: ``.csv`` (UTF-8, with or
             without a byte-order mark, else GB18030), ``.xlsx`` (the first sheet, the header in
             its first row) or ``.geojson``/``.json`` (Point features, properties as columns).
@@ -216,9 +260,11 @@ def read_station_file(
             :data:`DATUM_NAMES`.
         region_bounds: ``(min_lon, min_lat, max_lon, max_lat)`` in WGS-84; stations more than
             :data:`REGION_MARGIN_M` outside are refused. None accepts any place.
+        problem_limit: how many problems the plan lists; the rest are only counted.
 
     Returns:
-        The plan: the good rows as stations, the problems, the number of rows.
+        The plan: the good rows as stations, the first problems and the count of the rest,
+        the number of rows.
 
     Raises:
         RecordsError: the file is empty, of an unknown type, or cannot be parsed at all; the
@@ -228,11 +274,14 @@ def read_station_file(
     if not region.strip():
         raise ValueError("region is required")
     datum = _datum(default_datum)
-    table = _read_table(data, filename)
-    columns, problems = _columns(table)
+    table = _read_table(io.BytesIO(data) if isinstance(data, bytes) else data, filename)
+    columns, header_problems = _columns(table)
+    problems = _Problems(problem_limit)
+    problems.add(header_problems)
     missing = _missing_columns(table, columns)
     if missing:
-        return ImportPlan([], problems + missing, len(table.rows))
+        problems.add(missing)
+        return ImportPlan([], problems.listed, sum(1 for _ in table.rows), problems.more)
     by_id = {station.id: station for station in existing if station.id is not None}
     named: dict[str, list[tuple[float, float, int | None, str]]] = {}
     for station in existing:
@@ -241,7 +290,9 @@ def read_station_file(
         )
     updated_on: dict[int, int] = {}
     stations: list[Station] = []
+    rows = 0
     for line, cells, geometry in table.rows:
+        rows += 1
         values = {column: cells[index] if index < len(cells) else None
                   for column, index in columns.items()}
         fields, row_problems = _row_fields(values, geometry, table.spatial, line, datum,
@@ -260,10 +311,10 @@ def read_station_file(
             named.setdefault(_name_key(fields["name"]), []).append(
                 (fields["lon"], fields["lat"], fields.get("id"), f"line {line}")
             )
-        problems += row_problems
+        problems.add(row_problems)
         if not row_problems:
             stations.append(station)
-    return ImportPlan(stations, problems, len(table.rows))
+    return ImportPlan(stations, problems.listed, rows, problems.more)
 
 
 def export_stations(stations: list[Station], fmt: str, attribution: str) -> bytes:
@@ -300,15 +351,15 @@ def export_stations(stations: list[Station], fmt: str, attribution: str) -> byte
 
 # --- reading files ---------------------------------------------------------------------------
 
-def _read_table(data: bytes, filename: str) -> _Table:
+def _read_table(file: BinaryIO, filename: str) -> _Table:
     """Read the raw cells of a station file, by its file name ending.
 
     Args:
-        data: the file's bytes.
+        file: the file, open for binary reading.
         filename: the file's name.
 
     Returns:
-        The table, with at least one data row.
+        The table; reading its rows raises :class:`RecordsError` when there are none.
 
     Raises:
         RecordsError: empty, unknown type, or unreadable.
@@ -318,56 +369,135 @@ def _read_table(data: bytes, filename: str) -> _Table:
         hint = "; save Excel 97-2003 .xls files as .xlsx" if suffix == ".xls" else ""
         raise RecordsError(f"{filename}: cannot read {suffix or 'files without an ending'!r}; "
                            f"use {', '.join(IMPORT_SUFFIXES)}{hint}")
-    if not data.removeprefix(b"\xef\xbb\xbf").strip():
+    if _blank_file(file):
         raise RecordsError(f"{filename} is empty")
     if suffix == ".csv":
-        table = _csv_table(data, filename)
+        table = _csv_table(file, filename)
     elif suffix == ".xlsx":
-        table = _xlsx_table(data, filename)
+        table = _xlsx_table(file, filename)
     else:
-        table = _geojson_table(data, filename)
-    if not table.rows:
+        table = _geojson_table(file.read(), filename)
+    return dataclasses.replace(table, rows=_some_rows(table.rows, filename))
+
+
+def _blank_file(file: BinaryIO) -> bool:
+    """Tell whether a file holds nothing but whitespace (and a UTF-8 byte-order mark), reading
+    it only as far as its first other byte.
+
+    Args:
+        file: the file, open for binary reading at its start; it is left there.
+
+    Returns:
+        True if it is blank.
+    """
+    try:
+        chunk = file.read(_CHUNK_BYTES).removeprefix(codecs.BOM_UTF8)
+        while chunk and not chunk.strip():
+            chunk = file.read(_CHUNK_BYTES)
+        return not chunk
+    finally:
+        file.seek(0)
+
+
+def _some_rows(rows: Iterable[tuple[int, list[object], object]], filename: str
+               ) -> Iterator[tuple[int, list[object], object]]:
+    """Pass a table's rows on, and refuse a table that has none once they are read.
+
+    Args:
+        rows: the rows.
+        filename: the file's name, for the message.
+
+    Yields:
+        The rows.
+
+    Raises:
+        RecordsError: there were no rows.
+    """
+    empty = True
+    for row in rows:
+        empty = False
+        yield row
+    if empty:
         raise RecordsError(f"{filename} is empty: it has no station rows")
-    return table
 
 
-def _csv_table(data: bytes, filename: str) -> _Table:
+def _csv_table(file: BinaryIO, filename: str) -> _Table:
     """Read a CSV file: UTF-8 (with or without a byte-order mark), else GB18030.
 
     Args:
-        data: the file's bytes.
+        file: the file, open for binary reading.
         filename: the file's name, for messages.
 
     Returns:
-        The table; blank lines are skipped, a quoted cell may span lines.
+        The table, its rows read from the file as they are needed; blank lines are skipped,
+        a quoted cell may span lines.
 
     Raises:
-        RecordsError: not text in either encoding, binary, or not CSV.
+        RecordsError: not text in either encoding, binary, or not CSV (also while the rows
+            are read).
     """
-    if b"\x00" in data:
-        raise RecordsError(f"{filename} is not a CSV text file (it holds NUL bytes: binary data "
-                           "or UTF-16); save it from Excel as 'CSV UTF-8'")
-    text = _decode(data, filename)
-    reader = csv.reader(io.StringIO(text, newline=""))
-    headers: list[str] | None = None
-    header_line = 1
-    rows: list[tuple[int, list[object], object]] = []
-    last_line = 0
+    text = io.TextIOWrapper(file, encoding=_csv_encoding(file, filename), newline="")
+    reader = csv.reader(text)
+
+    def records() -> Iterator[tuple[int, list[object], object]]:
+        last_line = 0
+        try:
+            for record in reader:
+                line, last_line = last_line + 1, reader.line_num
+                if any(cell.strip() for cell in record):
+                    yield line, list(record), None
+        except csv.Error as error:
+            raise RecordsError(f"{filename} is not a readable CSV file: {error} "
+                               f"(line {reader.line_num})") from error
+        finally:
+            text.detach()  # the caller's file stays open
+
+    return _header_and_rows(records(), filename, lambda cell: cell)
+
+
+def _csv_encoding(file: BinaryIO, filename: str) -> str:
+    """Find a CSV file's encoding: UTF-8 (a byte-order mark dropped) if the whole file is
+    UTF-8, else GB18030; reads the file once, a chunk at a time.
+
+    Args:
+        file: the file, open for binary reading at its start; it is left there.
+        filename: the file's name, for messages.
+
+    Returns:
+        ``utf-8-sig`` or ``gb18030``.
+
+    Raises:
+        RecordsError: the file holds NUL bytes, or is neither encoding.
+    """
+    decoders = {name: codecs.getincrementaldecoder(name)() for name in ("utf-8-sig", "gb18030")}
+    for chunk in iter(lambda: file.read(_CHUNK_BYTES), b""):
+        if b"\x00" in chunk:
+            raise RecordsError(f"{filename} is not a CSV text file (it holds NUL bytes: binary "
+                               "data or UTF-16); save it from Excel as 'CSV UTF-8'")
+        decoders = {name: d for name, d in decoders.items() if _decodes(d, chunk, final=False)}
+    file.seek(0)
+    fitting = [name for name, d in decoders.items() if _decodes(d, b"", final=True)]
+    if not fitting:
+        raise RecordsError(f"{filename} is neither UTF-8 nor GB18030 text")
+    return fitting[0]
+
+
+def _decodes(decoder: codecs.IncrementalDecoder, chunk: bytes, final: bool) -> bool:
+    """Feed a chunk to an incremental decoder and tell whether it took it.
+
+    Args:
+        decoder: the decoder.
+        chunk: the next bytes.
+        final: whether they are the last.
+
+    Returns:
+        False if the bytes are not in the decoder's encoding.
+    """
     try:
-        for record in reader:
-            line, last_line = last_line + 1, reader.line_num
-            if not any(cell.strip() for cell in record):
-                continue
-            if headers is None:
-                headers, header_line = record, line
-            else:
-                rows.append((line, list(record), None))
-    except csv.Error as error:
-        raise RecordsError(f"{filename} is not a readable CSV file: {error} "
-                           f"(line {reader.line_num})") from error
-    if headers is None:
-        raise RecordsError(f"{filename} is empty")
-    return _Table(header_line, headers, rows, spatial=False)
+        decoder.decode(chunk, final)
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _decode(data: bytes, filename: str) -> str:
@@ -393,45 +523,63 @@ def _decode(data: bytes, filename: str) -> str:
         raise RecordsError(f"{filename} is neither UTF-8 nor GB18030 text") from error
 
 
-def _xlsx_table(data: bytes, filename: str) -> _Table:
+def _xlsx_table(file: BinaryIO, filename: str) -> _Table:
     """Read the first sheet of an Excel workbook; its first non-blank row is the header.
 
     Formulas are read as the values Excel last computed.
 
     Args:
-        data: the file's bytes.
+        file: the file, open for binary reading.
         filename: the file's name, for messages.
 
     Returns:
-        The table, lines being sheet row numbers.
+        The table, lines being sheet row numbers, its rows read from the sheet as they are
+        needed.
 
     Raises:
         RecordsError: not an .xlsx workbook.
     """
     try:
-        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        book = load_workbook(file, read_only=True, data_only=True)
     except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as error:
         raise RecordsError(f"{filename} is not a readable Excel (.xlsx) workbook: "
                            f"{error}") from error
-    try:
-        sheet = book.worksheets[0]
-        sheet.reset_dimensions()
-        headers: list[str] | None = None
-        header_line = 1
-        rows: list[tuple[int, list[object], object]] = []
-        for line, record in enumerate(sheet.iter_rows(min_row=1, values_only=True), start=1):
-            if all(_blank(cell) for cell in record):
-                continue
-            if headers is None:
-                headers = ["" if cell is None else str(cell) for cell in record]
-                header_line = line
-            else:
-                rows.append((line, list(record), None))
-    finally:
-        book.close()
-    if headers is None:
+
+    def records() -> Iterator[tuple[int, list[object], object]]:
+        try:
+            sheet = book.worksheets[0]
+            sheet.reset_dimensions()
+            for line, record in enumerate(sheet.iter_rows(min_row=1, values_only=True),
+                                          start=1):
+                if not all(_blank(cell) for cell in record):
+                    yield line, list(record), None
+        finally:
+            book.close()
+
+    return _header_and_rows(records(), filename,
+                            lambda cell: "" if cell is None else str(cell))
+
+
+def _header_and_rows(records: Iterator[tuple[int, list[object], object]], filename: str,
+                     header_text: Callable[[object], str]) -> _Table:
+    """Make a table of a sheet's non-blank records: the first is the header.
+
+    Args:
+        records: (line, cells, None) per non-blank record, read as they are needed.
+        filename: the file's name, for messages.
+        header_text: turns a header cell into its text.
+
+    Returns:
+        The table; its rows are the rest of ``records``.
+
+    Raises:
+        RecordsError: there is no header.
+    """
+    first = next(records, None)
+    if first is None:
         raise RecordsError(f"{filename} is empty")
-    return _Table(header_line, headers, rows, spatial=False)
+    line, cells, _ = first
+    return _Table(line, [header_text(cell) for cell in cells], records, spatial=False)
 
 
 def _geojson_table(data: bytes, filename: str) -> _Table:

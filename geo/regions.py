@@ -2,7 +2,8 @@
 
 The demo regions are described by JSON files in ``data/regions/``; regions a user adds live in
 ``<instance>/regions/<id>/`` with a copy of their source file. A region's network for a mode is
-built once and cached as arrays under ``<instance>/cache/networks/``.
+built once and cached as arrays under ``<instance>/cache/networks/``. Like everything in the
+instance folder, these files and folders are readable by their owner only.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from geo.build import build_networks
 from geo.modes import MODES
 from geo.network import Network
 from geo.osm import OsmSourceError
-from geo.settings import OSM_ATTRIBUTION, data_dir, instance_dir
+from geo.settings import OSM_ATTRIBUTION, data_dir, instance_dir, open_private, private_folder
 
 #: Bump when the way networks are built changes, so old caches are not read.
 BUILD_VERSION = 1
@@ -158,16 +159,15 @@ def add_region(
     networks = build_networks(osm_file, modes, {}, progress=progress)
     suffix = next(s for s in sorted(OSM_SUFFIXES, key=len, reverse=True)
                   if osm_file.name.lower().endswith(s))
-    parent = user_regions_dir()
-    parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{region_id}-", dir=parent))
+    parent = private_folder(user_regions_dir())
+    staging = Path(tempfile.mkdtemp(prefix=f".{region_id}-", dir=parent))  # mode 0700
     try:
-        shutil.copyfile(osm_file, staging / f"source{suffix}")
+        with open(osm_file, "rb") as source, open_private(staging / f"source{suffix}") as copy:
+            shutil.copyfileobj(source, copy)
         spec = {"id": region_id, "name": name or region_id, "source": f"source{suffix}",
                 "modes": list(modes)}
-        (staging / "region.json").write_text(
-            json.dumps(spec, ensure_ascii=False, indent=2), encoding="utf-8"
-        )
+        with open_private(staging / "region.json", "w", encoding="utf-8") as file:
+            file.write(json.dumps(spec, ensure_ascii=False, indent=2))
         staging.rename(parent / region_id)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)

@@ -21,13 +21,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from numbers import Real
 
-from sqlalchemy import Float, Index, Integer, String, Text, create_engine, select, update
+from sqlalchemy import Float, Index, Integer, String, Text, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
 
 from geo.groups import GROUPS
 from geo.stations import KINDS, Station
-from geo.store import StationStore, UTCDateTime, _upgrade_to_head, _with_driver
+from geo.store import StationStore, UTCDateTime, _upgrade_to_head, create_store_engine
 
 #: Longest scenario name, in characters.
 NAME_LIMIT: int = 120
@@ -159,7 +159,7 @@ class ScenarioStore:
             url: SQLAlchemy database URL, the station store's (see
                 :class:`geo.store.StationStore`).
         """
-        self._engine = create_engine(_with_driver(url))
+        self._engine = create_store_engine(url)
         _upgrade_to_head(self._engine)
         self._sessions = sessionmaker(self._engine, expire_on_commit=False)
 

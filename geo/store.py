@@ -24,9 +24,11 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import numpy as np
 from alembic import command
@@ -49,6 +51,7 @@ from sqlalchemy import (
     column,
     create_engine,
     delete,
+    event,
     func,
     insert,
     inspect,
@@ -61,7 +64,7 @@ from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from sqlalchemy.sql.elements import ColumnElement
 
-from geo.settings import instance_dir
+from geo.settings import instance_dir, private_file
 from geo.stations import Station, validate_station
 
 #: Station fields the store sets; ``update`` refuses to change them.
@@ -85,6 +88,22 @@ MIGRATIONS: str = "geo:migrations"
 
 #: Key of the PostgreSQL advisory lock that serialises schema upgrades of one database.
 MIGRATION_LOCK_KEY: int = 0x79697A68616E  # "yizhan" in ASCII
+
+#: How long a SQLite connection waits for another one's write lock before it gives up with
+#: "database is locked", in milliseconds. A large import holds the lock for a few seconds.
+SQLITE_BUSY_TIMEOUT_MS: int = 30_000
+
+#: Connection pool of a PostgreSQL engine: connections kept open, extra ones allowed under load,
+#: seconds to wait for a free one, seconds after which a connection is replaced, and a check
+#: that a pooled connection still works before it is handed out (the server may have closed it).
+POSTGRES_POOL: dict[str, object] = {
+    "pool_size": 5, "max_overflow": 10, "pool_timeout": 30, "pool_recycle": 1800,
+    "pool_pre_ping": True,
+}
+
+#: Rows per multi-row INSERT when stations are stored in bulk (a station has 23 columns, so a
+#: batch stays well under SQLite's and PostgreSQL's limits on bound parameters).
+INSERT_BATCH_ROWS: int = 500
 
 
 class StationInvalid(ValueError):
@@ -279,6 +298,49 @@ _WithinQuery = Callable[
 ]
 
 
+def create_store_engine(url: str) -> Engine:
+    """Make the engine of every store in the database (stations, accounts, scenarios).
+
+    Rows inserted in bulk go in multi-row INSERTs of :data:`INSERT_BATCH_ROWS` rows.
+
+    SQLite connections use write-ahead logging, so that readers never wait for a writer and a
+    writer only waits for another writer, and wait up to :data:`SQLITE_BUSY_TIMEOUT_MS` for
+    the write lock; the database file is made readable by its owner only (SQLite gives its
+    ``-wal`` and ``-shm`` files the same mode; see :func:`geo.settings.private_file`).
+    PostgreSQL engines pool their connections as :data:`POSTGRES_POOL` says.
+
+    Args:
+        url: SQLAlchemy database URL (see :class:`StationStore`).
+
+    Returns:
+        The engine; it connects lazily.
+    """
+    parsed = make_url(_with_driver(url))
+    batches = {"insertmanyvalues_page_size": INSERT_BATCH_ROWS}
+    if parsed.get_backend_name() != "sqlite":
+        pool = POSTGRES_POOL if parsed.get_backend_name() == "postgresql" else {}
+        return create_engine(parsed, **batches, **pool)
+    if parsed.database and parsed.database != ":memory:" and not parsed.database.startswith(
+            "file:"):
+        private_file(Path(parsed.database))
+    engine = create_engine(parsed, **batches)
+    event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _sqlite_pragmas(connection: sqlite3.Connection, record: object) -> None:
+    """Set up a new SQLite connection: the busy timeout first (switching to write-ahead
+    logging may itself wait for a lock), then write-ahead logging, which the database file
+    keeps once set.
+
+    Args:
+        connection: the DB-API connection.
+        record: the pool's record of it (unused).
+    """
+    connection.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+    connection.execute("PRAGMA journal_mode = WAL")
+
+
 def default_store_url() -> str:
     """Return the database URL to use when none is given.
 
@@ -306,7 +368,7 @@ class StationStore:
         Raises:
             RuntimeError: the URL is a PostgreSQL one and PostGIS is not installed on the server.
         """
-        self._engine = create_engine(_with_driver(url))
+        self._engine = create_store_engine(url)
         _upgrade_to_head(self._engine)
         self._sessions = sessionmaker(self._engine, expire_on_commit=False)
         self._within: _WithinQuery = (
@@ -912,6 +974,11 @@ def _insert(session: Session, stations: list[Station], actor: str, action: str) 
     """Insert validated stations as version 1, each with its history entry, and bump the
     revision.
 
+    Stations and their history entries go in multi-row INSERTs of :data:`INSERT_BATCH_ROWS`
+    rows (see :func:`create_store_engine`). The ids come back from ``RETURNING`` in no promised
+    order, but SQLite's AUTOINCREMENT and PostgreSQL's sequence both hand out increasing ids as
+    the rows are inserted, one after the other: sorted, they are the rows' ids in order.
+
     Args:
         session: the open write session.
         stations: the stations to insert.
@@ -922,17 +989,19 @@ def _insert(session: Session, stations: list[Station], actor: str, action: str) 
         The stored stations with ids, timestamps and versions.
     """
     now = datetime.now(UTC)
-    rows = [
-        _StationRow(**_row_values(s), created_at=now, updated_at=now, version=1)
-        for s in stations
-    ]
-    session.add_all(rows)
-    session.flush()
-    for row, station in zip(rows, stations, strict=True):
-        changes = {name: [None, value] for name, value in _json_fields(station).items()}
-        _record(session, row, now, actor, action, changes)
+    rows = [_row_values(station) | {"created_at": now, "updated_at": now, "version": 1}
+            for station in stations]
+    ids = sorted(session.scalars(insert(_StationRow).returning(_StationRow.id), rows))
+    # RETURNING, though unused here, makes SQLAlchemy send multi-row batches on both back ends.
+    session.execute(insert(_HistoryRow).returning(_HistoryRow.id), [
+        {"station_id": station_id, "at": now, "actor": actor, "action": action,
+         "changes": {name: [None, value] for name, value in _json_values(row).items()},
+         "version": 1}
+        for station_id, row in zip(ids, rows, strict=True)
+    ])
     _bump_revision(session)
-    return [_to_station(row) for row in rows]
+    return [_station_of(row | {"id": station_id})
+            for station_id, row in zip(ids, rows, strict=True)]
 
 
 def _record(session: Session, row: _StationRow, at: datetime, actor: str, action: str,
@@ -1018,10 +1087,22 @@ def _json_fields(station: Station) -> dict[str, object]:
     Returns:
         Field name -> value, with amenities as a list and dates as ISO strings.
     """
-    values = _row_values(station)
-    if values["verified_on"] is not None:
-        values["verified_on"] = values["verified_on"].isoformat()
-    return values
+    return _json_values(_row_values(station))
+
+
+def _json_values(values: dict[str, object]) -> dict[str, object]:
+    """Return the JSON-ready form of a station's column values (see :func:`_row_values`).
+
+    Args:
+        values: column name -> value, store fields ignored.
+
+    Returns:
+        The station's own fields, with ``verified_on`` as an ISO string.
+    """
+    fields = {name: value for name, value in values.items() if name not in STORE_FIELDS}
+    if fields["verified_on"] is not None:
+        fields["verified_on"] = fields["verified_on"].isoformat()
+    return fields
 
 
 def _to_station(row: _StationRow) -> Station:
@@ -1033,6 +1114,16 @@ def _to_station(row: _StationRow) -> Station:
     Returns:
         The station, amenities as a tuple.
     """
-    values = {f.name: getattr(row, f.name) for f in dataclasses.fields(Station)}
-    values["amenities"] = tuple(row.amenities)
-    return Station(**values)
+    return _station_of({f.name: getattr(row, f.name) for f in dataclasses.fields(Station)})
+
+
+def _station_of(values: dict[str, object]) -> Station:
+    """Make a Station of every field's stored value.
+
+    Args:
+        values: field name -> value, amenities as any sequence.
+
+    Returns:
+        The station, amenities as a tuple.
+    """
+    return Station(**values | {"amenities": tuple(values["amenities"])})

@@ -9,9 +9,14 @@ database of its own, dropped at the end, and every test in a fresh schema of it.
 """
 
 import dataclasses
+import json
 import math
 import os
 import secrets
+import sqlite3
+import stat
+import subprocess
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -22,15 +27,20 @@ import pytest
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, create_engine, inspect, text
+from sqlalchemy.exc import DBAPIError
 
+from geo.accounts import AccountStore
+from geo.scenarios import ScenarioStore
 from geo.stations import Station
 from geo.store import (
     EARTH_RADIUS_M,
+    INSERT_BATCH_ROWS,
     MIGRATIONS,
     HistoryEntry,
     StationInvalid,
     StationStore,
     VersionConflict,
+    create_store_engine,
     default_store_url,
 )
 
@@ -520,6 +530,61 @@ def test_add_many_only_records_actions_that_insert_stations(store):
     assert store.count() == 0
 
 
+def test_a_bulk_insert_of_several_batches_keeps_every_station_with_its_own_history(
+        store, store_url):
+    batch = [xinjiekou_station(name=f"驿站 {i}", lon=XINJIEKOU[0] + i * 1e-4)
+             for i in range(2 * INSERT_BATCH_ROWS + 7)]
+    stored = store.add_many(batch, actor="导入员")
+    assert [s.name for s in stored] == [s.name for s in batch]
+    assert [s.id for s in stored] == sorted({s.id for s in stored})
+    assert store.list() == stored
+    engine = create_engine(store_url)
+    with engine.connect() as connection:
+        entries = connection.execute(text(
+            "SELECT station_id, action, version, changes FROM station_history")).all()
+    engine.dispose()
+    assert len(entries) == len(stored)
+    names = {s.id: s.name for s in stored}
+    for station_id, action, version, changes in entries:
+        changes = json.loads(changes) if isinstance(changes, str) else changes
+        assert (action, version, changes["name"]) == ("import", 1, [None, names[station_id]])
+    assert store.history(stored[-1].id)[0].changes["lon"] == [None, stored[-1].lon]
+
+
+def test_an_import_refused_by_the_database_on_a_late_row_stores_nothing(store, store_url):
+    refuse_row_named(store_url, "refused")
+    batch = [xinjiekou_station(name=f"驿站 {i}", lon=XINJIEKOU[0] + i * 1e-4)
+             for i in range(2 * INSERT_BATCH_ROWS + 7)]
+    batch[-3] = dataclasses.replace(batch[-3], name="refused")
+    before = store.revision()
+    with pytest.raises(DBAPIError, match="refused"):
+        store.add_many(batch, actor="导入员")
+    assert store.list(include_deleted=True) == []
+    assert store.revision() == before
+    engine = create_engine(store_url)
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM station_history")).scalar() == 0
+    engine.dispose()
+
+
+def refuse_row_named(url: str, name: str) -> None:
+    """Make the database refuse to insert a station of this name (a trigger), as a database
+    refuses a row for reasons of its own."""
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        if connection.dialect.name == "sqlite":
+            connection.execute(text(
+                f"CREATE TRIGGER refuse BEFORE INSERT ON stations WHEN NEW.name = '{name}' "
+                f"BEGIN SELECT RAISE(ABORT, 'refused'); END"))
+        else:
+            connection.execute(text(
+                f"CREATE FUNCTION refuse() RETURNS trigger AS $$ BEGIN IF NEW.name = '{name}' "
+                f"THEN RAISE EXCEPTION 'refused'; END IF; RETURN NEW; END $$ LANGUAGE plpgsql"))
+            connection.execute(text("CREATE TRIGGER refuse BEFORE INSERT ON stations "
+                                    "FOR EACH ROW EXECUTE FUNCTION refuse()"))
+    engine.dispose()
+
+
 # Nearby stations
 
 
@@ -719,6 +784,89 @@ def test_on_postgis_nearby_stations_are_found_through_the_spatial_index(postgis_
         )).scalars())
     engine.dispose()
     assert "ix_stations_geog" in plan
+
+
+# Connections
+
+
+@pytest.mark.parametrize("opener", [StationStore, AccountStore, ScenarioStore])
+def test_every_store_keeps_sqlite_in_write_ahead_mode_in_a_file_only_its_owner_reads(
+        tmp_path, opener):
+    path = tmp_path / "yizhan.db"
+    opened = opener(f"sqlite:///{path}")
+    with sqlite3.connect(path) as connection:
+        assert connection.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    for name in ("yizhan.db", "yizhan.db-wal", "yizhan.db-shm"):
+        assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o600, name
+    opened.close()
+
+
+def test_a_sqlite_connection_waits_30_s_for_the_write_lock(tmp_path):
+    engine = create_store_engine(f"sqlite:///{tmp_path / 'yizhan.db'}")
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30_000
+    engine.dispose()
+
+
+def test_readers_go_on_while_another_process_holds_the_sqlite_write_lock(tmp_path):
+    path = tmp_path / "yizhan.db"
+    store = StationStore(f"sqlite:///{path}")
+    added = store.add(xinjiekou_station())
+    writer = sqlite3.connect(path, isolation_level=None, timeout=0)
+    writer.execute("BEGIN EXCLUSIVE")
+    writer.execute("UPDATE stations SET notes = 'not yet committed'")
+    try:
+        assert store.get(added.id) == added
+        assert store.list() == [added]
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+        store.close()
+
+
+def test_opening_more_stores_on_a_sqlite_file_in_use_keeps_other_processes_in_step(tmp_path):
+    """Each store opened makes sure the file is private; that must not drop the locks SQLite
+    holds for the stores already open, or another process resets the write-ahead log and
+    stops seeing their writes."""
+    path = tmp_path / "yizhan.db"
+    store = StationStore(f"sqlite:///{path}")
+    store.add(xinjiekou_station(name="甲"))
+    others = [AccountStore(f"sqlite:///{path}"), ScenarioStore(f"sqlite:///{path}")]
+    assert stations_seen_by_another_process(path) == 1
+    store.add(xinjiekou_station(name="乙", lon=XINJIEKOU[0] + 0.01))
+    assert stations_seen_by_another_process(path) == 2
+    for opened in [store, *others]:
+        opened.close()
+
+
+def stations_seen_by_another_process(path) -> int:
+    """How many stations a new process finds in a SQLite file."""
+    code = (f"import sqlite3; c = sqlite3.connect({str(path)!r}); "
+            "print(c.execute('SELECT count(*) FROM stations').fetchone()[0]); c.close()")
+    return int(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                              check=True).stdout)
+
+
+def test_an_existing_sqlite_file_readable_by_others_is_made_private(tmp_path):
+    path = tmp_path / "yizhan.db"
+    sqlite3.connect(path).close()
+    path.chmod(0o644)
+    StationStore(f"sqlite:///{path}").close()
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_a_postgresql_store_replaces_pooled_connections_the_server_closed(postgis_url):
+    store = StationStore(postgis_url)
+    added = store.add(xinjiekou_station())
+    admin = create_engine(postgis_url)
+    with admin.begin() as connection:
+        closed = connection.execute(text(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()")).scalar()
+    admin.dispose()
+    assert closed >= 1
+    assert store.get(added.id) == added
+    store.close()
 
 
 # Configuration

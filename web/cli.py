@@ -27,7 +27,8 @@ from geo.modes import MODES
 from geo.nearest import nearest_stations
 from geo.osm import OsmSourceError
 from geo.recommend import PROBLEMS, Recommendation, RecommendError
-from geo.records import EXPORT_FORMATS, RecordsError, export_stations, read_station_file
+from geo.records import (EXPORT_FORMATS, IMPORT_PROBLEM_LIMIT, RecordsError, export_stations,
+                         read_station_file)
 from geo.regions import RegionError, add_region, get_region, list_regions, load_networks
 from geo.stations import AMENITIES, KINDS
 from geo.store import StationInvalid, StationStore, default_store_url
@@ -334,24 +335,32 @@ def _print_recommendation(found: Recommendation, region_name: str) -> None:
 @click.option("--datum", type=click.Choice(DATUMS), default="wgs84", show_default=True,
               help="Datum of rows that name none (Amap: gcj02, Baidu: bd09).")
 @click.option("--dry-run", is_flag=True, help="Only check the file; store nothing.")
+@click.option("--max-problems", type=click.IntRange(min=1), default=IMPORT_PROBLEM_LIMIT,
+              show_default=True, help="List at most this many problems; count the rest.")
 @click.option("--as", "actor", default=None,
               help="Who imports, for the history (default: cli:<login name>).")
 def import_stations(region_id: str, station_file: Path, datum: str, dry_run: bool,
-                    actor: str | None) -> None:
+                    max_problems: int, actor: str | None) -> None:
     """Add the stations of a CSV, Excel (.xlsx) or GeoJSON file to a region: every row or none.
 
-    Every bad row is listed with its line and reason, and then nothing is stored.
+    Bad rows are listed with their line and reason (the first --max-problems problems, then
+    how many more there are), and then nothing is stored.
     """
     atlas = _atlas()
     try:
         get_region(region_id)
         bounds = atlas.index(region_id, progress=_progress).bounds
-        plan = read_station_file(station_file.read_bytes(), station_file.name, region_id,
-                                 atlas.store.list(region=region_id), datum, bounds)
+        with open(station_file, "rb") as file:
+            plan = read_station_file(file, station_file.name, region_id,
+                                     atlas.store.list(region=region_id), datum, bounds,
+                                     max_problems)
     except (RegionError, RecordsError) as error:
         raise click.ClickException(str(error)) from error
     for problem in plan.problems:
         click.echo(f"line {problem.line}, {problem.field}: {problem.message}", err=True)
+    if plan.more_problems:
+        click.echo(f"… and {plan.more_problems:,} more problems (--max-problems lists more)",
+                   err=True)
     updates = [s.id for s in plan.stations if s.id is not None]
     if updates:
         click.echo(f"{len(updates)} rows carry the id of a stored station "
@@ -359,7 +368,7 @@ def import_stations(region_id: str, station_file: Path, datum: str, dry_run: boo
                    "remove the id column or change those stations one by one", err=True)
     click.echo(f"{plan.rows} rows: {len(plan.stations)} good, "
                f"{plan.rows - len(plan.stations)} with problems")
-    if plan.problems or updates:
+    if plan.problem_count or updates:
         raise click.ClickException("nothing was imported")
     if dry_run:
         click.echo("dry run: nothing was stored")

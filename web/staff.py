@@ -14,9 +14,11 @@ import dataclasses
 import io
 import re
 import secrets
+import shutil
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import BinaryIO
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
@@ -31,10 +33,11 @@ from werkzeug.datastructures import MultiDict
 from geo.atlas import Atlas
 from geo.coords import DATUMS
 from geo.groups import GROUPS
-from geo.records import (EXPORT_FORMATS, IMPORT_SUFFIXES, ImportPlan, RecordsError,
-                         export_stations, read_station_file)
+from geo.records import (EXPORT_FORMATS, IMPORT_PROBLEM_LIMIT, IMPORT_SUFFIXES, ImportPlan,
+                         RecordsError, export_stations, read_station_file)
 from geo.regions import Region, RegionError
 from geo.scenarios import Scenario, ScenarioInvalid, ScenarioStore
+from geo.settings import open_private, private_folder
 from geo.stations import AMENITIES, KINDS, LEVELS, STATUSES, Station
 from geo.store import StationInvalid, VersionConflict
 from geo.whatif import GROUP_KINDS
@@ -441,16 +444,14 @@ def restore_station(station_id: int):
 
 def _uploads() -> Path:
     """The folder where uploaded station files wait between the dry run and the import."""
-    folder = Path(current_app.instance_path) / "uploads"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
+    return private_folder(Path(current_app.instance_path) / "uploads")
 
 
-def _keep_upload(data: bytes) -> str:
-    """Keep an uploaded file for the import that may follow its dry run; forget old ones.
+def _keep_upload(upload: BinaryIO) -> Path:
+    """Keep an uploaded file for its dry run and the import that may follow; forget old ones.
 
     Returns:
-        The random name the import form carries.
+        Where it is kept; its name is the random one the import form carries.
     """
     folder = _uploads()
     cutoff = time.time() - UPLOAD_LIFETIME_S
@@ -460,30 +461,41 @@ def _keep_upload(data: bytes) -> str:
                 old.unlink()
         except FileNotFoundError:  # another request cleared it first
             pass
-    name = secrets.token_hex(16)
-    (folder / name).write_bytes(data)
-    return name
+    path = folder / secrets.token_hex(16)
+    with open_private(path) as file:
+        shutil.copyfileobj(upload, file)
+    return path
 
 
-def _kept_upload(name: str) -> Path | None:
-    """The file kept under a name from :func:`_keep_upload`, if it is still there."""
+def _claim_upload(name: str) -> Path | None:
+    """Take the file kept under a name from :func:`_keep_upload` for its import, if it is still
+    there: it is moved aside at once, so that the form sent twice imports it once."""
     if not UPLOAD_NAME.fullmatch(name):
         return None
-    path = _uploads() / name
-    return path if path.is_file() else None
+    kept = _uploads() / name
+    claimed = kept.with_name(f"{name}.import")
+    try:
+        kept.rename(claimed)
+    except FileNotFoundError:
+        return None
+    return claimed
 
 
-def _plan(data: bytes, filename: str, region: Region, datum: str) -> tuple[ImportPlan,
+def _plan(kept: Path, filename: str, region: Region, datum: str) -> tuple[ImportPlan,
                                                                           list[Station]]:
-    """Read a station file against the region's stored stations.
+    """Read a kept station file against the region's stored stations, listing as many
+    problems as the setting ``IMPORT_PROBLEM_LIMIT`` says.
 
     Returns:
         The plan, and the stations in it that update stored ones (an import only adds
         stations, so these keep it from being imported).
     """
     atlas = _atlas()
-    plan = read_station_file(data, filename, region.id, atlas.store.list(region=region.id),
-                             datum, atlas.index(region.id).bounds)
+    with kept.open("rb") as file:
+        plan = read_station_file(
+            file, filename, region.id, atlas.store.list(region=region.id), datum,
+            atlas.index(region.id).bounds,
+            current_app.config.get("IMPORT_PROBLEM_LIMIT", IMPORT_PROBLEM_LIMIT))
     return plan, [s for s in plan.stations if s.id is not None]
 
 
@@ -499,33 +511,36 @@ def _import_page(region: Region, datum: str, status: int = 200, **shown_plan):
 @bp.route("/import", methods=["GET", "POST"])
 @requires("staff")
 def import_stations():
-    """Bulk import: upload a file for a dry run that lists every bad row, then import all its
-    rows in one transaction, or none."""
+    """Bulk import: upload a file for a dry run that lists its problems (the first
+    ``IMPORT_PROBLEM_LIMIT``, and how many more there are), then import all its rows in one
+    transaction, or none."""
     region = _region(request.values.get("region"))
     datum = request.values.get("datum", "wgs84")
     if datum not in DATUMS:
         datum = "wgs84"
     if request.method == "GET":
         return _import_page(region, datum)
-    if request.form.get("step") == "import":
+    importing = request.form.get("step") == "import"
+    if importing:
         filename = request.form.get("filename", "")
-        kept = _kept_upload(request.form.get("upload", ""))
+        kept = _claim_upload(request.form.get("upload", ""))
         if kept is None:
             return _import_page(region, datum, 422, failure=_(
                 "The uploaded file is no longer here; upload it again."))
-        data = kept.read_bytes()
-        kept.unlink()
     else:
         upload = request.files.get("file")
         if upload is None or not upload.filename:
             return _import_page(region, datum, 422, failure=_("Choose a file to import."))
-        filename, data = upload.filename, upload.read()
+        filename, kept = upload.filename, _keep_upload(upload.stream)
     try:
-        plan, updates = _plan(data, filename, region, datum)
+        plan, updates = _plan(kept, filename, region, datum)
     except RecordsError as error:
+        kept.unlink()
         return _import_page(region, datum, 422, failure=str(error))
-    importable = bool(plan.stations) and not plan.problems and not updates
-    if request.form.get("step") == "import" and importable:
+    importable = bool(plan.stations) and not plan.problem_count and not updates
+    if importing or not importable:
+        kept.unlink()
+    if importing and importable:
         try:
             added = _atlas().store.add_many(plan.stations, actor=current_user.username,
                                             action="import")
@@ -535,8 +550,7 @@ def import_stations():
         return redirect(url_for(".stations", region=region.id, sort="updated", order="desc"))
     return _import_page(
         region, datum, 200 if importable else 422, plan=plan, updates=updates,
-        filename=filename, importable=importable,
-        upload=_keep_upload(data) if importable else "",
+        filename=filename, importable=importable, upload=kept.name if importable else "",
     )
 
 
