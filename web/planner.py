@@ -20,7 +20,7 @@ from geo.groups import GROUPS
 from geo.recommend import PROBLEMS
 from geo.regions import Region
 from web import params
-from web.api import coverage_request
+from web.api import coverage_analysis, coverage_request
 from web.i18n import group_label, kind_label
 
 bp = Blueprint("planner", __name__, url_prefix="/planner")
@@ -49,7 +49,7 @@ def page():
     """The planner page for a region, group and threshold (query parameters as the API's)."""
     region, group, threshold = coverage_request(request.args)
     scenario_id = params.integer(request.args, "scenario", None, 1, 2**31 - 1)
-    analysis = _atlas().coverage(region.id, group.id, threshold)
+    analysis = coverage_analysis(region, group, threshold)
     fmap = coverage_map(analysis, region)
     figure = fmap.get_root()
     figure.render()
@@ -97,7 +97,7 @@ def page():
 def chart():
     """The cumulative coverage curve as a PNG download."""
     region, group, threshold = coverage_request(request.args)
-    analysis = _atlas().coverage(region.id, group.id, threshold, geometry=False)
+    analysis = coverage_analysis(region, group, threshold, geometry=False)
     return Response(_chart(analysis, region, "png"), mimetype="image/png", headers={
         "Content-Disposition": f"attachment; filename=curve-{region.id}-{group.id}-"
                                f"{threshold:g}min.png"})
