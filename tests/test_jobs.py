@@ -248,3 +248,12 @@ def test_each_client_has_a_rate_of_heavy_requests_and_signing_in_raises_it(app, 
     assert client_from(app, "10.0.3.2").post("/api/v1/whatif", json=AREA).status_code == 200
     headers = {"Authorization": f"Bearer {planner_token(app)}"}
     assert client.post("/api/v1/whatif", json=AREA, headers=headers).status_code == 200
+
+
+def test_the_openapi_document_describes_the_refusals(app):
+    spec = app.test_client().get("/api/v1/openapi.json").get_json()
+    for path in ("/recommend", "/whatif"):
+        responses = spec["paths"][path]["post"]["responses"]
+        assert {"429", "503"} <= set(responses), path
+    busy = spec["components"]["responses"]["Busy"]
+    assert "Retry-After" in busy["headers"]

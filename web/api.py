@@ -9,7 +9,6 @@ from dataclasses import asdict
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-import geopandas as gpd
 import numpy as np
 from flask import Blueprint, Response, current_app, g, jsonify, request, send_file, url_for
 from flask_login import current_user
@@ -326,14 +325,14 @@ def _token_user():
 
 
 def _caller():
-    """The account making the request: its API token's, else its signed-in session's; None
-    for an anonymous caller. Looked up once per request.
+    """The account making the request: its API token's (API requests), else its signed-in
+    session's; None for an anonymous caller. Looked up once per request.
 
     Raises:
         WriteRefused: 401 for a malformed, unknown or revoked token.
     """
     if "caller" not in g:
-        user = _token_user()
+        user = _token_user() if request.blueprint == bp.name else None
         if user is None and current_user.is_authenticated:
             user = current_user.user
         g.caller = user

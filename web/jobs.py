@@ -22,7 +22,10 @@ does not (a 90 ms search stalls every other thread for 90 ms), but a job holds t
 stretches of tens of milliseconds, not seconds. A process pool would need its own copy of every
 region's networks and indexes and would have to ship coverage analyses back to be cached; the
 thread pool needs neither. The job threads run at a lower CPU priority than the request threads
-(``JOB_NICE``) so that with both cores busy the scheduler picks the request threads first.
+(``JOB_NICE``) so that with both cores busy the scheduler picks the request threads first: in
+``scripts/bench_flood.py``'s flood of eight planners' such requests, nice 10 took the nearest
+query's p99 over HTTP from 267 ms to 148 ms (p50 50 to 24 ms); without the pool the same flood
+left it with no answer within 30 s.
 """
 
 from __future__ import annotations
