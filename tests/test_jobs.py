@@ -7,9 +7,11 @@ import threading
 import time
 
 import pytest
+from click.testing import CliRunner
 
 from geo.accounts import AccountStore
 from web import create_app
+from web.cli import main
 from web.jobs import JobPool, JobRefused
 from tests.test_staff import sign_in
 
@@ -235,6 +237,15 @@ def test_a_bad_token_is_refused_not_taken_for_anonymous(app):
     assert answer.get_json()["error"]["parameter"] == "Authorization"
 
 
+def test_pages_go_by_the_session_and_ignore_an_authorization_header(app):
+    app.extensions["accounts"].add_user("reader", "a long enough password", "viewer")
+    staff = client_from(app, "10.0.2.4")
+    assert sign_in(staff, "reader", "a long enough password").status_code == 302
+    export = staff.get("/staff/export?region=nanjing&format=csv",
+                       headers={"Authorization": "Bearer nope"})
+    assert export.status_code == 200 and export.data.startswith("\ufeff".encode())
+
+
 def test_each_client_has_a_rate_of_heavy_requests_and_signing_in_raises_it(app, monkeypatch):
     monkeypatch.setitem(app.config, "HEAVY_RATE_ANONYMOUS", "2 per minute")
     client = client_from(app, "10.0.3.1")
@@ -257,3 +268,16 @@ def test_the_openapi_document_describes_the_refusals(app):
         assert {"429", "503"} <= set(responses), path
     busy = spec["components"]["responses"]["Busy"]
     assert "Retry-After" in busy["headers"]
+
+
+def test_serve_keeps_threads_for_worker_queries_and_trusts_only_a_named_proxy(monkeypatch):
+    served = {}
+    monkeypatch.setattr("waitress.serve", lambda app, **options: served.update(options))
+    runner = CliRunner()
+    too_few = runner.invoke(main, ["serve", "--threads", "4"])
+    assert too_few.exit_code == 2 and "--threads" in too_few.output and not served
+    assert runner.invoke(main, ["serve"]).exit_code == 0
+    assert "trusted_proxy" not in served
+    assert runner.invoke(main, ["serve", "--trusted-proxy", "10.1.1.1"]).exit_code == 0
+    assert served["trusted_proxy"] == "10.1.1.1"
+    assert "x-forwarded-for" in served["trusted_proxy_headers"]
