@@ -90,21 +90,39 @@ class Atlas:
                  geometry: bool = True) -> CoverageAnalysis:
         """The coverage analysis of a region's open stations for a worker group (see
         :func:`geo.analysis.coverage_analysis`), kept until the stations change."""
-        group = worker_group(group_id)
-        threshold = group.threshold_min if threshold_min is None else float(threshold_min)
         index = self.index(region_id)
-        revision = self._indexes[region_id][0]
-        key = (revision, region_id, group_id, threshold, geometry)
+        key = self._analysis_key(region_id, group_id, threshold_min, geometry)
         with self._lock:
             found = self._analyses.get(key)
         if found is None:
-            found = coverage_analysis(index, group, self.demand(region_id, group_id), threshold,
-                                      geometry)
+            found = coverage_analysis(index, worker_group(group_id),
+                                      self.demand(region_id, group_id), key[3], geometry)
             with self._lock:
                 self._analyses[key] = found
                 while len(self._analyses) > ANALYSIS_CACHE_SIZE:
                     self._analyses.popitem(last=False)
         return found
+
+    def cached_coverage(self, region_id: str, group_id: str, threshold_min: float | None = None,
+                        geometry: bool = True) -> CoverageAnalysis | None:
+        """The coverage analysis :meth:`coverage` would answer from its cache, or None when it
+        would have to compute it (the region's index or the analysis is missing or stale)."""
+        revision = self.store.revision()
+        with self._lock:
+            known = self._indexes.get(region_id)
+            if known is None or known[0] != revision:
+                return None
+            return self._analyses.get(
+                self._analysis_key(region_id, group_id, threshold_min, geometry))
+
+    def _analysis_key(self, region_id: str, group_id: str, threshold_min: float | None,
+                      geometry: bool) -> tuple:
+        """The cache key of a coverage analysis: the index's revision, the region, the group,
+        the threshold in minutes (the group's default when None) and whether it has
+        geometry."""
+        threshold = worker_group(group_id).threshold_min if threshold_min is None \
+            else float(threshold_min)
+        return (self._indexes[region_id][0], region_id, group_id, threshold, geometry)
 
     def candidates(self, region_id: str, mode: str, source: str | Path = "sites",
                    rules: CandidateRules = CandidateRules()) -> gpd.GeoDataFrame:

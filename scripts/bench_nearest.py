@@ -373,28 +373,37 @@ def run_http(instance: Path, db_url: str, points: np.ndarray, mode: str, ours_k3
         for lon, lat in points
     ]
     out = {"port": port, "runs": {}}
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL)
+    with serving(command, env, log_path) as proc:
+        out["ready_s"] = wait_ready(proc, port, timeout_s)
+        warm = http_run(port, paths[:warmup], 1)  # the server computes its field here
+        check(all(s == 200 for s in warm["statuses"]), "a warm-up request failed")
+        for c in concurrencies:
+            say(f"HTTP: {len(paths)} requests at concurrency {c}")
+            run = http_run(port, paths, c)
+            bad = [s for s in run["statuses"] if s != 200]
+            check(not bad, f"c={c}: {len(bad)} responses were not 200 (e.g. {bad[:3]})")
+            wrong = 0
+            for body, ours in zip(run["bodies"], ours_k3):
+                theirs = http_hits(body)
+                same = len(theirs) == len(ours) and all(
+                    a[0] == b[0] and abs(a[1] - b[1]) <= HTTP_TOL_S
+                    for a, b in zip(theirs, ours))
+                wrong += not same
+            run["differ_from_in_process"] = wrong
+            run.pop("bodies")
+            out["runs"][c] = run
+    return out
+
+
+@contextlib.contextmanager
+def serving(command: list[str], env: dict, log_path: Path, cwd: Path | None = None):
+    """Run a server command, its output appended to ``log_path``; show the log's tail if the
+    block fails, and stop the server on leaving it."""
+    with open(log_path, "ab") as log:
+        proc = subprocess.Popen(command, env=env, cwd=cwd, stdout=log,
+                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         try:
-            out["ready_s"] = wait_ready(proc, port, timeout_s)
-            warm = http_run(port, paths[:warmup], 1)  # the server computes its field here
-            check(all(s == 200 for s in warm["statuses"]), "a warm-up request failed")
-            for c in concurrencies:
-                say(f"HTTP: {len(paths)} requests at concurrency {c}")
-                run = http_run(port, paths, c)
-                bad = [s for s in run["statuses"] if s != 200]
-                check(not bad, f"c={c}: {len(bad)} responses were not 200 (e.g. {bad[:3]})")
-                wrong = 0
-                for body, ours in zip(run["bodies"], ours_k3):
-                    theirs = http_hits(body)
-                    same = len(theirs) == len(ours) and all(
-                        a[0] == b[0] and abs(a[1] - b[1]) <= HTTP_TOL_S
-                        for a, b in zip(theirs, ours))
-                    wrong += not same
-                run["differ_from_in_process"] = wrong
-                run.pop("bodies")
-                out["runs"][c] = run
+            yield proc
         except BaseException:
             log.flush()
             tail = log_path.read_text(errors="replace")[-2000:]
@@ -407,7 +416,6 @@ def run_http(instance: Path, db_url: str, points: np.ndarray, mode: str, ours_k3
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
-    return out
 
 
 # --------------------------------------------------------------------------------------------

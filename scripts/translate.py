@@ -24,8 +24,9 @@ def main() -> int:
     """Extract, merge, fill and compile; report what is still untranslated."""
     with tempfile.TemporaryDirectory() as folder:
         template = Path(folder) / "messages.pot"
-        subprocess.run(["pybabel", "extract", "-F", str(ROOT / "babel.cfg"), "-o", str(template),
-                        str(ROOT)], check=True, capture_output=True)
+        # Paths relative to the repository, so the catalogue names no machine's folders.
+        subprocess.run(["pybabel", "extract", "-F", "babel.cfg", "-o", str(template), "."],
+                       check=True, capture_output=True, cwd=ROOT)
         subprocess.run(["pybabel", "update", "-i", str(template), "-d",
                         str(ROOT / "web" / "translations"), "-l", "zh", "--no-fuzzy-matching"],
                        check=True, capture_output=True)

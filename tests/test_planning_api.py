@@ -16,7 +16,10 @@ AREA = {"region": "nanjing", "group": "couriers", "threshold": 3}
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
-    return make_app(tmp_path_factory.mktemp("planning"))
+    """The app, its rate of heavy requests raised: every test here asks from one address."""
+    app = make_app(tmp_path_factory.mktemp("planning"))
+    app.config["HEAVY_RATE_ANONYMOUS"] = "1000 per minute"
+    return app
 
 
 @pytest.fixture
@@ -84,9 +87,10 @@ def test_every_problem_answers(client, problem):
         assert body["after"]["covered_share"] >= 0.97
 
 
-def test_candidates_can_be_every_node_a_file_and_filtered_by_category(client):
+def test_candidates_can_be_every_node_a_file_and_filtered_by_category(app, client):
+    planner = {"Authorization": f"Bearer {token_for(app, 'viewer')}"}
     nodes = post(client, "/api/v1/recommend", {**AREA, "k": 1, "candidates": "nodes",
-                                               "curve": False}).get_json()
+                                               "curve": False}, headers=planner).get_json()
     assert nodes["sites"][0]["category"] == "node"
     shops = post(client, "/api/v1/recommend", {**AREA, "k": 2, "categories": ["convenience"],
                                                "curve": False}).get_json()

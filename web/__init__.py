@@ -37,8 +37,9 @@ def create_app(config: dict | None = None) -> Flask:
     Configuration comes from the environment (``YIZHAN_INSTANCE``, ``DATABASE_URL``,
     ``YIZHAN_TILES`` for a basemap tile URL template, ``YIZHAN_SECRET_KEY`` for the key that
     signs session cookies, ``YIZHAN_SECURE_COOKIES=0`` to send session cookies over plain
-    HTTP) and then from ``config``. Session cookies are HttpOnly, SameSite=Lax and, unless
-    turned off, Secure; they last until the browser closes and at most
+    HTTP, ``YIZHAN_JOB_WORKERS`` and ``YIZHAN_JOB_QUEUE`` for the heavy-work pool, see
+    :mod:`web.jobs`) and then from ``config``. Session cookies are HttpOnly, SameSite=Lax and,
+    unless turned off, Secure; they last until the browser closes and at most
     :data:`SESSION_LIFETIME`. Every form needs its CSRF token.
 
     Args:
@@ -55,6 +56,12 @@ def create_app(config: dict | None = None) -> Flask:
         PERMANENT_SESSION_LIFETIME=SESSION_LIFETIME,
         MAX_CONTENT_LENGTH=MAX_UPLOAD_BYTES,
         WTF_CSRF_TIME_LIMIT=None,  # a form's token lasts as long as the session: no lost edits
+        JOB_WORKERS=int(os.environ.get("YIZHAN_JOB_WORKERS", "1")),
+        JOB_QUEUE=int(os.environ.get("YIZHAN_JOB_QUEUE", "3")),
+        JOB_RETRY_AFTER_S=10,
+        JOB_NICE=10,
+        HEAVY_RATE_ANONYMOUS="20 per minute",
+        HEAVY_RATE_SIGNED_IN="120 per minute",
     )
     app.config.update(config or {})
     app.json.ensure_ascii = False
@@ -70,7 +77,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.extensions["accounts"] = AccountStore(app.config["DATABASE_URL"])
     app.extensions["scenarios"] = ScenarioStore(app.config["DATABASE_URL"])
 
-    from web import api, auth, planner, planning, staff, static, worker  # noqa: F401 (routes)
+    from web import api, auth, jobs, planner, planning, staff, static, worker  # noqa: F401
 
     init_babel(app)
     auth.init_auth(app)
@@ -82,6 +89,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(planner.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(staff.bp)
+    jobs.init_jobs(app, client=api.client_key, signed_in=api.signed_in)
 
     @app.errorhandler(BadParameter)
     def bad_parameter(error: BadParameter):

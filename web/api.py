@@ -5,15 +5,17 @@ authorised by per-user API tokens, each based on the version it changes (``If-Ma
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from dataclasses import asdict
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import geopandas as gpd
 import numpy as np
-from flask import Blueprint, Response, current_app, jsonify, request, send_file, url_for
+from flask import Blueprint, Response, current_app, g, jsonify, request, send_file, url_for
 from flask_login import current_user
 
+from geo.analysis import CoverageAnalysis
 from geo.atlas import Atlas
 from geo.coords import DATUMS, to_wgs84
 from geo.export import geojson_text, geopackage_bytes
@@ -29,6 +31,7 @@ from geo.store import VersionConflict
 from web import params
 from web.auth import accounts
 from web.edits import Problem, Rejected, change_station, create_station, values_from_json
+from web.jobs import rate_limited, run_job
 from web.layers import hexagon_layer
 from web.openapi import openapi_document
 from web.params import BadParameter
@@ -186,11 +189,21 @@ def _records(frame) -> list[dict]:
     return clean.where(clean.notna(), None).to_dict(orient="records")
 
 
+def coverage_analysis(region: Region, group: WorkerGroup, threshold: float,
+                      geometry: bool = True) -> CoverageAnalysis:
+    """The atlas's coverage analysis: from its cache, or computed in the job pool."""
+    atlas = _atlas()
+    found = atlas.cached_coverage(region.id, group.id, threshold, geometry)
+    if found is not None:
+        return found
+    return run_job("coverage", lambda: atlas.coverage(region.id, group.id, threshold, geometry))
+
+
 @bp.get("/coverage")
 def coverage():
     """Coverage numbers of a region's open stations for a worker group within a threshold."""
     region, group, threshold = coverage_request(request.args)
-    analysis = _atlas().coverage(region.id, group.id, threshold, geometry=False)
+    analysis = coverage_analysis(region, group, threshold, geometry=False)
     demand = analysis.demand
     return jsonify(
         region=region.id,
@@ -207,61 +220,76 @@ def coverage():
     )
 
 
-def _layer_response(layer: gpd.GeoDataFrame, name: str, region: Region):
-    """A layer as GeoJSON (``format=geojson``, the default) or as a GeoPackage download."""
+def _coverage_layer(layer_of: Callable[[CoverageAnalysis], gpd.GeoDataFrame], stem: str,
+                    geometry: bool = True):
+    """One layer of the requested coverage analysis, named
+    ``<stem>-<region>-<group>-<threshold>min``, as GeoJSON (``format=geojson``, the default) or
+    as a GeoPackage download, written in the job pool.
+
+    Args:
+        layer_of: the layer of an analysis.
+        stem: the start of the download's name.
+        geometry: whether the layer needs the analysis's shapes (gaps, service areas).
+    """
+    region, group, threshold = coverage_request(request.args)
     fmt = params.choice(request.args, "format", ("geojson", "gpkg"), "geojson")
+    name = f"{stem}-{region.id}-{group.id}-{threshold:g}min"
+    atlas = _atlas()
+
+    def export() -> bytes | str:
+        layer = layer_of(atlas.coverage(region.id, group.id, threshold, geometry))
+        if fmt == "gpkg":
+            return geopackage_bytes(layer, name, region.attribution)
+        return geojson_text(layer, region.attribution)
+
+    data = run_job("export", export)
     if fmt == "gpkg":
-        data = geopackage_bytes(layer, name, region.attribution)
         return send_file(io.BytesIO(data), download_name=f"{name}.gpkg",
                          mimetype="application/geopackage+sqlite3", as_attachment=True)
-    return Response(geojson_text(layer, region.attribution), mimetype="application/geo+json")
-
-
-def _coverage_layer(attribute: str, stem: str):
-    """One layer of the requested coverage analysis (``gaps``, ``service_areas`` or
-    ``uncovered``), named ``<stem>-<region>-<group>-<threshold>min``."""
-    region, group, threshold = coverage_request(request.args)
-    analysis = _atlas().coverage(region.id, group.id, threshold)
-    return _layer_response(getattr(analysis, attribute),
-                           f"{stem}-{region.id}-{group.id}-{threshold:g}min", region)
+    return Response(data, mimetype="application/geo+json")
 
 
 @bp.get("/gaps")
+@rate_limited
 def gaps():
     """Gap areas (uncovered streets joined into polygons) ranked by uncovered demand."""
-    return _coverage_layer("gaps", "gaps")
+    return _coverage_layer(lambda analysis: analysis.gaps, "gaps")
 
 
 @bp.get("/service-areas")
+@rate_limited
 def service_area_layer():
     """One isochrone polygon per open station: the streets it serves within the threshold."""
-    return _coverage_layer("service_areas", "service-areas")
+    return _coverage_layer(lambda analysis: analysis.service_areas, "service-areas")
 
 
 @bp.get("/uncovered-streets")
+@rate_limited
 def uncovered_street_layer():
     """The street pieces beyond the threshold from every open station, as GeoJSON."""
-    return _coverage_layer("uncovered", "uncovered")
-
-
-@bp.get("/cells.csv")
-def cells_csv():
-    """Coverage per H3 hexagon as CSV (UTF-8 with a byte-order mark, so Excel reads it)."""
-    region, group, threshold = coverage_request(request.args)
-    analysis = _atlas().coverage(region.id, group.id, threshold, geometry=False)
-    text = analysis.cells.to_csv(index=False)
-    return Response("\ufeff" + text + f"# {region.attribution}\n", mimetype="text/csv",
-                    headers={"Content-Disposition": "attachment; filename="
-                             f"cells-{region.id}-{group.id}-{threshold:g}min.csv"})
+    return _coverage_layer(lambda analysis: analysis.uncovered, "uncovered")
 
 
 @bp.get("/cells")
+@rate_limited
 def cell_layer():
     """Coverage per H3 hexagon as GeoJSON polygons (``format=gpkg`` for a GeoPackage)."""
+    return _coverage_layer(lambda analysis: hexagon_layer(analysis.cells), "cells",
+                           geometry=False)
+
+
+@bp.get("/cells.csv")
+@rate_limited
+def cells_csv():
+    """Coverage per H3 hexagon as CSV (UTF-8 with a byte-order mark, so Excel reads it),
+    written in the job pool."""
     region, group, threshold = coverage_request(request.args)
-    analysis = _atlas().coverage(region.id, group.id, threshold, geometry=False)
-    return _layer_response(hexagon_layer(analysis.cells),
-                           f"cells-{region.id}-{group.id}-{threshold:g}min", region)
+    atlas = _atlas()
+    text = run_job("export", lambda: atlas.coverage(region.id, group.id, threshold,
+                                                    geometry=False).cells.to_csv(index=False))
+    return Response("\ufeff" + text + f"# {region.attribution}\n", mimetype="text/csv",
+                    headers={"Content-Disposition": "attachment; filename="
+                             f"cells-{region.id}-{group.id}-{threshold:g}min.csv"})
 
 
 # --- writes -----------------------------------------------------------------------------------
@@ -295,6 +323,52 @@ def write_refused(error: WriteRefused):
     return response
 
 
+def _token_user():
+    """The account of the request's ``Authorization: Bearer <token>``; None without one.
+
+    Raises:
+        WriteRefused: 401 for a malformed, unknown or revoked token.
+    """
+    header = request.headers.get("Authorization", "")
+    if not header:
+        return None
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise WriteRefused(401, "parameter", "Authorization",
+                           "use 'Authorization: Bearer <token>' with an API token")
+    user = accounts().user_for_token(token.strip())
+    if user is None:
+        raise WriteRefused(401, "parameter", "Authorization", "unknown or revoked token")
+    return user
+
+
+def _caller():
+    """The account making the request: its API token's (API requests), else its signed-in
+    session's; None for an anonymous caller. Looked up once per request.
+
+    Raises:
+        WriteRefused: 401 for a malformed, unknown or revoked token.
+    """
+    if "caller" not in g:
+        user = _token_user() if request.blueprint == bp.name else None
+        if user is None and current_user.is_authenticated:
+            user = current_user.user
+        g.caller = user
+    return g.caller
+
+
+def signed_in() -> bool:
+    """Whether the request comes from an account (an API token or a signed-in session)."""
+    return _caller() is not None
+
+
+def client_key() -> str:
+    """Who makes the request, for the job pool and the rate of heavy requests: the account,
+    else the remote address."""
+    user = _caller()
+    return f"account:{user.username}" if user is not None else f"address:{request.remote_addr}"
+
+
 def _writer(role: str = "staff") -> str:
     """The name of the account making a write.
 
@@ -308,21 +382,14 @@ def _writer(role: str = "staff") -> str:
         WriteRefused: 401 without a usable token or session, 403 if the account's role is
             below ``role``.
     """
-    header = request.headers.get("Authorization", "")
-    if header:
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
+    user = _token_user()
+    if user is None:
+        if not current_user.is_authenticated:
             raise WriteRefused(401, "parameter", "Authorization",
-                               "use 'Authorization: Bearer <token>' with an API token")
-        user = accounts().user_for_token(token.strip())
-        if user is None:
-            raise WriteRefused(401, "parameter", "Authorization", "unknown or revoked token")
-    elif current_user.is_authenticated:
+                               "writing needs 'Authorization: Bearer <token>' (yizhan user "
+                               "token)")
         current_app.extensions["csrf"].protect()
         user = current_user.user
-    else:
-        raise WriteRefused(401, "parameter", "Authorization",
-                           "writing needs 'Authorization: Bearer <token>' (yizhan user token)")
     if not user.has_role(role):
         raise WriteRefused(403, "parameter", "Authorization",
                            f"account {user.username!r} is a {user.role}; writing needs {role}")

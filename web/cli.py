@@ -162,15 +162,30 @@ def nearest(region_id: str, lat: float, lon: float, mode: str, datum: str, k: in
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--threads", default=8, show_default=True, type=int)
-def serve(host: str, port: int, threads: int) -> None:
-    """Run the web app under the waitress production server."""
+@click.option("--trusted-proxy", default=None, metavar="ADDRESS",
+              help="the reverse proxy in front; its X-Forwarded-For names the client")
+def serve(host: str, port: int, threads: int, trusted_proxy: str | None) -> None:
+    """Run the web app under the waitress production server.
+
+    Heavy requests wait in the request threads for the job pool, so ``--threads`` must exceed
+    the pool's workers and queue; behind a reverse proxy, name it with ``--trusted-proxy`` so
+    that each client, not the proxy, gets its own job and rate of heavy requests.
+    """
     from waitress import serve as waitress_serve
 
     from web import create_app
 
     app = create_app()
+    pool = app.config["JOB_WORKERS"] + app.config["JOB_QUEUE"]
+    if threads <= pool:
+        raise click.BadParameter(f"must exceed the job pool's workers and queue ({pool}), so "
+                                 "that worker queries never wait behind heavy ones",
+                                 param_hint="--threads")
+    proxy = {"trusted_proxy": trusted_proxy, "trusted_proxy_count": 1,
+             "trusted_proxy_headers": {"x-forwarded-for", "x-forwarded-proto"}} \
+        if trusted_proxy else {}
     click.echo(f"Yizhan on http://{host}:{port}/")
-    waitress_serve(app, host=host, port=port, threads=threads)
+    waitress_serve(app, host=host, port=port, threads=threads, **proxy)
 
 
 def _planning_options(command):

@@ -229,6 +229,12 @@ def openapi_document(max_nearest: int, max_places: int) -> dict:
                 "PreconditionRequired": _json_response(
                     "If-Match is missing", {"$ref": "#/components/schemas/Error"},
                 ),
+                "TooManyRequests": _refused_job(
+                    "This client's earlier heavy request is still running, or it sent too many "
+                    "heavy requests this minute; try again after Retry-After seconds"),
+                "Busy": _refused_job(
+                    "Every worker of the heavy-work pool is busy and its queue is full; try "
+                    "again after Retry-After seconds"),
             },
             "securitySchemes": {
                 "apiToken": {
@@ -343,6 +349,17 @@ def _list_parameter(name: str, vocabulary: dict, description: str) -> dict:
         f"{description} Repeat the parameter or separate values with commas.",
     )
     return {**parameter, "style": "form", "explode": True}
+
+
+def _refused_job(description: str) -> dict:
+    """A refused heavy request (429 or 503): JSON naming the job, with ``Retry-After``."""
+    return {**_json_response(description, {
+        "type": "object", "required": ["error"],
+        "properties": {"error": {"type": "object", "required": ["job", "message"], "properties": {
+            "job": {"type": "string", "description": "What was refused (recommend, whatif, …)."},
+            "message": {"type": "string"}}}}}),
+        "headers": {"Retry-After": {"description": "Seconds to wait before trying again.",
+                                    "schema": {"type": "integer"}}}}
 
 
 def _json_response(description: str, schema: dict,
@@ -549,6 +566,8 @@ def _planning_paths(bad_request: dict) -> dict:
             "application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}}}
 
     scenario = {"$ref": "#/components/schemas/Scenario"}
+    heavy = {"429": {"$ref": "#/components/responses/TooManyRequests"},
+             "503": {"$ref": "#/components/responses/Busy"}}
     return {
         "/recommend": {"post": {
             "summary": "Recommend where to build new stations, with the proven optimality gap",
@@ -564,7 +583,7 @@ def _planning_paths(bad_request: dict) -> dict:
                                       "coverage before and after, the curve against the "
                                       "number of sites and the solver's gap",
                                       {"$ref": "#/components/schemas/Recommendation"}),
-                "400": bad_request,
+                "400": bad_request, **heavy,
             },
         }},
         "/whatif": {"post": {
@@ -577,7 +596,7 @@ def _planning_paths(bad_request: dict) -> dict:
                                       "gap areas and the new stations' service areas",
                                       {"type": "object",
                                        "required": ["report", "baseline", "gaps"]}),
-                "400": bad_request,
+                "400": bad_request, **heavy,
             },
         }},
         "/scenarios": {

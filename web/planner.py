@@ -16,7 +16,7 @@ from geo.recommend import PROBLEMS
 from geo.regions import Region
 from geo.stations import KINDS
 from web import params
-from web.api import coverage_request
+from web.api import coverage_analysis, coverage_request
 from web.i18n import group_label, kind_label
 from web.layers import LayerCache, display_tolerance, for_display, hexagon_layer
 
@@ -53,7 +53,7 @@ def page():
     """The planner page for a region, group and threshold (query parameters as the API's)."""
     region, group, threshold = coverage_request(request.args)
     scenario_id = params.integer(request.args, "scenario", None, 1, 2**31 - 1)
-    analysis = _atlas().coverage(region.id, group.id, threshold)
+    analysis = coverage_analysis(region, group, threshold)
     query = {"region": region.id, "group": group.id, "threshold": f"{threshold:g}"}
     return render_template(
         "planner.html",
@@ -96,7 +96,7 @@ def chart(fmt: str):
     if fmt not in ("png", "svg"):
         abort(404)
     region, group, threshold = coverage_request(request.args)
-    analysis = _atlas().coverage(region.id, group.id, threshold, geometry=False)
+    analysis = coverage_analysis(region, group, threshold, geometry=False)
     if fmt == "svg":
         return Response(_chart(analysis, region, "svg"), mimetype="image/svg+xml")
     return Response(_chart(analysis, region, "png"), mimetype="image/png", headers={
@@ -114,7 +114,8 @@ def layer(name: str):
     region, group, threshold = coverage_request(request.args)
     cache = current_app.extensions.setdefault("map_layers", LayerCache(LAYER_CACHE_BYTES))
     key = (_atlas().store.revision(), region.id, group.id, threshold, name)
-    body, packed = cache.get(key, lambda: _layer_geojson(name, region, group.id, threshold))
+    body, packed = cache.get(key, lambda: _layer_geojson(
+        name, coverage_analysis(region, group, threshold), region))
     response = Response(body, mimetype="application/geo+json")
     if "gzip" in request.accept_encodings:  # a city's service areas: 3.5 MB, gzipped 0.8 MB
         response.set_data(packed)
@@ -124,10 +125,9 @@ def layer(name: str):
     return response
 
 
-def _layer_geojson(name: str, region: Region, group_id: str, threshold: float) -> bytes:
-    """A map layer simplified for display, with only the properties the map shows, numbers to
-    one decimal."""
-    analysis = _atlas().coverage(region.id, group_id, threshold)
+def _layer_geojson(name: str, analysis: CoverageAnalysis, region: Region) -> bytes:
+    """A layer of ``analysis`` simplified for display, with only the properties the map shows,
+    numbers to one decimal."""
     attribute, shown = MAP_LAYERS[name]
     if attribute == "cells":
         frame = hexagon_layer(analysis.cells)

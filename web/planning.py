@@ -1,7 +1,9 @@
 """The planner's JSON API: recommended sites, what-if coverage and saved scenarios.
 
 Routes join the API blueprint (``/api/v1``). Requests are JSON objects; every bad member is a
-400 answer naming it.
+400 answer naming it. Recommendations and what-ifs run in the app's job pool
+(:mod:`web.jobs`); an anonymous caller gets smaller limits than a signed-in planner, and a
+refusal for being over them names the member and says that signing in raises the limit.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from flask import Response, current_app, jsonify, request
+from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
@@ -24,9 +27,10 @@ from geo.regions import Region
 from geo.scenarios import Scenario, ScenarioInvalid, ScenarioSite, ScenarioStore
 from geo.whatif import WhatIfError
 from web import params
-from web.api import WriteRefused, _body, _records, _writer, bp, coverage_request
+from web.api import WriteRefused, _body, _records, _writer, bp, coverage_request, signed_in
+from web.jobs import rate_limited, run_job
 from web.params import BadParameter
-from web.planner import display_tolerance, for_display
+from web.layers import display_tolerance, for_display
 
 #: Most new sites one request may ask for.
 MAX_SITES = 100
@@ -36,6 +40,19 @@ MAX_TIME_LIMIT_S = 60.0
 
 #: Most hypothetical stations in one what-if.
 MAX_ADDED = 50
+
+#: Most new sites an anonymous caller may ask for.
+ANONYMOUS_SITES = 10
+
+#: Longest solver time limit an anonymous caller may set (seconds).
+ANONYMOUS_TIME_LIMIT_S = 10.0
+
+#: Most candidate points of their own an anonymous caller may send (every street node as a
+#: candidate needs signing in).
+ANONYMOUS_CANDIDATE_POINTS = 500
+
+#: Most hypothetical stations in an anonymous caller's what-if.
+ANONYMOUS_ADDED = 10
 
 #: The minimum distance from existing stations candidates keep unless told otherwise (metres):
 #: a site that already hosts a station is no candidate.
@@ -93,7 +110,35 @@ def candidate_rules(body: dict) -> CandidateRules:
         excluded=excluded, categories=categories)
 
 
+def _within_anonymous_limit(member: str, value: float | None, limit: float,
+                            most: float) -> None:
+    """Refuse an anonymous caller's ``value`` above ``limit`` (a signed-in planner's being
+    ``most``), naming the member."""
+    if value is not None and value > limit and not signed_in():
+        raise BadParameter(member, _("at most %(limit)s without signing in; signing in raises "
+                                     "the limit to %(most)s", limit=f"{limit:g}",
+                                     most=f"{most:g}"))
+
+
+def _anonymous_candidates(raw: object) -> None:
+    """Refuse every street node, or more than a few points of their own, as an anonymous
+    caller's candidates."""
+    if signed_in():
+        return
+    if raw == "nodes":
+        raise BadParameter("candidates", _("every street node as a candidate needs signing "
+                                           "in; without it, use the host-like sites or up to "
+                                           "%(n)s points of your own",
+                                           n=ANONYMOUS_CANDIDATE_POINTS))
+    features = raw.get("features") if isinstance(raw, dict) else None
+    if isinstance(features, list) and len(features) > ANONYMOUS_CANDIDATE_POINTS:
+        raise BadParameter("candidates", _("at most %(limit)s points without signing in; "
+                                           "signing in raises the limit",
+                                           limit=ANONYMOUS_CANDIDATE_POINTS))
+
+
 @bp.post("/recommend")
+@rate_limited
 def recommend():
     """Recommend new station sites; ``?format=geojson`` or ``csv`` returns the sites alone."""
     body = _body()
@@ -113,16 +158,23 @@ def recommend():
     if problem == "lscp" and not target:
         raise BadParameter("target", "is required for lscp: the share of demand to cover, "
                            "above 0 and at most 1")
+    _within_anonymous_limit("k", k, ANONYMOUS_SITES, MAX_SITES)
     time_limit = params.number(args, "time_limit_s", 0.1, MAX_TIME_LIMIT_S, 10.0)
+    _within_anonymous_limit("time_limit_s", time_limit, ANONYMOUS_TIME_LIMIT_S,
+                            MAX_TIME_LIMIT_S)
     curve = body.get("curve", True)
     if not isinstance(curve, bool):
         raise BadParameter("curve", "must be true or false")
     rules = candidate_rules(body)
-    with _candidate_source(body.get("candidates", "sites")) as source:
+    candidates = body.get("candidates", "sites")
+    _anonymous_candidates(candidates)
+    atlas = _atlas()
+    with _candidate_source(candidates) as source:
         try:
-            found = _atlas().recommend(region.id, group.id, problem, k=k, target_share=target,
-                                       threshold_min=threshold, source=source, rules=rules,
-                                       time_limit_s=time_limit, curve=curve)
+            found = run_job("recommend", lambda: atlas.recommend(
+                region.id, group.id, problem, k=k, target_share=target,
+                threshold_min=threshold, source=source, rules=rules, time_limit_s=time_limit,
+                curve=curve))
         except CandidateError as error:
             raise BadParameter("candidates", str(error)) from None
         except RecommendError as error:
@@ -161,6 +213,7 @@ def _sites(body: dict) -> tuple[ScenarioSite, ...]:
         raise BadParameter("added", "must be a list of {lon, lat, name} objects")
     if len(added) > MAX_ADDED:
         raise BadParameter("added", f"at most {MAX_ADDED} new stations at a time")
+    _within_anonymous_limit("added", len(added), ANONYMOUS_ADDED, MAX_ADDED)
     sites = []
     for number, item in enumerate(added, start=1):
         if not isinstance(item, dict):
@@ -190,6 +243,7 @@ def _removed(body: dict) -> tuple[int, ...]:
 
 
 @bp.post("/whatif")
+@rate_limited
 def whatif():
     """Coverage with hypothetical stations added (``added``) and existing ones switched off
     (``removed``), next to the real coverage; nothing is saved."""
@@ -197,23 +251,28 @@ def whatif():
     region, group, threshold = planning_request(body)
     added, removed = _sites(body), _removed(body)
     atlas = _atlas()
-    try:
+
+    def answer() -> dict:
         analysis = atlas.whatif(region.id, group.id, list(added), list(removed), threshold)
+        baseline = atlas.coverage(region.id, group.id, threshold, geometry=False)
+        new_areas = analysis.service_areas[analysis.service_areas["station_id"] < 0]
+        detail = display_tolerance(atlas.index(region.id).bounds)
+        return dict(
+            region=region.id, group=group.id, threshold_min=threshold,
+            report=analysis.report.as_dict(),
+            baseline=baseline.report.as_dict(),
+            stations=_records(analysis.stations),
+            gaps=json.loads(geojson_text(for_display(analysis.gaps, detail),
+                                         region.attribution)),
+            new_service_areas=json.loads(geojson_text(for_display(new_areas, detail),
+                                                      region.attribution)),
+            attribution=region.attribution,
+        )
+
+    try:
+        return jsonify(run_job("whatif", answer))
     except WhatIfError as error:
         raise BadParameter(error.field, str(error)) from None
-    baseline = atlas.coverage(region.id, group.id, threshold, geometry=False)
-    new_areas = analysis.service_areas[analysis.service_areas["station_id"] < 0]
-    detail = display_tolerance(atlas.index(region.id).bounds)
-    return jsonify(
-        region=region.id, group=group.id, threshold_min=threshold,
-        report=analysis.report.as_dict(),
-        baseline=baseline.report.as_dict(),
-        stations=_records(analysis.stations),
-        gaps=json.loads(geojson_text(for_display(analysis.gaps, detail), region.attribution)),
-        new_service_areas=json.loads(geojson_text(for_display(new_areas, detail),
-                                                  region.attribution)),
-        attribution=region.attribution,
-    )
 
 
 def scenario_json(scenario: Scenario, author: bool = True) -> dict:

@@ -45,6 +45,7 @@ from web.auth import accounts, requires
 from web.edits import (EDITABLE, Problem, Rejected, change_station, create_station, field_values,
                        same_value, values_at_version, values_from_form)
 from web.i18n import amenity_label, group_label, kind_label, status_label
+from web.jobs import rate_limited, run_job
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 
@@ -555,9 +556,11 @@ def import_stations():
 
 
 @bp.get("/export")
+@rate_limited
 @requires("viewer")
 def export():
-    """Download a region's stations as CSV, Excel, GeoJSON or GeoPackage."""
+    """Download a region's stations as CSV, Excel, GeoJSON or GeoPackage (written in the job
+    pool)."""
     atlas = _atlas()
     try:
         region = atlas.region(request.args.get("region", ""))
@@ -567,7 +570,8 @@ def export():
     if fmt not in EXPORT_FORMATS:
         abort(400, description=_("Unknown format %(format)s; use csv, xlsx, geojson or gpkg.",
                                  format=fmt))
-    data = export_stations(atlas.store.list(region=region.id), fmt, region.attribution)
+    stations = atlas.store.list(region=region.id)
+    data = run_job("export", lambda: export_stations(stations, fmt, region.attribution))
     return send_file(io.BytesIO(data), mimetype=EXPORT_TYPES[fmt], as_attachment=True,
                      download_name=f"stations-{region.id}.{fmt}")
 
