@@ -21,7 +21,7 @@ from geo.geojson import answer_geojson, station_feature, stations_geojson
 from geo.groups import GROUPS, WorkerGroup
 from geo.index import StationFilter
 from geo.navigation import navigation_links
-from geo.nearest import nearest_stations
+from geo.nearest import OutsideRegion, nearest_stations
 from geo.places import places_for
 from geo.regions import Region, RegionError
 from geo.stations import AMENITIES, KINDS, STATUSES, Station
@@ -122,10 +122,10 @@ def nearest():
     limit = params.integer(args, "limit", 3, 1, MAX_LIMIT)
     lon84, lat84 = to_wgs84(lon, lat, datum)
     index = _atlas().index(region.id)
-    if not index.covers(lon84, lat84):
-        raise BadParameter("lat", f"the point ({lon84:.5f}, {lat84:.5f}) is outside region "
-                                  f"{region.id!r}")
-    answer = nearest_stations(index, (lon84, lat84), mode, k=limit, filters=filters)
+    try:
+        answer = nearest_stations(index, (lon84, lat84), mode, k=limit, filters=filters)
+    except OutsideRegion as error:
+        raise BadParameter("lat", str(error)) from None
     body = answer_geojson(answer, region.attribution, now)
     station_features = (f for f in body["features"]
                         if f["properties"]["feature_type"] == "station")
