@@ -42,7 +42,7 @@ from openpyxl.styles import Font
 from openpyxl.utils.exceptions import InvalidFileException
 
 from geo.coords import to_wgs84
-from geo.export import geopackage_bytes
+from geo.export import csv_text, csv_text_read, geopackage_bytes
 from geo.geojson import station_feature
 from geo.stations import AMENITIES, KINDS, LEVELS, STATUSES, Station, validate_station
 from geo.store import EARTH_RADIUS_M
@@ -129,6 +129,15 @@ VOCABULARIES: dict[str, dict[str, tuple[str, str]]] = {
 #: Vocabulary columns a row may leave blank: a new station then gets the Station default, an
 #: updated one keeps its value.
 OPTIONAL_TERMS: frozenset[str] = frozenset({"kind", "status", "level"})
+
+#: Characters that change nothing a reader sees and so are removed from station text: the
+#: zero-width space, non-joiner and joiner, the word joiner, the byte-order mark, and the
+#: bidirectional controls (embeddings, overrides, isolates and marks) that can make a name
+#: read differently from how it is stored.
+INVISIBLE_CHARACTERS: str = (
+    "\u200b\u200c\u200d\u2060\ufeff"
+    "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f"
+)
 
 #: Free-text columns.
 TEXT_COLUMNS: frozenset[str] = frozenset({
@@ -236,7 +245,7 @@ def read_station_file(
     by_id = {station.id: station for station in existing if station.id is not None}
     named: dict[str, list[tuple[float, float, int | None, str]]] = {}
     for station in existing:
-        named.setdefault(_name_key(station.name), []).append(
+        named.setdefault(name_key(station.name), []).append(
             (station.lon, station.lat, station.id, f"station {station.id} {station.name!r}")
         )
     updated_on: dict[int, int] = {}
@@ -257,7 +266,7 @@ def read_station_file(
                          if field in fields and field not in reported]
         if "name" in fields and "lon" in fields:
             row_problems += _duplicates(fields, named, line)
-            named.setdefault(_name_key(fields["name"]), []).append(
+            named.setdefault(name_key(fields["name"]), []).append(
                 (fields["lon"], fields["lat"], fields.get("id"), f"line {line}")
             )
         problems += row_problems
@@ -339,7 +348,9 @@ def _csv_table(data: bytes, filename: str) -> _Table:
         filename: the file's name, for messages.
 
     Returns:
-        The table; blank lines are skipped, a quoted cell may span lines.
+        The table; blank lines are skipped, a quoted cell may span lines, and the ``'`` an
+        export puts before text that starts like a formula is dropped
+        (:func:`geo.export.csv_text_read`).
 
     Raises:
         RecordsError: not text in either encoding, binary, or not CSV.
@@ -361,7 +372,7 @@ def _csv_table(data: bytes, filename: str) -> _Table:
             if headers is None:
                 headers, header_line = record, line
             else:
-                rows.append((line, list(record), None))
+                rows.append((line, [csv_text_read(cell) for cell in record], None))
     except csv.Error as error:
         raise RecordsError(f"{filename} is not a readable CSV file: {error} "
                            f"(line {reader.line_num})") from error
@@ -712,7 +723,7 @@ def _duplicates(fields: dict[str, object],
     own_id = fields.get("id")
     found = [
         (_distance_m(fields["lon"], fields["lat"], lon, lat), where)
-        for lon, lat, station_id, where in named.get(_name_key(fields["name"]), [])
+        for lon, lat, station_id, where in named.get(name_key(fields["name"]), [])
         if own_id is None or station_id != own_id
     ]
     near = [(distance, where) for distance, where in found if distance <= DUPLICATE_RADIUS_M]
@@ -749,16 +760,31 @@ def _key(text: str) -> str:
     return re.sub(r"[\s\-_]", "", unicodedata.normalize("NFKC", str(text)).casefold())
 
 
-def _name_key(name: str) -> str:
-    """The form of a station name that duplicates are compared in: without whitespace.
+def clean_text(text: str) -> str:
+    """Normalise station text before it is checked and stored: NFKC (full-width letters,
+    digits and punctuation become their plain forms), without the invisible characters of
+    :data:`INVISIBLE_CHARACTERS`, surrounding whitespace stripped.
+
+    Args:
+        text: the text as submitted.
+
+    Returns:
+        The text as stored.
+    """
+    return unicodedata.normalize("NFKC", text).translate(_INVISIBLE).strip()
+
+
+def name_key(name: str) -> str:
+    """The form of a station name that duplicates are compared in: cleaned by
+    :func:`clean_text`, without any whitespace.
 
     Args:
         name: the name.
 
     Returns:
-        The name with all whitespace removed.
+        The key; two names with the same key are the same name.
     """
-    return "".join(name.split())
+    return "".join(clean_text(name).split())
 
 
 def _blank(value: object) -> bool:
@@ -781,7 +807,7 @@ def _text(value: object) -> str:
             digits-only cells such as phone numbers as numbers).
 
     Returns:
-        The text, surrounding whitespace stripped; blank for an empty cell.
+        The text cleaned by :func:`clean_text`; blank for an empty cell.
 
     Raises:
         ValueError: not text or a number.
@@ -791,7 +817,7 @@ def _text(value: object) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     if isinstance(value, str | int | float) and not isinstance(value, bool):
-        return str(value).strip()
+        return clean_text(str(value))
     raise ValueError(f"expected text, got {value!r}")
 
 
@@ -1055,6 +1081,9 @@ def _vocabulary_terms(vocabulary: dict[str, tuple[str, str]]) -> dict[str, str]:
     }
 
 
+#: :data:`INVISIBLE_CHARACTERS` as a table for :meth:`str.translate` that removes them.
+_INVISIBLE: dict[int, None] = dict.fromkeys(map(ord, INVISIBLE_CHARACTERS))
+
 #: Column -> folded term -> id, for the vocabulary columns.
 _TERMS: dict[str, dict[str, str]] = {
     column: _vocabulary_terms(vocabulary) for column, vocabulary in VOCABULARIES.items()
@@ -1101,7 +1130,8 @@ def _csv_cell(value: object) -> str:
         value: a value of :func:`_row`.
 
     Returns:
-        The text: blank for None, ``true``/``false``, ISO dates, shortest exact numbers.
+        The text: blank for None, ``true``/``false``, ISO dates, shortest exact numbers, text
+        that starts like a formula after a ``'`` (:func:`geo.export.csv_text`).
     """
     if value is None:
         return ""
@@ -1109,6 +1139,8 @@ def _csv_cell(value: object) -> str:
         return "true" if value else "false"
     if isinstance(value, date):
         return value.isoformat()
+    if isinstance(value, str):
+        return csv_text(value)
     return str(value)
 
 
@@ -1126,7 +1158,7 @@ def _csv_bytes(stations: list[Station], attribution: str) -> bytes:
     writer = csv.writer(text)
     writer.writerow([*COLUMNS, ATTRIBUTION_COLUMN])
     for station in stations:
-        writer.writerow([*map(_csv_cell, _row(station)), attribution])
+        writer.writerow([*map(_csv_cell, _row(station)), csv_text(attribution)])
     return text.getvalue().encode("utf-8-sig")
 
 

@@ -330,22 +330,15 @@ def _if_match() -> int:
     if raw is None:
         raise WriteRefused(428, "parameter", "If-Match",
                            "required: the version the change is based on (the station's ETag)")
-    version = raw.strip().removeprefix("W/").strip('"')
-    if not version.isdigit():
+    version = params.whole_number(raw.strip().removeprefix("W/").strip('"'), params.MAX_ID)
+    if version is None:
         raise BadParameter("If-Match", f"must be a station version such as \"3\", got {raw!r}")
-    return int(version)
+    return version
 
 
 def _body() -> dict:
-    """The request's JSON object.
-
-    Raises:
-        BadParameter: the body is not a JSON object.
-    """
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise BadParameter("body", "send a JSON object with Content-Type: application/json")
-    return body
+    """The request's JSON object (see :func:`web.params.json_body`)."""
+    return params.json_body(request)
 
 
 def _rejected(problems: list[Problem]) -> WriteRefused:
@@ -387,7 +380,7 @@ def _conflict(conflict: VersionConflict, version: int) -> WriteRefused:
                         "nothing was changed", current=station_feature(conflict.current))
 
 
-@bp.get("/stations/<int:station_id>")
+@bp.get("/stations/<id:station_id>")
 def station(station_id: int):
     """One station that is not deleted, with its version as the ETag."""
     return _station_response(_stored(station_id))
@@ -407,7 +400,7 @@ def add_station():
     return response
 
 
-@bp.patch("/stations/<int:station_id>")
+@bp.patch("/stations/<id:station_id>")
 def change_station_fields(station_id: int):
     """Change fields of a station (staff), based on the version in ``If-Match``."""
     actor = _writer()
@@ -426,7 +419,7 @@ def change_station_fields(station_id: int):
     return _station_response(changed)
 
 
-@bp.delete("/stations/<int:station_id>")
+@bp.delete("/stations/<id:station_id>")
 def delete_station(station_id: int):
     """Soft-delete a station (staff), based on the version in ``If-Match``; restore undoes it."""
     actor = _writer()
@@ -442,7 +435,7 @@ def delete_station(station_id: int):
     return jsonify(id=station_id, deleted=True, version=version + 1)
 
 
-@bp.post("/stations/<int:station_id>/restore")
+@bp.post("/stations/<id:station_id>/restore")
 def restore_station(station_id: int):
     """Undo the deletion of a station (staff), based on the version in ``If-Match``."""
     actor = _writer()

@@ -236,7 +236,7 @@ def scenarios():
     return jsonify(scenarios=[scenario_json(s) for s in _scenarios().list(region)])
 
 
-@bp.get("/scenarios/<int:scenario_id>")
+@bp.get("/scenarios/<id:scenario_id>")
 def scenario(scenario_id: int):
     """One saved scenario."""
     try:

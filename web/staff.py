@@ -42,6 +42,7 @@ from web.auth import accounts, requires
 from web.edits import (EDITABLE, Problem, Rejected, change_station, create_station, field_values,
                        same_value, values_at_version, values_from_form)
 from web.i18n import amenity_label, group_label, kind_label, status_label
+from web.params import MAX_ID, whole_number
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 
@@ -93,10 +94,10 @@ def _station_or_404(station_id: int) -> tuple[Station, bool]:
 
 def _version() -> int:
     """The ``version`` a form was filled in from; HTTP 400 if it is missing or no number."""
-    raw = request.form.get("version", "")
-    if not raw.isdigit():
+    version = whole_number(request.form.get("version", ""), MAX_ID)
+    if version is None:
         abort(400, description=_("The form carries no station version; reload the page."))
-    return int(raw)
+    return version
 
 
 def field_labels() -> dict[str, str]:
@@ -231,7 +232,7 @@ def stations():
 
 # --- one station ------------------------------------------------------------------------------
 
-@bp.get("/stations/<int:station_id>")
+@bp.get("/stations/<id:station_id>")
 @requires("viewer")
 def station(station_id: int):
     """One station: every field, its status actions, edit, delete or undo, and history."""
@@ -240,7 +241,7 @@ def station(station_id: int):
                            values=field_values(found), status_actions=status_actions())
 
 
-@bp.get("/stations/<int:station_id>/history")
+@bp.get("/stations/<id:station_id>/history")
 @requires("viewer")
 def history(station_id: int):
     """Every recorded change of a station, newest first, field by field."""
@@ -304,7 +305,7 @@ def new_station():
     return redirect(url_for(".station", station_id=added.id))
 
 
-@bp.route("/stations/<int:station_id>/edit", methods=["GET", "POST"])
+@bp.route("/stations/<id:station_id>/edit", methods=["GET", "POST"])
 @requires("staff")
 def edit_station(station_id: int):
     """Edit a station from the version the form shows; a stale version gets the conflict
@@ -384,7 +385,7 @@ def _action_conflict(current: Station, version: int, action: str, target: str = 
     ), 409
 
 
-@bp.post("/stations/<int:station_id>/status")
+@bp.post("/stations/<id:station_id>/status")
 @requires("staff")
 def change_status(station_id: int):
     """Close, suspend or reopen a station."""
@@ -406,7 +407,7 @@ def change_status(station_id: int):
     return redirect(url_for(".station", station_id=station_id))
 
 
-@bp.post("/stations/<int:station_id>/delete")
+@bp.post("/stations/<id:station_id>/delete")
 @requires("staff")
 def delete_station(station_id: int):
     """Soft-delete a station, then offer to undo it."""
@@ -421,7 +422,7 @@ def delete_station(station_id: int):
     return redirect(url_for(".stations", region=found.region, undo=station_id))
 
 
-@bp.post("/stations/<int:station_id>/restore")
+@bp.post("/stations/<id:station_id>/restore")
 @requires("staff")
 def restore_station(station_id: int):
     """Undo the deletion of a station."""
@@ -590,7 +591,7 @@ def scenarios():
     )
 
 
-@bp.post("/scenarios/<int:scenario_id>/plan")
+@bp.post("/scenarios/<id:scenario_id>/plan")
 @requires("staff")
 def plan_scenario(scenario_id: int):
     """Turn a scenario's added sites into planned stations of the chosen kind, once."""
@@ -613,7 +614,7 @@ def plan_scenario(scenario_id: int):
     return _back_to_scenarios()
 
 
-@bp.post("/scenarios/<int:scenario_id>/delete")
+@bp.post("/scenarios/<id:scenario_id>/delete")
 @requires("staff")
 def delete_scenario(scenario_id: int):
     """Delete a scenario; stations already created from it stay."""
