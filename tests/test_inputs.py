@@ -188,3 +188,31 @@ def test_unknown_paths_wrong_methods_and_big_bodies_under_the_api_answer_json(ap
     assert error(big, 413) == "body"
     page = client.get("/nowhere")
     assert page.status_code == 404 and page.mimetype == "text/html"
+
+
+def test_an_excluded_area_that_is_no_geojson_object_is_400_naming_it(app):
+    for excluded in ([1], True, 3, "x"):
+        response = app.test_client().post("/api/v1/recommend",
+                                          json={"k": 1, "excluded": excluded})
+        assert error(response, 400) == "excluded"
+
+
+# --- the document states the bounds ------------------------------------------------------------
+
+def test_the_openapi_document_states_the_bounds_the_api_enforces(app, staff):
+    document = app.test_client().get("/api/v1/openapi.json").get_json()
+    paths = document["paths"]
+    for schema in (paths["/stations/{id}"]["parameters"][0]["schema"],
+                   paths["/scenarios/{id}"]["get"]["parameters"][0]["schema"]):
+        assert (schema["minimum"], schema["maximum"]) == (1, MAX_ID)
+    station = document["components"]["schemas"]["StationInput"]["properties"]
+    assert (station["capacity"]["minimum"], station["capacity"]["maximum"]) == (0, MAX_CAPACITY)
+    client = app.test_client()
+    for field in ("name", "address", "host", "union", "phone", "opening_hours"):
+        limit = station[field]["maxLength"]
+        response = client.post("/api/v1/stations", json={**NEW, field: "1" * (limit + 1)},
+                               headers=staff)
+        assert error(response, 422) == field
+    assert station["region"]["maxLength"] == 100
+    assert client.post("/api/v1/stations", json={**NEW, "capacity": MAX_CAPACITY},
+                       headers=staff).status_code == 201

@@ -82,6 +82,9 @@ def candidate_rules(body: dict) -> CandidateRules:
         categories = frozenset(categories)
     excluded = body.get("excluded")
     if excluded is not None:
+        if not isinstance(excluded, dict):
+            raise BadParameter("excluded", "must be a GeoJSON polygon, feature or feature "
+                                           "collection")
         try:
             excluded = parse_excluded_area(excluded)
         except CandidateError as error:
