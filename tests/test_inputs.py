@@ -226,3 +226,14 @@ def test_scenario_and_site_names_are_normalised_as_station_names_are(app, staff)
     saved = response.get_json()
     assert saved["name"] == "加密方案"
     assert (saved["added"][0]["name"], saved["added"][0]["category"]) == ("中石化加油站", "fuel")
+
+
+def test_a_deleted_station_answers_its_version_as_the_etag_restore_takes(app, staff):
+    added = add(app)
+    client = app.test_client()
+    deleted = client.delete(f"/api/v1/stations/{added.id}",
+                            headers={**staff, "If-Match": '"1"'})
+    assert deleted.headers["ETag"] == '"2"' and deleted.get_json()["version"] == 2
+    restored = client.post(f"/api/v1/stations/{added.id}/restore",
+                           headers={**staff, "If-Match": deleted.headers["ETag"]})
+    assert restored.status_code == 200

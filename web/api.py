@@ -421,7 +421,8 @@ def change_station_fields(station_id: int):
 
 @bp.delete("/stations/<id:station_id>")
 def delete_station(station_id: int):
-    """Soft-delete a station (staff), based on the version in ``If-Match``; restore undoes it."""
+    """Soft-delete a station (staff), based on the version in ``If-Match``; restore undoes it,
+    based on the deleted station's version (the answer's ETag)."""
     actor = _writer()
     version = _if_match()
     _stored(station_id)
@@ -432,7 +433,9 @@ def delete_station(station_id: int):
     except KeyError:
         _stored(station_id)
         raise
-    return jsonify(id=station_id, deleted=True, version=version + 1)
+    response = jsonify(id=station_id, deleted=True, version=version + 1)
+    response.headers["ETag"] = f'"{version + 1}"'
+    return response
 
 
 @bp.post("/stations/<id:station_id>/restore")

@@ -1,10 +1,14 @@
 """The OpenAPI 3.0 description of the API (``/api/v1``), written by hand.
 
 The enums come from the vocabularies themselves (:mod:`geo.stations`, :mod:`geo.modes`,
-:mod:`geo.coords`, :mod:`geo.places`), so the document cannot drift from what the API accepts.
+:mod:`geo.coords`, :mod:`geo.places`) and the bounds from the code that enforces them (ids, the
+store's text columns, capacity, scenario names), so the document cannot drift from what the API
+accepts. Links lead from a stored station to the operations on it.
 """
 
 from __future__ import annotations
+
+from sqlalchemy import String
 
 from geo.candidates import CANDIDATE_CATEGORIES
 from geo.coords import DATUMS
@@ -16,11 +20,17 @@ from geo.scenarios import NAME_LIMIT, SITE_CATEGORY_LIMIT, SITE_NAME_LIMIT
 from geo.settings import OSM_ATTRIBUTION
 from geo.stations import AMENITIES, KINDS, LEVELS, MAX_CAPACITY, STATUSES
 from geo.store import METADATA
-from sqlalchemy import String
 from web.params import MAX_ID
 
 #: The OpenAPI version the document follows.
 OPENAPI_VERSION = "3.0.3"
+
+#: The ETag header of an answer about one station.
+_ETAG_HEADER: dict = {"ETag": {"description": "The station's version, quoted.",
+                               "schema": {"type": "string"}}}
+
+#: The schema of a record id: PostgreSQL's ``integer`` bounds every store.
+_ID_SCHEMA: dict = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
 
 
 def openapi_document(max_nearest: int, max_places: int) -> dict:
@@ -90,7 +100,7 @@ def openapi_document(max_nearest: int, max_places: int) -> dict:
                     "required, `lon`/`lat` are in `datum`.", {"201": {
                         **_station_response(
                             "The stored station (version 1); its URL is in Location"),
-                        "links": _station_links("$response.header.ETag"),
+                        "links": _station_links(),
                     }},
                     body="StationInput", if_match=False,
                 ),
@@ -109,7 +119,7 @@ def openapi_document(max_nearest: int, max_places: int) -> dict:
                     "Change fields of a station (staff)", "changeStation",
                     "Any subset of the station's fields; `lon`/`lat` are in `datum`.",
                     {"200": {**_station_response("The station as stored now"),
-                             "links": _station_links("$response.header.ETag")}},
+                             "links": _station_links()}},
                     body="StationInput",
                 ),
                 "delete": _write_operation(
@@ -120,10 +130,10 @@ def openapi_document(max_nearest: int, max_places: int) -> dict:
                                        "version": {"type": "integer",
                                                    "description": "The deleted station's "
                                                                   "version, for restore."}},
-                    }), "links": {"RestoreStation": {
+                    }), "headers": _ETAG_HEADER, "links": {"RestoreStation": {
                         "operationId": "restoreStation",
                         "parameters": {"id": "$response.body#/id",
-                                       "header.If-Match": "$response.body#/version"}}}}},
+                                       "header.If-Match": "$response.header.ETag"}}}}},
                 ),
             },
             "/stations/{id}/restore": {
@@ -265,22 +275,17 @@ def _id_parameter(record: str = "station") -> dict:
             "description": f"The {record}'s id."}
 
 
-def _station_links(if_match: str) -> dict:
-    """Links from an answer carrying one station to the operations on it.
-
-    Args:
-        if_match: where the station's version comes from, as a runtime expression.
-
-    Returns:
-        OpenAPI Link objects for reading, changing and deleting the station.
-    """
+def _station_links() -> dict:
+    """Links from an answer carrying one station (its id in the body, its version as the
+    ETag) to reading, changing and deleting it."""
     station_id = "$response.body#/properties/id"
+    version = "$response.header.ETag"
     return {
         "GetStation": {"operationId": "getStation", "parameters": {"id": station_id}},
         "ChangeStation": {"operationId": "changeStation",
-                          "parameters": {"id": station_id, "header.If-Match": if_match}},
+                          "parameters": {"id": station_id, "header.If-Match": version}},
         "DeleteStation": {"operationId": "deleteStation",
-                          "parameters": {"id": station_id, "header.If-Match": if_match}},
+                          "parameters": {"id": station_id, "header.If-Match": version}},
     }
 
 
@@ -289,10 +294,6 @@ def _station_text_limits() -> dict[str, int]:
     return {("union" if column.name == "union_name" else column.name): column.type.length
             for column in METADATA.tables["stations"].columns
             if isinstance(column.type, String) and column.type.length}
-
-
-#: The schema of a record id: PostgreSQL's ``integer`` bounds every store.
-_ID_SCHEMA: dict = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
 
 
 def _station_response(description: str) -> dict:
@@ -305,8 +306,7 @@ def _station_response(description: str) -> dict:
         An OpenAPI Response object.
     """
     response = _json_response(description, {"$ref": "#/components/schemas/Feature"})
-    response["headers"] = {"ETag": {"description": "The station's version, quoted.",
-                                    "schema": {"type": "string"}}}
+    response["headers"] = _ETAG_HEADER
     return response
 
 
