@@ -237,3 +237,13 @@ def test_a_deleted_station_answers_its_version_as_the_etag_restore_takes(app, st
     restored = client.post(f"/api/v1/stations/{added.id}/restore",
                            headers={**staff, "If-Match": deleted.headers["ETag"]})
     assert restored.status_code == 200
+
+
+def test_an_unexpected_failure_under_the_api_is_still_json(app, monkeypatch):
+    def broken():
+        raise RuntimeError("the disk is gone")
+
+    monkeypatch.setattr(app.extensions["atlas"], "regions", broken)
+    response = app.test_client().get("/api/v1/regions")
+    assert error(response, 500) == "request"
+    assert "disk" not in response.get_data(as_text=True)
