@@ -247,3 +247,13 @@ def test_an_unexpected_failure_under_the_api_is_still_json(app, monkeypatch):
     response = app.test_client().get("/api/v1/regions")
     assert error(response, 500) == "request"
     assert "disk" not in response.get_data(as_text=True)
+
+
+def test_a_body_may_nest_20_levels_and_no_more(app, staff):
+    def nested(levels: int) -> str:
+        return "[" * levels + "]" * levels
+
+    at_limit = send_raw(app, station_json(notes=nested(19)), staff)
+    assert error(at_limit, 422) == "notes"
+    beyond = send_raw(app, station_json(notes=nested(20)), staff)
+    assert error(beyond, 400) == "body"

@@ -25,6 +25,9 @@ MAX_JSON_DEPTH = 20
 #: Largest whole number a JSON body may hold anywhere: beyond it JSON numbers lose precision.
 MAX_JSON_INTEGER = 2**53 - 1
 
+#: What is wrong with a body nested deeper than :data:`MAX_JSON_DEPTH`.
+_TOO_DEEP = f"nests arrays and objects more than {MAX_JSON_DEPTH} levels deep"
+
 
 class BadParameter(ValueError):
     """A request parameter, header or body member is missing or wrong; answered with HTTP
@@ -84,8 +87,7 @@ def json_body(request: Request) -> dict:
     try:
         body = json.loads(text, parse_constant=_no_constant)
     except RecursionError:
-        raise BadParameter("body", f"nests arrays and objects more than {MAX_JSON_DEPTH} "
-                                   "levels deep") from None
+        raise BadParameter("body", _TOO_DEEP) from None
     except ValueError as error:
         raise BadParameter("body", f"is not valid JSON: {error}") from None
     if not isinstance(body, dict):
@@ -189,9 +191,8 @@ def _check_json(member: str, value: object) -> None:
     stack = [(value, 2)]  # the body is level 1
     while stack:
         item, depth = stack.pop()
-        if depth > MAX_JSON_DEPTH:
-            raise BadParameter("body", f"nests arrays and objects more than {MAX_JSON_DEPTH} "
-                                       "levels deep")
+        if isinstance(item, list | dict) and depth > MAX_JSON_DEPTH:
+            raise BadParameter("body", _TOO_DEEP)
         if isinstance(item, str):
             problem = text_problem(item)
             if problem:
