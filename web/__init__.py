@@ -79,16 +79,16 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(auth.bp)
     app.register_blueprint(staff.bp)
 
+    @app.errorhandler(BadParameter)
+    def bad_parameter(error: BadParameter):
+        return jsonify(error={"parameter": error.parameter, "message": error.message}), \
+            error.status
+
     def refusal(title: str, message: str, parameter: str, status: int):
         """A refused request: JSON naming the parameter under ``/api/``, a page otherwise."""
         if _is_api(request.path):
             return jsonify(error={"parameter": parameter, "message": message}), status
         return render_template("auth/refused.html", title=title, message=message), status
-
-    @app.errorhandler(BadParameter)
-    def bad_parameter(error: BadParameter):
-        return refusal(_("Bad request"), error.message if _is_api(request.path) else str(error),
-                       error.parameter, error.status)
 
     @app.errorhandler(CSRFError)
     def csrf_refused(error: CSRFError):
