@@ -16,7 +16,7 @@ from geo.groups import GROUPS
 from geo.modes import MODES
 from geo.places import CATEGORIES
 from geo.recommend import PROBLEMS
-from geo.scenarios import NAME_LIMIT, SITE_CATEGORY_LIMIT, SITE_NAME_LIMIT
+from geo.scenarios import NAME_LIMIT, REGION_LIMIT, SITE_CATEGORY_LIMIT, SITE_NAME_LIMIT
 from geo.settings import OSM_ATTRIBUTION
 from geo.stations import AMENITIES, KINDS, LEVELS, MAX_CAPACITY, STATUSES
 from geo.store import METADATA
@@ -674,7 +674,7 @@ def _planning_paths(bad_request: dict) -> dict:
 def _planning_schemas() -> dict:
     """Schemas of the planner's requests and answers."""
     area = {
-        "region": {"type": "string", "description": "Region id."},
+        "region": {"type": "string", "maxLength": REGION_LIMIT, "description": "Region id."},
         "group": {"type": "string", "enum": list(GROUPS), "description": "Worker group."},
         "threshold": {"type": "number", "minimum": 0.5, "maximum": 120,
                       "description": "Travel-time threshold, minutes (the group's default)."},
