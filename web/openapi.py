@@ -478,6 +478,9 @@ def _schemas() -> dict:
                 "verified_on": {"type": "string", "format": "date", "nullable": True},
                 "notes": {"type": "string"},
             },
+            "example": {"name": "新街口爱心驿站", "region": "nanjing", "kind": "love_station",
+                        "lon": 118.7790, "lat": 32.0418, "amenities": ["drinking_water", "toilet"],
+                        "opening_hours": "Mo-Su 08:00-20:00", "capacity": 8},
             "description": "A station must lie in its region and may not have the name of "
                            "another station within 50 m. Text is stored NFKC-normalised, "
                            "without zero-width and bidirectional control characters (names "
