@@ -616,10 +616,17 @@ def _planning_paths(bad_request: dict) -> dict:
                                       "as a download.")],
             "requestBody": body("RecommendRequest", "What to solve and with which candidates"),
             "responses": {
-                "200": _json_response("The sites in selection order with their gains, the "
-                                      "coverage before and after, the curve against the "
-                                      "number of sites and the solver's gap",
-                                      {"$ref": "#/components/schemas/Recommendation"}),
+                "200": {"description": "json: the sites in selection order with their "
+                                       "gains, the coverage before and after, the curve "
+                                       "against the number of sites and the solver's gap; "
+                                       "geojson: the sites as points; csv: the sites as rows",
+                        "content": {
+                            "application/json": {
+                                "schema": {"$ref": "#/components/schemas/Recommendation"}},
+                            "application/geo+json": {
+                                "schema": {"$ref": "#/components/schemas/FeatureCollection"}},
+                            "text/csv": {"schema": {"type": "string"}},
+                        }},
                 "400": bad_request,
                 "415": unsupported,
             },
