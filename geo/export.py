@@ -1,5 +1,5 @@
-"""Writing layers to files: GeoPackage with the data attribution in the layer's description, and
-recommended sites as CSV and GeoJSON."""
+"""Writing layers to files: GeoPackage with the data attribution in the layer's description,
+recommended sites as CSV and GeoJSON, and CSV text cells that no spreadsheet runs as formulas."""
 
 from __future__ import annotations
 
@@ -14,6 +14,21 @@ from geo.analysis import CoverageAnalysis
 from geo.charts import curve_chart
 from geo.recommend import Recommendation
 from geo.settings import OSM_ATTRIBUTION
+
+#: How a text cell starts when a spreadsheet would read it as a formula (OWASP's CSV injection
+#: list): such a cell is written with a leading ``'``, which spreadsheets take as "text".
+FORMULA_PREFIXES: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_text(text: str) -> str:
+    """A text cell for a CSV file, with a ``'`` before text that starts like a formula."""
+    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
+
+
+def csv_text_read(cell: str) -> str:
+    """A CSV text cell as :func:`csv_text` was given it: the ``'`` it added dropped, any other
+    cell as it is."""
+    return cell[1:] if cell.startswith("'") and cell[1:].startswith(FORMULA_PREFIXES) else cell
 
 
 def write_geopackage(layer: gpd.GeoDataFrame, path: Path, name: str,
@@ -95,8 +110,11 @@ def recommendation_frame(recommendation: Recommendation) -> gpd.GeoDataFrame:
 
 def recommendation_csv(recommendation: Recommendation, attribution: str = OSM_ATTRIBUTION) -> str:
     """The recommended sites as CSV text with a byte-order mark (so Excel reads the Chinese
-    names), the attribution on a closing comment line."""
+    names), text cells safe from formulas (:func:`csv_text`), the attribution on a closing
+    comment line."""
     frame = recommendation_frame(recommendation).drop(columns="geometry")
+    frame = frame.apply(lambda column: column.map(
+        lambda value: csv_text(value) if isinstance(value, str) else value))
     return "\ufeff" + frame.to_csv(index=False) + f"# {attribution}\n"
 
 

@@ -24,6 +24,11 @@ from geo.stations import Station
 MIN_SEARCH_S = 120.0
 
 
+class OutsideRegion(ValueError):
+    """The worker's point lies outside the region (beyond the margin of
+    :meth:`geo.index.RegionIndex.covers`); the message names the point and the region."""
+
+
 @dataclass(frozen=True)
 class StationHit:
     """One station in an answer: how long, how far, and the route there.
@@ -73,10 +78,14 @@ def nearest_stations(
         The answer; its travel times equal those of a plain Dijkstra from the snapped node.
 
     Raises:
+        OutsideRegion: the point is outside the region.
         ValueError: for a mode the region lacks or ``k < 1``.
     """
     if k < 1:
         raise ValueError(f"k must be at least 1, got {k}")
+    if not index.covers(*point):
+        raise OutsideRegion(f"the point ({point[0]:.5f}, {point[1]:.5f}) is outside region "
+                            f"{index.region_id!r}")
     network = index.network(mode)
     snap = index.snap(mode, point[0], point[1])
     mask = index.matching(filters)

@@ -34,6 +34,11 @@ class OsmSourceError(ValueError):
     """A street source file is missing, cannot be parsed or holds no usable street."""
 
 
+#: What pyosmium raises for a file it cannot read: bad XML, a truncated PBF, a broken
+#: compressed stream (``RuntimeError``) or a malformed coordinate.
+_READ_ERRORS: tuple[type[Exception], ...] = (RuntimeError, osmium.InvalidLocationError)
+
+
 @dataclass(frozen=True)
 class HighwayWays:
     """The ``highway`` ways of an OSM file, as runs of nodes that are present in the file.
@@ -105,7 +110,7 @@ def count_highway_ways(path: Path) -> int:
     path = Path(path)
     try:
         count = sum(1 for _ in _highway_processor(path, with_locations=False))
-    except RuntimeError as err:
+    except _READ_ERRORS as err:
         raise OsmSourceError(f"cannot read OSM file {path}: {err}") from err
     if count == 0:
         raise OsmSourceError(f"OSM file {path} has no highway way")
@@ -147,7 +152,7 @@ def read_highway_ways(path: Path) -> HighwayWays:
                 valid.append(ok)
                 lons.append(location.lon if ok else np.nan)
                 lats.append(location.lat if ok else np.nan)
-    except RuntimeError as err:
+    except _READ_ERRORS as err:
         raise OsmSourceError(f"cannot read OSM file {path}: {err}") from err
     ways = _split_runs(
         path, np.array(way_ids, dtype=np.int64), tags, np.array(sizes, dtype=np.int64),

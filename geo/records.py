@@ -45,7 +45,7 @@ from openpyxl.styles import Font
 from openpyxl.utils.exceptions import InvalidFileException
 
 from geo.coords import to_wgs84
-from geo.export import geopackage_bytes
+from geo.export import csv_text, csv_text_read, geopackage_bytes
 from geo.geojson import station_feature
 from geo.stations import AMENITIES, KINDS, LEVELS, STATUSES, Station, validate_station
 from geo.store import EARTH_RADIUS_M
@@ -138,6 +138,15 @@ VOCABULARIES: dict[str, dict[str, tuple[str, str]]] = {
 #: Vocabulary columns a row may leave blank: a new station then gets the Station default, an
 #: updated one keeps its value.
 OPTIONAL_TERMS: frozenset[str] = frozenset({"kind", "status", "level"})
+
+#: Characters that change nothing a reader sees and so are removed from station text: the
+#: zero-width space, non-joiner and joiner, the word joiner, the byte-order mark, and the
+#: bidirectional controls (embeddings, overrides, isolates and marks) that can make a name
+#: read differently from how it is stored.
+INVISIBLE_CHARACTERS: str = (
+    "\u200b\u200c\u200d\u2060\ufeff"
+    "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f"
+)
 
 #: Free-text columns.
 TEXT_COLUMNS: frozenset[str] = frozenset({
@@ -285,7 +294,7 @@ def read_station_file(
     by_id = {station.id: station for station in existing if station.id is not None}
     named: dict[str, list[tuple[float, float, int | None, str]]] = {}
     for station in existing:
-        named.setdefault(_name_key(station.name), []).append(
+        named.setdefault(name_key(station.name), []).append(
             (station.lon, station.lat, station.id, f"station {station.id} {station.name!r}")
         )
     updated_on: dict[int, int] = {}
@@ -308,7 +317,7 @@ def read_station_file(
                          if field in fields and field not in reported]
         if "name" in fields and "lon" in fields:
             row_problems += _duplicates(fields, named, line)
-            named.setdefault(_name_key(fields["name"]), []).append(
+            named.setdefault(name_key(fields["name"]), []).append(
                 (fields["lon"], fields["lat"], fields.get("id"), f"line {line}")
             )
         problems.add(row_problems)
@@ -430,7 +439,8 @@ def _csv_table(file: BinaryIO, filename: str) -> _Table:
 
     Returns:
         The table, its rows read from the file as they are needed; blank lines are skipped,
-        a quoted cell may span lines.
+        a quoted cell may span lines, and the ``'`` an export puts before text that starts
+        like a formula is dropped (:func:`geo.export.csv_text_read`).
 
     Raises:
         RecordsError: not text in either encoding, binary, or not CSV (also while the rows
@@ -445,7 +455,7 @@ def _csv_table(file: BinaryIO, filename: str) -> _Table:
             for record in reader:
                 line, last_line = last_line + 1, reader.line_num
                 if any(cell.strip() for cell in record):
-                    yield line, list(record), None
+                    yield line, [csv_text_read(cell) for cell in record], None
         except csv.Error as error:
             raise RecordsError(f"{filename} is not a readable CSV file: {error} "
                                f"(line {reader.line_num})") from error
@@ -860,7 +870,7 @@ def _duplicates(fields: dict[str, object],
     own_id = fields.get("id")
     found = [
         (_distance_m(fields["lon"], fields["lat"], lon, lat), where)
-        for lon, lat, station_id, where in named.get(_name_key(fields["name"]), [])
+        for lon, lat, station_id, where in named.get(name_key(fields["name"]), [])
         if own_id is None or station_id != own_id
     ]
     near = [(distance, where) for distance, where in found if distance <= DUPLICATE_RADIUS_M]
@@ -897,16 +907,32 @@ def _key(text: str) -> str:
     return re.sub(r"[\s\-_]", "", unicodedata.normalize("NFKC", str(text)).casefold())
 
 
-def _name_key(name: str) -> str:
-    """The form of a station name that duplicates are compared in: without whitespace.
+def clean_text(text: str) -> str:
+    """Normalise station text before it is checked and stored: composed (NFC), without the
+    invisible characters of :data:`INVISIBLE_CHARACTERS`, surrounding whitespace stripped.
+    Full-width punctuation stays as written: ``（演示）`` is how a Chinese clerk writes it.
+
+    Args:
+        text: the text as submitted.
+
+    Returns:
+        The text as stored.
+    """
+    return unicodedata.normalize("NFC", text).translate(_INVISIBLE).strip()
+
+
+def name_key(name: str) -> str:
+    """The form of a station name that duplicates are compared in: cleaned by
+    :func:`clean_text`, then compatibility-folded (NFKC: ``ＡＢＣ`` is ``ABC``, ``（`` is
+    ``(``) and case-folded, without any whitespace.
 
     Args:
         name: the name.
 
     Returns:
-        The name with all whitespace removed.
+        The key; two names with the same key are the same name.
     """
-    return "".join(name.split())
+    return "".join(unicodedata.normalize("NFKC", clean_text(name)).casefold().split())
 
 
 def _blank(value: object) -> bool:
@@ -929,7 +955,7 @@ def _text(value: object) -> str:
             digits-only cells such as phone numbers as numbers).
 
     Returns:
-        The text, surrounding whitespace stripped; blank for an empty cell.
+        The text cleaned by :func:`clean_text`; blank for an empty cell.
 
     Raises:
         ValueError: not text or a number.
@@ -939,7 +965,7 @@ def _text(value: object) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     if isinstance(value, str | int | float) and not isinstance(value, bool):
-        return str(value).strip()
+        return clean_text(str(value))
     raise ValueError(f"expected text, got {value!r}")
 
 
@@ -1203,6 +1229,9 @@ def _vocabulary_terms(vocabulary: dict[str, tuple[str, str]]) -> dict[str, str]:
     }
 
 
+#: :data:`INVISIBLE_CHARACTERS` as a table for :meth:`str.translate` that removes them.
+_INVISIBLE: dict[int, None] = dict.fromkeys(map(ord, INVISIBLE_CHARACTERS))
+
 #: Column -> folded term -> id, for the vocabulary columns.
 _TERMS: dict[str, dict[str, str]] = {
     column: _vocabulary_terms(vocabulary) for column, vocabulary in VOCABULARIES.items()
@@ -1249,7 +1278,8 @@ def _csv_cell(value: object) -> str:
         value: a value of :func:`_row`.
 
     Returns:
-        The text: blank for None, ``true``/``false``, ISO dates, shortest exact numbers.
+        The text: blank for None, ``true``/``false``, ISO dates, shortest exact numbers, text
+        that starts like a formula after a ``'`` (:func:`geo.export.csv_text`).
     """
     if value is None:
         return ""
@@ -1257,6 +1287,8 @@ def _csv_cell(value: object) -> str:
         return "true" if value else "false"
     if isinstance(value, date):
         return value.isoformat()
+    if isinstance(value, str):
+        return csv_text(value)
     return str(value)
 
 
@@ -1274,7 +1306,7 @@ def _csv_bytes(stations: list[Station], attribution: str) -> bytes:
     writer = csv.writer(text)
     writer.writerow([*COLUMNS, ATTRIBUTION_COLUMN])
     for station in stations:
-        writer.writerow([*map(_csv_cell, _row(station)), attribution])
+        writer.writerow([*map(_csv_cell, _row(station)), csv_text(attribution)])
     return text.getvalue().encode("utf-8-sig")
 
 

@@ -14,6 +14,20 @@ from geo.hours import hours_error
 #: ``"(025) 8888-1234"`` or ``"+86 138 0000 0000"``.
 PHONE_PATTERN = re.compile(r"[0-9+\- ()]*")
 
+#: Most people a station may be said to hold (``capacity``).
+MAX_CAPACITY = 10_000
+
+#: Characters no text may hold: control characters other than tab, line feed and carriage
+#: return, and lone surrogates (which have no UTF-8 form). PostgreSQL refuses NUL outright;
+#: refusing them everywhere keeps both stores alike.
+_FORBIDDEN_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+
+#: The text fields of a station: free text and vocabulary ids.
+TEXT_FIELDS: tuple[str, ...] = (
+    "name", "region", "kind", "status", "address", "host", "union", "level", "opening_hours",
+    "phone", "notes",
+)
+
 #: Station kinds: id -> (Chinese name, English name).
 KINDS: dict[str, tuple[str, str]] = {
     "love_station": ("户外劳动者爱心驿站", "outdoor-worker love station"),
@@ -107,13 +121,18 @@ def validate_station(station: Station) -> dict[str, str]:
         Field name -> message for every problem found; empty if the station is valid.
     """
     errors: dict[str, str] = {}
+    for field in TEXT_FIELDS:
+        value = getattr(station, field)
+        problem = text_problem(value) if isinstance(value, str) else None
+        if problem:
+            errors[field] = f"{field} {problem}"
     for field in ("name", "region"):
         value = getattr(station, field)
         if not isinstance(value, str) or not value.strip():
             errors[field] = f"{field} is required"
     for field, vocabulary in (("kind", KINDS), ("status", STATUSES), ("level", LEVELS)):
         value = getattr(station, field)
-        if value not in vocabulary:
+        if value not in vocabulary and field not in errors:
             errors[field] = f"unknown {field} {value!r}; use one of {', '.join(vocabulary)}"
     unknown = [a for a in station.amenities if a not in AMENITIES]
     if unknown:
@@ -122,16 +141,35 @@ def validate_station(station: Station) -> dict[str, str]:
         value = getattr(station, field)
         if not _is_number(value) or not -bound <= value <= bound:
             errors[field] = f"{field} must be a number in [{-bound:g}, {bound:g}], got {value!r}"
-    problem = hours_error(station.opening_hours)
+    problem = None if "opening_hours" in errors else hours_error(station.opening_hours)
     if problem:
         errors["opening_hours"] = f"not valid OSM opening_hours syntax: {problem}"
     capacity = station.capacity
     if capacity is not None and (isinstance(capacity, bool) or not isinstance(capacity, Integral)
-                                 or capacity < 0):
-        errors["capacity"] = f"capacity must be a whole number of at least 0, got {capacity!r}"
-    if not PHONE_PATTERN.fullmatch(station.phone):
+                                 or not 0 <= capacity <= MAX_CAPACITY):
+        errors["capacity"] = (f"capacity must be a whole number from 0 to {MAX_CAPACITY}, got "
+                              f"{capacity!r}")
+    if "phone" not in errors and not PHONE_PATTERN.fullmatch(station.phone):
         errors["phone"] = "phone may only hold digits, +, -, spaces and parentheses"
     return errors
+
+
+def text_problem(text: str) -> str | None:
+    """Say what is wrong with a piece of text, if anything: a control character (other than
+    tab, line feed and carriage return) or a lone surrogate.
+
+    Args:
+        text: any text.
+
+    Returns:
+        A message such as ``"may not hold the control character U+0000"``, or None.
+    """
+    found = _FORBIDDEN_CHARACTERS.search(text)
+    if found is None:
+        return None
+    code = ord(found.group())
+    what = "a lone surrogate" if 0xD800 <= code <= 0xDFFF else "the control character"
+    return f"may not hold {what} U+{code:04X}"
 
 
 def _is_number(value: object) -> bool:

@@ -69,3 +69,42 @@ def test_nearest_refuses_bad_input_with_a_clear_message():
     assert result.exit_code != 0 and "unknown region 'atlantis'" in result.output
     result = run("nearest", "--region", "nanjing", "--lat", "132", "--lon", "118")
     assert result.exit_code != 0 and "lat" in result.output
+
+
+def test_nearest_refuses_a_point_outside_the_region_as_the_api_does(tmp_path):
+    from tests.test_staff import make_app
+
+    far = {"lat": "49.0", "lon": "118.7790"}  # about 1,900 km north of Nanjing
+    result = run("nearest", "--region", "nanjing", "--lat", far["lat"], "--lon", far["lon"])
+    answer = make_app(tmp_path).test_client().get("/api/v1/nearest", query_string=far)
+    message = answer.get_json()["error"]["message"]
+    assert answer.status_code == 400 and message == "the point (118.77900, 49.00000) is " \
+                                                    "outside region 'nanjing'"
+    assert result.exit_code != 0 and result.output == f"Error: {message}\n"
+
+
+def test_region_add_names_the_file_of_a_bad_coordinate_without_a_traceback(fresh_instance,
+                                                                           tmp_path):
+    bad = tmp_path / "bad-coordinate.osm"
+    bad.write_text(SMALL.read_text(encoding="utf-8").replace('lat="', 'lat="x', 1),
+                   encoding="utf-8")
+    result = CliRunner().invoke(main, ["region", "add", "broken", "--osm", str(bad)])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert result.output.splitlines()[-1] == (
+        f"Error: cannot read OSM file {bad}: wrong format for coordinate: 'x32.0400'")
+    assert "broken" not in run("region", "list").output
+
+
+def test_region_add_names_a_truncated_pbf_file(fresh_instance, tmp_path):
+    import osmium
+
+    whole = tmp_path / "whole.osm.pbf"
+    with osmium.SimpleWriter(str(whole)) as writer:
+        for obj in osmium.FileProcessor(str(SMALL)):
+            writer.add(obj)
+    cut = tmp_path / "cut.osm.pbf"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    result = CliRunner().invoke(main, ["region", "add", "cut", "--osm", str(cut)])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert result.output.splitlines()[-1].startswith(f"Error: cannot read OSM file {cut}: ")
+    assert "cut" not in run("region", "list").output

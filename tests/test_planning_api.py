@@ -115,6 +115,19 @@ def test_sites_download_as_csv_and_geojson(client):
     assert layer["features"][0]["geometry"]["type"] == "Point"
 
 
+
+def test_a_site_name_that_starts_like_a_formula_downloads_as_text(client):
+    found = post(client, "/api/v1/recommend", {**AREA, "k": 1, "curve": False}).get_json()
+    inline = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"name": "=HYPERLINK(\"http://x\")"},
+         "geometry": {"type": "Point", "coordinates": [found["sites"][0]["lon"],
+                                                       found["sites"][0]["lat"]]}}]}
+    text = post(client, "/api/v1/recommend?format=csv",
+                {**AREA, "k": 1, "candidates": inline, "curve": False}).get_data(as_text=True)
+    (row,) = csv.DictReader(io.StringIO(text.lstrip("\ufeff").split("\n#")[0]))
+    assert row["name"] == "'=HYPERLINK(\"http://x\")" and float(row["lon"]) > 0
+
+
 @pytest.mark.parametrize(("body", "member"), [
     ({**AREA, "k": 0}, "k"),
     ({**AREA, "k": "five"}, "k"),

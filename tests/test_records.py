@@ -562,6 +562,54 @@ def test_a_csv_export_has_the_canonical_columns_and_the_attribution_and_demo_fla
     assert {row["datum"] for row in rows} == {"wgs84"}
 
 
+
+@pytest.mark.parametrize("text", ["=HYPERLINK(\"http://x\")", "+86 138 0000 0000", "-1+1",
+                                  "@SUM(A1)", "\tindented", "\rcarriage"])
+def test_a_csv_export_puts_a_quote_before_text_a_spreadsheet_would_run_as_a_formula(text):
+    station = Station(**{**vars(existing_stations()[0]), "notes": text, "lon": -0.5})
+
+    (row,) = csv.DictReader(io.StringIO(
+        export_stations([station], "csv", ATTRIBUTION).decode("utf-8-sig"), newline=""))
+
+    assert row["notes"] == "'" + text
+    assert row["lon"] == "-0.5" and row["name"] == station.name   # numbers stay numbers
+
+
+def test_a_csv_import_drops_exactly_the_quote_an_export_added():
+    rows = [["name", "kind", "lon", "lat", "notes", "host", "address"],
+            ["'=公式驿站", "love_station", "118.7784", "32.0470", "'+86", "'plain", "'中山路"]]
+
+    (station,) = read(csv_bytes(rows), "quoted.csv").stations
+
+    assert (station.name, station.notes) == ("=公式驿站", "+86")
+    assert (station.host, station.address) == ("'plain", "'中山路")
+
+
+def test_station_text_is_normalised_and_names_equal_after_it_are_duplicates():
+    rows = [["name", "kind", "lon", "lat", "address"],
+            ["新街口\u200b爱心驿站", "love_station", 118.7784, 32.0411, "中山路\u202e１号"],
+            ["ＡＢＣ驿站", "love_station", 118.7700, 32.0450, "\ufeff"],
+            ["ABC\u2066驿站", "love_station", 118.7700, 32.0451, ""]]
+
+    plan = read(csv_bytes(rows), "invisible.csv")
+
+    assert located(plan) == [(2, "name"), (4, "name")]
+    assert "station 1" in message(plan, 2, "name") and "line 3" in message(plan, 4, "name")
+    (abc,) = plan.stations
+    assert (abc.name, abc.address) == ("ＡＢＣ驿站", "")
+
+
+def test_control_characters_in_text_are_refused_naming_the_field():
+    rows = [["name", "kind", "lon", "lat", "notes", "phone"],
+            ["驿站\x01", "love_station", 118.7784, 32.0470, "a\x7fb", "110\x1b"],
+            ["驿站二", "love_station", 118.7700, 32.0450, "第一行\n\t第二行", ""]]
+
+    plan = read(csv_bytes(rows), "control.csv")
+
+    assert sorted(located(plan)) == [(2, "name"), (2, "notes"), (2, "phone")]
+    assert "U+0001" in message(plan, 2, "name") and "U+007F" in message(plan, 2, "notes")
+    assert [s.notes for s in plan.stations] == ["第一行\n\t第二行"]
+
 def test_an_excel_export_has_a_bold_header_the_stations_and_an_about_sheet():
     data = export_stations(export_sample(), "xlsx", ATTRIBUTION)
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from flask import Flask, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.exceptions import HTTPException
 
 from geo.accounts import AccountStore
 from geo.atlas import Atlas
@@ -17,7 +18,7 @@ from geo.scenarios import ScenarioStore
 from geo.settings import instance_dir
 from geo.store import StationStore, default_store_url
 from web.i18n import init_babel
-from web.params import BadParameter
+from web.params import BadParameter, IdConverter, check_text_parameters
 from web.security import install_security_headers
 
 #: File in the instance folder that keeps the session-signing key when the environment gives
@@ -76,6 +77,8 @@ def create_app(config: dict | None = None) -> Flask:
     app.extensions["atlas"] = atlas
     app.extensions["accounts"] = AccountStore(app.config["DATABASE_URL"])
     app.extensions["scenarios"] = ScenarioStore(app.config["DATABASE_URL"])
+    app.url_map.converters["id"] = IdConverter
+    app.before_request(lambda: check_text_parameters(request))
 
     from web import api, auth, jobs, planner, planning, staff, static, worker  # noqa: F401
 
@@ -93,11 +96,12 @@ def create_app(config: dict | None = None) -> Flask:
 
     @app.errorhandler(BadParameter)
     def bad_parameter(error: BadParameter):
-        return jsonify(error={"parameter": error.parameter, "message": error.message}), 400
+        return jsonify(error={"parameter": error.parameter, "message": error.message}), \
+            error.status
 
     def refusal(title: str, message: str, parameter: str, status: int):
-        """A refused request: JSON naming the parameter for the API, a page otherwise."""
-        if request.blueprint == api.bp.name:
+        """A refused request: JSON naming the parameter under ``/api/``, a page otherwise."""
+        if _is_api(request.path):
             return jsonify(error={"parameter": parameter, "message": message}), status
         return render_template("auth/refused.html", title=title, message=message), status
 
@@ -117,7 +121,35 @@ def create_app(config: dict | None = None) -> Flask:
     def bad_request(error):
         return refusal(_("Bad request"), error.description, "body", 400)
 
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        """Any other refusal (404, 405, 413, 415, ...) is JSON under ``/api/``."""
+        if not _is_api(request.path):
+            return error
+        return jsonify(error={"parameter": _HTTP_PARAMETERS.get(error.code, "request"),
+                              "message": error.description}), error.code
+
+    @app.errorhandler(500)
+    def server_error(error):
+        """An unexpected failure: JSON under ``/api/``, the plain page otherwise."""
+        if not _is_api(request.path):
+            return error
+        return jsonify(error={"parameter": "request",
+                              "message": "the server failed to answer; try again later"}), 500
+
     return app
+
+
+#: The part of a request each HTTP refusal is about, as API errors name it.
+_HTTP_PARAMETERS: dict[int, str] = {
+    404: "path", 405: "method", 406: "Accept", 411: "Content-Length", 413: "body",
+    415: "Content-Type",
+}
+
+
+def _is_api(path: str) -> bool:
+    """Whether a request path belongs to the JSON API, whose every answer is JSON."""
+    return path == "/api" or path.startswith("/api/")
 
 
 def _instance_secret(folder: Path) -> str:

@@ -23,7 +23,7 @@ from geo.geojson import answer_geojson, station_feature, stations_geojson
 from geo.groups import GROUPS, WorkerGroup
 from geo.index import StationFilter
 from geo.navigation import navigation_links
-from geo.nearest import nearest_stations
+from geo.nearest import OutsideRegion, nearest_stations
 from geo.places import places_for
 from geo.regions import Region, RegionError
 from geo.stations import AMENITIES, KINDS, STATUSES, Station
@@ -126,10 +126,10 @@ def nearest():
     limit = params.integer(args, "limit", 3, 1, MAX_LIMIT)
     lon84, lat84 = to_wgs84(lon, lat, datum)
     index = _atlas().index(region.id)
-    if not index.covers(lon84, lat84):
-        raise BadParameter("lat", f"the point ({lon84:.5f}, {lat84:.5f}) is outside region "
-                                  f"{region.id!r}")
-    answer = nearest_stations(index, (lon84, lat84), mode, k=limit, filters=filters)
+    try:
+        answer = nearest_stations(index, (lon84, lat84), mode, k=limit, filters=filters)
+    except OutsideRegion as error:
+        raise BadParameter("lat", str(error)) from None
     body = answer_geojson(answer, region.attribution, now)
     station_features = (f for f in body["features"]
                         if f["properties"]["feature_type"] == "station")
@@ -407,22 +407,15 @@ def _if_match() -> int:
     if raw is None:
         raise WriteRefused(428, "parameter", "If-Match",
                            "required: the version the change is based on (the station's ETag)")
-    version = raw.strip().removeprefix("W/").strip('"')
-    if not version.isdigit():
+    version = params.whole_number(raw.strip().removeprefix("W/").strip('"'), params.MAX_ID)
+    if version is None:
         raise BadParameter("If-Match", f"must be a station version such as \"3\", got {raw!r}")
-    return int(version)
+    return version
 
 
 def _body() -> dict:
-    """The request's JSON object.
-
-    Raises:
-        BadParameter: the body is not a JSON object.
-    """
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise BadParameter("body", "send a JSON object with Content-Type: application/json")
-    return body
+    """The request's JSON object (see :func:`web.params.json_body`)."""
+    return params.json_body(request)
 
 
 def _rejected(problems: list[Problem]) -> WriteRefused:
@@ -464,7 +457,7 @@ def _conflict(conflict: VersionConflict, version: int) -> WriteRefused:
                         "nothing was changed", current=station_feature(conflict.current))
 
 
-@bp.get("/stations/<int:station_id>")
+@bp.get("/stations/<id:station_id>")
 def station(station_id: int):
     """One station that is not deleted, with its version as the ETag."""
     return _station_response(_stored(station_id))
@@ -484,7 +477,7 @@ def add_station():
     return response
 
 
-@bp.patch("/stations/<int:station_id>")
+@bp.patch("/stations/<id:station_id>")
 def change_station_fields(station_id: int):
     """Change fields of a station (staff), based on the version in ``If-Match``."""
     actor = _writer()
@@ -503,9 +496,10 @@ def change_station_fields(station_id: int):
     return _station_response(changed)
 
 
-@bp.delete("/stations/<int:station_id>")
+@bp.delete("/stations/<id:station_id>")
 def delete_station(station_id: int):
-    """Soft-delete a station (staff), based on the version in ``If-Match``; restore undoes it."""
+    """Soft-delete a station (staff), based on the version in ``If-Match``; restore undoes it,
+    based on the deleted station's version (the answer's ETag)."""
     actor = _writer()
     version = _if_match()
     _stored(station_id)
@@ -516,10 +510,12 @@ def delete_station(station_id: int):
     except KeyError:
         _stored(station_id)
         raise
-    return jsonify(id=station_id, deleted=True, version=version + 1)
+    response = jsonify(id=station_id, deleted=True, version=version + 1)
+    response.headers["ETag"] = f'"{version + 1}"'
+    return response
 
 
-@bp.post("/stations/<int:station_id>/restore")
+@bp.post("/stations/<id:station_id>/restore")
 def restore_station(station_id: int):
     """Undo the deletion of a station (staff), based on the version in ``If-Match``."""
     actor = _writer()

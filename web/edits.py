@@ -18,9 +18,12 @@ from werkzeug.datastructures import MultiDict
 
 from geo.atlas import Atlas
 from geo.coords import DATUMS, to_wgs84
+from geo.records import clean_text, name_key
 from geo.regions import RegionError
-from geo.stations import AMENITIES, Station, validate_station
+from geo.stations import (AMENITIES, MAX_CAPACITY, TEXT_FIELDS, Station, text_problem,
+                          validate_station)
 from geo.store import HistoryEntry, StationInvalid, VersionConflict
+from web.params import whole_number
 
 #: The station fields staff may set, in the order forms and conflict pages show them.
 EDITABLE: tuple[str, ...] = (
@@ -30,12 +33,6 @@ EDITABLE: tuple[str, ...] = (
 
 #: Fields a new station must have.
 REQUIRED: tuple[str, ...] = ("name", "region", "kind", "lon", "lat")
-
-#: Free-text and vocabulary fields, read as strings.
-TEXT_FIELDS: frozenset[str] = frozenset(
-    {"name", "region", "kind", "status", "address", "host", "union", "level", "opening_hours",
-     "phone", "notes"}
-)
 
 #: A new station may not have the same name as a stored one this close, in metres.
 DUPLICATE_RADIUS_M: float = 50.0
@@ -117,7 +114,7 @@ def values_from_form(form: MultiDict) -> tuple[dict[str, object], list[Problem]]
     problems: list[Problem] = []
     for name in TEXT_FIELDS:
         if name in form or name != "region":
-            values[name] = form.get(name, "").strip()
+            values[name] = clean_text(form.get(name, ""))
     for name in ("lon", "lat"):
         raw = form.get(name, "").strip()
         try:
@@ -130,13 +127,14 @@ def values_from_form(form: MultiDict) -> tuple[dict[str, object], list[Problem]]
     if unknown:
         problems.append(_unknown_amenities(unknown))
     raw = form.get("capacity", "").strip()
+    capacity = whole_number(raw, MAX_CAPACITY)
     if not raw:
         values["capacity"] = None
-    elif raw.isdigit():
-        values["capacity"] = int(raw)
+    elif capacity is not None:
+        values["capacity"] = capacity
     else:
-        problems.append(Problem("capacity", f"capacity must be a whole number, got {raw!r}",
-                                "whole"))
+        problems.append(Problem("capacity", f"capacity must be a whole number from 0 to "
+                                            f"{MAX_CAPACITY}, got {raw!r}", "whole"))
     values["smart_24h"] = form.get("smart_24h") in ("1", "on", "true")
     raw = form.get("verified_on", "").strip()
     try:
@@ -271,8 +269,7 @@ def station_problems(atlas: Atlas, station: Station, current: Station | None,
     Returns:
         The problems, at most one per field.
     """
-    problems = [Problem(field, message, _VALIDATION_CODES.get(field, "invalid"),
-                        message.split("syntax: ", 1)[-1] if field == "opening_hours" else "")
+    problems = [_validation_problem(station, field, message)
                 for field, message in validate_station(station).items()]
     moved = current is None or any(
         getattr(station, name) != getattr(current, name) for name in ("name", "region", "lon",
@@ -287,13 +284,31 @@ def station_problems(atlas: Atlas, station: Station, current: Station | None,
         return [Problem("lon", f"the point ({station.lon:.6f}, {station.lat:.6f}) is outside "
                                f"region {region.id!r}", "outside", region.name)]
     exclude = current.id if current is not None else None
-    wanted = _name_key(station.name)
+    wanted = name_key(station.name)
     for other, metres in atlas.store.within(station.lon, station.lat, DUPLICATE_RADIUS_M,
                                             region=region.id, exclude_id=exclude):
-        if _name_key(other.name) == wanted:
+        if name_key(other.name) == wanted:
             return [Problem("name", f"station {other.id} has the same name {metres:.0f} m away",
                             "duplicate", f"{other.name} ({other.id}, {metres:.0f} m)")]
     return []
+
+
+def _validation_problem(station: Station, field: str, message: str) -> Problem:
+    """Turn a complaint of :func:`geo.stations.validate_station` into a problem.
+
+    Args:
+        station: the station checked.
+        field: the field complained about.
+        message: the complaint.
+
+    Returns:
+        The problem; text with a forbidden character is ``invalid``, the message its detail.
+    """
+    value = getattr(station, field)
+    if isinstance(value, str) and text_problem(value):
+        return Problem(field, message, "invalid", message)
+    return Problem(field, message, _VALIDATION_CODES.get(field, "invalid"),
+                   message.split("syntax: ", 1)[-1] if field == "opening_hours" else "")
 
 
 def values_at_version(history: list[HistoryEntry], version: int) -> dict[str, object]:
@@ -328,7 +343,7 @@ def _json_value(name: str, raw: object) -> tuple[object, Problem | None]:
     """
     if name in TEXT_FIELDS:
         if isinstance(raw, str):
-            return raw.strip(), None
+            return clean_text(raw), None
         return None, Problem(name, f"{name} must be a string", "type")
     if name in ("lon", "lat"):
         if isinstance(raw, Real) and not isinstance(raw, bool):
@@ -469,15 +484,3 @@ def same_value(name: str, new: object, old: object) -> bool:
     if name == "amenities":
         return set(new) == set(old)
     return new == old
-
-
-def _name_key(name: str) -> str:
-    """Return the form of a name that duplicates are compared by.
-
-    Args:
-        name: a station name.
-
-    Returns:
-        The name without any whitespace (as :mod:`geo.records` compares names).
-    """
-    return "".join(name.split())

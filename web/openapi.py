@@ -1,10 +1,14 @@
 """The OpenAPI 3.0 description of the API (``/api/v1``), written by hand.
 
 The enums come from the vocabularies themselves (:mod:`geo.stations`, :mod:`geo.modes`,
-:mod:`geo.coords`, :mod:`geo.places`), so the document cannot drift from what the API accepts.
+:mod:`geo.coords`, :mod:`geo.places`) and the bounds from the code that enforces them (ids, the
+store's text columns, capacity, scenario names), so the document cannot drift from what the API
+accepts. Links lead from a stored station to the operations on it.
 """
 
 from __future__ import annotations
+
+from sqlalchemy import String
 
 from geo.candidates import CANDIDATE_CATEGORIES
 from geo.coords import DATUMS
@@ -12,11 +16,21 @@ from geo.groups import GROUPS
 from geo.modes import MODES
 from geo.places import CATEGORIES
 from geo.recommend import PROBLEMS
+from geo.scenarios import NAME_LIMIT, REGION_LIMIT, SITE_CATEGORY_LIMIT, SITE_NAME_LIMIT
 from geo.settings import OSM_ATTRIBUTION
-from geo.stations import AMENITIES, KINDS, LEVELS, STATUSES
+from geo.stations import AMENITIES, KINDS, LEVELS, MAX_CAPACITY, STATUSES
+from geo.store import METADATA
+from web.params import MAX_ID
 
 #: The OpenAPI version the document follows.
 OPENAPI_VERSION = "3.0.3"
+
+#: The ETag header of an answer about one station.
+_ETAG_HEADER: dict = {"ETag": {"description": "The station's version, quoted.",
+                               "schema": {"type": "string"}}}
+
+#: The schema of a record id: PostgreSQL's ``integer`` bounds every store.
+_ID_SCHEMA: dict = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
 
 
 def openapi_document(max_nearest: int, max_places: int) -> dict:
@@ -30,7 +44,7 @@ def openapi_document(max_nearest: int, max_places: int) -> dict:
         A JSON-ready dict (OpenAPI 3.0).
     """
     bad_request = {"$ref": "#/components/responses/BadParameter"}
-    return {
+    document = {
         "openapi": OPENAPI_VERSION,
         "info": {
             "title": "Yizhan (驿站) API",
@@ -76,7 +90,6 @@ def openapi_document(max_nearest: int, max_places: int) -> dict:
                         "200": _json_response(
                             "A FeatureCollection of station Points",
                             {"$ref": "#/components/schemas/FeatureCollection"},
-                            "application/geo+json",
                         ),
                         "400": bad_request,
                     },
@@ -84,8 +97,11 @@ def openapi_document(max_nearest: int, max_places: int) -> dict:
                 "post": _write_operation(
                     "Add a station (staff)", "addStation",
                     "The station's fields; `name`, `region`, `kind`, `lon` and `lat` are "
-                    "required, `lon`/`lat` are in `datum`.", {"201": _station_response(
-                        "The stored station (version 1); its URL is in Location")},
+                    "required, `lon`/`lat` are in `datum`.", {"201": {
+                        **_station_response(
+                            "The stored station (version 1); its URL is in Location"),
+                        "links": _station_links(),
+                    }},
                     body="StationInput", if_match=False,
                 ),
             },
@@ -102,18 +118,22 @@ def openapi_document(max_nearest: int, max_places: int) -> dict:
                 "patch": _write_operation(
                     "Change fields of a station (staff)", "changeStation",
                     "Any subset of the station's fields; `lon`/`lat` are in `datum`.",
-                    {"200": _station_response("The station as stored now")},
+                    {"200": {**_station_response("The station as stored now"),
+                             "links": _station_links()}},
                     body="StationInput",
                 ),
                 "delete": _write_operation(
                     "Delete a station (staff); restore undoes it", "deleteStation", "",
-                    {"200": _json_response("The station is deleted", {
+                    {"200": {**_json_response("The station is deleted", {
                         "type": "object",
                         "properties": {"id": {"type": "integer"}, "deleted": {"type": "boolean"},
                                        "version": {"type": "integer",
                                                    "description": "The deleted station's "
                                                                   "version, for restore."}},
-                    })},
+                    }), "headers": _ETAG_HEADER, "links": {"RestoreStation": {
+                        "operationId": "restoreStation",
+                        "parameters": {"id": "$response.body#/id",
+                                       "header.If-Match": "$response.header.ETag"}}}}},
                 ),
             },
             "/stations/{id}/restore": {
@@ -160,7 +180,6 @@ def openapi_document(max_nearest: int, max_places: int) -> dict:
                             "by its route as a LineString feature (feature_type `route`), in "
                             "order of travel time",
                             {"$ref": "#/components/schemas/NearestAnswer"},
-                            "application/geo+json",
                         ),
                         "400": bad_request,
                     },
@@ -235,6 +254,10 @@ def openapi_document(max_nearest: int, max_places: int) -> dict:
                 "Busy": _refused_job(
                     "Every worker of the heavy-work pool is busy and its queue is full; try "
                     "again after Retry-After seconds"),
+                "UnsupportedMediaType": _json_response(
+                    "The body is not declared JSON (Content-Type: application/json)",
+                    {"$ref": "#/components/schemas/Error"},
+                ),
             },
             "securitySchemes": {
                 "apiToken": {
@@ -245,12 +268,38 @@ def openapi_document(max_nearest: int, max_places: int) -> dict:
             },
         },
     }
+    for path in document["paths"].values():
+        for method, operation in path.items():
+            if method != "parameters":  # any parameter with a control character is refused
+                operation["responses"].setdefault("400", bad_request)
+    return document
 
 
-def _id_parameter() -> dict:
-    """The station id in a path."""
-    return {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"},
-            "description": "The station's id."}
+def _id_parameter(record: str = "station") -> dict:
+    """A record id in a path: a larger number than any id is simply not found."""
+    return {"name": "id", "in": "path", "required": True, "schema": _ID_SCHEMA,
+            "description": f"The {record}'s id."}
+
+
+def _station_links() -> dict:
+    """Links from an answer carrying one station (its id in the body, its version as the
+    ETag) to reading, changing and deleting it."""
+    station_id = "$response.body#/properties/id"
+    version = "$response.header.ETag"
+    return {
+        "GetStation": {"operationId": "getStation", "parameters": {"id": station_id}},
+        "ChangeStation": {"operationId": "changeStation",
+                          "parameters": {"id": station_id, "header.If-Match": version}},
+        "DeleteStation": {"operationId": "deleteStation",
+                          "parameters": {"id": station_id, "header.If-Match": version}},
+    }
+
+
+def _station_text_limits() -> dict[str, int]:
+    """Station field -> the most characters its column holds (the store refuses longer)."""
+    return {("union" if column.name == "union_name" else column.name): column.type.length
+            for column in METADATA.tables["stations"].columns
+            if isinstance(column.type, String) and column.type.length}
 
 
 def _station_response(description: str) -> dict:
@@ -262,10 +311,8 @@ def _station_response(description: str) -> dict:
     Returns:
         An OpenAPI Response object.
     """
-    response = _json_response(description, {"$ref": "#/components/schemas/Feature"},
-                              "application/geo+json")
-    response["headers"] = {"ETag": {"description": "The station's version, quoted.",
-                                    "schema": {"type": "string"}}}
+    response = _json_response(description, {"$ref": "#/components/schemas/Feature"})
+    response["headers"] = _ETAG_HEADER
     return response
 
 
@@ -290,6 +337,7 @@ def _write_operation(summary: str, operation_id: str, body_description: str,
         "403": {"$ref": "#/components/responses/Forbidden"},
     }
     if body:
+        refusals["415"] = {"$ref": "#/components/responses/UnsupportedMediaType"}
         refusals["422"] = {"$ref": "#/components/responses/Unprocessable"}
     if if_match:
         refusals |= {"404": {"$ref": "#/components/responses/NotFound"},
@@ -369,16 +417,16 @@ def _json_response(description: str, schema: dict,
     Args:
         description: what the response holds.
         schema: the body's schema.
-        media_type: the media type the body is described under.
 
     Returns:
         An OpenAPI Response object.
     """
-    return {"description": description, "content": {media_type: {"schema": schema}}}
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
 def _schemas() -> dict:
     """The component schemas: errors, regions, places and a sketch of the GeoJSON bodies."""
+    limits = _station_text_limits()
     position = {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 2,
                 "description": "[lon, lat], WGS-84"}
     return {
@@ -424,30 +472,38 @@ def _schemas() -> dict:
             "type": "object",
             "additionalProperties": False,
             "properties": {
-                "name": {"type": "string", "maxLength": 200},
-                "region": {"type": "string", "description": "Region id (see /regions)."},
+                "name": {"type": "string", "maxLength": limits["name"]},
+                "region": {"type": "string", "maxLength": limits["region"],
+                           "description": "Region id (see /regions)."},
                 "kind": {"type": "string", "enum": list(KINDS)},
                 "lon": {"type": "number", "minimum": -180, "maximum": 180},
                 "lat": {"type": "number", "minimum": -90, "maximum": 90},
                 "datum": {"type": "string", "enum": list(DATUMS), "default": "wgs84",
                           "description": "Datum of lon/lat; stored as WGS-84."},
                 "status": {"type": "string", "enum": list(STATUSES), "default": "open"},
-                "address": {"type": "string"},
-                "host": {"type": "string"},
-                "union": {"type": "string"},
+                "address": {"type": "string", "maxLength": limits["address"]},
+                "host": {"type": "string", "maxLength": limits["host"]},
+                "union": {"type": "string", "maxLength": limits["union"]},
                 "level": {"type": "string", "enum": list(LEVELS), "default": "district"},
                 "amenities": {"type": "array",
                               "items": {"type": "string", "enum": list(AMENITIES)}},
-                "opening_hours": {"type": "string",
+                "opening_hours": {"type": "string", "maxLength": limits["opening_hours"],
                                   "description": "OpenStreetMap opening_hours syntax."},
-                "phone": {"type": "string"},
-                "capacity": {"type": "integer", "minimum": 0, "nullable": True},
+                "phone": {"type": "string", "maxLength": limits["phone"]},
+                "capacity": {"type": "integer", "minimum": 0, "maximum": MAX_CAPACITY,
+                             "nullable": True, "description": "How many people it holds."},
                 "smart_24h": {"type": "boolean"},
                 "verified_on": {"type": "string", "format": "date", "nullable": True},
                 "notes": {"type": "string"},
             },
+            "example": {"name": "新街口爱心驿站", "region": "nanjing", "kind": "love_station",
+                        "lon": 118.7790, "lat": 32.0418, "amenities": ["drinking_water", "toilet"],
+                        "opening_hours": "Mo-Su 08:00-20:00", "capacity": 8},
             "description": "A station must lie in its region and may not have the name of "
-                           "another station within 50 m.",
+                           "another station within 50 m (names compared without case, spaces "
+                           "and full-width forms). Text is stored without zero-width and "
+                           "bidirectional control characters; text with other control characters (but tab, "
+                           "line feed and carriage return) is refused.",
         },
         "Region": {
             "type": "object",
@@ -568,6 +624,7 @@ def _planning_paths(bad_request: dict) -> dict:
     scenario = {"$ref": "#/components/schemas/Scenario"}
     heavy = {"429": {"$ref": "#/components/responses/TooManyRequests"},
              "503": {"$ref": "#/components/responses/Busy"}}
+    unsupported = {"$ref": "#/components/responses/UnsupportedMediaType"}
     return {
         "/recommend": {"post": {
             "summary": "Recommend where to build new stations, with the proven optimality gap",
@@ -579,11 +636,19 @@ def _planning_paths(bad_request: dict) -> dict:
                                       "as a download.")],
             "requestBody": body("RecommendRequest", "What to solve and with which candidates"),
             "responses": {
-                "200": _json_response("The sites in selection order with their gains, the "
-                                      "coverage before and after, the curve against the "
-                                      "number of sites and the solver's gap",
-                                      {"$ref": "#/components/schemas/Recommendation"}),
+                "200": {"description": "json: the sites in selection order with their "
+                                       "gains, the coverage before and after, the curve "
+                                       "against the number of sites and the solver's gap; "
+                                       "geojson: the sites as points; csv: the sites as rows",
+                        "content": {
+                            "application/json": {
+                                "schema": {"$ref": "#/components/schemas/Recommendation"}},
+                            "application/geo+json": {
+                                "schema": {"$ref": "#/components/schemas/FeatureCollection"}},
+                            "text/csv": {"schema": {"type": "string"}},
+                        }},
                 "400": bad_request, **heavy,
+                "415": unsupported,
             },
         }},
         "/whatif": {"post": {
@@ -597,6 +662,7 @@ def _planning_paths(bad_request: dict) -> dict:
                                       {"type": "object",
                                        "required": ["report", "baseline", "gaps"]}),
                 "400": bad_request, **heavy,
+                "415": unsupported,
             },
         }},
         "/scenarios": {
@@ -615,8 +681,11 @@ def _planning_paths(bad_request: dict) -> dict:
                 "security": [{"apiToken": []}],
                 "requestBody": body("ScenarioRequest", "The scenario"),
                 "responses": {
-                    "201": _json_response("The saved scenario", scenario),
+                    "201": {**_json_response("The saved scenario", scenario), "links": {
+                    "GetScenario": {"operationId": "getScenario",
+                                    "parameters": {"id": "$response.body#/id"}}}},
                     "400": bad_request,
+                    "415": unsupported,
                     "401": {"$ref": "#/components/responses/Unauthorized"},
                     "422": {"$ref": "#/components/responses/Unprocessable"},
                 },
@@ -625,8 +694,7 @@ def _planning_paths(bad_request: dict) -> dict:
         "/scenarios/{id}": {"get": {
             "summary": "One saved scenario",
             "operationId": "getScenario",
-            "parameters": [{"name": "id", "in": "path", "required": True,
-                            "schema": {"type": "integer"}}],
+            "parameters": [_id_parameter("scenario")],
             "responses": {"200": _json_response("The scenario", scenario),
                           "404": {"$ref": "#/components/responses/NotFound"}},
         }},
@@ -636,18 +704,20 @@ def _planning_paths(bad_request: dict) -> dict:
 def _planning_schemas() -> dict:
     """Schemas of the planner's requests and answers."""
     area = {
-        "region": {"type": "string", "description": "Region id."},
+        "region": {"type": "string", "maxLength": REGION_LIMIT, "description": "Region id."},
         "group": {"type": "string", "enum": list(GROUPS), "description": "Worker group."},
         "threshold": {"type": "number", "minimum": 0.5, "maximum": 120,
                       "description": "Travel-time threshold, minutes (the group's default)."},
     }
     site = {"type": "object", "required": ["lon", "lat"], "properties": {
-        "lon": {"type": "number"}, "lat": {"type": "number"}, "name": {"type": "string"},
-        "category": {"type": "string"}}}
+        "lon": {"type": "number", "minimum": -180, "maximum": 180},
+        "lat": {"type": "number", "minimum": -90, "maximum": 90},
+        "name": {"type": "string", "maxLength": SITE_NAME_LIMIT},
+        "category": {"type": "string", "maxLength": SITE_CATEGORY_LIMIT}}}
     whatif = {**area,
               "added": {"type": "array", "items": site, "maxItems": 50,
                         "description": "Hypothetical new stations, WGS-84."},
-              "removed": {"type": "array", "items": {"type": "integer"},
+              "removed": {"type": "array", "items": _ID_SCHEMA,
                           "description": "Ids of existing stations to switch off."}}
     return {
         "RecommendRequest": {"type": "object", "properties": {
@@ -666,7 +736,8 @@ def _planning_schemas() -> dict:
                                           "category.",
                            "oneOf": [{"type": "string", "enum": ["sites", "nodes"]},
                                      {"type": "object"}]},
-            "min_distance_m": {"type": "number", "minimum": 0, "default": 50,
+            "min_distance_m": {"type": "number", "minimum": 0, "maximum": 100_000,
+                               "default": 50,
                                "description": "Candidates at least this far from an open "
                                               "station."},
             "categories": {"type": "array",
@@ -690,7 +761,7 @@ def _planning_schemas() -> dict:
         }},
         "WhatIf": {"type": "object", "properties": whatif},
         "ScenarioRequest": {"type": "object", "required": ["name"], "properties": {
-            **whatif, "name": {"type": "string", "maxLength": 120},
+            **whatif, "name": {"type": "string", "maxLength": NAME_LIMIT},
             "note": {"type": "string"}}},
         "Scenario": {"type": "object", "required": ["id", "name", "region"], "properties": {
             "id": {"type": "integer"}, "region": {"type": "string"},

@@ -52,7 +52,7 @@ def _atlas() -> Atlas:
 def page():
     """The planner page for a region, group and threshold (query parameters as the API's)."""
     region, group, threshold = coverage_request(request.args)
-    scenario_id = params.integer(request.args, "scenario", None, 1, 2**31 - 1)
+    scenario_id = params.integer(request.args, "scenario", None, 1, params.MAX_ID)
     analysis = coverage_analysis(region, group, threshold)
     query = {"region": region.id, "group": group.id, "threshold": f"{threshold:g}"}
     return render_template(

@@ -24,7 +24,8 @@ from geo.candidates import CANDIDATE_CATEGORIES, CandidateError, CandidateRules,
 from geo.export import geojson_text, recommendation_csv, recommendation_geojson
 from geo.recommend import PROBLEMS, RecommendError
 from geo.regions import Region
-from geo.scenarios import Scenario, ScenarioInvalid, ScenarioSite, ScenarioStore
+from geo.records import clean_text
+from geo.scenarios import SITE_NAME_LIMIT, Scenario, ScenarioInvalid, ScenarioSite, ScenarioStore
 from geo.whatif import WhatIfError
 from web import params
 from web.api import WriteRefused, _body, _records, _writer, bp, coverage_request, signed_in
@@ -100,6 +101,9 @@ def candidate_rules(body: dict) -> CandidateRules:
         categories = frozenset(categories)
     excluded = body.get("excluded")
     if excluded is not None:
+        if not isinstance(excluded, dict):
+            raise BadParameter("excluded", "must be a GeoJSON polygon, feature or feature "
+                                           "collection")
         try:
             excluded = parse_excluded_area(excluded)
         except CandidateError as error:
@@ -219,17 +223,17 @@ def _sites(body: dict) -> tuple[ScenarioSite, ...]:
         if not isinstance(item, dict):
             raise BadParameter("added", f"new station {number} must be an object with lon, lat")
         name = item.get("name") or ""
-        if not isinstance(name, str) or len(name) > 120:
+        if not isinstance(name, str) or len(name) > SITE_NAME_LIMIT:
             raise BadParameter("added", f"new station {number}: name must be text of at most "
-                               f"120 characters")
+                               f"{SITE_NAME_LIMIT} characters")
         try:
             place = json_args(item)
             lon = params.number(place, "lon", -180, 180)
             lat = params.number(place, "lat", -90, 90)
         except BadParameter as error:
             raise BadParameter("added", f"new station {number}: {error}") from None
-        sites.append(ScenarioSite(lon=lon, lat=lat, name=name.strip(),
-                                  category=str(item.get("category") or "")))
+        sites.append(ScenarioSite(lon=lon, lat=lat, name=clean_text(name),
+                                  category=clean_text(str(item.get("category") or ""))))
     return tuple(sites)
 
 
@@ -302,7 +306,7 @@ def scenarios():
                               for s in _scenarios().list(region)])
 
 
-@bp.get("/scenarios/<int:scenario_id>")
+@bp.get("/scenarios/<id:scenario_id>")
 def scenario(scenario_id: int):
     """One saved scenario; who saved it only for a signed-in account."""
     try:
@@ -332,9 +336,10 @@ def save_scenario():
         raise BadParameter("removed", "no station with id " + ", ".join(map(str, unknown)) +
                            f" in region {region.id!r}")
     try:
-        saved = _scenarios().save(Scenario(region=region.id, name=name.strip(), group=group.id,
-                                           threshold_min=threshold, added=added,
-                                           removed=removed, note=note), actor=actor)
+        saved = _scenarios().save(Scenario(region=region.id, name=clean_text(name),
+                                           group=group.id, threshold_min=threshold,
+                                           added=added, removed=removed, note=note),
+                                  actor=actor)
     except ScenarioInvalid as error:
         field, message = next(iter(error.errors.items()))
         raise WriteRefused(422, "field", field, message, problems=[

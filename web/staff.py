@@ -46,6 +46,7 @@ from web.edits import (EDITABLE, Problem, Rejected, change_station, create_stati
                        same_value, values_at_version, values_from_form)
 from web.i18n import amenity_label, group_label, kind_label, status_label
 from web.jobs import rate_limited, run_job
+from web.params import MAX_ID, whole_number
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 
@@ -97,10 +98,10 @@ def _station_or_404(station_id: int) -> tuple[Station, bool]:
 
 def _version() -> int:
     """The ``version`` a form was filled in from; HTTP 400 if it is missing or no number."""
-    raw = request.form.get("version", "")
-    if not raw.isdigit():
+    version = whole_number(request.form.get("version", ""), MAX_ID)
+    if version is None:
         abort(400, description=_("The form carries no station version; reload the page."))
-    return int(raw)
+    return version
 
 
 def field_labels() -> dict[str, str]:
@@ -235,7 +236,7 @@ def stations():
 
 # --- one station ------------------------------------------------------------------------------
 
-@bp.get("/stations/<int:station_id>")
+@bp.get("/stations/<id:station_id>")
 @requires("viewer")
 def station(station_id: int):
     """One station: every field, its status actions, edit, delete or undo, and history."""
@@ -244,7 +245,7 @@ def station(station_id: int):
                            values=field_values(found), status_actions=status_actions())
 
 
-@bp.get("/stations/<int:station_id>/history")
+@bp.get("/stations/<id:station_id>/history")
 @requires("viewer")
 def history(station_id: int):
     """Every recorded change of a station, newest first, field by field."""
@@ -308,7 +309,7 @@ def new_station():
     return redirect(url_for(".station", station_id=added.id))
 
 
-@bp.route("/stations/<int:station_id>/edit", methods=["GET", "POST"])
+@bp.route("/stations/<id:station_id>/edit", methods=["GET", "POST"])
 @requires("staff")
 def edit_station(station_id: int):
     """Edit a station from the version the form shows; a stale version gets the conflict
@@ -388,7 +389,7 @@ def _action_conflict(current: Station, version: int, action: str, target: str = 
     ), 409
 
 
-@bp.post("/stations/<int:station_id>/status")
+@bp.post("/stations/<id:station_id>/status")
 @requires("staff")
 def change_status(station_id: int):
     """Close, suspend or reopen a station."""
@@ -410,7 +411,7 @@ def change_status(station_id: int):
     return redirect(url_for(".station", station_id=station_id))
 
 
-@bp.post("/stations/<int:station_id>/delete")
+@bp.post("/stations/<id:station_id>/delete")
 @requires("staff")
 def delete_station(station_id: int):
     """Soft-delete a station, then offer to undo it."""
@@ -425,7 +426,7 @@ def delete_station(station_id: int):
     return redirect(url_for(".stations", region=found.region, undo=station_id))
 
 
-@bp.post("/stations/<int:station_id>/restore")
+@bp.post("/stations/<id:station_id>/restore")
 @requires("staff")
 def restore_station(station_id: int):
     """Undo the deletion of a station."""
@@ -608,7 +609,7 @@ def scenarios():
     )
 
 
-@bp.post("/scenarios/<int:scenario_id>/plan")
+@bp.post("/scenarios/<id:scenario_id>/plan")
 @requires("staff")
 def plan_scenario(scenario_id: int):
     """Turn a scenario's added sites into planned stations of the chosen kind, once."""
@@ -631,7 +632,7 @@ def plan_scenario(scenario_id: int):
     return _back_to_scenarios()
 
 
-@bp.post("/scenarios/<int:scenario_id>/delete")
+@bp.post("/scenarios/<id:scenario_id>/delete")
 @requires("staff")
 def delete_scenario(scenario_id: int):
     """Delete a scenario; stations already created from it stay."""
