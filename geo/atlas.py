@@ -93,7 +93,7 @@ class Atlas:
         index = self.index(region_id)
         key = self._analysis_key(region_id, group_id, threshold_min, geometry)
         with self._lock:
-            found = self._analyses.get(key)
+            found = self._kept(key)
         if found is None:
             found = coverage_analysis(index, worker_group(group_id),
                                       self.demand(region_id, group_id), key[3], geometry)
@@ -112,8 +112,15 @@ class Atlas:
             known = self._indexes.get(region_id)
             if known is None or known[0] != revision:
                 return None
-            return self._analyses.get(
-                self._analysis_key(region_id, group_id, threshold_min, geometry))
+            return self._kept(self._analysis_key(region_id, group_id, threshold_min, geometry))
+
+    def _kept(self, key: tuple) -> CoverageAnalysis | None:
+        """The kept analysis of a cache key; one with geometry also answers for one without
+        (call with the lock held)."""
+        found = self._analyses.get(key)
+        if found is None and not key[-1]:
+            found = self._analyses.get((*key[:-1], True))
+        return found
 
     def _analysis_key(self, region_id: str, group_id: str, threshold_min: float | None,
                       geometry: bool) -> tuple:

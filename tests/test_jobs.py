@@ -89,6 +89,25 @@ def test_the_pool_refuses_a_second_job_of_one_client_and_any_job_past_its_capaci
     assert pool.run("c", "whatif", lambda: "done") == "done"
 
 
+def test_anonymous_clients_hold_at_most_their_share_of_the_pool():
+    pool = JobPool(workers=1, queue=2, retry_after_s=5, anonymous=1)
+    release = threading.Event()
+    held = threading.Thread(target=pool.run, args=("address:a", "recommend", release.wait),
+                            kwargs={"anonymous": True})
+    held.start()
+    wait_for(lambda: pool.jobs() == 1)
+    with pytest.raises(JobRefused) as refused:
+        pool.run("address:b", "whatif", lambda: None, anonymous=True)
+    planner = threading.Thread(target=pool.run, args=("account:li", "recommend", release.wait))
+    planner.start()
+    wait_for(lambda: pool.jobs() == 2)
+    release.set()
+    held.join()
+    planner.join()
+    assert refused.value.status == 503
+    assert pool.run("address:b", "whatif", lambda: "done", anonymous=True) == "done"
+
+
 def test_a_pool_without_workers_runs_work_in_the_callers_thread_unbounded():
     pool = JobPool(workers=0, queue=0, retry_after_s=5)
     assert pool.run("a", "export", threading.current_thread) is threading.current_thread()
@@ -281,3 +300,21 @@ def test_serve_keeps_threads_for_worker_queries_and_trusts_only_a_named_proxy(mo
     assert runner.invoke(main, ["serve", "--trusted-proxy", "10.1.1.1"]).exit_code == 0
     assert served["trusted_proxy"] == "10.1.1.1"
     assert "x-forwarded-for" in served["trusted_proxy_headers"]
+
+
+def test_an_ipv6_client_is_known_by_its_64_network(app):
+    from web.api import client_key
+
+    keys = set()
+    for address in ("2001:db8:1:2::1", "2001:db8:1:2:ffff::9", "2001:db8:1:3::1", "10.0.0.1"):
+        with app.test_request_context(environ_base={"REMOTE_ADDR": address}):
+            keys.add(client_key())
+    assert keys == {"address:2001:db8:1:2::/64", "address:2001:db8:1:3::/64",
+                    "address:10.0.0.1"}
+
+
+def test_a_coverage_analysis_with_shapes_answers_for_one_without(app):
+    atlas = app.extensions["atlas"]
+    full = atlas.coverage("nanjing", "street", 7.5)
+    assert atlas.cached_coverage("nanjing", "street", 7.5, geometry=False) is full
+    assert atlas.coverage("nanjing", "street", 7.5, geometry=False) is full

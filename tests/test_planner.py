@@ -21,7 +21,9 @@ QUERY = "region=nanjing&group=street&threshold=3"
 @pytest.fixture(scope="module")
 def client(tmp_path_factory):
     folder = tmp_path_factory.mktemp("planner")
-    return create_app({"DATABASE_URL": f"sqlite:///{folder}/yizhan.db"}).test_client()
+    # One test client asks for many planner views and layers: raise the anonymous rate.
+    return create_app({"DATABASE_URL": f"sqlite:///{folder}/yizhan.db",
+                       "HEAVY_RATE_ANONYMOUS": "1000 per minute"}).test_client()
 
 
 def bad(client, url: str) -> str:
@@ -149,12 +151,35 @@ def test_map_layers_are_simplified_for_display_and_gzipped_for_browsers(client):
     assert gzip.decompress(packed.data) == shown and len(packed.data) < len(shown) / 3
 
 
-def test_a_map_layer_is_made_once_per_station_revision(client, monkeypatch):
+def test_a_planner_views_layers_and_chart_are_made_together_once_per_station_revision(
+        client, monkeypatch):
     made = []
     monkeypatch.setattr(planner, "for_display", lambda *args: made.append(1) or for_display(*args))
-    url = "/planner/layers/gaps.geojson?region=nanjing&group=street&threshold=4"
+    query = "region=nanjing&group=street&threshold=4"
+    url = f"/planner/layers/gaps.geojson?{query}"
     assert client.get(url).data == client.get(url).data
-    assert len(made) == 1
+    assert len(made) == len(planner.MAP_LAYERS)
+    assert client.get(f"/planner?{query}").status_code == 200
+    assert client.get(f"/planner/chart.svg?{query}").status_code == 200
+    assert client.get(f"/planner/layers/cells.geojson?{query}").status_code == 200
+    assert len(made) == len(planner.MAP_LAYERS)
+
+
+def test_a_planner_view_counts_against_the_heavy_rate_only_when_it_makes_work(tmp_path):
+    app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path}/yizhan.db",
+                      "HEAVY_RATE_ANONYMOUS": "2 per minute"})
+    anonymous = app.test_client()
+    views = [f"/planner?region=nanjing&group=street&threshold={t}" for t in (2, 3, 4)]
+    assert [anonymous.get(views[0]).status_code for _ in range(4)] == [200] * 4
+    assert anonymous.get(f"/planner/layers/gaps.geojson?{views[0][9:]}").status_code == 200
+    assert anonymous.get(f"/planner/chart.svg?{views[0][9:]}").status_code == 200
+    assert anonymous.get(views[1]).status_code == 200
+    refused = anonymous.get(views[2])
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) > 0
+    assert anonymous.get("/api/v1/coverage?region=nanjing&group=street&threshold=5") \
+        .status_code == 429
+    assert anonymous.get("/api/v1/coverage?region=nanjing&group=street&threshold=3") \
+        .status_code == 200
 
 
 def test_the_layer_cache_keeps_within_its_byte_budget():

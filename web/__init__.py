@@ -61,6 +61,7 @@ def create_app(config: dict | None = None) -> Flask:
         JOB_QUEUE=int(os.environ.get("YIZHAN_JOB_QUEUE", "3")),
         JOB_RETRY_AFTER_S=10,
         JOB_NICE=10,
+        JOB_ANONYMOUS=2,  # places in the pool anonymous callers may hold; the rest are planners'
         HEAVY_RATE_ANONYMOUS="20 per minute",
         HEAVY_RATE_SIGNED_IN="120 per minute",
     )

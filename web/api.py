@@ -5,6 +5,7 @@ authorised by per-user API tokens, each based on the version it changes (``If-Ma
 from __future__ import annotations
 
 import io
+import ipaddress
 from collections.abc import Callable
 from dataclasses import asdict
 from datetime import datetime
@@ -31,7 +32,7 @@ from geo.store import VersionConflict
 from web import params
 from web.auth import accounts
 from web.edits import Problem, Rejected, change_station, create_station, values_from_json
-from web.jobs import rate_limited, run_job
+from web.jobs import rate_limited, rate_limited_unless, run_job
 from web.layers import hexagon_layer
 from web.openapi import openapi_document
 from web.params import BadParameter
@@ -189,6 +190,16 @@ def _records(frame) -> list[dict]:
     return clean.where(clean.notna(), None).to_dict(orient="records")
 
 
+def coverage_cached(geometry: bool = False) -> bool:
+    """Whether the atlas holds the coverage analysis the request's ``region``, ``group`` and
+    ``threshold`` ask for (False for bad parameters: the view answers those)."""
+    try:
+        region, group, threshold = coverage_request(request.args)
+    except BadParameter:
+        return False
+    return _atlas().cached_coverage(region.id, group.id, threshold, geometry) is not None
+
+
 def coverage_analysis(region: Region, group: WorkerGroup, threshold: float,
                       geometry: bool = True) -> CoverageAnalysis:
     """The atlas's coverage analysis: from its cache, or computed in the job pool."""
@@ -200,6 +211,7 @@ def coverage_analysis(region: Region, group: WorkerGroup, threshold: float,
 
 
 @bp.get("/coverage")
+@rate_limited_unless(coverage_cached)
 def coverage():
     """Coverage numbers of a region's open stations for a worker group within a threshold."""
     region, group, threshold = coverage_request(request.args)
@@ -364,9 +376,14 @@ def signed_in() -> bool:
 
 def client_key() -> str:
     """Who makes the request, for the job pool and the rate of heavy requests: the account,
-    else the remote address."""
+    else the remote address (an IPv6 address's /64 network)."""
     user = _caller()
-    return f"account:{user.username}" if user is not None else f"address:{request.remote_addr}"
+    if user is not None:
+        return f"account:{user.username}"
+    address = ipaddress.ip_address(request.remote_addr or "0.0.0.0")
+    if address.version == 6:  # one host commonly holds a whole /64
+        return f"address:{ipaddress.ip_network(f'{address}/64', strict=False)}"
+    return f"address:{address}"
 
 
 def _writer(role: str = "staff") -> str:

@@ -38,7 +38,8 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
-from flask import Flask, current_app, jsonify, render_template, request
+from flask import (Flask, copy_current_request_context, current_app, jsonify,
+                   render_template, request)
 from flask_babel import gettext as _
 from flask_limiter import Limiter, RateLimitExceeded
 
@@ -69,41 +70,49 @@ class JobPool:
         queue: jobs that may wait for a worker.
         retry_after_s: the ``Retry-After`` of a refusal, in seconds.
         nice: how much lower the workers' CPU priority is than the server's (Linux ``nice``).
+        anonymous: most jobs of anonymous clients running or waiting at once (None: as many
+            as the pool holds), so that a few addresses cannot take every place from the
+            signed-in planners.
     """
 
-    def __init__(self, workers: int, queue: int, retry_after_s: int, nice: int = 0) -> None:
+    def __init__(self, workers: int, queue: int, retry_after_s: int, nice: int = 0,
+                 anonymous: int | None = None) -> None:
         self.capacity = workers + queue
+        self.anonymous_capacity = self.capacity if anonymous is None else anonymous
         self.retry_after_s = retry_after_s
         self._executor = ThreadPoolExecutor(
             workers, thread_name_prefix="yizhan-job", initializer=_lower_priority,
             initargs=(nice,)) if workers else None
-        self._clients: set[str] = set()
+        self._clients: dict[str, bool] = {}  # client -> anonymous
         self._lock = threading.Lock()
 
-    def run(self, client: str, job: str, work: Callable[[], T]) -> T:
+    def run(self, client: str, job: str, work: Callable[[], T], anonymous: bool = False) -> T:
         """Run ``work`` in the pool and return its result (or raise its exception).
 
         Args:
             client: who asks (an account or a remote address).
             job: what the work is, named in a refusal.
             work: the work, a callable taking nothing.
+            anonymous: whether the client is anonymous.
 
         Raises:
-            JobRefused: 429 if ``client`` has a job in the pool, 503 if the pool is full.
+            JobRefused: 429 if ``client`` has a job in the pool, 503 if the pool is full (or
+                holds as many anonymous jobs as it may, for an anonymous client).
         """
         if self._executor is None:
             return work()
         with self._lock:
             if client in self._clients:
                 raise JobRefused(429, job, self.retry_after_s)
-            if len(self._clients) >= self.capacity:
+            if len(self._clients) >= self.capacity or (
+                    anonymous and sum(self._clients.values()) >= self.anonymous_capacity):
                 raise JobRefused(503, job, self.retry_after_s)
-            self._clients.add(client)
+            self._clients[client] = anonymous
         try:
             return self._executor.submit(work).result()
         finally:
             with self._lock:
-                self._clients.discard(client)
+                del self._clients[client]
 
     def jobs(self) -> int:
         """How many jobs are running or waiting."""
@@ -132,10 +141,22 @@ def rate_limited(view: Callable) -> Callable:
     return view
 
 
+def rate_limited_unless(cached: Callable[[], bool]) -> Callable[[Callable], Callable]:
+    """Mark a view as heavy unless ``cached()`` says the current request is answered from a
+    cache: only the requests that make work count against the client's rate."""
+    def mark(view: Callable) -> Callable:
+        view.heavy = cached
+        return view
+    return mark
+
+
 def run_job(job: str, work: Callable[[], T]) -> T:
-    """Run heavy work for the current request in the app's pool (see :meth:`JobPool.run`)."""
+    """Run heavy work for the current request in the app's pool (see :meth:`JobPool.run`);
+    the work sees the request's context (the app, the language)."""
     pool: JobPool = current_app.extensions["jobs"]
-    return pool.run(current_app.extensions["job_client"](), job, work)
+    anonymous = not current_app.extensions["job_signed_in"]()
+    return pool.run(current_app.extensions["job_client"](), job,
+                    copy_current_request_context(work), anonymous)
 
 
 def init_jobs(app: Flask, client: Callable[[], str], signed_in: Callable[[], bool]) -> None:
@@ -151,17 +172,21 @@ def init_jobs(app: Flask, client: Callable[[], str], signed_in: Callable[[], boo
     """
     config = app.config
     app.extensions["jobs"] = JobPool(config["JOB_WORKERS"], config["JOB_QUEUE"],
-                                     config["JOB_RETRY_AFTER_S"], config["JOB_NICE"])
+                                     config["JOB_RETRY_AFTER_S"], config["JOB_NICE"],
+                                     config["JOB_ANONYMOUS"])
     app.extensions["job_client"] = client
+    app.extensions["job_signed_in"] = signed_in
     limiter = Limiter(client, app=app, storage_uri="memory://")
 
     def rate() -> str:
         return config["HEAVY_RATE_SIGNED_IN" if signed_in() else "HEAVY_RATE_ANONYMOUS"]
 
-    heavy = limiter.shared_limit(rate, scope="heavy")
     for endpoint, view in list(app.view_functions.items()):
-        if getattr(view, "heavy", False):
-            app.view_functions[endpoint] = heavy(view)
+        mark = getattr(view, "heavy", None)
+        if mark is not None:  # one shared count per client, whichever heavy view it hits
+            exempt = None if mark is True else mark
+            app.view_functions[endpoint] = limiter.shared_limit(
+                rate, scope="heavy", exempt_when=exempt)(view)
 
     @app.errorhandler(JobRefused)
     def job_refused(error: JobRefused):

@@ -58,13 +58,19 @@ class LayerCache:
         self._size = 0
         self._lock = threading.Lock()
 
-    def get(self, key: tuple, make: Callable[[], bytes]) -> tuple[bytes, bytes]:
-        """The plain and gzipped bytes of the layer ``key``, made by ``make`` if not kept."""
+    def find(self, key: tuple) -> tuple[bytes, bytes] | None:
+        """The plain and gzipped bytes of the layer ``key`` if kept, else None."""
         with self._lock:
             found = self._entries.get(key)
             if found is not None:
                 self._entries.move_to_end(key)
-                return found
+            return found
+
+    def get(self, key: tuple, make: Callable[[], bytes]) -> tuple[bytes, bytes]:
+        """The plain and gzipped bytes of the layer ``key``, made by ``make`` if not kept."""
+        found = self.find(key)
+        if found is not None:
+            return found
         body = make()
         found = (body, gzip.compress(body, compresslevel=5))
         with self._lock:

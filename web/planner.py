@@ -4,19 +4,21 @@ layers (``static/planner_map.js``) load from :func:`layer` when they are turned 
 from __future__ import annotations
 
 from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
-from flask_babel import gettext as _
+from flask_babel import get_locale, gettext as _
 
 from geo.analysis import CoverageAnalysis
 from geo.atlas import Atlas
 from geo.candidates import CANDIDATE_CATEGORIES, NODE_CATEGORY
 from geo.charts import curve_chart
 from geo.export import geojson_text
-from geo.groups import GROUPS
+from geo.groups import GROUPS, WorkerGroup
 from geo.recommend import PROBLEMS
 from geo.regions import Region
 from geo.stations import KINDS
 from web import params
+from web.params import BadParameter
 from web.api import coverage_analysis, coverage_request
+from web.jobs import rate_limited, rate_limited_unless, run_job
 from web.i18n import group_label, kind_label
 from web.layers import LayerCache, display_tolerance, for_display, hexagon_layer
 
@@ -40,19 +42,87 @@ MAP_LAYERS = {
 #: How long a browser may keep a map layer, seconds.
 LAYER_MAX_AGE_S = 86400
 
-#: Most bytes of map layers the app keeps ready to send.
+#: Most bytes of map layers and charts the app keeps ready to send.
 LAYER_CACHE_BYTES = 64 * 1024 * 1024
+
+#: The cache name of a planner view's chart.
+CHART = "chart.svg"
 
 
 def _atlas() -> Atlas:
     return current_app.extensions["atlas"]
 
 
+def _figures() -> LayerCache:
+    """The app's cache of map layers and chart images, ready to send."""
+    return current_app.extensions.setdefault("map_layers", LayerCache(LAYER_CACHE_BYTES))
+
+
+def _figure_keys(region: Region, group: WorkerGroup, threshold: float) -> dict[str, tuple]:
+    """The cache keys of everything the planner page loads for a coverage analysis: each map
+    layer and the chart in the current language, at the stations' current revision."""
+    base = (_atlas().store.revision(), region.id, group.id, threshold)
+    return {**{name: (*base, name) for name in MAP_LAYERS},
+            CHART: (*base, CHART, str(get_locale()))}
+
+
+def _prepared() -> bool:
+    """Whether everything the requested planner view shows is ready: its analysis, map
+    layers and chart (False for bad parameters: the view answers those)."""
+    try:
+        region, group, threshold = coverage_request(request.args)
+    except BadParameter:
+        return False
+    cache = _figures()
+    return _atlas().cached_coverage(region.id, group.id, threshold) is not None and all(
+        cache.find(key) is not None for key in _figure_keys(region, group, threshold).values())
+
+
+def _prepare(region: Region, group: WorkerGroup,
+             threshold: float) -> dict[str, tuple[bytes, bytes]]:
+    """Everything a planner view loads (each map layer and the chart, plain and gzipped),
+    from the cache or made together with its coverage analysis in the job pool.
+
+    Returns:
+        Layer name (and :data:`CHART`) to its bytes.
+    """
+    cache = _figures()
+    keys = _figure_keys(region, group, threshold)
+    found = {name: cache.find(key) for name, key in keys.items()}
+    if all(figure is not None for figure in found.values()):
+        return found
+    atlas = _atlas()
+
+    def work() -> dict[str, tuple[bytes, bytes]]:
+        analysis = atlas.coverage(region.id, group.id, threshold)
+        made = {name: cache.get(keys[name], lambda: _layer_geojson(name, analysis, region))
+                for name in MAP_LAYERS}
+        return {**made, CHART: cache.get(keys[CHART], lambda: _chart(analysis, region, "svg"))}
+
+    return run_job("coverage", work)
+
+
+def _send(found: tuple[bytes, bytes], mimetype: str) -> Response:
+    """A figure from the cache, gzipped for a browser that takes it (a city's service areas:
+    3.5 MB, gzipped 0.8 MB); a browser may keep it, since its address names the revision."""
+    body, packed = found
+    response = Response(body, mimetype=mimetype)
+    if "gzip" in request.accept_encodings:
+        response.set_data(packed)
+        response.content_encoding = "gzip"
+    response.vary.add("Accept-Encoding")
+    response.cache_control.max_age = LAYER_MAX_AGE_S
+    return response
+
+
 @bp.get("")
+@rate_limited_unless(_prepared)
 def page():
-    """The planner page for a region, group and threshold (query parameters as the API's)."""
+    """The planner page for a region, group and threshold (query parameters as the API's);
+    a view not shown before counts against the client's rate of heavy requests."""
     region, group, threshold = coverage_request(request.args)
     scenario_id = params.integer(request.args, "scenario", None, 1, params.MAX_ID)
+    _prepare(region, group, threshold)
     analysis = coverage_analysis(region, group, threshold)
     query = {"region": region.id, "group": group.id, "threshold": f"{threshold:g}"}
     return render_template(
@@ -83,46 +153,44 @@ def page():
             "areas_gpkg": url_for("api.service_area_layer", format="gpkg", **query),
             "cells_csv": url_for("api.cells_csv", **query),
             "cells_geojson": url_for("api.cell_layer", **query),
-            "chart_png": url_for("planner.chart", fmt="png", **query),
-            "chart_svg": url_for("planner.chart", fmt="svg", **query),
+            "chart_png": url_for("planner.chart_png", **query),
+            "chart_svg": url_for("planner.chart_svg", rev=_atlas().store.revision(), **query),
             "coverage_json": url_for("api.coverage", **query),
         },
     )
 
 
-@bp.get("/chart.<fmt>")
-def chart(fmt: str):
-    """The cumulative coverage curve: an SVG image for the page, or a PNG download."""
-    if fmt not in ("png", "svg"):
-        abort(404)
+@bp.get("/chart.svg")
+@rate_limited_unless(_prepared)
+def chart_svg():
+    """The cumulative coverage curve as an SVG image for the page."""
     region, group, threshold = coverage_request(request.args)
-    analysis = coverage_analysis(region, group, threshold, geometry=False)
-    if fmt == "svg":
-        return Response(_chart(analysis, region, "svg"), mimetype="image/svg+xml")
-    return Response(_chart(analysis, region, "png"), mimetype="image/png", headers={
+    return _send(_prepare(region, group, threshold)[CHART], "image/svg+xml")
+
+
+@bp.get("/chart.png")
+@rate_limited
+def chart_png():
+    """The cumulative coverage curve as a PNG download, drawn in the job pool."""
+    region, group, threshold = coverage_request(request.args)
+    atlas = _atlas()
+    image = run_job("export", lambda: _chart(
+        atlas.coverage(region.id, group.id, threshold, geometry=False), region, "png"))
+    return Response(image, mimetype="image/png", headers={
         "Content-Disposition": f"attachment; filename=curve-{region.id}-{group.id}-"
                                f"{threshold:g}min.png"})
 
 
 @bp.get("/layers/<name>.geojson")
+@rate_limited_unless(_prepared)
 def layer(name: str):
-    """One layer of the planner's map (:data:`MAP_LAYERS`) as GeoJSON (gzipped for a browser
-    that takes it), made once per station revision. The page asks for it with that revision
-    (``rev``), so a browser keeps it until a station changes."""
+    """One layer of the planner's map (:data:`MAP_LAYERS`) as GeoJSON, made with the rest of
+    its planner view (:func:`_prepare`) once per station revision. The page asks for it with
+    that revision (``rev``), so a browser keeps it until a station changes."""
     if name not in MAP_LAYERS:
         abort(404)
     region, group, threshold = coverage_request(request.args)
-    cache = current_app.extensions.setdefault("map_layers", LayerCache(LAYER_CACHE_BYTES))
-    key = (_atlas().store.revision(), region.id, group.id, threshold, name)
-    body, packed = cache.get(key, lambda: _layer_geojson(
-        name, coverage_analysis(region, group, threshold), region))
-    response = Response(body, mimetype="application/geo+json")
-    if "gzip" in request.accept_encodings:  # a city's service areas: 3.5 MB, gzipped 0.8 MB
-        response.set_data(packed)
-        response.content_encoding = "gzip"
-    response.vary.add("Accept-Encoding")
-    response.cache_control.max_age = LAYER_MAX_AGE_S
-    return response
+    return _send(_prepare(region, group, threshold)[name], "application/geo+json")
 
 
 def _layer_geojson(name: str, analysis: CoverageAnalysis, region: Region) -> bytes:

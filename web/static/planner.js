@@ -45,7 +45,8 @@
     });
     let data = null;
     try { data = await response.json(); } catch (e) { data = null; }
-    return { ok: response.ok, status: response.status, data };
+    const retryAfter = Number(response.headers.get("Retry-After")) || 0;
+    return { ok: response.ok, status: response.status, data, retryAfter };
   }
 
   function clearErrors(form) {
@@ -439,6 +440,11 @@
       if (!answer.ok) {
         clearWhatif();  // no numbers rather than stale ones
         status.textContent = (answer.data && answer.data.error && answer.data.error.message) || T.error;
+        if (answer.retryAfter && (answer.status === 429 || answer.status === 503)) {
+          // The server is still busy with an earlier what-if: ask again when it says.
+          $("whatif").setAttribute("aria-busy", "true");
+          timer = setTimeout(runWhatif, answer.retryAfter * 1000);
+        }
         return;
       }
       showWhatif(answer.data);
