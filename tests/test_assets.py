@@ -164,6 +164,14 @@ def test_an_asset_without_its_current_fingerprint_still_answers_but_briefly_cach
     assert response.headers["Cache-Control"] == "public, max-age=300"
 
 
+@pytest.mark.parametrize("encoding", ["", "gzip", "br"])
+def test_a_briefly_cached_asset_is_revalidated_without_sending_it_again(client, encoding):
+    first = client.get("/static/yizhan.css", headers={"Accept-Encoding": encoding})
+    again = client.get("/static/yizhan.css", headers={"Accept-Encoding": encoding,
+                                                      "If-None-Match": first.headers["ETag"]})
+    assert again.status_code == 304 and again.data == b""
+
+
 @pytest.mark.parametrize("url", ["/vendor/nothing/x.js", "/vendor/static/yizhan.css",
                                  "/static/no-such.css", "/static/../__init__.py"])
 def test_unknown_assets_are_not_found(client, url):
