@@ -60,6 +60,12 @@ def test_staff_add_a_station_by_tapping_the_map_and_workers_find_it(server, page
     box = page.locator("#place-map").bounding_box()
     page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     page.wait_for_selector("#place-map .leaflet-marker-icon")
+    # Leaflet finds its marker image beside its stylesheet, under the same fingerprint.
+    icon = page.locator("#place-map img.leaflet-marker-icon")
+    page.wait_for_function("() => document.querySelector('#place-map img.leaflet-marker-icon')"
+                           ".complete")
+    assert icon.evaluate("img => img.naturalWidth") > 0
+    assert re.search(r"/vendor/leaflet/\w{12}/images/marker-icon", icon.get_attribute("src"))
     lon, lat = float(page.input_value("#f-lon")), float(page.input_value("#f-lat"))
     assert page.input_value("#f-datum") == "wgs84"
     page.fill("#f-name", NAME)
