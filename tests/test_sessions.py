@@ -99,11 +99,16 @@ def test_an_expired_token_is_refused_naming_authorization(app, clock):
     assert response.get_json()["error"]["parameter"] == "Authorization"
 
 
-def test_anonymous_callers_see_scenarios_without_who_saved_them(app):
-    saved = app.extensions["scenarios"].save(
+def saved_by_wang(app) -> Scenario:
+    """A scenario that the account ``wang`` saved."""
+    return app.extensions["scenarios"].save(
         Scenario(region="nanjing", name="两个新站", group="couriers", threshold_min=3,
                  added=(ScenarioSite(lon=118.79, lat=32.036, name="品帅超市"),)),
         actor="wang")
+
+
+def test_anonymous_callers_see_scenarios_without_who_saved_them(app):
+    saved = saved_by_wang(app)
     anonymous = app.test_client()
     (listed,) = anonymous.get("/api/v1/scenarios").get_json()["scenarios"]
     one = anonymous.get(f"/api/v1/scenarios/{saved.id}").get_json()
@@ -113,3 +118,14 @@ def test_anonymous_callers_see_scenarios_without_who_saved_them(app):
     viewer = signed_in(app, "viewer")
     assert viewer.get("/api/v1/scenarios").get_json()["scenarios"][0]["created_by"] == "wang"
     assert viewer.get(f"/api/v1/scenarios/{saved.id}").get_json()["created_by"] == "wang"
+
+
+def test_a_caller_with_an_api_token_sees_who_saved_a_scenario(app):
+    saved = saved_by_wang(app)
+    app.extensions["accounts"].add_user("li", PASSWORD, "viewer")
+    token = {"Authorization": f"Bearer {app.extensions['accounts'].issue_token('li')}"}
+    client = app.test_client()
+    listed = client.get("/api/v1/scenarios", headers=token).get_json()["scenarios"]
+    assert listed[0]["created_by"] == "wang"
+    assert client.get(f"/api/v1/scenarios/{saved.id}", headers=token).get_json()[
+        "created_by"] == "wang"
