@@ -58,6 +58,10 @@ TOKEN_BYTES: int = 32
 #: Days a new API token lasts unless told otherwise.
 TOKEN_DAYS: int = 90
 
+#: The most days a token may last: ten years (a token stays valid only while its account exists,
+#: but a bound keeps expiry dates within what every tool can show).
+MAX_TOKEN_DAYS: int = 3650
+
 #: A token's last use is written at most this often.
 TOKEN_USE_RESOLUTION: timedelta = timedelta(minutes=1)
 
@@ -392,16 +396,16 @@ class AccountStore:
 
         Args:
             username: the account's name.
-            days: how many days the token lasts, 1 or more.
+            days: how many days the token lasts, 1 to :data:`MAX_TOKEN_DAYS`.
 
         Returns:
             The token; it is shown this once and only its digest is kept.
 
         Raises:
-            AccountError: no account has that name, or ``days`` is below 1.
+            AccountError: no account has that name, or ``days`` is out of range.
         """
-        if days < 1:
-            raise AccountError("days", "a token must last at least 1 day")
+        if not 1 <= days <= MAX_TOKEN_DAYS:
+            raise AccountError("days", f"a token lasts 1 to {MAX_TOKEN_DAYS} days, not {days}")
         token = secrets.token_urlsafe(TOKEN_BYTES)
         now = self._clock()
         with self._sessions.begin() as session:

@@ -21,8 +21,8 @@ from sqlalchemy import create_engine, event, inspect, text
 from sqlalchemy.engine import Engine
 
 from geo import accounts as accounts_module
-from geo.accounts import (LOCKOUT, MAX_FAILED_ATTEMPTS, ROLES, TOKEN_DAYS, AccountError,
-                          AccountStore, SignInRefused)
+from geo.accounts import (LOCKOUT, MAX_FAILED_ATTEMPTS, MAX_TOKEN_DAYS, ROLES, TOKEN_DAYS,
+                          AccountError, AccountStore, SignInRefused)
 from geo.store import StationStore
 from tests.test_store import (migrations_config, postgis_url,  # noqa: F401 - fixtures
                               postgres_database, postgres_server, xinjiekou_station)
@@ -352,6 +352,18 @@ def test_a_token_lasts_ninety_days_unless_told_otherwise(accounts, clock):
     assert refused.value.field == "days"
 
 
+@pytest.mark.parametrize("days", [0, MAX_TOKEN_DAYS + 1, 3_000_000])
+def test_a_token_lasts_at_most_ten_years(accounts, clock, days):
+    accounts.add_user("wang", PASSWORD)
+    assert MAX_TOKEN_DAYS == 3650
+    accounts.issue_token("wang", days=MAX_TOKEN_DAYS)
+    with pytest.raises(AccountError) as refused:
+        accounts.issue_token("wang", days=days)
+    assert refused.value.field == "days"
+    assert [t.expires_at for t in accounts.list_tokens("wang")] == [
+        clock.now + timedelta(days=MAX_TOKEN_DAYS)]
+
+
 @contextmanager
 def counted_writes() -> Iterator[list[str]]:
     """The INSERT, UPDATE and DELETE statements sent to any database meanwhile."""
@@ -525,3 +537,15 @@ def test_user_token_lasts_the_days_asked_and_user_list_shows_tokens_and_locks(cl
     (token_line,) = [line for line in listed if "token" in line]
     expires = (datetime.now(UTC) + timedelta(days=7)).astimezone(SHANGHAI)
     assert f"expires {expires:%Y-%m-%d}" in token_line and "last used 20" in token_line
+
+
+def test_user_token_refuses_more_than_ten_years_naming_days_and_user_list_shows_ten(
+        cli_database):
+    run("user", "add", "wang", "--password-stdin", stdin=f"{PASSWORD}\n")
+    for days in ("0", "3651", "3000000", "99999999999999999999"):
+        refused = run("user", "token", "wang", "--days", days)
+        assert refused.exit_code == 2 and "--days" in refused.output
+        assert "Traceback" not in refused.output
+    assert run("user", "token", "wang", "--days", "3650").exit_code == 0
+    listed = run("user", "list")
+    assert listed.exit_code == 0 and listed.output.count("token") == 1

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import click
 import numpy as np
 
-from geo.accounts import ROLES, TOKEN_DAYS, AccountError, AccountStore
+from geo.accounts import MAX_TOKEN_DAYS, ROLES, TOKEN_DAYS, AccountError, AccountStore
 from geo.analysis import coverage_analysis
 from geo.atlas import Atlas
 from geo.demand import demand_layer
@@ -501,8 +501,8 @@ def user_role(name: str, role: str) -> None:
 
 @user.command("token")
 @click.argument("name")
-@click.option("--days", type=click.IntRange(min=1), default=TOKEN_DAYS, show_default=True,
-              help="How many days the token lasts.")
+@click.option("--days", type=click.IntRange(1, MAX_TOKEN_DAYS), default=TOKEN_DAYS,
+              show_default=True, help=f"How many days the token lasts (1 to {MAX_TOKEN_DAYS}).")
 def user_token(name: str, days: int) -> None:
     """Print a new API token for NAME (shown once: only its digest is kept)."""
     try:
