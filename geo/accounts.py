@@ -12,7 +12,8 @@ password is refused. Attempts are counted by single UPDATE statements, so simult
 are all counted on both databases.
 
 Each account has a session version that signed-in sessions carry: signing out, a new password or
-a new role moves it on, which ends every session of the account. API tokens expire
+a new role moves it on, which ends every session of the account. A new password also revokes the
+account's API tokens; a token's rights are always its account's current role. API tokens expire
 (:data:`TOKEN_DAYS` days by default) and note when they were last used, at most once per
 :data:`TOKEN_USE_RESOLUTION` so that reading with a token does not write to the database.
 """
@@ -347,7 +348,8 @@ class AccountStore:
         raise SignInRefused()
 
     def set_password(self, username: str, password: str) -> User:
-        """Give an account a new password, ending its sessions and lifting any lock.
+        """Give an account a new password, ending its sessions, revoking its API tokens and
+        lifting any lock: whoever learnt the old password keeps no way in.
 
         Args:
             username: the account's name.
@@ -361,12 +363,16 @@ class AccountStore:
         """
         _check_password(password)
         return self._change(
-            username, password_hash=generate_password_hash(password, self._password_method),
+            username, revoke_tokens=True,
+            password_hash=generate_password_hash(password, self._password_method),
             failed_attempts=0, locked_until=None,
         )
 
     def set_role(self, username: str, role: str) -> User:
         """Give an account a new role, ending its sessions.
+
+        Its API tokens keep working with the new role: a token names its account, whose role
+        is read afresh on every use.
 
         Args:
             username: the account's name.
@@ -479,19 +485,30 @@ class AccountStore:
             AccountError: no account has that name.
         """
         with self._sessions.begin() as session:
-            result = session.execute(
-                update(_TokenRow)
-                .where(_TokenRow.user_id == _user_id(session, username),
-                       _TokenRow.revoked_at.is_(None))
-                .values(revoked_at=self._clock())
-            )
-            return result.rowcount
+            return self._revoke_tokens(session, _user_id(session, username))
 
-    def _change(self, username: str, **values) -> User:
-        """Change an account's columns and end its sessions.
+    def _revoke_tokens(self, session: Session, user_id: int) -> int:
+        """Revoke every API token of an account, in an open transaction.
+
+        Args:
+            session: the transaction.
+            user_id: the account's id.
+
+        Returns:
+            How many tokens were revoked.
+        """
+        return session.execute(
+            update(_TokenRow)
+            .where(_TokenRow.user_id == user_id, _TokenRow.revoked_at.is_(None))
+            .values(revoked_at=self._clock())
+        ).rowcount
+
+    def _change(self, username: str, revoke_tokens: bool = False, **values) -> User:
+        """Change an account's columns and end its sessions, in one transaction.
 
         Args:
             username: the account's name.
+            revoke_tokens: whether its API tokens are revoked too.
             values: the new column values.
 
         Returns:
@@ -507,6 +524,8 @@ class AccountStore:
                 .values(session_version=_UserRow.session_version + 1, **values)
                 .returning(_UserRow)
             )
+            if revoke_tokens:
+                self._revoke_tokens(session, row.id)
             return _to_user(row)
 
 

@@ -291,6 +291,18 @@ def test_ending_sessions_a_new_password_or_a_new_role_move_the_session_version_o
         accounts.authenticate("wang", PASSWORD)
 
 
+def test_a_new_password_revokes_the_account_s_tokens_and_a_new_role_keeps_them(accounts):
+    accounts.add_user("wang", PASSWORD, "staff")
+    accounts.add_user("li", PASSWORD, "staff")
+    old, others = accounts.issue_token("wang"), accounts.issue_token("li")
+    accounts.set_password("wang", "a new password")
+    assert accounts.user_for_token(old) is None and accounts.list_tokens("wang") == []
+    assert accounts.user_for_token(others).username == "li"
+    new = accounts.issue_token("wang")
+    accounts.set_role("wang", "viewer")
+    assert accounts.user_for_token(new).role == "viewer"
+
+
 def test_a_new_password_lifts_a_lock(accounts, clock):
     accounts.add_user("wang", PASSWORD)
     for _ in range(MAX_FAILED_ATTEMPTS):

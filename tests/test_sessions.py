@@ -56,6 +56,32 @@ def test_a_new_password_or_role_signs_the_account_out(app, change):
     assert not is_signed_in(client)
 
 
+def write_with(app, token: str) -> int:
+    """The status of a station write made with an API token."""
+    return app.test_client().post("/api/v1/stations", json={},
+                                  headers={"Authorization": f"Bearer {token}"}).status_code
+
+
+def test_a_new_password_ends_the_account_s_api_tokens(app):
+    accounts = app.extensions["accounts"]
+    accounts.add_user("wang", PASSWORD, "staff")
+    token = accounts.issue_token("wang")
+    assert write_with(app, token) == 422  # allowed to write: refused only for the empty station
+    accounts.set_password("wang", "a new password")
+    assert write_with(app, token) == 401
+
+
+def test_a_demoted_account_s_api_token_has_only_its_new_role_s_rights(app):
+    accounts = app.extensions["accounts"]
+    accounts.add_user("wang", PASSWORD, "staff")
+    token = accounts.issue_token("wang")
+    assert write_with(app, token) == 422
+    accounts.set_role("wang", "viewer")
+    assert write_with(app, token) == 403
+    accounts.set_role("wang", "staff")
+    assert write_with(app, token) == 422
+
+
 def test_a_session_naming_an_account_without_its_version_is_anonymous(app):
     client = signed_in(app, "staff", "wang")
     with client.session_transaction() as session:

@@ -479,19 +479,21 @@ def user_list() -> None:
 @click.argument("name")
 @_password_option
 def user_password(name: str, password_stdin: bool) -> None:
-    """Give NAME a new password; this signs NAME out everywhere and lifts a lock."""
+    """Give NAME a new password; this signs NAME out everywhere, revokes NAME's API tokens
+    and lifts a lock."""
     try:
         _accounts().set_password(name, _new_password(password_stdin))
     except AccountError as error:
         raise click.ClickException(str(error)) from error
-    click.echo(f"changed the password of {name}")
+    click.echo(f"changed the password of {name} and revoked its API tokens")
 
 
 @user.command("role")
 @click.argument("name")
 @click.argument("role", type=click.Choice(ROLES))
 def user_role(name: str, role: str) -> None:
-    """Give NAME a new ROLE; this signs NAME out everywhere."""
+    """Give NAME a new ROLE; this signs NAME out everywhere, and NAME's API tokens carry the
+    new role from the next request on."""
     try:
         _accounts().set_role(name, role)
     except AccountError as error:
