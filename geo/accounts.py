@@ -27,7 +27,7 @@ import secrets
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import (ForeignKey, Integer, String, case, literal, or_, select,
+from sqlalchemy import (ForeignKey, Integer, String, case, func, literal, or_, select,
                         update)
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -298,7 +298,9 @@ class AccountStore:
         """Check a user name and password, counting wrong passwords towards a lock-out.
 
         Every attempt costs one password-hash check, whether the name is unknown (a decoy hash
-        is checked), the account locked, or the password wrong or right: how long a refusal
+        is checked), the account locked, or the password wrong or right, and every refusal
+        sends the same statements, a SELECT and an UPDATE that PostgreSQL commits as a write
+        (for an unknown name, the first account rewritten unchanged). So how long a refusal
         takes tells nothing. A wrong password increments the account's ``failed_attempts``;
         the :data:`MAX_FAILED_ATTEMPTS`-th in a row locks it for :data:`LOCKOUT`. Wrong
         passwords while it is locked are counted but do not extend the lock; the first one
@@ -319,12 +321,10 @@ class AccountStore:
         with self._sessions() as session:
             row = session.scalar(select(_UserRow).where(_UserRow.username == username))
         right = check_password_hash(row.password_hash if row else self._decoy_hash, password)
-        if row is None:
-            raise SignInRefused()
         now = self._clock()
         locked = _UserRow.locked_until > now
         with self._sessions.begin() as session:
-            if right:
+            if right and row is not None:
                 signed_in = session.scalar(
                     update(_UserRow)
                     .where(_UserRow.id == row.id,
@@ -334,6 +334,13 @@ class AccountStore:
                 )
                 if signed_in is not None:
                     return _to_user(signed_in)
+            elif row is None:
+                # An unknown name rewrites the first account unchanged: like a known name's
+                # attempt, a write to commit.
+                session.execute(update(_UserRow)
+                                .where(_UserRow.id == select(func.min(_UserRow.id))
+                                       .scalar_subquery())
+                                .values(failed_attempts=_UserRow.failed_attempts))
             else:
                 count = case((_UserRow.locked_until <= now, 1),
                              else_=_UserRow.failed_attempts + 1)

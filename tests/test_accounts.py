@@ -239,6 +239,14 @@ def test_the_count_starts_again_after_a_lock_ends(accounts, clock):
     assert accounts.authenticate("wang", PASSWORD).username == "wang"
 
 
+#: Sign-in attempts that are refused, with ``li`` locked and ``wang`` not.
+REFUSALS = {
+    "unknown name": ("nobody", PASSWORD), "locked, right password": ("li", PASSWORD),
+    "locked, wrong password": ("li", "wrong password"),
+    "wrong password": ("wang", "wrong password"),
+}
+
+
 @pytest.fixture
 def hash_checks(monkeypatch) -> list[str]:
     """The password hashes checked, in order."""
@@ -253,6 +261,38 @@ def hash_checks(monkeypatch) -> list[str]:
     return checked
 
 
+@contextmanager
+def sent_statements() -> Iterator[list[str]]:
+    """The first word of every SQL statement sent to any database meanwhile."""
+    sent = []
+
+    def note(connection, cursor, statement, parameters, context, executemany) -> None:
+        sent.append(statement.split(None, 1)[0].upper())
+
+    event.listen(Engine, "before_cursor_execute", note)
+    try:
+        yield sent
+    finally:
+        event.remove(Engine, "before_cursor_execute", note)
+
+
+def test_every_refusal_sends_the_same_statements(accounts):
+    accounts.add_user("wang", PASSWORD)
+    accounts.add_user("li", PASSWORD)
+    for _ in range(MAX_FAILED_ATTEMPTS):
+        with pytest.raises(SignInRefused):
+            accounts.authenticate("li", "wrong password")
+    sent = {}
+    for path, (name, password) in REFUSALS.items():
+        with sent_statements() as statements, pytest.raises(SignInRefused):
+            accounts.authenticate(name, password)
+        sent[path] = statements
+    assert sent["wrong password"] == ["SELECT", "UPDATE"]
+    assert all(statements == sent["wrong password"] for statements in sent.values()), sent
+    assert [user.failed_attempts for user in accounts.list_users()] == [
+        MAX_FAILED_ATTEMPTS + 1, 1]
+
+
 def test_every_refusal_does_the_same_password_hash_work(accounts, hash_checks):
     accounts.add_user("wang", PASSWORD)
     accounts.add_user("li", PASSWORD)
@@ -260,12 +300,7 @@ def test_every_refusal_does_the_same_password_hash_work(accounts, hash_checks):
         with pytest.raises(SignInRefused):
             accounts.authenticate("li", "wrong password")
     method = hash_checks[0].split("$")[0]
-    attempts = {
-        "unknown name": ("nobody", PASSWORD), "locked, right password": ("li", PASSWORD),
-        "locked, wrong password": ("li", "wrong password"),
-        "wrong password": ("wang", "wrong password"),
-    }
-    for path, (name, password) in attempts.items():
+    for path, (name, password) in REFUSALS.items():
         hash_checks.clear()
         with pytest.raises(SignInRefused):
             accounts.authenticate(name, password)
