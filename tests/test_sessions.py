@@ -10,7 +10,7 @@ import pytest
 
 from geo.scenarios import Scenario, ScenarioSite
 from tests.test_accounts import Clock
-from tests.test_staff import PASSWORD, csrf_token, make_app, post, sign_in, signed_in
+from tests.test_staff import PASSWORD, add, csrf_token, make_app, post, sign_in, signed_in
 from web import SESSION_LIFETIME
 
 
@@ -100,6 +100,27 @@ def test_a_session_lasts_until_the_browser_closes_and_at_most_twelve_hours(app, 
     monkeypatch.setattr(time, "time", lambda: signed + SESSION_LIFETIME.total_seconds() - 60)
     assert is_signed_in(client)
     monkeypatch.setattr(time, "time", lambda: signed + SESSION_LIFETIME.total_seconds() + 60)
+    assert not is_signed_in(client)
+
+
+def test_a_session_ends_twelve_hours_after_sign_in_though_a_change_renewed_its_cookie(
+        app, monkeypatch):
+    station = add(app)
+    client = signed_in(app, "staff", "wang")
+    signed = time.time()
+    monkeypatch.setattr(time, "time", lambda: signed + 11 * 3600)
+    changed = post(client, f"/staff/stations/{station.id}/status",
+                   {"status": "closed", "version": str(station.version)})
+    assert changed.status_code == 302 and "session=" in changed.headers["Set-Cookie"]
+    assert is_signed_in(client)
+    monkeypatch.setattr(time, "time", lambda: signed + SESSION_LIFETIME.total_seconds() + 60)
+    assert not is_signed_in(client)
+
+
+def test_a_session_that_does_not_say_when_it_signed_in_is_anonymous(app):
+    client = signed_in(app, "staff", "wang")
+    with client.session_transaction() as session:
+        del session["signed_in_at"]
     assert not is_signed_in(client)
 
 
