@@ -300,8 +300,8 @@ class AccountStore:
         Every attempt costs one password-hash check, whether the name is unknown (a decoy hash
         is checked), the account locked, or the password wrong or right, and every refusal
         sends the same statements, a SELECT and an UPDATE that PostgreSQL commits as a write
-        (for an unknown name, the first account rewritten unchanged). So how long a refusal
-        takes tells nothing. A wrong password increments the account's ``failed_attempts``;
+        (for an unknown name, the first account rewritten unchanged, which SQLite skips). So on
+        PostgreSQL how long a refusal takes tells nothing. A wrong password increments the account's ``failed_attempts``;
         the :data:`MAX_FAILED_ATTEMPTS`-th in a row locks it for :data:`LOCKOUT`. Wrong
         passwords while it is locked are counted but do not extend the lock; the first one
         after the lock ends starts the count again. A right password, when not locked, resets
@@ -336,7 +336,7 @@ class AccountStore:
                     return _to_user(signed_in)
             elif row is None:
                 # An unknown name rewrites the first account unchanged: like a known name's
-                # attempt, a write to commit.
+                # attempt, a write for PostgreSQL to commit (SQLite skips it).
                 session.execute(update(_UserRow)
                                 .where(_UserRow.id == select(func.min(_UserRow.id))
                                        .scalar_subquery())
