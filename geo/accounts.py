@@ -12,7 +12,8 @@ password is refused. Attempts are counted by single UPDATE statements, so simult
 are all counted on both databases.
 
 Each account has a session version that signed-in sessions carry: signing out, a new password or
-a new role moves it on, which ends every session of the account. API tokens expire
+a new role moves it on, which ends every session of the account. A new password also revokes the
+account's API tokens; a token's rights are always its account's current role. API tokens expire
 (:data:`TOKEN_DAYS` days by default) and note when they were last used, at most once per
 :data:`TOKEN_USE_RESOLUTION` so that reading with a token does not write to the database.
 """
@@ -26,7 +27,7 @@ import secrets
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import (ForeignKey, Integer, String, case, literal, or_, select,
+from sqlalchemy import (ForeignKey, Integer, String, case, func, literal, or_, select,
                         update)
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -57,6 +58,10 @@ TOKEN_BYTES: int = 32
 
 #: Days a new API token lasts unless told otherwise.
 TOKEN_DAYS: int = 90
+
+#: The most days a token may last: ten years (a token stays valid only while its account exists,
+#: but a bound keeps expiry dates within what every tool can show).
+MAX_TOKEN_DAYS: int = 3650
 
 #: A token's last use is written at most this often.
 TOKEN_USE_RESOLUTION: timedelta = timedelta(minutes=1)
@@ -293,8 +298,10 @@ class AccountStore:
         """Check a user name and password, counting wrong passwords towards a lock-out.
 
         Every attempt costs one password-hash check, whether the name is unknown (a decoy hash
-        is checked), the account locked, or the password wrong or right: how long a refusal
-        takes tells nothing. A wrong password increments the account's ``failed_attempts``;
+        is checked), the account locked, or the password wrong or right, and every refusal
+        sends the same statements, a SELECT and an UPDATE that PostgreSQL commits as a write
+        (for an unknown name, the first account rewritten unchanged, which SQLite skips). So on
+        PostgreSQL how long a refusal takes tells nothing. A wrong password increments the account's ``failed_attempts``;
         the :data:`MAX_FAILED_ATTEMPTS`-th in a row locks it for :data:`LOCKOUT`. Wrong
         passwords while it is locked are counted but do not extend the lock; the first one
         after the lock ends starts the count again. A right password, when not locked, resets
@@ -314,12 +321,10 @@ class AccountStore:
         with self._sessions() as session:
             row = session.scalar(select(_UserRow).where(_UserRow.username == username))
         right = check_password_hash(row.password_hash if row else self._decoy_hash, password)
-        if row is None:
-            raise SignInRefused()
         now = self._clock()
         locked = _UserRow.locked_until > now
         with self._sessions.begin() as session:
-            if right:
+            if right and row is not None:
                 signed_in = session.scalar(
                     update(_UserRow)
                     .where(_UserRow.id == row.id,
@@ -329,6 +334,13 @@ class AccountStore:
                 )
                 if signed_in is not None:
                     return _to_user(signed_in)
+            elif row is None:
+                # An unknown name rewrites the first account unchanged: like a known name's
+                # attempt, a write for PostgreSQL to commit (SQLite skips it).
+                session.execute(update(_UserRow)
+                                .where(_UserRow.id == select(func.min(_UserRow.id))
+                                       .scalar_subquery())
+                                .values(failed_attempts=_UserRow.failed_attempts))
             else:
                 count = case((_UserRow.locked_until <= now, 1),
                              else_=_UserRow.failed_attempts + 1)
@@ -343,7 +355,8 @@ class AccountStore:
         raise SignInRefused()
 
     def set_password(self, username: str, password: str) -> User:
-        """Give an account a new password, ending its sessions and lifting any lock.
+        """Give an account a new password, ending its sessions, revoking its API tokens and
+        lifting any lock: whoever learnt the old password keeps no way in.
 
         Args:
             username: the account's name.
@@ -357,12 +370,16 @@ class AccountStore:
         """
         _check_password(password)
         return self._change(
-            username, password_hash=generate_password_hash(password, self._password_method),
+            username, revoke_tokens=True,
+            password_hash=generate_password_hash(password, self._password_method),
             failed_attempts=0, locked_until=None,
         )
 
     def set_role(self, username: str, role: str) -> User:
         """Give an account a new role, ending its sessions.
+
+        Its API tokens keep working with the new role: a token names its account, whose role
+        is read afresh on every use.
 
         Args:
             username: the account's name.
@@ -392,16 +409,16 @@ class AccountStore:
 
         Args:
             username: the account's name.
-            days: how many days the token lasts, 1 or more.
+            days: how many days the token lasts, 1 to :data:`MAX_TOKEN_DAYS`.
 
         Returns:
             The token; it is shown this once and only its digest is kept.
 
         Raises:
-            AccountError: no account has that name, or ``days`` is below 1.
+            AccountError: no account has that name, or ``days`` is out of range.
         """
-        if days < 1:
-            raise AccountError("days", "a token must last at least 1 day")
+        if not 1 <= days <= MAX_TOKEN_DAYS:
+            raise AccountError("days", f"a token lasts 1 to {MAX_TOKEN_DAYS} days, not {days}")
         token = secrets.token_urlsafe(TOKEN_BYTES)
         now = self._clock()
         with self._sessions.begin() as session:
@@ -475,19 +492,30 @@ class AccountStore:
             AccountError: no account has that name.
         """
         with self._sessions.begin() as session:
-            result = session.execute(
-                update(_TokenRow)
-                .where(_TokenRow.user_id == _user_id(session, username),
-                       _TokenRow.revoked_at.is_(None))
-                .values(revoked_at=self._clock())
-            )
-            return result.rowcount
+            return self._revoke_tokens(session, _user_id(session, username))
 
-    def _change(self, username: str, **values) -> User:
-        """Change an account's columns and end its sessions.
+    def _revoke_tokens(self, session: Session, user_id: int) -> int:
+        """Revoke every API token of an account, in an open transaction.
+
+        Args:
+            session: the transaction.
+            user_id: the account's id.
+
+        Returns:
+            How many tokens were revoked.
+        """
+        return session.execute(
+            update(_TokenRow)
+            .where(_TokenRow.user_id == user_id, _TokenRow.revoked_at.is_(None))
+            .values(revoked_at=self._clock())
+        ).rowcount
+
+    def _change(self, username: str, revoke_tokens: bool = False, **values) -> User:
+        """Change an account's columns and end its sessions, in one transaction.
 
         Args:
             username: the account's name.
+            revoke_tokens: whether its API tokens are revoked too.
             values: the new column values.
 
         Returns:
@@ -503,6 +531,8 @@ class AccountStore:
                 .values(session_version=_UserRow.session_version + 1, **values)
                 .returning(_UserRow)
             )
+            if revoke_tokens:
+                self._revoke_tokens(session, row.id)
             return _to_user(row)
 
 

@@ -21,8 +21,8 @@ from sqlalchemy import create_engine, event, inspect, text
 from sqlalchemy.engine import Engine
 
 from geo import accounts as accounts_module
-from geo.accounts import (LOCKOUT, MAX_FAILED_ATTEMPTS, ROLES, TOKEN_DAYS, AccountError,
-                          AccountStore, SignInRefused)
+from geo.accounts import (LOCKOUT, MAX_FAILED_ATTEMPTS, MAX_TOKEN_DAYS, ROLES, TOKEN_DAYS,
+                          AccountError, AccountStore, SignInRefused)
 from geo.store import StationStore
 from tests.test_store import (migrations_config, postgis_url,  # noqa: F401 - fixtures
                               postgres_database, postgres_server, xinjiekou_station)
@@ -239,6 +239,14 @@ def test_the_count_starts_again_after_a_lock_ends(accounts, clock):
     assert accounts.authenticate("wang", PASSWORD).username == "wang"
 
 
+#: Sign-in attempts that are refused, with ``li`` locked and ``wang`` not.
+REFUSALS = {
+    "unknown name": ("nobody", PASSWORD), "locked, right password": ("li", PASSWORD),
+    "locked, wrong password": ("li", "wrong password"),
+    "wrong password": ("wang", "wrong password"),
+}
+
+
 @pytest.fixture
 def hash_checks(monkeypatch) -> list[str]:
     """The password hashes checked, in order."""
@@ -253,6 +261,38 @@ def hash_checks(monkeypatch) -> list[str]:
     return checked
 
 
+@contextmanager
+def sent_statements() -> Iterator[list[str]]:
+    """The first word of every SQL statement sent to any database meanwhile."""
+    sent = []
+
+    def note(connection, cursor, statement, parameters, context, executemany) -> None:
+        sent.append(statement.split(None, 1)[0].upper())
+
+    event.listen(Engine, "before_cursor_execute", note)
+    try:
+        yield sent
+    finally:
+        event.remove(Engine, "before_cursor_execute", note)
+
+
+def test_every_refusal_sends_the_same_statements(accounts):
+    accounts.add_user("wang", PASSWORD)
+    accounts.add_user("li", PASSWORD)
+    for _ in range(MAX_FAILED_ATTEMPTS):
+        with pytest.raises(SignInRefused):
+            accounts.authenticate("li", "wrong password")
+    sent = {}
+    for path, (name, password) in REFUSALS.items():
+        with sent_statements() as statements, pytest.raises(SignInRefused):
+            accounts.authenticate(name, password)
+        sent[path] = statements
+    assert sent["wrong password"] == ["SELECT", "UPDATE"]
+    assert all(statements == sent["wrong password"] for statements in sent.values()), sent
+    assert [user.failed_attempts for user in accounts.list_users()] == [
+        MAX_FAILED_ATTEMPTS + 1, 1]
+
+
 def test_every_refusal_does_the_same_password_hash_work(accounts, hash_checks):
     accounts.add_user("wang", PASSWORD)
     accounts.add_user("li", PASSWORD)
@@ -260,12 +300,7 @@ def test_every_refusal_does_the_same_password_hash_work(accounts, hash_checks):
         with pytest.raises(SignInRefused):
             accounts.authenticate("li", "wrong password")
     method = hash_checks[0].split("$")[0]
-    attempts = {
-        "unknown name": ("nobody", PASSWORD), "locked, right password": ("li", PASSWORD),
-        "locked, wrong password": ("li", "wrong password"),
-        "wrong password": ("wang", "wrong password"),
-    }
-    for path, (name, password) in attempts.items():
+    for path, (name, password) in REFUSALS.items():
         hash_checks.clear()
         with pytest.raises(SignInRefused):
             accounts.authenticate(name, password)
@@ -289,6 +324,18 @@ def test_ending_sessions_a_new_password_or_a_new_role_move_the_session_version_o
     assert accounts.authenticate("wang", "a new password") == changed
     with pytest.raises(SignInRefused):
         accounts.authenticate("wang", PASSWORD)
+
+
+def test_a_new_password_revokes_the_account_s_tokens_and_a_new_role_keeps_them(accounts):
+    accounts.add_user("wang", PASSWORD, "staff")
+    accounts.add_user("li", PASSWORD, "staff")
+    old, others = accounts.issue_token("wang"), accounts.issue_token("li")
+    accounts.set_password("wang", "a new password")
+    assert accounts.user_for_token(old) is None and accounts.list_tokens("wang") == []
+    assert accounts.user_for_token(others).username == "li"
+    new = accounts.issue_token("wang")
+    accounts.set_role("wang", "viewer")
+    assert accounts.user_for_token(new).role == "viewer"
 
 
 def test_a_new_password_lifts_a_lock(accounts, clock):
@@ -350,6 +397,18 @@ def test_a_token_lasts_ninety_days_unless_told_otherwise(accounts, clock):
     with pytest.raises(AccountError) as refused:
         accounts.issue_token("wang", days=0)
     assert refused.value.field == "days"
+
+
+@pytest.mark.parametrize("days", [0, MAX_TOKEN_DAYS + 1, 3_000_000])
+def test_a_token_lasts_at_most_ten_years(accounts, clock, days):
+    accounts.add_user("wang", PASSWORD)
+    assert MAX_TOKEN_DAYS == 3650
+    accounts.issue_token("wang", days=MAX_TOKEN_DAYS)
+    with pytest.raises(AccountError) as refused:
+        accounts.issue_token("wang", days=days)
+    assert refused.value.field == "days"
+    assert [t.expires_at for t in accounts.list_tokens("wang")] == [
+        clock.now + timedelta(days=MAX_TOKEN_DAYS)]
 
 
 @contextmanager
@@ -525,3 +584,15 @@ def test_user_token_lasts_the_days_asked_and_user_list_shows_tokens_and_locks(cl
     (token_line,) = [line for line in listed if "token" in line]
     expires = (datetime.now(UTC) + timedelta(days=7)).astimezone(SHANGHAI)
     assert f"expires {expires:%Y-%m-%d}" in token_line and "last used 20" in token_line
+
+
+def test_user_token_refuses_more_than_ten_years_naming_days_and_user_list_shows_ten(
+        cli_database):
+    run("user", "add", "wang", "--password-stdin", stdin=f"{PASSWORD}\n")
+    for days in ("0", "3651", "3000000", "99999999999999999999"):
+        refused = run("user", "token", "wang", "--days", days)
+        assert refused.exit_code == 2 and "--days" in refused.output
+        assert "Traceback" not in refused.output
+    assert run("user", "token", "wang", "--days", "3650").exit_code == 0
+    listed = run("user", "list")
+    assert listed.exit_code == 0 and listed.output.count("token") == 1

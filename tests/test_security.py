@@ -65,6 +65,19 @@ def test_every_response_carries_the_security_headers(app, staff, station):
         assert "geolocation=(self)" in response.headers["Permissions-Policy"]
 
 
+@pytest.mark.parametrize("setting, hsts", [(None, "max-age=31536000"), ("1", "max-age=31536000"),
+                                           ("0", None)])
+def test_https_is_required_for_a_year_unless_secure_cookies_are_turned_off(
+        tmp_path, monkeypatch, setting, hsts):
+    if setting is None:
+        monkeypatch.delenv("YIZHAN_SECURE_COOKIES", raising=False)
+    else:
+        monkeypatch.setenv("YIZHAN_SECURE_COOKIES", setting)
+    client = make_app(tmp_path).test_client()
+    for response in (client.get("/"), client.get("/api/v1/regions"), client.get("/nowhere")):
+        assert response.headers.get("Strict-Transport-Security") == hsts
+
+
 def test_the_policy_lets_images_come_from_the_configured_tile_server(tmp_path):
     app = make_app(tmp_path, TILES_URL="https://{s}.tile.example.org/{z}/{x}/{y}.png")
     policy = app.test_client().get("/").headers["Content-Security-Policy"]

@@ -10,7 +10,7 @@ import pytest
 
 from geo.scenarios import Scenario, ScenarioSite
 from tests.test_accounts import Clock
-from tests.test_staff import PASSWORD, csrf_token, make_app, post, sign_in, signed_in
+from tests.test_staff import PASSWORD, add, csrf_token, make_app, post, sign_in, signed_in
 from web import SESSION_LIFETIME
 
 
@@ -56,6 +56,32 @@ def test_a_new_password_or_role_signs_the_account_out(app, change):
     assert not is_signed_in(client)
 
 
+def write_with(app, token: str) -> int:
+    """The status of a station write made with an API token."""
+    return app.test_client().post("/api/v1/stations", json={},
+                                  headers={"Authorization": f"Bearer {token}"}).status_code
+
+
+def test_a_new_password_ends_the_account_s_api_tokens(app):
+    accounts = app.extensions["accounts"]
+    accounts.add_user("wang", PASSWORD, "staff")
+    token = accounts.issue_token("wang")
+    assert write_with(app, token) == 422  # allowed to write: refused only for the empty station
+    accounts.set_password("wang", "a new password")
+    assert write_with(app, token) == 401
+
+
+def test_a_demoted_account_s_api_token_has_only_its_new_role_s_rights(app):
+    accounts = app.extensions["accounts"]
+    accounts.add_user("wang", PASSWORD, "staff")
+    token = accounts.issue_token("wang")
+    assert write_with(app, token) == 422
+    accounts.set_role("wang", "viewer")
+    assert write_with(app, token) == 403
+    accounts.set_role("wang", "staff")
+    assert write_with(app, token) == 422
+
+
 def test_a_session_naming_an_account_without_its_version_is_anonymous(app):
     client = signed_in(app, "staff", "wang")
     with client.session_transaction() as session:
@@ -74,6 +100,27 @@ def test_a_session_lasts_until_the_browser_closes_and_at_most_twelve_hours(app, 
     monkeypatch.setattr(time, "time", lambda: signed + SESSION_LIFETIME.total_seconds() - 60)
     assert is_signed_in(client)
     monkeypatch.setattr(time, "time", lambda: signed + SESSION_LIFETIME.total_seconds() + 60)
+    assert not is_signed_in(client)
+
+
+def test_a_session_ends_twelve_hours_after_sign_in_though_a_change_renewed_its_cookie(
+        app, monkeypatch):
+    station = add(app)
+    client = signed_in(app, "staff", "wang")
+    signed = time.time()
+    monkeypatch.setattr(time, "time", lambda: signed + 11 * 3600)
+    changed = post(client, f"/staff/stations/{station.id}/status",
+                   {"status": "closed", "version": str(station.version)})
+    assert changed.status_code == 302 and "session=" in changed.headers["Set-Cookie"]
+    assert is_signed_in(client)
+    monkeypatch.setattr(time, "time", lambda: signed + SESSION_LIFETIME.total_seconds() + 60)
+    assert not is_signed_in(client)
+
+
+def test_a_session_that_does_not_say_when_it_signed_in_is_anonymous(app):
+    client = signed_in(app, "staff", "wang")
+    with client.session_transaction() as session:
+        del session["signed_in_at"]
     assert not is_signed_in(client)
 
 
@@ -99,11 +146,16 @@ def test_an_expired_token_is_refused_naming_authorization(app, clock):
     assert response.get_json()["error"]["parameter"] == "Authorization"
 
 
-def test_anonymous_callers_see_scenarios_without_who_saved_them(app):
-    saved = app.extensions["scenarios"].save(
+def saved_by_wang(app) -> Scenario:
+    """A scenario that the account ``wang`` saved."""
+    return app.extensions["scenarios"].save(
         Scenario(region="nanjing", name="两个新站", group="couriers", threshold_min=3,
                  added=(ScenarioSite(lon=118.79, lat=32.036, name="品帅超市"),)),
         actor="wang")
+
+
+def test_anonymous_callers_see_scenarios_without_who_saved_them(app):
+    saved = saved_by_wang(app)
     anonymous = app.test_client()
     (listed,) = anonymous.get("/api/v1/scenarios").get_json()["scenarios"]
     one = anonymous.get(f"/api/v1/scenarios/{saved.id}").get_json()
@@ -113,3 +165,14 @@ def test_anonymous_callers_see_scenarios_without_who_saved_them(app):
     viewer = signed_in(app, "viewer")
     assert viewer.get("/api/v1/scenarios").get_json()["scenarios"][0]["created_by"] == "wang"
     assert viewer.get(f"/api/v1/scenarios/{saved.id}").get_json()["created_by"] == "wang"
+
+
+def test_a_caller_with_an_api_token_sees_who_saved_a_scenario(app):
+    saved = saved_by_wang(app)
+    app.extensions["accounts"].add_user("li", PASSWORD, "viewer")
+    token = {"Authorization": f"Bearer {app.extensions['accounts'].issue_token('li')}"}
+    client = app.test_client()
+    listed = client.get("/api/v1/scenarios", headers=token).get_json()["scenarios"]
+    assert listed[0]["created_by"] == "wang"
+    assert client.get(f"/api/v1/scenarios/{saved.id}", headers=token).get_json()[
+        "created_by"] == "wang"

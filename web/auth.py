@@ -9,10 +9,15 @@ A session names its account by id and session version (``"<id>:<version>"``): si
 the account's version on (:meth:`geo.accounts.AccountStore.end_sessions`), so every copy of the
 session cookie stops working, on every device. Signing in starts a new CSRF secret, so a form
 token from before the sign-in is refused after it.
+
+A session also carries when it signed in, and is anonymous once that is longer ago than the
+app's ``PERMANENT_SESSION_LIFETIME``: Flask re-signs the cookie whenever the session changes (a
+flash message, a new CSRF token), so the cookie's own age says nothing about the sign-in's.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from functools import wraps
 from urllib.parse import urlsplit
@@ -26,6 +31,9 @@ from flask_login import (LoginManager, UserMixin, current_user, login_required, 
 from geo.accounts import LOCKOUT, MAX_FAILED_ATTEMPTS, AccountStore, SignInRefused, User
 
 bp = Blueprint("auth", __name__)
+
+#: The session key that holds when it signed in (seconds since the epoch).
+SIGNED_IN_AT = "signed_in_at"
 
 
 class SignedIn(UserMixin):
@@ -71,8 +79,9 @@ def accounts() -> AccountStore:
 
 def init_auth(app: Flask) -> None:
     """Set up Flask-Login: sessions name an account by id and session version, and a session
-    whose version the account has moved past is anonymous; pages that need an account send
-    anonymous visitors to the sign-in page.
+    whose version the account has moved past, or that signed in longer ago than
+    ``app.permanent_session_lifetime``, is anonymous; pages that need an account send anonymous
+    visitors to the sign-in page.
 
     Args:
         app: the app, with its account store in ``app.extensions["accounts"]``.
@@ -84,12 +93,25 @@ def init_auth(app: Flask) -> None:
     @manager.user_loader
     def load_user(session_id: str) -> SignedIn | None:
         user_id, _colon, version = session_id.partition(":")
-        if not (user_id.isdigit() and version.isdigit()):
+        if not (user_id.isdigit() and version.isdigit()) or _too_old(app):
             return None
         user = app.extensions["accounts"].get_user(int(user_id))
         if user is None or user.session_version != int(version):
             return None
         return SignedIn(user)
+
+
+def _too_old(app: Flask) -> bool:
+    """Tell whether the request's session signed in longer ago than the app's session lifetime
+    (or does not say when it signed in).
+
+    Args:
+        app: the app.
+    """
+    signed_in_at = session.get(SIGNED_IN_AT)
+    if not isinstance(signed_in_at, int | float):
+        return True
+    return time.time() - signed_in_at > app.permanent_session_lifetime.total_seconds()
 
 
 def requires(role: str) -> Callable:
@@ -147,6 +169,7 @@ def sign_in():
         else:
             session.pop(current_app.config["WTF_CSRF_FIELD_NAME"], None)  # a new CSRF secret
             login_user(SignedIn(user))
+            session[SIGNED_IN_AT] = time.time()
             return redirect(_local_target(request.args.get("next")))
     lockout = _("After %(n)s wrong passwords in a row an account is locked for %(minutes)s "
                 "minutes.", n=MAX_FAILED_ATTEMPTS, minutes=int(LOCKOUT.total_seconds() // 60))

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import click
 import numpy as np
 
-from geo.accounts import ROLES, TOKEN_DAYS, AccountError, AccountStore
+from geo.accounts import MAX_TOKEN_DAYS, ROLES, TOKEN_DAYS, AccountError, AccountStore
 from geo.analysis import coverage_analysis
 from geo.atlas import Atlas
 from geo.demand import demand_layer
@@ -479,19 +479,21 @@ def user_list() -> None:
 @click.argument("name")
 @_password_option
 def user_password(name: str, password_stdin: bool) -> None:
-    """Give NAME a new password; this signs NAME out everywhere and lifts a lock."""
+    """Give NAME a new password; this signs NAME out everywhere, revokes NAME's API tokens
+    and lifts a lock."""
     try:
         _accounts().set_password(name, _new_password(password_stdin))
     except AccountError as error:
         raise click.ClickException(str(error)) from error
-    click.echo(f"changed the password of {name}")
+    click.echo(f"changed the password of {name} and revoked its API tokens")
 
 
 @user.command("role")
 @click.argument("name")
 @click.argument("role", type=click.Choice(ROLES))
 def user_role(name: str, role: str) -> None:
-    """Give NAME a new ROLE; this signs NAME out everywhere."""
+    """Give NAME a new ROLE; this signs NAME out everywhere, and NAME's API tokens carry the
+    new role from the next request on."""
     try:
         _accounts().set_role(name, role)
     except AccountError as error:
@@ -501,8 +503,8 @@ def user_role(name: str, role: str) -> None:
 
 @user.command("token")
 @click.argument("name")
-@click.option("--days", type=click.IntRange(min=1), default=TOKEN_DAYS, show_default=True,
-              help="How many days the token lasts.")
+@click.option("--days", type=click.IntRange(1, MAX_TOKEN_DAYS), default=TOKEN_DAYS,
+              show_default=True, help=f"How many days the token lasts (1 to {MAX_TOKEN_DAYS}).")
 def user_token(name: str, days: int) -> None:
     """Print a new API token for NAME (shown once: only its digest is kept)."""
     try:

@@ -16,7 +16,6 @@ from pathlib import Path
 
 from flask import Response, current_app, jsonify, request
 from flask_babel import gettext as _
-from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
 from geo.atlas import Atlas
@@ -300,21 +299,21 @@ def scenario_json(scenario: Scenario, author: bool = True) -> dict:
 @bp.get("/scenarios")
 def scenarios():
     """Saved what-if scenarios, newest first (``region`` narrows them); who saved each only
-    for a signed-in account."""
+    for a signed-in account or an API token."""
     region = request.args.get("region") or None
-    return jsonify(scenarios=[scenario_json(s, current_user.is_authenticated)
+    return jsonify(scenarios=[scenario_json(s, signed_in())
                               for s in _scenarios().list(region)])
 
 
 @bp.get("/scenarios/<id:scenario_id>")
 def scenario(scenario_id: int):
-    """One saved scenario; who saved it only for a signed-in account."""
+    """One saved scenario; who saved it only for a signed-in account or an API token."""
     try:
         found = _scenarios().get(scenario_id)
     except KeyError:
         raise WriteRefused(404, "parameter", "scenario_id",
                            f"no scenario {scenario_id}") from None
-    return jsonify(scenario_json(found, current_user.is_authenticated))
+    return jsonify(scenario_json(found, signed_in()))
 
 
 @bp.post("/scenarios")

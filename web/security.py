@@ -16,6 +16,12 @@ browser never runs. So the policy can forbid everything else:
 ``Referrer-Policy: strict-origin-when-cross-origin`` sends other sites (tile servers, the map
 apps a worker navigates with) only the app's origin, never a page's path or query (a staff
 search, a scenario id), while tile servers whose usage policy asks for a referrer still get one.
+
+When session cookies are Secure (``SESSION_COOKIE_SECURE``, on unless
+``YIZHAN_SECURE_COOKIES=0``), the app is served over HTTPS, and
+``Strict-Transport-Security`` tells browsers to use nothing else for a year: a sign-in is never
+sent in the clear, not even by a first typed ``http://`` address. On a plain-HTTP trial the
+header is left out, since it would lock browsers out of the trial server.
 """
 
 from __future__ import annotations
@@ -30,10 +36,13 @@ PERMISSIONS_POLICY = "geolocation=(self), camera=(), microphone=(), payment=(), 
 
 REFERRER_POLICY = "strict-origin-when-cross-origin"
 
+#: Strict-Transport-Security when the app is served over HTTPS: a year.
+STRICT_TRANSPORT_SECURITY = "max-age=31536000"
+
 
 def install_security_headers(app: Flask) -> None:
     """Add the security headers to every response of ``app`` (the policy allows the tile server
-    of ``app.config["TILES_URL"]``)."""
+    of ``app.config["TILES_URL"]``; HSTS only with ``app.config["SESSION_COOKIE_SECURE"]``)."""
     headers = {
         "Content-Security-Policy": content_security_policy(app.config.get("TILES_URL", "")),
         "X-Frame-Options": "DENY",
@@ -41,6 +50,8 @@ def install_security_headers(app: Flask) -> None:
         "Referrer-Policy": REFERRER_POLICY,
         "Permissions-Policy": PERMISSIONS_POLICY,
     }
+    if app.config.get("SESSION_COOKIE_SECURE"):
+        headers["Strict-Transport-Security"] = STRICT_TRANSPORT_SECURITY
 
     @app.after_request
     def add_headers(response: Response) -> Response:
