@@ -449,6 +449,14 @@ def test_a_deleted_station_disappears_and_undo_brings_it_back(app):
         ("delete", "wang"), ("restore", "wang")]
 
 
+@pytest.mark.parametrize("undo", ["\u00b2", "99999999999999999999999", "-1", "0"])
+def test_an_undo_that_is_no_station_id_is_ignored_on_the_station_list(app, undo):
+    staff = signed_in(app, "staff")
+    page = staff.get("/staff", query_string={"undo": undo})
+    assert page.status_code == 200
+    assert "/restore" not in page.text
+
+
 def test_a_deleted_station_s_page_offers_the_undo_and_refuses_edits(app):
     added = add(app)
     store(app).delete(added.id, 1, actor="someone")

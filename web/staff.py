@@ -221,10 +221,10 @@ def stations():
         found = [s for s in found
                  if any(needle in text.casefold() for text in (s.name, s.address, s.host))]
     found.sort(key=SORT_KEYS[sort], reverse=descending)
-    undo = request.args.get("undo", "")
+    undo = whole_number(request.args.get("undo", ""), MAX_ID)
     undone = None
-    if undo.isdigit():
-        station, deleted = _station_or_404(int(undo))
+    if undo:
+        station, deleted = _station_or_404(undo)
         undone = station if deleted else None
     return render_template(
         "staff/stations.html", region=region, regions=_atlas().regions(), stations=found,
