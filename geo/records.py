@@ -139,13 +139,16 @@ VOCABULARIES: dict[str, dict[str, tuple[str, str]]] = {
 #: updated one keeps its value.
 OPTIONAL_TERMS: frozenset[str] = frozenset({"kind", "status", "level"})
 
-#: Characters that change nothing a reader sees and so are removed from station text: the
-#: zero-width space, non-joiner and joiner, the word joiner, the byte-order mark, and the
-#: bidirectional controls (embeddings, overrides, isolates and marks) that can make a name
-#: read differently from how it is stored.
-INVISIBLE_CHARACTERS: str = (
-    "\u200b\u200c\u200d\u2060\ufeff"
-    "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f"
+#: Invisible characters that are not Unicode format characters (category ``Cf``, all of which
+#: are removed too) and so are removed from station text by name: the Hangul fillers, the
+#: combining grapheme joiner and the variation selectors. With the format characters (the
+#: zero-width space and joiners, the soft hyphen, the byte-order mark, the bidirectional
+#: marks, embeddings, overrides and isolates, the tag characters) they change nothing a reader
+#: sees, or make a name read differently from how it is stored.
+INVISIBLE_CHARACTERS: frozenset[str] = frozenset(
+    "\u115f\u1160\u3164\uffa0\u034f"
+    + "".join(map(chr, range(0xFE00, 0xFE10)))
+    + "".join(map(chr, range(0xE0100, 0xE01F0)))
 )
 
 #: Free-text columns.
@@ -908,8 +911,9 @@ def _key(text: str) -> str:
 
 
 def clean_text(text: str) -> str:
-    """Normalise station text before it is checked and stored: composed (NFC), without the
-    invisible characters of :data:`INVISIBLE_CHARACTERS`, surrounding whitespace stripped.
+    """Normalise station text before it is checked and stored: composed (NFC), without format
+    characters (Unicode category ``Cf``) and the other invisible characters of
+    :data:`INVISIBLE_CHARACTERS`, surrounding whitespace stripped.
     Full-width punctuation stays as written: ``（演示）`` is how a Chinese clerk writes it.
 
     Args:
@@ -918,7 +922,10 @@ def clean_text(text: str) -> str:
     Returns:
         The text as stored.
     """
-    return unicodedata.normalize("NFC", text).translate(_INVISIBLE).strip()
+    visible = "".join(character for character in text
+                      if character not in INVISIBLE_CHARACTERS
+                      and unicodedata.category(character) != "Cf")
+    return unicodedata.normalize("NFC", visible).strip()
 
 
 def name_key(name: str) -> str:
@@ -1228,9 +1235,6 @@ def _vocabulary_terms(vocabulary: dict[str, tuple[str, str]]) -> dict[str, str]:
         for text in (term, *names)
     }
 
-
-#: :data:`INVISIBLE_CHARACTERS` as a table for :meth:`str.translate` that removes them.
-_INVISIBLE: dict[int, None] = dict.fromkeys(map(ord, INVISIBLE_CHARACTERS))
 
 #: Column -> folded term -> id, for the vocabulary columns.
 _TERMS: dict[str, dict[str, str]] = {
