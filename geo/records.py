@@ -550,7 +550,7 @@ def _xlsx_table(file: BinaryIO, filename: str) -> _Table:
         needed.
 
     Raises:
-        RecordsError: not an .xlsx workbook.
+        RecordsError: not an .xlsx workbook (also while the rows are read: a damaged sheet).
     """
     try:
         book = load_workbook(file, read_only=True, data_only=True)
@@ -559,6 +559,7 @@ def _xlsx_table(file: BinaryIO, filename: str) -> _Table:
                            f"{error}") from error
 
     def records() -> Iterator[tuple[int, list[object], object]]:
+        line = 0
         try:
             sheet = book.worksheets[0]
             sheet.reset_dimensions()
@@ -566,6 +567,9 @@ def _xlsx_table(file: BinaryIO, filename: str) -> _Table:
                                           start=1):
                 if not all(_blank(cell) for cell in record):
                     yield line, list(record), None
+        except Exception as error:  # a damaged sheet fails inside openpyxl in many ways
+            raise RecordsError(f"{filename} is not a readable Excel (.xlsx) workbook: its "
+                               f"sheet is damaged after row {line} ({error})") from error
         finally:
             book.close()
 
@@ -607,12 +611,16 @@ def _geojson_table(data: bytes, filename: str) -> _Table:
         order of first appearance.
 
     Raises:
-        RecordsError: not JSON, or not a FeatureCollection or Feature.
+        RecordsError: not JSON, nested too deeply, not a FeatureCollection or Feature, or a
+            feature whose properties are not an object.
     """
     try:
         body = json.loads(_decode(data, filename))
     except json.JSONDecodeError as error:
         raise RecordsError(f"{filename} is not valid JSON: {error}") from error
+    except RecursionError as error:
+        raise RecordsError(f"{filename} nests arrays and objects too deeply to be "
+                           f"GeoJSON") from error
     if isinstance(body, dict) and body.get("type") == "Feature":
         features = [body]
     elif (isinstance(body, dict) and body.get("type") == "FeatureCollection"
@@ -623,6 +631,9 @@ def _geojson_table(data: bytes, filename: str) -> _Table:
     properties = [
         (f.get("properties") if isinstance(f, dict) else None) or {} for f in features
     ]
+    for number, p in enumerate(properties, start=1):
+        if not isinstance(p, dict):
+            raise RecordsError(f"{filename}: feature {number}'s properties are not an object")
     headers = list(dict.fromkeys(key for p in properties for key in p))
     rows: list[tuple[int, list[object], object]] = [
         (number, [p.get(header) for header in headers],

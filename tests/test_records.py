@@ -517,6 +517,9 @@ def test_a_file_with_a_header_and_no_rows_is_refused_as_empty():
     ("garbage.xlsx", b"this is not a workbook", "not a readable Excel"),
     ("garbage.geojson", b"{\"type\": \"FeatureCollection\", \"features\": [", "not valid JSON"),
     ("garbage.json", b"[1, 2, 3]", "not a GeoJSON FeatureCollection"),
+    ("deep.geojson", b"[" * 100_000 + b"]" * 100_000, "nests arrays and objects too deeply"),
+    ("listed.geojson", b'{"type": "Feature", "properties": [[1]], "geometry": null}',
+     "feature 1's properties are not an object"),
     ("stations.xls", b"\xd0\xcf\x11\xe0 old Excel", "save Excel 97-2003 .xls files as .xlsx"),
 ])
 def test_a_file_that_cannot_be_parsed_is_refused_naming_the_file(filename, data, reason):
