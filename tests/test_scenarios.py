@@ -1,6 +1,7 @@
 """Saved what-if scenarios, on SQLite and on PostgreSQL + PostGIS: saving, reading, listing and
 deleting them, validation that names the field, names unique per region by the rule station
-names are compared by, the migrations that make the table and key the names, and turning a scenario into planned stations exactly once.
+names are compared by, the migrations that make the table and key the names, and turning a
+scenario into planned stations exactly once.
 
 Tests that take ``store_url`` run on both back ends (the PostgreSQL fixtures are the store
 suite's, and skip the same way when there is no server).
