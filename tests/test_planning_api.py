@@ -222,11 +222,12 @@ def test_a_scenario_refuses_non_text_categories_long_notes_and_long_removed_list
         error = post(client, "/api/v1/scenarios", {**body, **changes}, 400,
                      headers=headers).get_json()["error"]
         assert error["parameter"] == member
-    unknown = post(client, "/api/v1/scenarios", {**body, "removed": list(range(
-        10**6, 10**6 + REMOVED_LIMIT))}, 400, headers=headers).get_json()["error"]
-    assert unknown["message"].startswith("no station with id 1000000, 1000001, ")
-    assert f"and {REMOVED_LIMIT - 10} more" in unknown["message"]
-    assert len(unknown["message"]) < 200
+    many_unknown = {**body, "removed": list(range(10**6, 10**6 + REMOVED_LIMIT))}
+    for url in ("/api/v1/scenarios", "/api/v1/whatif"):
+        unknown = post(client, url, many_unknown, 400, headers=headers).get_json()["error"]
+        assert unknown["message"].startswith("no station with id 1000000, 1000001, ")
+        assert f"and {REMOVED_LIMIT - 10} more" in unknown["message"]
+        assert len(unknown["message"]) < 200
     saved = post(client, "/api/v1/scenarios", {**body, "note": "注" * NOTE_LIMIT,
                                                "added": [{**site, "category": "fuel"}]}, 201,
                  headers=headers).get_json()

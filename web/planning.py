@@ -27,7 +27,7 @@ from geo.regions import Region
 from geo.records import clean_text
 from geo.scenarios import (NOTE_LIMIT, REMOVED_LIMIT, SITE_CATEGORY_LIMIT, SITE_NAME_LIMIT,
                            Scenario, ScenarioInvalid, ScenarioSite, ScenarioStore)
-from geo.whatif import WhatIfError
+from geo.whatif import WhatIfError, check_removed
 from web import params
 from web.api import WriteRefused, _body, _records, _writer, bp, coverage_request, signed_in
 from web.jobs import rate_limited, run_job
@@ -52,9 +52,6 @@ ANONYMOUS_TIME_LIMIT_S = 10.0
 #: Most candidate points of their own an anonymous caller may send (every street node as a
 #: candidate needs signing in).
 ANONYMOUS_CANDIDATE_POINTS = 500
-
-#: Most unknown station ids a refusal of ``removed`` lists (it counts the rest).
-SHOWN_IDS = 10
 
 #: Most hypothetical stations in an anonymous caller's what-if.
 ANONYMOUS_ADDED = 10
@@ -267,13 +264,6 @@ def _removed(body: dict) -> tuple[int, ...]:
     return tuple(removed)
 
 
-def _unknown_ids(ids: list[int]) -> str:
-    """Unknown station ids for a message: the first :data:`SHOWN_IDS`, then how many more."""
-    shown = ", ".join(map(str, ids[:SHOWN_IDS]))
-    more = len(ids) - SHOWN_IDS
-    return f"{shown} and {more} more" if more > 0 else shown
-
-
 @bp.post("/whatif")
 @rate_limited
 def whatif():
@@ -358,11 +348,10 @@ def save_scenario():
     if not isinstance(note, str) or len(note) > NOTE_LIMIT:
         raise BadParameter("note", f"must be text of at most {NOTE_LIMIT} characters")
     added, removed = _sites(body), _removed(body)
-    known = {s.id for s in _atlas().index(region.id).stations}
-    unknown = sorted(set(removed) - known)
-    if unknown:
-        raise BadParameter("removed", f"no station with id {_unknown_ids(unknown)} in region "
-                                      f"{region.id!r}")
+    try:
+        check_removed(_atlas().index(region.id), removed)
+    except WhatIfError as error:
+        raise BadParameter(error.field, str(error)) from None
     try:
         saved = _scenarios().save(Scenario(region=region.id, name=name,
                                            group=group.id, threshold_min=threshold,
