@@ -139,13 +139,16 @@ VOCABULARIES: dict[str, dict[str, tuple[str, str]]] = {
 #: updated one keeps its value.
 OPTIONAL_TERMS: frozenset[str] = frozenset({"kind", "status", "level"})
 
-#: Characters that change nothing a reader sees and so are removed from station text: the
-#: zero-width space, non-joiner and joiner, the word joiner, the byte-order mark, and the
-#: bidirectional controls (embeddings, overrides, isolates and marks) that can make a name
-#: read differently from how it is stored.
-INVISIBLE_CHARACTERS: str = (
-    "\u200b\u200c\u200d\u2060\ufeff"
-    "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f"
+#: Invisible characters that are not Unicode format characters (category ``Cf``, all of which
+#: are removed too) and so are removed from station text by name: the Hangul fillers, the
+#: combining grapheme joiner and the variation selectors. With the format characters (the
+#: zero-width space and joiners, the soft hyphen, the byte-order mark, the bidirectional
+#: marks, embeddings, overrides and isolates, the tag characters) they change nothing a reader
+#: sees, or make a name read differently from how it is stored.
+INVISIBLE_CHARACTERS: frozenset[str] = frozenset(
+    "\u115f\u1160\u3164\uffa0\u034f"
+    + "".join(map(chr, range(0xFE00, 0xFE10)))
+    + "".join(map(chr, range(0xE0100, 0xE01F0)))
 )
 
 #: Free-text columns.
@@ -547,7 +550,7 @@ def _xlsx_table(file: BinaryIO, filename: str) -> _Table:
         needed.
 
     Raises:
-        RecordsError: not an .xlsx workbook.
+        RecordsError: not an .xlsx workbook (also while the rows are read: a damaged sheet).
     """
     try:
         book = load_workbook(file, read_only=True, data_only=True)
@@ -556,6 +559,7 @@ def _xlsx_table(file: BinaryIO, filename: str) -> _Table:
                            f"{error}") from error
 
     def records() -> Iterator[tuple[int, list[object], object]]:
+        line = 0
         try:
             sheet = book.worksheets[0]
             sheet.reset_dimensions()
@@ -563,6 +567,9 @@ def _xlsx_table(file: BinaryIO, filename: str) -> _Table:
                                           start=1):
                 if not all(_blank(cell) for cell in record):
                     yield line, list(record), None
+        except Exception as error:  # a damaged sheet fails inside openpyxl in many ways
+            raise RecordsError(f"{filename} is not a readable Excel (.xlsx) workbook: its "
+                               f"sheet is damaged after row {line} ({error})") from error
         finally:
             book.close()
 
@@ -604,12 +611,16 @@ def _geojson_table(data: bytes, filename: str) -> _Table:
         order of first appearance.
 
     Raises:
-        RecordsError: not JSON, or not a FeatureCollection or Feature.
+        RecordsError: not JSON, nested too deeply, not a FeatureCollection or Feature, or a
+            feature whose properties are not an object.
     """
     try:
         body = json.loads(_decode(data, filename))
     except json.JSONDecodeError as error:
         raise RecordsError(f"{filename} is not valid JSON: {error}") from error
+    except RecursionError as error:
+        raise RecordsError(f"{filename} nests arrays and objects too deeply to be "
+                           f"GeoJSON") from error
     if isinstance(body, dict) and body.get("type") == "Feature":
         features = [body]
     elif (isinstance(body, dict) and body.get("type") == "FeatureCollection"
@@ -620,6 +631,9 @@ def _geojson_table(data: bytes, filename: str) -> _Table:
     properties = [
         (f.get("properties") if isinstance(f, dict) else None) or {} for f in features
     ]
+    for number, p in enumerate(properties, start=1):
+        if not isinstance(p, dict):
+            raise RecordsError(f"{filename}: feature {number}'s properties are not an object")
     headers = list(dict.fromkeys(key for p in properties for key in p))
     rows: list[tuple[int, list[object], object]] = [
         (number, [p.get(header) for header in headers],
@@ -908,8 +922,9 @@ def _key(text: str) -> str:
 
 
 def clean_text(text: str) -> str:
-    """Normalise station text before it is checked and stored: composed (NFC), without the
-    invisible characters of :data:`INVISIBLE_CHARACTERS`, surrounding whitespace stripped.
+    """Normalise station text before it is checked and stored: composed (NFC), without format
+    characters (Unicode category ``Cf``) and the other invisible characters of
+    :data:`INVISIBLE_CHARACTERS`, surrounding whitespace stripped.
     Full-width punctuation stays as written: ``（演示）`` is how a Chinese clerk writes it.
 
     Args:
@@ -918,7 +933,10 @@ def clean_text(text: str) -> str:
     Returns:
         The text as stored.
     """
-    return unicodedata.normalize("NFC", text).translate(_INVISIBLE).strip()
+    visible = "".join(character for character in text
+                      if character not in INVISIBLE_CHARACTERS
+                      and unicodedata.category(character) != "Cf")
+    return unicodedata.normalize("NFC", visible).strip()
 
 
 def name_key(name: str) -> str:
@@ -1228,9 +1246,6 @@ def _vocabulary_terms(vocabulary: dict[str, tuple[str, str]]) -> dict[str, str]:
         for text in (term, *names)
     }
 
-
-#: :data:`INVISIBLE_CHARACTERS` as a table for :meth:`str.translate` that removes them.
-_INVISIBLE: dict[int, None] = dict.fromkeys(map(ord, INVISIBLE_CHARACTERS))
 
 #: Column -> folded term -> id, for the vocabulary columns.
 _TERMS: dict[str, dict[str, str]] = {

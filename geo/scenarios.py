@@ -3,8 +3,10 @@ saves, and that staff later turn into planned station records.
 
 Scenarios live in the station store's database (same URL, table made by the same Alembic
 migrations), on SQLite and PostgreSQL alike. A scenario's sites and removed station ids are kept
-as JSON text; times are UTC. Names are unique within a region regardless of case, enforced by a
-unique index on the case-folded name, so two planners saving at once cannot both take a name.
+as JSON text; times are UTC. Names are cleaned as station text is (:func:`geo.records.clean_text`)
+and unique within a region by the rule station names are compared by
+(:func:`geo.records.name_key`: regardless of case, width and spaces), enforced by a unique index
+on that key, so two planners saving at once cannot both take a name.
 
 Turning a scenario into planned stations (:meth:`ScenarioStore.create_planned_stations`) first
 claims the scenario with a compare-and-set on its ``converted_at`` (``UPDATE ... WHERE
@@ -15,6 +17,7 @@ its name.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from dataclasses import dataclass
@@ -26,6 +29,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
 
 from geo.groups import GROUPS
+from geo.records import clean_text, name_key
 from geo.stations import KINDS, Station
 from geo.store import StationStore, UTCDateTime, _upgrade_to_head, create_store_engine
 
@@ -41,8 +45,17 @@ SITE_NAME_LIMIT: int = 120
 #: Longest category of an added site; with the name it fits a station's 200-character host.
 SITE_CATEGORY_LIMIT: int = 60
 
-#: Case folding makes a character at most this many characters long (e.g. "ΐ").
-_FOLD_GROWTH: int = 3
+#: Most station ids a scenario may switch off.
+REMOVED_LIMIT: int = 1000
+
+#: Longest note, in characters. A scenario's note is copied into the notes of the planned
+#: stations made from it, after a line naming the scenario.
+NOTE_LIMIT: int = 2000
+
+#: Longest key of a name (:func:`geo.records.name_key`), the width of its column: compatibility
+#: and case folding make a name longer only in rare scripts; a name whose key is longer still
+#: is refused as too long.
+_KEY_LIMIT: int = 3 * NAME_LIMIT
 
 
 @dataclass(frozen=True)
@@ -68,7 +81,7 @@ class Scenario:
 
     Attributes:
         region: the region's id.
-        name: unique within the region, regardless of case.
+        name: unique within the region, compared by :func:`geo.records.name_key`.
         group: the worker group's id (:data:`geo.groups.GROUPS`).
         threshold_min: the travel-time threshold the planner looked at, in minutes.
         added: hypothetical new stations.
@@ -131,7 +144,7 @@ class _ScenarioRow(_Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     region: Mapped[str] = mapped_column(String(REGION_LIMIT), index=True)
     name: Mapped[str] = mapped_column(String(NAME_LIMIT))
-    name_key: Mapped[str | None] = mapped_column(String(NAME_LIMIT * _FOLD_GROWTH))
+    name_key: Mapped[str | None] = mapped_column(String(_KEY_LIMIT))
     group: Mapped[str] = mapped_column("worker_group", String(20))
     threshold_min: Mapped[float] = mapped_column(Float)
     added: Mapped[str] = mapped_column(Text)
@@ -172,8 +185,8 @@ class ScenarioStore:
 
         Args:
             scenario: the scenario; its ``id``, ``created_by``, ``created_at`` and
-                ``planned_station_ids`` are ignored. Its name is stored without surrounding
-                spaces.
+                ``planned_station_ids`` are ignored. Its name is stored cleaned
+                (:func:`geo.records.clean_text`).
             actor: who saves it.
 
         Returns:
@@ -182,14 +195,16 @@ class ScenarioStore:
 
         Raises:
             ScenarioInvalid: a field does not validate, or the region already has a scenario
-                of that name (in any case); nothing is stored.
+                of that name (compared by :func:`geo.records.name_key`); nothing is stored.
         """
+        if isinstance(scenario.name, str):
+            scenario = dataclasses.replace(scenario, name=clean_text(scenario.name))
         errors = scenario_errors(scenario)
         if errors:
             raise ScenarioInvalid(errors)
-        name = scenario.name.strip()
+        name = scenario.name
         row = _ScenarioRow(
-            region=scenario.region, name=name, name_key=name.casefold(), group=scenario.group,
+            region=scenario.region, name=name, name_key=name_key(name), group=scenario.group,
             threshold_min=float(scenario.threshold_min), added=_sites_json(scenario.added),
             removed=json.dumps([int(i) for i in scenario.removed]), note=scenario.note,
             created_by=actor, created_at=datetime.now(UTC), converted_at=None,
@@ -356,13 +371,15 @@ def scenario_errors(scenario: Scenario) -> dict[str, str]:
             errors[field] = f"{field} is required"
         elif len(value.strip()) > limit:
             errors[field] = f"{field} may be at most {limit} characters long"
+    if "name" not in errors and len(name_key(scenario.name)) > _KEY_LIMIT:
+        errors["name"] = "name is too long once its characters are compared"
     if scenario.group not in GROUPS:
         errors["group"] = (f"unknown worker group {scenario.group!r}; use one of "
                            f"{', '.join(GROUPS)}")
     if not _is_number(scenario.threshold_min) or scenario.threshold_min <= 0:
         errors["threshold_min"] = "threshold_min must be a number of minutes above 0"
-    if not isinstance(scenario.note, str):
-        errors["note"] = "note must be text"
+    if not isinstance(scenario.note, str) or len(scenario.note) > NOTE_LIMIT:
+        errors["note"] = f"note must be text of at most {NOTE_LIMIT} characters"
     site_problems = [f"new station {number}: {problem}"
                      for number, site in enumerate(scenario.added, start=1)
                      for problem in _site_problems(site)]
@@ -408,6 +425,8 @@ def _removed_problem(removed: tuple[int, ...]) -> str:
     """
     if not all(isinstance(i, int) and not isinstance(i, bool) and i > 0 for i in removed):
         return "removed must list station ids (whole numbers above 0)"
+    if len(removed) > REMOVED_LIMIT:
+        return f"removed may list at most {REMOVED_LIMIT} stations, not {len(removed)}"
     if len(set(removed)) != len(removed):
         return "removed lists a station more than once"
     return ""

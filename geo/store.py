@@ -975,9 +975,9 @@ def _insert(session: Session, stations: list[Station], actor: str, action: str) 
     revision.
 
     Stations and their history entries go in multi-row INSERTs of :data:`INSERT_BATCH_ROWS`
-    rows (see :func:`create_store_engine`). The ids come back from ``RETURNING`` in no promised
-    order, but SQLite's AUTOINCREMENT and PostgreSQL's sequence both hand out increasing ids as
-    the rows are inserted, one after the other: sorted, they are the rows' ids in order.
+    rows (see :func:`create_store_engine`). ``RETURNING`` promises no order of its own, so the
+    ids are asked for in the order of the rows (SQLAlchemy's ``sort_by_parameter_order``, which
+    matches each returned id to its row on both back ends).
 
     Args:
         session: the open write session.
@@ -991,7 +991,8 @@ def _insert(session: Session, stations: list[Station], actor: str, action: str) 
     now = datetime.now(UTC)
     rows = [_row_values(station) | {"created_at": now, "updated_at": now, "version": 1}
             for station in stations]
-    ids = sorted(session.scalars(insert(_StationRow).returning(_StationRow.id), rows))
+    ids = list(session.scalars(
+        insert(_StationRow).returning(_StationRow.id, sort_by_parameter_order=True), rows))
     # RETURNING, though unused here, makes SQLAlchemy send multi-row batches on both back ends.
     session.execute(insert(_HistoryRow).returning(_HistoryRow.id), [
         {"station_id": station_id, "at": now, "actor": actor, "action": action,

@@ -20,6 +20,10 @@ GROUP_KINDS: dict[str, str] = {
 }
 
 
+#: Most unknown station ids a refusal of ``removed`` lists (it counts the rest).
+SHOWN_IDS: int = 10
+
+
 class WhatIfError(ValueError):
     """A what-if request naming a station or point that cannot be used.
 
@@ -30,6 +34,26 @@ class WhatIfError(ValueError):
     def __init__(self, field: str, message: str) -> None:
         super().__init__(message)
         self.field = field
+
+
+def check_removed(index: RegionIndex, removed: Iterable[int]) -> None:
+    """Refuse station ids to switch off that are not among the region's stations.
+
+    Args:
+        index: the region's index.
+        removed: ids of stations to switch off.
+
+    Raises:
+        WhatIfError: naming ``removed``, listing the first :data:`SHOWN_IDS` unknown ids and
+            counting the rest.
+    """
+    unknown = sorted(set(removed) - {s.id for s in index.stations})
+    if unknown:
+        more = len(unknown) - SHOWN_IDS
+        raise WhatIfError("removed", "no station with id "
+                          + ", ".join(map(str, unknown[:SHOWN_IDS]))
+                          + (f" and {more} more" if more > 0 else "")
+                          + f" in region {index.region_id!r}")
 
 
 class Site(Protocol):
@@ -60,10 +84,7 @@ def whatif_stations(index: RegionIndex, group: WorkerGroup, added: Sequence[Site
         WhatIfError: for an id not among the region's stations, or a place outside the region.
     """
     removed = set(removed)
-    unknown = removed - {s.id for s in index.stations}
-    if unknown:
-        raise WhatIfError("removed", "no station with id " + ", ".join(map(str, sorted(unknown)))
-                          + f" in region {index.region_id!r}")
+    check_removed(index, removed)
     for number, site in enumerate(added, start=1):
         if not index.covers(site.lon, site.lat):
             raise WhatIfError("added", f"new station {number} at ({site.lon:.5f}, "

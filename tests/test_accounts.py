@@ -474,7 +474,7 @@ def test_accounts_share_the_station_store_s_database_and_its_migrations(accounts
         head = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
     engine.dispose()
     assert {"stations", "station_history", "users", "api_tokens"} <= tables
-    assert head == "0004"
+    assert head == "0005"
     assert stations.count() == 1 and len(accounts.list_users()) == 1
     stations.close()
     accounts.close()

@@ -8,6 +8,7 @@ import json
 import pytest
 
 from geo.accounts import AccountStore
+from geo.scenarios import NOTE_LIMIT, REMOVED_LIMIT
 from tests.test_api import make_app
 
 #: Nanjing couriers at 3 minutes leave gaps to close (at the default 10 minutes they have none).
@@ -149,10 +150,20 @@ def test_bad_recommend_requests_name_the_member(client, body, member):
 
 @pytest.mark.parametrize(("body", "member"), [
     ({**AREA, "added": [{"lon": 0, "lat": 0}]}, "added"),
-    ({**AREA, "added": [{"lat": 32.04}]}, "added"),
+    ({**AREA, "added": [{"lat": 32.04}]}, "added[0].lon"),
+    ({**AREA, "added": [{"lon": 118.79, "lat": 32.04}, {"lon": 118.79, "lat": "x"}]},
+     "added[1].lat"),
+    ({**AREA, "added": [{"lon": 118.79, "lat": 32.04, "category": ["<b>"]}]},
+     "added[0].category"),
+    ({**AREA, "added": [{"lon": 118.79, "lat": 32.04, "category": 5}]}, "added[0].category"),
+    ({**AREA, "added": [{"lon": 118.79, "lat": 32.04, "category": "c" * 61}]},
+     "added[0].category"),
+    ({**AREA, "added": [{"lon": 118.79, "lat": 32.04, "name": {"zh": "站"}}]}, "added[0].name"),
+    ({**AREA, "added": ["here"]}, "added[0]"),
     ({**AREA, "added": "here"}, "added"),
     ({**AREA, "removed": [999999]}, "removed"),
     ({**AREA, "removed": ["x"]}, "removed"),
+    ({**AREA, "removed": list(range(1, REMOVED_LIMIT + 2))}, "removed"),
 ])
 def test_bad_whatif_requests_name_the_member(client, body, member):
     assert refused(client, "/api/v1/whatif", body) == member
@@ -198,3 +209,34 @@ def test_a_scenario_is_saved_by_a_signed_in_account_and_listed(app, client):
                    headers=headers).get_json()
     assert unknown["error"]["parameter"] == "removed"
     assert client.get("/api/v1/scenarios/999999").status_code == 404
+
+
+def test_a_scenario_refuses_non_text_categories_long_notes_and_long_removed_lists(app, client):
+    headers = {"Authorization": f"Bearer {token_for(app, 'viewer')}"}
+    site = {"lon": 118.7900, "lat": 32.0360}
+    body = {**AREA, "name": "界限", "added": [site], "removed": []}
+    for changes, member in (
+            ({"added": [{**site, "category": ["<b>"]}]}, "added[0].category"),
+            ({"note": "注" * (NOTE_LIMIT + 1)}, "note"),
+            ({"removed": list(range(1, REMOVED_LIMIT + 2))}, "removed")):
+        error = post(client, "/api/v1/scenarios", {**body, **changes}, 400,
+                     headers=headers).get_json()["error"]
+        assert error["parameter"] == member
+    many_unknown = {**body, "removed": list(range(10**6, 10**6 + REMOVED_LIMIT))}
+    for url in ("/api/v1/scenarios", "/api/v1/whatif"):
+        unknown = post(client, url, many_unknown, 400, headers=headers).get_json()["error"]
+        assert unknown["message"].startswith("no station with id 1000000, 1000001, ")
+        assert f"and {REMOVED_LIMIT - 10} more" in unknown["message"]
+        assert len(unknown["message"]) < 200
+    saved = post(client, "/api/v1/scenarios", {**body, "note": "注" * NOTE_LIMIT,
+                                               "added": [{**site, "category": "fuel"}]}, 201,
+                 headers=headers).get_json()
+    assert (saved["added"][0]["category"], len(saved["note"])) == ("fuel", NOTE_LIMIT)
+
+
+def test_the_openapi_document_states_the_scenario_bounds(client):
+    schemas = client.get("/api/v1/openapi.json").get_json()["components"]["schemas"]
+    request = schemas["ScenarioRequest"]["properties"]
+    assert request["note"]["maxLength"] == NOTE_LIMIT
+    assert request["removed"]["maxItems"] == REMOVED_LIMIT
+    assert schemas["WhatIf"]["properties"]["removed"]["maxItems"] == REMOVED_LIMIT

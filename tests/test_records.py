@@ -9,6 +9,7 @@ import csv
 import io
 import json
 import sqlite3
+import unicodedata
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -24,7 +25,9 @@ from geo.records import (
     ImportPlan,
     RecordsError,
     RowProblem,
+    clean_text,
     export_stations,
+    name_key,
     read_station_file,
 )
 from geo.stations import AMENITIES, KINDS, LEVELS, STATUSES, Station
@@ -514,6 +517,9 @@ def test_a_file_with_a_header_and_no_rows_is_refused_as_empty():
     ("garbage.xlsx", b"this is not a workbook", "not a readable Excel"),
     ("garbage.geojson", b"{\"type\": \"FeatureCollection\", \"features\": [", "not valid JSON"),
     ("garbage.json", b"[1, 2, 3]", "not a GeoJSON FeatureCollection"),
+    ("deep.geojson", b"[" * 100_000 + b"]" * 100_000, "nests arrays and objects too deeply"),
+    ("listed.geojson", b'{"type": "Feature", "properties": [[1]], "geometry": null}',
+     "feature 1's properties are not an object"),
     ("stations.xls", b"\xd0\xcf\x11\xe0 old Excel", "save Excel 97-2003 .xls files as .xlsx"),
 ])
 def test_a_file_that_cannot_be_parsed_is_refused_naming_the_file(filename, data, reason):
@@ -597,6 +603,25 @@ def test_station_text_is_normalised_and_names_equal_after_it_are_duplicates():
     assert "station 1" in message(plan, 2, "name") and "line 3" in message(plan, 4, "name")
     (abc,) = plan.stations
     assert (abc.name, abc.address) == ("ＡＢＣ驿站", "")
+
+
+#: Characters that show nothing: format characters (bidi marks and controls, the soft hyphen,
+#: the Mongolian vowel separator, invisible operators, tags), the combining grapheme joiner,
+#: variation selectors and the Hangul fillers.
+INVISIBLE = ["\u061c", "\u00ad", "\u180e", "\u2061", "\u206a", "\ufe0f", "\U000e0041",
+             "\u034f", "\u3164", "\u115f", "\u1160", "\uffa0", "\ufe00", "\U000e0100",
+             "\U000e01ef", "\u200b", "\u202e", "\ufeff", "\u2066"]
+
+
+@pytest.mark.parametrize("character", INVISIBLE, ids=lambda c: f"U+{ord(c):04X}")
+def test_invisible_characters_are_removed_from_text_and_names(character):
+    assert clean_text(f"新街口{character}驿站") == "新街口驿站"
+    assert name_key(f"新街口{character}驿站") == name_key("新街口驿站")
+
+
+def test_cleaning_keeps_text_composed_and_full_width_punctuation_as_written():
+    assert clean_text("Cafe\u0301（演示）") == "Caf\u00e9（演示）"
+    assert clean_text("e\u0301\u034f\u0323") == unicodedata.normalize("NFC", "e\u0301\u0323")
 
 
 def test_control_characters_in_text_are_refused_naming_the_field():

@@ -1,6 +1,7 @@
 """Saved what-if scenarios, on SQLite and on PostgreSQL + PostGIS: saving, reading, listing and
-deleting them, validation that names the field, names unique per region regardless of case, the
-migration that makes the table, and turning a scenario into planned stations exactly once.
+deleting them, validation that names the field, names unique per region by the rule station
+names are compared by, the migrations that make the table and key the names, and turning a
+scenario into planned stations exactly once.
 
 Tests that take ``store_url`` run on both back ends (the PostgreSQL fixtures are the store
 suite's, and skip the same way when there is no server).
@@ -9,16 +10,19 @@ suite's, and skip the same way when there is no server).
 import dataclasses
 import math
 from collections.abc import Iterator
-from datetime import UTC
+from datetime import UTC, datetime
 
 import pytest
+from alembic import command
 from sqlalchemy import create_engine, inspect, text
 
-from geo.scenarios import Scenario, ScenarioInvalid, ScenarioSite, ScenarioStore
+from geo.scenarios import (NOTE_LIMIT, REMOVED_LIMIT, Scenario, ScenarioInvalid, ScenarioSite,
+                           ScenarioStore)
 from geo.stations import Station
 from geo.store import StationStore
-from tests.test_store import (postgis_url, postgres_database,  # noqa: F401 - fixtures
-                              postgres_server, run_together, store_url, xinjiekou_station)
+from tests.test_store import (migrations_config, postgis_url,  # noqa: F401 - fixtures
+                              postgres_database, postgres_server, run_together, store_url,
+                              xinjiekou_station)
 
 #: Two hypothetical stations in Nanjing: one at a named place, one at a bare point.
 SITES = (
@@ -119,6 +123,9 @@ def test_a_missing_scenario_is_a_key_error(scenarios):
     ({"added": (), "removed": ()}, "added"),
     ({"removed": (0,)}, "removed"),
     ({"removed": (3, 3)}, "removed"),
+    ({"removed": tuple(range(1, REMOVED_LIMIT + 2))}, "removed"),
+    ({"note": "注" * (NOTE_LIMIT + 1)}, "note"),
+    ({"name": "\ufdfa" * 120}, "name"),
 ])
 def test_a_bad_field_is_named_and_nothing_is_stored(scenarios, changes, field):
     with pytest.raises(ScenarioInvalid) as refused:
@@ -147,6 +154,25 @@ def test_names_are_unique_per_region_regardless_of_case(scenarios):
         scenarios.save(scenario(name=" SUMMER PEAK "), actor="li")
     assert scenarios.save(scenario(name="Summer Peak", region="shanghai"), actor="li").id
     assert len(scenarios.list()) == 2
+
+
+def test_names_are_compared_as_station_names_are(scenarios):
+    saved = scenarios.save(scenario(name="\u202e S4\u200b "), actor="wang")
+    assert saved.name == "S4" and scenarios.get(saved.id).name == "S4"
+    for same in ("ｓ4", "s4", "s\u061c4", "S 4", "s\ufe0f4"):
+        with pytest.raises(ScenarioInvalid) as refused:
+            scenarios.save(scenario(name=same), actor="li")
+        assert set(refused.value.errors) == {"name"}
+    with pytest.raises(ScenarioInvalid) as refused:
+        scenarios.save(scenario(name="\u200b\u3164"), actor="li")
+    assert refused.value.errors == {"name": "name is required"}
+    assert len(scenarios.list()) == 1
+
+
+def test_a_longest_note_and_removed_list_are_kept(scenarios):
+    removed = tuple(range(1, REMOVED_LIMIT + 1))
+    saved = scenarios.save(scenario(note="注" * NOTE_LIMIT, removed=removed), actor="wang")
+    assert (len(saved.note), saved.removed) == (NOTE_LIMIT, removed)
 
 
 def test_of_planners_saving_the_same_name_at_once_exactly_one_wins(scenarios, store_url):
@@ -273,4 +299,37 @@ def test_scenarios_share_the_station_store_s_database_at_the_newest_migration(st
         head = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
     engine.dispose()
     assert {"stations", "users", "scenarios"} <= tables
-    assert head == "0004"
+    assert head == "0005"
+
+
+def test_scenarios_saved_under_the_old_name_rule_are_keyed_by_the_new_one(store_url):
+    engine = create_engine(store_url)
+    with engine.begin() as connection:
+        command.upgrade(migrations_config(connection), "0004")
+        for name in ("ｓ4", "S4", "Summer Peak", "gone"):
+            connection.execute(text(
+                "INSERT INTO scenarios (region, name, name_key, worker_group, threshold_min, "
+                "added, removed, note, created_by, created_at, planned_station_ids, deleted_at) "
+                "VALUES ('nanjing', :name, :key, 'couriers', 10, '[]', '[7]', '', 'wang', :at, "
+                "'[]', :deleted_at)"),
+                {"name": name, "key": None if name == "gone" else name.casefold(),
+                 "at": datetime.now(UTC), "deleted_at": datetime.now(UTC) if name == "gone"
+                 else None})
+    engine.dispose()
+    scenarios = ScenarioStore(store_url)
+    assert sorted(s.name for s in scenarios.list()) == ["S4", "Summer Peak", "ｓ4"]
+    for taken in ("s4", "ＳＵＭＭＥＲ  peak"):
+        with pytest.raises(ScenarioInvalid):
+            scenarios.save(scenario(name=taken), actor="li")
+    assert scenarios.save(scenario(name="Gone"), actor="li").id
+    scenarios.close()
+    engine = create_engine(store_url)
+    with engine.begin() as connection:
+        keys = connection.execute(text(
+            "SELECT name, name_key FROM scenarios ORDER BY id")).all()
+        command.downgrade(migrations_config(connection), "0004")
+        old_keys = connection.execute(text("SELECT name_key FROM scenarios ORDER BY id")).all()
+    engine.dispose()
+    assert keys == [("ｓ4", "s4"), ("S4", "s4\n2"), ("Summer Peak", "summerpeak"),
+                    ("gone", None), ("Gone", "gone")]
+    assert [key for key, in old_keys] == ["ｓ4", "s4", "summer peak", None, "gone"]

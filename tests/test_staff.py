@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from click.testing import CliRunner
+from openpyxl import Workbook
 from werkzeug.datastructures import MultiDict
 
 from geo.accounts import AccountStore
@@ -449,6 +450,14 @@ def test_a_deleted_station_disappears_and_undo_brings_it_back(app):
         ("delete", "wang"), ("restore", "wang")]
 
 
+@pytest.mark.parametrize("undo", ["\u00b2", "99999999999999999999999", "-1", "0"])
+def test_an_undo_that_is_no_station_id_is_ignored_on_the_station_list(app, undo):
+    staff = signed_in(app, "staff")
+    page = staff.get("/staff", query_string={"undo": undo})
+    assert page.status_code == 200
+    assert "/restore" not in page.text
+
+
 def test_a_deleted_station_s_page_offers_the_undo_and_refuses_edits(app):
     added = add(app)
     store(app).delete(added.id, 1, actor="someone")
@@ -541,6 +550,43 @@ def test_an_import_dry_run_lists_every_bad_row_and_stores_nothing(app):
     assert 'id="import-form"' not in response.text  # a duplicate: and no import offered
     assert "桑拿" in response.text and "火星" in response.text
     assert store(app).revision() == before and store(app).count() == 1
+
+
+def damaged_files(folder: Path) -> list[Path]:
+    """A GeoJSON file nested 100,000 deep, and a workbook whose sheet is cut off halfway."""
+    deep = folder / "deep.geojson"
+    deep.write_bytes(b"[" * 100_000 + b"]" * 100_000)
+    book = Workbook()
+    book.active.append(["name", "kind", "lon", "lat"])
+    for number in range(2000):
+        book.active.append([f"驿站{number}", "love_station", 118.78, 32.04])
+    whole = io.BytesIO()
+    book.save(whole)
+    cut = folder / "cut.xlsx"
+    with zipfile.ZipFile(whole) as source, zipfile.ZipFile(cut, "w") as damaged:
+        for name in source.namelist():
+            data = source.read(name)
+            damaged.writestr(name, data[:len(data) // 2] if "worksheets" in name else data)
+    return [deep, cut]
+
+
+def test_a_damaged_file_is_refused_on_the_import_page_and_its_upload_removed(app, tmp_path):
+    staff = signed_in(app, "staff")
+    for path in damaged_files(tmp_path):
+        response = upload(staff, path)
+        assert response.status_code == 422 and path.name in response.text
+    uploads = Path(app.instance_path) / "uploads"
+    assert not uploads.exists() or not any(uploads.iterdir())
+    assert store(app).revision() == 0
+
+
+def test_the_import_command_names_a_damaged_file(tmp_path, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
+    for path in damaged_files(tmp_path):
+        result = CliRunner().invoke(main, ["import", "--region", "nanjing", "--dry-run",
+                                           str(path)])
+        assert result.exit_code == 1 and result.exception.__class__ is SystemExit
+        assert f"Error: {path.name}" in result.output
 
 
 def test_a_good_file_is_imported_in_one_go_and_the_next_nearest_query_finds_it(app):

@@ -551,6 +551,28 @@ def test_a_bulk_insert_of_several_batches_keeps_every_station_with_its_own_histo
     assert store.history(stored[-1].id)[0].changes["lon"] == [None, stored[-1].lon]
 
 
+def test_imports_running_at_once_give_every_station_its_own_history(store_url):
+    stores = [StationStore(store_url) for _ in range(3)]
+
+    def add(i: int) -> None:
+        stores[i].add_many([xinjiekou_station(name=f"导入 {i} 站 {n}", lon=XINJIEKOU[0] + n * 1e-5)
+                            for n in range(INSERT_BATCH_ROWS + 3)], actor=f"导入员 {i}")
+
+    run_together(len(stores), add)
+    for station_store in stores:
+        station_store.close()
+    engine = create_engine(store_url)
+    with engine.connect() as connection:
+        pairs = connection.execute(text(
+            "SELECT s.name, h.changes, h.actor FROM stations s "
+            "JOIN station_history h ON h.station_id = s.id")).all()
+    engine.dispose()
+    assert len(pairs) == len({name for name, _, _ in pairs}) == 3 * (INSERT_BATCH_ROWS + 3)
+    for name, changes, actor in pairs:
+        changes = json.loads(changes) if isinstance(changes, str) else changes
+        assert changes["name"] == [None, name] and actor == f"导入员 {name.split()[1]}"
+
+
 def test_an_import_refused_by_the_database_on_a_late_row_stores_nothing(store, store_url):
     refuse_row_named(store_url, "refused")
     batch = [xinjiekou_station(name=f"驿站 {i}", lon=XINJIEKOU[0] + i * 1e-4)
@@ -697,7 +719,7 @@ def test_opening_a_store_twice_finds_the_schema_at_head_and_leaves_it_alone(stor
     engine = create_engine(store_url)
     with engine.connect() as connection:
         assert connection.execute(text("SELECT version_num FROM alembic_version")).all() == [
-            ("0004",)
+            ("0005",)
         ]
         command.check(migrations_config(connection))  # the tables match the ORM's
     engine.dispose()

@@ -16,7 +16,8 @@ from geo.groups import GROUPS
 from geo.modes import MODES
 from geo.places import CATEGORIES
 from geo.recommend import PROBLEMS
-from geo.scenarios import NAME_LIMIT, REGION_LIMIT, SITE_CATEGORY_LIMIT, SITE_NAME_LIMIT
+from geo.scenarios import (NAME_LIMIT, NOTE_LIMIT, REGION_LIMIT, REMOVED_LIMIT,
+                           SITE_CATEGORY_LIMIT, SITE_NAME_LIMIT)
 from geo.settings import OSM_ATTRIBUTION
 from geo.stations import AMENITIES, KINDS, LEVELS, MAX_CAPACITY, STATUSES
 from geo.store import METADATA
@@ -717,7 +718,7 @@ def _planning_schemas() -> dict:
     whatif = {**area,
               "added": {"type": "array", "items": site, "maxItems": 50,
                         "description": "Hypothetical new stations, WGS-84."},
-              "removed": {"type": "array", "items": _ID_SCHEMA,
+              "removed": {"type": "array", "items": _ID_SCHEMA, "maxItems": REMOVED_LIMIT,
                           "description": "Ids of existing stations to switch off."}}
     return {
         "RecommendRequest": {"type": "object", "properties": {
@@ -762,7 +763,9 @@ def _planning_schemas() -> dict:
         "WhatIf": {"type": "object", "properties": whatif},
         "ScenarioRequest": {"type": "object", "required": ["name"], "properties": {
             **whatif, "name": {"type": "string", "maxLength": NAME_LIMIT},
-            "note": {"type": "string"}}},
+            "note": {"type": "string", "maxLength": NOTE_LIMIT,
+                     "description": "Free text; copied into the notes of the planned stations "
+                                    "made from the scenario."}}},
         "Scenario": {"type": "object", "required": ["id", "name", "region"], "properties": {
             "id": {"type": "integer"}, "region": {"type": "string"},
             "name": {"type": "string"}, "group": {"type": "string"},

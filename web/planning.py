@@ -24,8 +24,9 @@ from geo.export import geojson_text, recommendation_csv, recommendation_geojson
 from geo.recommend import PROBLEMS, RecommendError
 from geo.regions import Region
 from geo.records import clean_text
-from geo.scenarios import SITE_NAME_LIMIT, Scenario, ScenarioInvalid, ScenarioSite, ScenarioStore
-from geo.whatif import WhatIfError
+from geo.scenarios import (NOTE_LIMIT, REMOVED_LIMIT, SITE_CATEGORY_LIMIT, SITE_NAME_LIMIT,
+                           Scenario, ScenarioInvalid, ScenarioSite, ScenarioStore)
+from geo.whatif import WhatIfError, check_removed
 from web import params
 from web.api import WriteRefused, _body, _records, _writer, bp, coverage_request, signed_in
 from web.jobs import rate_limited, run_job
@@ -210,7 +211,8 @@ def _candidate_source(raw: object) -> Iterator[str | Path]:
 
 
 def _sites(body: dict) -> tuple[ScenarioSite, ...]:
-    """The ``added`` member: a list of ``{lon, lat, name}`` objects."""
+    """The ``added`` member: a list of ``{lon, lat, name, category}`` objects; a bad member of
+    one names itself by the site's place in the list, ``added[0].lon``."""
     added = body.get("added", [])
     if not isinstance(added, list):
         raise BadParameter("added", "must be a list of {lon, lat, name} objects")
@@ -218,30 +220,46 @@ def _sites(body: dict) -> tuple[ScenarioSite, ...]:
         raise BadParameter("added", f"at most {MAX_ADDED} new stations at a time")
     _within_anonymous_limit("added", len(added), ANONYMOUS_ADDED, MAX_ADDED)
     sites = []
-    for number, item in enumerate(added, start=1):
+    for index, item in enumerate(added):
+        member = f"added[{index}]"
         if not isinstance(item, dict):
-            raise BadParameter("added", f"new station {number} must be an object with lon, lat")
-        name = item.get("name") or ""
-        if not isinstance(name, str) or len(name) > SITE_NAME_LIMIT:
-            raise BadParameter("added", f"new station {number}: name must be text of at most "
-                               f"{SITE_NAME_LIMIT} characters")
+            raise BadParameter(member, f"new station {index + 1} must be an object with lon, "
+                                       f"lat")
+        text = {field: _site_text(item, member, field, limit)
+                for field, limit in (("name", SITE_NAME_LIMIT),
+                                     ("category", SITE_CATEGORY_LIMIT))}
+        place = json_args(item)
         try:
-            place = json_args(item)
             lon = params.number(place, "lon", -180, 180)
             lat = params.number(place, "lat", -90, 90)
         except BadParameter as error:
-            raise BadParameter("added", f"new station {number}: {error}") from None
-        sites.append(ScenarioSite(lon=lon, lat=lat, name=clean_text(name),
-                                  category=clean_text(str(item.get("category") or ""))))
+            raise BadParameter(f"{member}.{error.parameter}",
+                               f"new station {index + 1}: {error.message}") from None
+        sites.append(ScenarioSite(lon=lon, lat=lat, **text))
     return tuple(sites)
 
 
+def _site_text(item: dict, member: str, field: str, limit: int) -> str:
+    """A text member of an added site, cleaned (absent or null is empty); 400 naming
+    ``added[i].<field>`` for anything but text of at most ``limit`` characters."""
+    value = item.get(field)
+    if value is None:
+        return ""
+    if not isinstance(value, str) or len(value) > limit:
+        raise BadParameter(f"{member}.{field}", f"must be text of at most {limit} characters")
+    return clean_text(value)
+
+
 def _removed(body: dict) -> tuple[int, ...]:
-    """The ``removed`` member: a list of station ids."""
+    """The ``removed`` member: a list of at most :data:`~geo.scenarios.REMOVED_LIMIT` station
+    ids."""
     removed = body.get("removed", [])
     if not isinstance(removed, list) or not all(
             isinstance(i, int) and not isinstance(i, bool) for i in removed):
         raise BadParameter("removed", "must be a list of station ids")
+    if len(removed) > REMOVED_LIMIT:
+        raise BadParameter("removed", f"at most {REMOVED_LIMIT} stations at a time, not "
+                                      f"{len(removed)}")
     return tuple(removed)
 
 
@@ -326,16 +344,15 @@ def save_scenario():
     if not isinstance(name, str):
         raise BadParameter("name", "is required: a name for the scenario")
     note = body.get("note") or ""
-    if not isinstance(note, str):
-        raise BadParameter("note", "must be text")
+    if not isinstance(note, str) or len(note) > NOTE_LIMIT:
+        raise BadParameter("note", f"must be text of at most {NOTE_LIMIT} characters")
     added, removed = _sites(body), _removed(body)
-    known = {s.id for s in _atlas().index(region.id).stations}
-    unknown = sorted(set(removed) - known)
-    if unknown:
-        raise BadParameter("removed", "no station with id " + ", ".join(map(str, unknown)) +
-                           f" in region {region.id!r}")
     try:
-        saved = _scenarios().save(Scenario(region=region.id, name=clean_text(name),
+        check_removed(_atlas().index(region.id), removed)
+    except WhatIfError as error:
+        raise BadParameter(error.field, str(error)) from None
+    try:
+        saved = _scenarios().save(Scenario(region=region.id, name=name,
                                            group=group.id, threshold_min=threshold,
                                            added=added, removed=removed, note=note),
                                   actor=actor)

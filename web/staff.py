@@ -221,10 +221,10 @@ def stations():
         found = [s for s in found
                  if any(needle in text.casefold() for text in (s.name, s.address, s.host))]
     found.sort(key=SORT_KEYS[sort], reverse=descending)
-    undo = request.args.get("undo", "")
+    undo = whole_number(request.args.get("undo", ""), MAX_ID)
     undone = None
-    if undo.isdigit():
-        station, deleted = _station_or_404(int(undo))
+    if undo:
+        station, deleted = _station_or_404(undo)
         undone = station if deleted else None
     return render_template(
         "staff/stations.html", region=region, regions=_atlas().regions(), stations=found,
@@ -534,14 +534,15 @@ def import_stations():
         if upload is None or not upload.filename:
             return _import_page(region, datum, 422, failure=_("Choose a file to import."))
         filename, kept = upload.filename, _keep_upload(upload.stream)
+    importable = False
     try:
         plan, updates = _plan(kept, filename, region, datum)
+        importable = bool(plan.stations) and not plan.problem_count and not updates
     except RecordsError as error:
-        kept.unlink()
         return _import_page(region, datum, 422, failure=str(error))
-    importable = bool(plan.stations) and not plan.problem_count and not updates
-    if importing or not importable:
-        kept.unlink()
+    finally:
+        if importing or not importable:  # only a clean dry run's upload waits for its import
+            kept.unlink()
     if importing and importable:
         try:
             added = _atlas().store.add_many(plan.stations, actor=current_user.username,
