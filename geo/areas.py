@@ -49,8 +49,8 @@ MAX_GRID_SIDE = 2000
 #: stations are taken in batches whose streets fit, each street measured once per batch.
 PAIR_BUDGET = 1 << 22
 
-#: Most (grid node, segment) pairs measured in one vectorised step (temporaries stay in cache).
-_PAIR_STEP = 1 << 16
+#: About how many (grid node, segment) pairs are measured in one vectorised step.
+_PAIR_STEP = 1 << 17
 
 #: Columns of :func:`service_areas`, :func:`gap_areas` and :func:`uncovered_streets` frames.
 SERVICE_AREA_COLUMNS = ["station", "reached_m", "area_m2", "geometry"]
@@ -90,19 +90,21 @@ class _Intervals(NamedTuple):
 
 
 class _EdgeLines(NamedTuple):
-    """Edge shapes in the UTM zone.
+    """The shapes of some edges in the UTM zone.
 
     Attributes:
-        xy: all shape vertices (G, 2), as in ``network.geom_lonlat``.
+        xy: the shapes' vertices (G, 2), edge after edge.
         run: distance along the shapes from the first vertex of all, not counting the jumps
             between edges (G,), metres; nondecreasing, so a vertex's distance from the start of
-            its own edge is ``run - run[offsets[edge]]``.
-        offsets: ``network.geom_offsets``.
+            its own edge is ``run - run[first[edge]]``.
+        first, last: the position in ``xy`` of every edge's first and last vertex (E,); only
+            meaningful for the edges projected.
     """
 
     xy: np.ndarray
     run: np.ndarray
-    offsets: np.ndarray
+    first: np.ndarray
+    last: np.ndarray
 
 
 def reached_fraction(network: Network, node_time_s: np.ndarray, threshold_s: float) -> np.ndarray:
@@ -143,7 +145,8 @@ def edge_pieces(network: Network, node_time_s: np.ndarray, threshold_s: float,
     """
     streets = _streets(network)
     parts = _street_parts(network, streets, node_time_s, threshold_s, covered)
-    return _pieces(_edge_lines(network), streets.edge[parts.row], parts.start, parts.end)
+    edge = streets.edge[parts.row]
+    return _pieces(_edge_lines(network, edge), edge, parts.start, parts.end)
 
 
 def station_reach(network: Network, station_nodes: np.ndarray, threshold_s: float,
@@ -240,7 +243,7 @@ def service_areas(network: Network, station_nodes: np.ndarray, threshold_s: floa
         cell_m = _default_cell(buffer_m, _largest_extent(network, reach.row, reach.col))
     if not cell_m > 0:
         raise ValueError(f"cell_m must be a positive number of metres, got {cell_m}")
-    traced = _traced_areas(_edge_lines(network), part_station, part_edge, parts,
+    traced = _traced_areas(_edge_lines(network, part_edge), part_station, part_edge, parts,
                            network.node_xy[station_nodes], buffer_m, float(cell_m))
     discs = shapely.buffer(shapely.points(network.node_xy[station_nodes]), buffer_m)
     polygons = np.where(shapely.is_empty(traced), discs, traced)
@@ -291,7 +294,7 @@ def gap_areas(network: Network, node_time_s: np.ndarray, threshold_s: float,
     order = np.argsort(part_gap, kind="stable")
     parts = _Intervals(parts.row[order], parts.start[order], parts.end[order])
     part_edge, part_gap = part_edge[order], part_gap[order]
-    edge_lines = _edge_lines(network)
+    edge_lines = _edge_lines(network, part_edge)
     ends = np.concatenate([network.edge_u[part_edge], network.edge_v[part_edge]])
     cell_m = _default_cell(buffer_m, _largest_extent(network, np.tile(part_gap, 2), ends))
     first = np.searchsorted(part_gap, np.arange(count))
@@ -373,7 +376,7 @@ def uncovered_streets(network: Network, node_time_s: np.ndarray,
     streets = _streets(network)
     parts = _street_parts(network, streets, node_time_s, threshold_s, covered=False)
     part_edge = streets.edge[parts.row]
-    pieces = _pieces(_edge_lines(network), part_edge, parts.start, parts.end)
+    pieces = _pieces(_edge_lines(network, part_edge), part_edge, parts.start, parts.end)
     return _frame(network, {
         "edge": part_edge,
         "length_m": _part_lengths(network, part_edge, parts),
@@ -447,15 +450,23 @@ def _reached_in_edges(network: Network, station: np.ndarray, node: np.ndarray,
     return station[entry][keep].astype(np.int64), edge[keep], fraction[keep]
 
 
-def _edge_lines(network: Network) -> _EdgeLines:
-    """Project every edge's shape to the UTM zone (see :class:`_EdgeLines`)."""
-    x, y = network.to_utm(network.geom_lonlat[:, 0], network.geom_lonlat[:, 1])
+def _edge_lines(network: Network, edges: np.ndarray) -> _EdgeLines:
+    """Project the shapes of ``edges`` (any order, repeats allowed) to the UTM zone (see
+    :class:`_EdgeLines`): only the shapes a caller cuts, so that the work follows them."""
+    chosen = np.zeros(network.n_edges, dtype=bool)
+    chosen[edges] = True
+    edges = np.flatnonzero(chosen)
+    start, stop = network.geom_offsets[edges], network.geom_offsets[edges + 1]
+    x, y = network.to_utm(*network.geom_lonlat[_ranges(start, stop)].T)
     xy = np.column_stack([x, y])
-    offsets = network.geom_offsets
+    first = np.zeros(network.n_edges, dtype=np.int64)
+    first[edges] = np.cumsum(stop - start) - (stop - start)
+    last = first.copy()
+    last[edges] += stop - start - 1
     step = np.zeros(len(xy))
     step[1:] = np.hypot(*np.diff(xy, axis=0).T)
-    step[offsets[:-1]] = 0.0
-    return _EdgeLines(xy, np.cumsum(step), offsets)
+    step[first[edges]] = 0.0
+    return _EdgeLines(xy, np.cumsum(step), first, last)
 
 
 def _pieces(edge_lines: _EdgeLines, edge: np.ndarray, start: np.ndarray,
@@ -482,8 +493,8 @@ def _piece_coords(edge_lines: _EdgeLines, edge: np.ndarray, start: np.ndarray,
     Returns:
         The vertices (V, 2) in the UTM zone, piece by piece, and the piece of each (V,).
     """
-    first = edge_lines.offsets[edge]
-    counts = edge_lines.offsets[edge + 1] - first
+    first = edge_lines.first[edge]
+    counts = edge_lines.last[edge] - first + 1
     whole = (start <= 0.0) & (end >= 1.0)
     base = edge_lines.run[first]
     total = edge_lines.run[first + counts - 1] - base
@@ -506,8 +517,7 @@ def _piece_coords(edge_lines: _EdgeLines, edge: np.ndarray, start: np.ndarray,
 
 def _point_along(edge_lines: _EdgeLines, edge: np.ndarray, fraction: np.ndarray) -> np.ndarray:
     """The point at ``fraction`` of each edge's shape length from its tail (K, 2)."""
-    first = edge_lines.offsets[edge]
-    last = edge_lines.offsets[edge + 1] - 1
+    first, last = edge_lines.first[edge], edge_lines.last[edge]
     base = edge_lines.run[first]
     position = base + fraction * (edge_lines.run[last] - base)
     at = np.clip(np.searchsorted(edge_lines.run, position, side="right") - 1, first,
@@ -525,15 +535,17 @@ def _default_cell(buffer_m: float, extent_m: float) -> float:
     return max(buffer_m / 2.0, extent_m / MAX_GRID_SIDE)
 
 
-def _largest_extent(network: Network, station: np.ndarray, node: np.ndarray) -> float:
-    """The largest side of any station's bounding box of reached nodes, metres (0 if none)."""
+def _largest_extent(network: Network, area: np.ndarray, node: np.ndarray) -> float:
+    """The largest side of any area's bounding box of its nodes (``area`` and ``node`` pair
+    them), metres (0 if none)."""
     if len(node) == 0:
         return 0.0
-    order = np.argsort(station, kind="stable")
-    xy = network.node_xy[node[order]]
-    first = np.flatnonzero(np.diff(station[order], prepend=-1))
-    side = np.maximum.reduceat(xy, first) - np.minimum.reduceat(xy, first)
-    return float(side.max())
+    xy = network.node_xy[node]
+    lo = np.full((int(area.max()) + 1, 2), np.inf)
+    hi = np.full((int(area.max()) + 1, 2), -np.inf)
+    np.minimum.at(lo, area, xy)
+    np.maximum.at(hi, area, xy)
+    return float(np.nanmax(hi - lo))
 
 
 def _traced_areas(edge_lines: _EdgeLines, part_area: np.ndarray, part_edge: np.ndarray,
@@ -543,11 +555,12 @@ def _traced_areas(edge_lines: _EdgeLines, part_area: np.ndarray, part_edge: np.n
     station's service area (its reached pieces) or a gap (its uncovered pieces).
 
     Distances are measured from the nodes of one grid over the network, ``origin + (i, j) *
-    cell_m``, to street segments within ``cap = buffer_m + cell_m``: for the streets an area
-    holds whole, once per batch of areas (areas in order of x, batched so that the batch's
-    distances fit :data:`PAIR_BUDGET`) and shared by the batch's areas (service areas overlap;
-    gaps share no street); for cut pieces, per area. An area's grid spans its segments' boxes widened by the cap, filled
-    with the cap and lowered to the distances measured; marching squares on it give the area. A
+    cell_m``, to street segments within ``cap = buffer_m + cell_m``, once per batch of areas
+    (areas in order of x, batched so that the batch's distances fit :data:`PAIR_BUDGET`): a
+    street that areas of the batch hold whole is measured once for all of them (service areas
+    overlap; gaps share no street), a cut piece for its own area. An area's grid spans its
+    segments' boxes widened by the cap, filled with the cap and lowered to the distances
+    measured; marching squares on it give the area. A
     node beyond the cap has no neighbour within ``buffer_m`` (distance changes by at most a cell
     between neighbours), so the capped nodes never bear on the outline.
 
@@ -565,51 +578,51 @@ def _traced_areas(edge_lines: _EdgeLines, part_area: np.ndarray, part_edge: np.n
     count = len(area_xy)
     grid = _Grid(edge_lines.xy.min(axis=0) if len(edge_lines.xy) else np.zeros(2), cell_m,
                  buffer_m + cell_m, buffer_m)
+    # What is measured: each street some area holds whole, once, and each cut piece.
     whole = (parts.start <= 0.0) & (parts.end >= 1.0)
-    # The streets some area holds whole, their segments and the segments' boxes.
-    shared, street_of_part = np.unique(part_edge[whole], return_inverse=True)
-    seg_a, seg_b, seg_street = _split_segments(*_edge_segments(edge_lines, shared), grid.chunk_m)
-    seg_lo, seg_hi = grid.boxes(seg_a, seg_b)
-    seg_ptr = np.searchsorted(seg_street, np.arange(len(shared) + 1))
-    cost = np.bincount(seg_street, np.prod(seg_hi - seg_lo + 1, axis=1), minlength=len(shared))
-    has_segments = seg_ptr[:-1] < seg_ptr[1:]
-    street_lo = np.full((len(shared), 2), np.iinfo(np.int64).max)
-    street_hi = np.full((len(shared), 2), np.iinfo(np.int64).min)
-    street_lo[has_segments] = np.minimum.reduceat(seg_lo, seg_ptr[:-1][has_segments])
-    street_hi[has_segments] = np.maximum.reduceat(seg_hi, seg_ptr[:-1][has_segments])
-    whole_ptr = np.searchsorted(part_area[whole], np.arange(count + 1))
-    streets_of = [street_of_part[whole_ptr[s]:whole_ptr[s + 1]] for s in range(count)]
+    shared, unit_of_whole = np.unique(part_edge[whole], return_inverse=True)
     cut = np.nonzero(~whole)[0]
-    cut_ptr = np.searchsorted(part_area[cut], np.arange(count + 1))
+    unit_of_part = np.empty(len(part_edge), dtype=np.int64)
+    unit_of_part[whole] = unit_of_whole
+    unit_of_part[cut] = len(shared) + np.arange(len(cut))
+    units = len(shared) + len(cut)
+    xy, unit = _piece_coords(edge_lines, np.concatenate([shared, part_edge[cut]]),
+                             np.concatenate([np.zeros(len(shared)), parts.start[cut]]),
+                             np.concatenate([np.ones(len(shared)), parts.end[cut]]))
+    joined = unit[1:] == unit[:-1]
+    seg_a, seg_b, seg_unit = _split_segments(xy[:-1][joined], xy[1:][joined],
+                                             unit[:-1][joined], grid.chunk_m)
+    seg_lo, seg_hi = grid.boxes(seg_a, seg_b)
+    seg_ptr = np.searchsorted(seg_unit, np.arange(units + 1))
+    cost = np.bincount(seg_unit, np.prod(seg_hi - seg_lo + 1, axis=1), minlength=units)
+    has_segments = seg_ptr[:-1] < seg_ptr[1:]
+    unit_lo = np.full((units, 2), np.iinfo(np.int64).max)
+    unit_hi = np.full((units, 2), np.iinfo(np.int64).min)
+    unit_lo[has_segments] = np.minimum.reduceat(seg_lo, seg_ptr[:-1][has_segments])
+    unit_hi[has_segments] = np.maximum.reduceat(seg_hi, seg_ptr[:-1][has_segments])
+    area_ptr = np.searchsorted(part_area, np.arange(count + 1))
+    units_of = [unit_of_part[area_ptr[s]:area_ptr[s + 1]] for s in range(count)]
     out = np.empty(count, dtype=object)
 
     def trace_area(s: int, stored: tuple | None) -> None:
-        """Trace area ``s``, its whole streets' distances read from ``stored`` (members,
-        pair_ptr, gx, gy, dist) or, if None, measured as it goes."""
-        streets = streets_of[s]
-        pieces = cut[cut_ptr[s]:cut_ptr[s + 1]]
-        xy, piece = _piece_coords(edge_lines, part_edge[pieces], parts.start[pieces],
-                                  parts.end[pieces])
-        joined = piece[1:] == piece[:-1]
-        a, b, _ = _split_segments(xy[:-1][joined], xy[1:][joined], piece[:-1][joined],
-                                  grid.chunk_m)
-        lo, hi = grid.boxes(a, b)
-        lo = np.vstack([lo, street_lo[streets]]).min(axis=0, initial=np.iinfo(np.int64).max)
-        hi = np.vstack([hi, street_hi[streets]]).max(axis=0, initial=np.iinfo(np.int64).min)
+        """Trace area ``s``, its distances read from ``stored`` (members, pair_ptr, gx, gy,
+        dist) or, if None, measured as it goes."""
+        mine = units_of[s]
+        lo = unit_lo[mine].min(axis=0, initial=np.iinfo(np.int64).max)
+        hi = unit_hi[mine].max(axis=0, initial=np.iinfo(np.int64).min)
         if (lo > hi).any():
             out[s] = shapely.Polygon()
             return
         values = grid.values(lo, hi)
-        grid.lower(values, lo, *_near_nodes(a, b, grid)[1:])
         if stored is not None:
             members, pair_ptr, gx, gy, dist = stored
-            local = np.searchsorted(members, streets)
+            local = np.searchsorted(members, mine)
             for chunk in _chunks(pair_ptr[local + 1] - pair_ptr[local], PAIR_BUDGET):
                 take = _ranges(pair_ptr[local[chunk]], pair_ptr[local[chunk] + 1])
                 grid.lower(values, lo, gx[take], gy[take], dist[take])
         else:
-            for chunk in _chunks(cost[streets], PAIR_BUDGET):
-                a, b, _ = _segments_of(seg_a, seg_b, seg_ptr, streets[chunk])
+            for chunk in _chunks(cost[mine], PAIR_BUDGET):
+                a, b, _ = _segments_of(seg_a, seg_b, seg_ptr, mine[chunk])
                 grid.lower(values, lo, *_near_nodes(a, b, grid)[1:])
         out[s] = _trace(values, grid.origin + (lo - 1) * cell_m, cell_m, buffer_m)
 
@@ -628,7 +641,7 @@ def _traced_areas(edge_lines: _EdgeLines, part_area: np.ndarray, part_edge: np.n
             trace_area(s, (members, pair_ptr, gx, gy, dist))
 
     order = np.argsort(area_xy[:, 0], kind="stable")
-    for batch, members in _area_batches(order, streets_of, cost, PAIR_BUDGET):
+    for batch, members in _area_batches(order, units_of, cost, PAIR_BUDGET):
         trace_batch(batch, members)
     return out
 
@@ -729,16 +742,6 @@ def _chunks(sizes: np.ndarray, budget: float) -> list[slice]:
     return [slice(first, last) for first, last in zip(bounds[:-1], bounds[1:])]
 
 
-def _edge_segments(edge_lines: _EdgeLines, edges: np.ndarray
-                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The straight segments of the edges' shapes: start and end points (K, 2) and the position
-    in ``edges`` of each, ascending."""
-    first = edge_lines.offsets[edges]
-    counts = edge_lines.offsets[edges + 1] - first - 1
-    start = _ranges(first, first + counts)
-    return edge_lines.xy[start], edge_lines.xy[start + 1], np.repeat(np.arange(len(edges)), counts)
-
-
 def _split_segments(a: np.ndarray, b: np.ndarray, owner: np.ndarray, max_m: float
                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Cut segments longer than ``max_m`` into equal parts no longer than it (order kept)."""
@@ -754,8 +757,10 @@ def _near_nodes(a: np.ndarray, b: np.ndarray, grid: _Grid
                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Every grid node within the grid's cap of each segment a-b, and its distance to it.
 
-    Each segment's box (:meth:`_Grid.boxes`) is scanned, :data:`_PAIR_STEP` nodes at a time;
-    positions are taken from the box's corner, so that the arithmetic stays in metres near zero.
+    Segments are taken in runs of about :data:`_PAIR_STEP` nodes; each run scans one window of
+    nodes per segment, as wide and high as the run's largest box (:meth:`_Grid.boxes`), from the
+    segment's box corner, as (segment, row, column) arrays, so that the arithmetic is whole-array
+    and stays in metres near zero (nodes beyond a segment's own box are simply beyond the cap).
     Distances within :attr:`_Grid.hair` of the level are moved out by it.
 
     Returns:
@@ -765,45 +770,42 @@ def _near_nodes(a: np.ndarray, b: np.ndarray, grid: _Grid
     cell_m, cap = grid.cell_m, grid.cap
     lo, hi = grid.boxes(a, b)
     size = np.maximum(hi - lo + 1, 0)
-    nodes = size[:, 0] * size[:, 1]
     corner = grid.origin + lo * cell_m - a  # the box's first node, from a
     span = b - a
     length2 = np.einsum("ij,ij->i", span, span)
     inverse = np.divide(1.0, length2, out=np.zeros(len(a)), where=length2 > 0)
-    ends = np.cumsum(nodes)
-    total = int(ends[-1]) if len(ends) else 0
     counts = np.zeros(len(a), dtype=np.int64)
-    gx, gy = np.empty(total, np.int32), np.empty(total, np.int32)
-    dist = np.empty(total)
-    filled = 0
+    gx, gy, dist = [np.zeros(0, np.int32)], [np.zeros(0, np.int32)], [np.zeros(0)]
+    ends = np.cumsum(size[:, 0] * size[:, 1])
+    total = int(ends[-1]) if len(ends) else 0
     cuts = np.searchsorted(ends, np.arange(_PAIR_STEP, total, _PAIR_STEP), side="right")
     for first, last in zip(np.r_[0, cuts], np.r_[cuts, len(a)]):
         if last <= first:
             continue
-        n = nodes[first:last]
-        k = np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n, n)
-        width = np.repeat(size[first:last, 0], n)
-        row = k // width
-        col = k - row * width
-        sx, sy = np.repeat(span[first:last, 0], n), np.repeat(span[first:last, 1], n)
-        px = col * cell_m + np.repeat(corner[first:last, 0], n)
-        py = row * cell_m + np.repeat(corner[first:last, 1], n)
-        t = (px * sx + py * sy) * np.repeat(inverse[first:last], n)
+        run = slice(first, last)
+        nx, ny = size[run].max(axis=0).tolist()
+        sx, sy = span[run, 0, None, None], span[run, 1, None, None]
+        px = corner[run, 0, None, None] + np.arange(nx) * cell_m  # (k, 1, nx)
+        py = corner[run, 1, None, None] + np.arange(ny)[:, None] * cell_m  # (k, ny, 1)
+        t = px * sx + py * sy
+        t *= inverse[run, None, None]
         np.clip(t, 0.0, 1.0, out=t)
-        px -= t * sx
-        py -= t * sy
-        d2 = px * px + py * py
-        near = np.flatnonzero(d2 <= cap * cap)
-        seg = np.repeat(np.arange(first, last), n)[near]
-        counts[first:last] = np.bincount(seg - first, minlength=last - first)
-        kept = slice(filled, filled + len(near))
-        gx[kept] = lo[seg, 0] + col[near]
-        gy[kept] = lo[seg, 1] + row[near]
-        dist[kept] = np.sqrt(d2[near])
-        filled += len(near)
-    dist = dist[:filled]
+        dx = px - t * sx
+        dy = py - t * sy
+        dx *= dx
+        dy *= dy
+        dx += dy
+        near = np.flatnonzero(dx <= cap * cap)
+        segment, at = np.divmod(near, nx * ny)
+        row, col = np.divmod(at, nx)
+        counts[run] = np.bincount(segment, minlength=last - first)
+        segment += first
+        gx.append((lo[segment, 0] + col).astype(np.int32))
+        gy.append((lo[segment, 1] + row).astype(np.int32))
+        dist.append(np.sqrt(dx.ravel()[near]))
+    dist = np.concatenate(dist)
     dist[np.abs(dist - grid.level) < grid.hair] = grid.level + grid.hair
-    return counts, gx[:filled], gy[:filled], dist
+    return counts, np.concatenate(gx), np.concatenate(gy), dist
 
 
 def _ranges(start: np.ndarray, stop: np.ndarray) -> np.ndarray:
