@@ -28,6 +28,7 @@ import contourpy
 import geopandas as gpd
 import numpy as np
 import shapely
+from pyproj import CRS, Transformer
 from scipy.sparse import coo_matrix, csr_matrix
 from scipy.sparse.csgraph import connected_components, dijkstra
 
@@ -376,11 +377,11 @@ def uncovered_streets(network: Network, node_time_s: np.ndarray,
     streets = _streets(network)
     parts = _street_parts(network, streets, node_time_s, threshold_s, covered=False)
     part_edge = streets.edge[parts.row]
-    pieces = _pieces(_edge_lines(network, part_edge), part_edge, parts.start, parts.end)
     return _frame(network, {
         "edge": part_edge,
         "length_m": _part_lengths(network, part_edge, parts),
-    }, pieces, UNCOVERED_STREET_COLUMNS)
+    }, _pieces_lonlat(network, part_edge, parts.start, parts.end), UNCOVERED_STREET_COLUMNS,
+        crs=4326)
 
 
 def _head_fraction(head_time: np.ndarray, edge_time: np.ndarray, threshold_s: float) -> np.ndarray:
@@ -480,6 +481,27 @@ def _pieces(edge_lines: _EdgeLines, edge: np.ndarray, start: np.ndarray,
     out = np.empty(len(edge), dtype=object)
     if len(edge):
         out[:] = shapely.linestrings(coords, indices=piece)
+    return out
+
+
+def _pieces_lonlat(network: Network, edge: np.ndarray, start: np.ndarray,
+                   end: np.ndarray) -> np.ndarray:
+    """The pieces of :func:`_pieces` in WGS-84: whole edges as their stored shapes, and only the
+    cut ones through the UTM zone (a city's uncovered streets are mostly whole)."""
+    out = np.empty(len(edge), dtype=object)
+    whole = (start <= 0.0) & (end >= 1.0)
+    first = network.geom_offsets[edge[whole]]
+    counts = network.geom_offsets[edge[whole] + 1] - first
+    if whole.any():
+        out[whole] = shapely.linestrings(network.geom_lonlat[_ranges(first, first + counts)],
+                                         indices=np.repeat(np.arange(len(first)), counts))
+    cut = np.flatnonzero(~whole)
+    if len(cut):
+        coords, piece = _piece_coords(_edge_lines(network, edge[cut]), edge[cut], start[cut],
+                                      end[cut])
+        to_lonlat = Transformer.from_crs(network.utm_crs, 4326, always_xy=True)
+        out[cut] = shapely.linestrings(np.column_stack(to_lonlat.transform(*coords.T)),
+                                       indices=piece)
     return out
 
 
@@ -926,7 +948,9 @@ def _gap_centres(network: Network, edge_lines: _EdgeLines, streets: _Streets,
 
 
 def _frame(network: Network, columns: dict[str, np.ndarray], geometry: np.ndarray,
-           names: list[str]) -> gpd.GeoDataFrame:
-    """A WGS-84 frame of ``columns`` and UTM ``geometry``, its columns in the order ``names``."""
-    frame = gpd.GeoDataFrame(columns, geometry=gpd.GeoSeries(geometry, crs=network.utm_crs))
+           names: list[str], crs: CRS | int | None = None) -> gpd.GeoDataFrame:
+    """A WGS-84 frame of ``columns`` and ``geometry`` (in ``crs``, the network's UTM zone by
+    default), its columns in the order ``names``."""
+    frame = gpd.GeoDataFrame(columns, geometry=gpd.GeoSeries(
+        geometry, crs=network.utm_crs if crs is None else crs))
     return frame.to_crs(4326)[names]

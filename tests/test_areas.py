@@ -156,6 +156,8 @@ def test_a_two_way_street_covered_from_both_ends_leaves_its_middle_uncovered():
     middle = uncovered_streets(net, times, 120.0)
     assert list(middle.columns) == UNCOVERED_STREET_COLUMNS and len(middle) == 1
     assert middle.length_m.iloc[0] == pytest.approx(600.0)
+    [line] = middle.to_crs(net.utm_crs).geometry
+    np.testing.assert_allclose(utm_ends(line), [(200.0, 0.0), (800.0, 0.0)], atol=1e-3)
     [piece] = edge_pieces(net, times, 120.0, covered=False)
     assert utm_ends(piece) == [(200.0, 0.0), (800.0, 0.0)]
     # It is a gap of its own, with no node in it: its centre is 200 + 300 m from either station.
