@@ -296,13 +296,13 @@ def gap_areas(network: Network, node_time_s: np.ndarray, threshold_s: float,
     parts = _Intervals(parts.row[order], parts.start[order], parts.end[order])
     part_edge, part_gap = part_edge[order], part_gap[order]
     edge_lines = _edge_lines(network, part_edge)
-    ends = np.concatenate([network.edge_u[part_edge], network.edge_v[part_edge]])
-    cell_m = _default_cell(buffer_m, _largest_extent(network, np.tile(part_gap, 2), ends))
+    ends = np.column_stack([network.edge_u[part_edge], network.edge_v[part_edge]]).ravel()
+    cell_m = _default_cell(buffer_m, _largest_extent(network, np.repeat(part_gap, 2), ends))
     first = np.searchsorted(part_gap, np.arange(count))
     start_xy = _point_along(edge_lines, part_edge[first], parts.start[first])
     polygons = _traced_areas(edge_lines, part_gap, part_edge, parts, start_xy, buffer_m, cell_m)
-    polygons = np.where(shapely.is_empty(polygons),
-                        shapely.buffer(shapely.points(start_xy), buffer_m), polygons)
+    empty = shapely.is_empty(polygons)
+    polygons[empty] = shapely.buffer(shapely.points(start_xy[empty]), buffer_m)
     centre_xy, centre_time = _gap_centres(
         network, edge_lines, streets, node_time_s, parts, part_edge, part_gap, node_gap,
         shapely.point_on_surface(polygons))
@@ -452,14 +452,13 @@ def _reached_in_edges(network: Network, station: np.ndarray, node: np.ndarray,
 
 
 def _edge_lines(network: Network, edges: np.ndarray) -> _EdgeLines:
-    """Project the shapes of ``edges`` (any order, repeats allowed) to the UTM zone (see
-    :class:`_EdgeLines`): only the shapes a caller cuts, so that the work follows them."""
+    """The UTM shapes of ``edges`` (any order, repeats allowed; see :class:`_EdgeLines`): only
+    the shapes a caller cuts, so that the work follows them."""
     chosen = np.zeros(network.n_edges, dtype=bool)
     chosen[edges] = True
     edges = np.flatnonzero(chosen)
     start, stop = network.geom_offsets[edges], network.geom_offsets[edges + 1]
-    x, y = network.to_utm(*network.geom_lonlat[_ranges(start, stop)].T)
-    xy = np.column_stack([x, y])
+    xy = network.geom_xy[_ranges(start, stop)]
     first = np.zeros(network.n_edges, dtype=np.int64)
     first[edges] = np.cumsum(stop - start) - (stop - start)
     last = first.copy()
@@ -558,16 +557,14 @@ def _default_cell(buffer_m: float, extent_m: float) -> float:
 
 
 def _largest_extent(network: Network, area: np.ndarray, node: np.ndarray) -> float:
-    """The largest side of any area's bounding box of its nodes (``area`` and ``node`` pair
-    them), metres (0 if none)."""
+    """The largest side of any area's bounding box of its nodes, metres (0 if none); ``area``
+    (ascending) and ``node`` pair them."""
     if len(node) == 0:
         return 0.0
     xy = network.node_xy[node]
-    lo = np.full((int(area.max()) + 1, 2), np.inf)
-    hi = np.full((int(area.max()) + 1, 2), -np.inf)
-    np.minimum.at(lo, area, xy)
-    np.maximum.at(hi, area, xy)
-    return float(np.nanmax(hi - lo))
+    first = np.flatnonzero(np.diff(area, prepend=-1))
+    side = np.maximum.reduceat(xy, first) - np.minimum.reduceat(xy, first)
+    return float(side.max())
 
 
 def _traced_areas(edge_lines: _EdgeLines, part_area: np.ndarray, part_edge: np.ndarray,
@@ -907,12 +904,13 @@ def _gap_labels(network: Network, part_edge: np.ndarray,
     touches = uncovered_node[ends]
     graph = coo_matrix((np.ones(int(touches.sum())), (piece[touches], ends[touches])),
                        shape=(n + count, n + count))
-    _, label = connected_components(graph, directed=False)
-    gap_labels, part_gap = np.unique(label[n:], return_inverse=True)
-    gap_of_label = np.full(label.max() + 1, -1, dtype=np.int64)
-    gap_of_label[gap_labels] = np.arange(len(gap_labels))
+    labels, label = connected_components(graph, directed=False)
+    has_piece = np.zeros(labels, dtype=bool)
+    has_piece[label[n:]] = True
+    gap_of_label = np.full(labels, -1, dtype=np.int64)
+    gap_of_label[has_piece] = np.arange(int(has_piece.sum()))
     node_gap = np.where(uncovered_node, gap_of_label[label[:n]], -1)
-    return part_gap.ravel(), node_gap
+    return gap_of_label[label[n:]], node_gap
 
 
 def _gap_centres(network: Network, edge_lines: _EdgeLines, streets: _Streets,
@@ -931,8 +929,10 @@ def _gap_centres(network: Network, edge_lines: _EdgeLines, streets: _Streets,
     nodes = np.nonzero(node_gap >= 0)[0]
     gap = node_gap[nodes]
     distance = np.hypot(*(network.node_xy[nodes] - shapely.get_coordinates(points)[gap]).T)
-    order = np.lexsort((distance, gap))
-    first = order[np.diff(gap[order], prepend=-1) != 0]
+    nearest = np.full(count, np.inf)
+    np.minimum.at(nearest, gap, distance)
+    tied = np.flatnonzero(distance == nearest[gap])
+    first = tied[np.unique(gap[tied], return_index=True)[1]]  # the lowest node of any tie
     centre_xy[gap[first]] = network.node_xy[nodes[first]]
     centre_time[gap[first]] = node_time_s[nodes[first]]
     lone = np.setdiff1d(np.arange(count), gap)
