@@ -731,9 +731,10 @@ class _Grid(NamedTuple):
         return lo.astype(np.int64), hi.astype(np.int64)
 
     def values(self, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-        """A grid over nodes ``lo - 1`` to ``hi + 1`` (rows along y), all at the cap."""
+        """A grid over nodes ``lo - 1`` to ``hi + 1`` (rows along y), all at the cap, in float32
+        as the distances lowered into it (see :func:`_near_nodes`)."""
         nx, ny = (hi - lo + 3).tolist()
-        return np.full((ny, nx), self.cap)
+        return np.full((ny, nx), self.cap, dtype=np.float32)
 
     def lower(self, values: np.ndarray, lo: np.ndarray, gx: np.ndarray, gy: np.ndarray,
               dist: np.ndarray) -> None:
