@@ -266,7 +266,8 @@ def gap_areas(network: Network, node_time_s: np.ndarray, threshold_s: float,
     street covered from both ends touches none and is a gap of its own. A gap's area is the union
     of its pieces buffered by ``buffer_m``, traced on a grid as service areas are (see
     :func:`service_areas`; the cell is ``max(buffer_m / 2, extent / 2000)`` for the largest gap's
-    extent, one value per call), so it is within a few per cent of the exact union. Its centre is
+    extent, one value per call, so a city-wide gap coarsens the small ones too), so it is within
+    a few per cent of the exact union where cells are half the buffer. Its centre is
     its uncovered node nearest the area's representative point; for a gap with no uncovered node,
     the middle of its piece.
 
