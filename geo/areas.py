@@ -241,7 +241,7 @@ def service_areas(network: Network, station_nodes: np.ndarray, threshold_s: floa
     part_station = keys[parts.row] // len(streets.edge)  # ascending: keys are station-major
     part_edge = streets.edge[keys[parts.row] % len(streets.edge)]
     if cell_m is None:
-        cell_m = _default_cell(buffer_m, _largest_extent(network, reach.row, reach.col))
+        cell_m = _default_cell(buffer_m, _extents(network, reach.row, reach.col).max(initial=0.0))
     if not cell_m > 0:
         raise ValueError(f"cell_m must be a positive number of metres, got {cell_m}")
     traced = _traced_areas(_edge_lines(network, part_edge), part_station, part_edge, parts,
@@ -265,9 +265,9 @@ def gap_areas(network: Network, node_time_s: np.ndarray, threshold_s: float,
     pieces are in one gap when they share an uncovered node; a piece in the middle of a two-way
     street covered from both ends touches none and is a gap of its own. A gap's area is the union
     of its pieces buffered by ``buffer_m``, traced on a grid as service areas are (see
-    :func:`service_areas`; the cell is ``max(buffer_m / 2, extent / 2000)`` for the largest gap's
-    extent, one value per call, so a city-wide gap coarsens the small ones too), so it is within
-    a few per cent of the exact union where cells are half the buffer. Its centre is
+    :func:`service_areas`): cells of ``buffer_m / 2``, within a few per cent of the exact union,
+    except for gaps wider than 2000 such cells, traced together on cells of the widest one's
+    extent / 2000. Its centre is
     its uncovered node nearest the area's representative point; for a gap with no uncovered node,
     the middle of its piece.
 
@@ -298,10 +298,18 @@ def gap_areas(network: Network, node_time_s: np.ndarray, threshold_s: float,
     part_edge, part_gap = part_edge[order], part_gap[order]
     edge_lines = _edge_lines(network, part_edge)
     ends = np.column_stack([network.edge_u[part_edge], network.edge_v[part_edge]]).ravel()
-    cell_m = _default_cell(buffer_m, _largest_extent(network, np.repeat(part_gap, 2), ends))
+    extent = _extents(network, np.repeat(part_gap, 2), ends)
     first = np.searchsorted(part_gap, np.arange(count))
     start_xy = _point_along(edge_lines, part_edge[first], parts.start[first])
-    polygons = _traced_areas(edge_lines, part_gap, part_edge, parts, start_xy, buffer_m, cell_m)
+    polygons = np.empty(count, dtype=object)
+    fine = extent <= MAX_GRID_SIDE * buffer_m / 2.0
+    for chosen in (fine, ~fine):  # a city-wide gap does not coarsen the small ones
+        if chosen.any():
+            keep = chosen[part_gap]
+            polygons[chosen] = _traced_areas(
+                edge_lines, (np.cumsum(chosen) - 1)[part_gap[keep]], part_edge[keep],
+                _Intervals(parts.row[keep], parts.start[keep], parts.end[keep]),
+                start_xy[chosen], buffer_m, _default_cell(buffer_m, extent[chosen].max()))
     empty = shapely.is_empty(polygons)
     polygons[empty] = shapely.buffer(shapely.points(start_xy[empty]), buffer_m)
     centre_xy, centre_time = _gap_centres(
@@ -557,15 +565,14 @@ def _default_cell(buffer_m: float, extent_m: float) -> float:
     return max(buffer_m / 2.0, extent_m / MAX_GRID_SIDE)
 
 
-def _largest_extent(network: Network, area: np.ndarray, node: np.ndarray) -> float:
-    """The largest side of any area's bounding box of its nodes, metres (0 if none); ``area``
-    (ascending) and ``node`` pair them."""
+def _extents(network: Network, area: np.ndarray, node: np.ndarray) -> np.ndarray:
+    """The larger side of each area's bounding box of its nodes, metres; ``area`` (ascending,
+    from 0, none skipped) and ``node`` pair them."""
     if len(node) == 0:
-        return 0.0
+        return np.zeros(0)
     xy = network.node_xy[node]
     first = np.flatnonzero(np.diff(area, prepend=-1))
-    side = np.maximum.reduceat(xy, first) - np.minimum.reduceat(xy, first)
-    return float(side.max())
+    return (np.maximum.reduceat(xy, first) - np.minimum.reduceat(xy, first)).max(axis=1)
 
 
 def _traced_areas(edge_lines: _EdgeLines, part_area: np.ndarray, part_edge: np.ndarray,
