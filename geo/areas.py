@@ -28,6 +28,7 @@ import contourpy
 import geopandas as gpd
 import numpy as np
 import shapely
+from pyproj import CRS, Transformer
 from scipy.sparse import coo_matrix, csr_matrix
 from scipy.sparse.csgraph import connected_components, dijkstra
 
@@ -45,12 +46,12 @@ FULL_TOLERANCE = 1e-9
 #: :func:`service_areas`), which bounds its memory and time for large areas.
 MAX_GRID_SIDE = 2000
 
-#: Most (grid node, street) distances :func:`service_areas` keeps at once (16 bytes each):
+#: Most (grid node, street) distances :func:`service_areas` keeps at once (12 bytes each):
 #: stations are taken in batches whose streets fit, each street measured once per batch.
 PAIR_BUDGET = 1 << 22
 
-#: Most (grid node, segment) pairs measured in one vectorised step (temporaries stay in cache).
-_PAIR_STEP = 1 << 16
+#: About how many (grid node, segment) pairs are measured in one vectorised step.
+_PAIR_STEP = 1 << 17
 
 #: Columns of :func:`service_areas`, :func:`gap_areas` and :func:`uncovered_streets` frames.
 SERVICE_AREA_COLUMNS = ["station", "reached_m", "area_m2", "geometry"]
@@ -90,19 +91,21 @@ class _Intervals(NamedTuple):
 
 
 class _EdgeLines(NamedTuple):
-    """Edge shapes in the UTM zone.
+    """The shapes of some edges in the UTM zone.
 
     Attributes:
-        xy: all shape vertices (G, 2), as in ``network.geom_lonlat``.
+        xy: the shapes' vertices (G, 2), edge after edge.
         run: distance along the shapes from the first vertex of all, not counting the jumps
             between edges (G,), metres; nondecreasing, so a vertex's distance from the start of
-            its own edge is ``run - run[offsets[edge]]``.
-        offsets: ``network.geom_offsets``.
+            its own edge is ``run - run[first[edge]]``.
+        first, last: the position in ``xy`` of every edge's first and last vertex (E,); only
+            meaningful for the edges projected.
     """
 
     xy: np.ndarray
     run: np.ndarray
-    offsets: np.ndarray
+    first: np.ndarray
+    last: np.ndarray
 
 
 def reached_fraction(network: Network, node_time_s: np.ndarray, threshold_s: float) -> np.ndarray:
@@ -143,7 +146,8 @@ def edge_pieces(network: Network, node_time_s: np.ndarray, threshold_s: float,
     """
     streets = _streets(network)
     parts = _street_parts(network, streets, node_time_s, threshold_s, covered)
-    return _pieces(_edge_lines(network), streets.edge[parts.row], parts.start, parts.end)
+    edge = streets.edge[parts.row]
+    return _pieces(_edge_lines(network, edge), edge, parts.start, parts.end)
 
 
 def station_reach(network: Network, station_nodes: np.ndarray, threshold_s: float,
@@ -237,10 +241,10 @@ def service_areas(network: Network, station_nodes: np.ndarray, threshold_s: floa
     part_station = keys[parts.row] // len(streets.edge)  # ascending: keys are station-major
     part_edge = streets.edge[keys[parts.row] % len(streets.edge)]
     if cell_m is None:
-        cell_m = max(buffer_m / 2.0, _largest_extent(network, reach.row, reach.col) / MAX_GRID_SIDE)
+        cell_m = _default_cell(buffer_m, _extents(network, reach.row, reach.col).max(initial=0.0))
     if not cell_m > 0:
         raise ValueError(f"cell_m must be a positive number of metres, got {cell_m}")
-    traced = _traced_areas(_edge_lines(network), part_station, part_edge, parts,
+    traced = _traced_areas(_edge_lines(network, part_edge), part_station, part_edge, parts,
                            network.node_xy[station_nodes], buffer_m, float(cell_m))
     discs = shapely.buffer(shapely.points(network.node_xy[station_nodes]), buffer_m)
     polygons = np.where(shapely.is_empty(traced), discs, traced)
@@ -260,8 +264,12 @@ def gap_areas(network: Network, node_time_s: np.ndarray, threshold_s: float,
     A node is uncovered when its time exceeds the threshold (inf included). Two uncovered street
     pieces are in one gap when they share an uncovered node; a piece in the middle of a two-way
     street covered from both ends touches none and is a gap of its own. A gap's area is the union
-    of its pieces buffered by ``buffer_m``. Its centre is its uncovered node nearest the area's
-    representative point; for a gap with no uncovered node, the point of its piece nearest there.
+    of its pieces buffered by ``buffer_m``, traced on a grid as service areas are (see
+    :func:`service_areas`): cells of ``buffer_m / 2``, within a few per cent of the exact union,
+    except for gaps wider than 2000 such cells, traced together on cells of the widest one's
+    extent / 2000. Its centre is
+    its uncovered node nearest the area's representative point; for a gap with no uncovered node,
+    the middle of its piece.
 
     Args:
         network: the mode's network.
@@ -286,10 +294,26 @@ def gap_areas(network: Network, node_time_s: np.ndarray, threshold_s: float,
     streets, parts, part_edge, part_gap, node_gap, demand, street_m, rank = gaps
     count = len(demand)
     order = np.argsort(part_gap, kind="stable")
-    pieces = _pieces(_edge_lines(network), part_edge, parts.start, parts.end)
-    polygons = _buffered_unions(pieces[order], part_gap[order], count, buffer_m)
+    parts = _Intervals(parts.row[order], parts.start[order], parts.end[order])
+    part_edge, part_gap = part_edge[order], part_gap[order]
+    edge_lines = _edge_lines(network, part_edge)
+    ends = np.column_stack([network.edge_u[part_edge], network.edge_v[part_edge]]).ravel()
+    extent = _extents(network, np.repeat(part_gap, 2), ends)
+    first = np.searchsorted(part_gap, np.arange(count))
+    start_xy = _point_along(edge_lines, part_edge[first], parts.start[first])
+    polygons = np.empty(count, dtype=object)
+    fine = extent <= MAX_GRID_SIDE * buffer_m / 2.0
+    for chosen in (fine, ~fine):  # a city-wide gap does not coarsen the small ones
+        if chosen.any():
+            keep = chosen[part_gap]
+            polygons[chosen] = _traced_areas(
+                edge_lines, (np.cumsum(chosen) - 1)[part_gap[keep]], part_edge[keep],
+                _Intervals(parts.row[keep], parts.start[keep], parts.end[keep]),
+                start_xy[chosen], buffer_m, _default_cell(buffer_m, extent[chosen].max()))
+    empty = shapely.is_empty(polygons)
+    polygons[empty] = shapely.buffer(shapely.points(start_xy[empty]), buffer_m)
     centre_xy, centre_time = _gap_centres(
-        network, streets, node_time_s, parts, pieces, part_gap, node_gap,
+        network, edge_lines, streets, node_time_s, parts, part_edge, part_gap, node_gap,
         shapely.point_on_surface(polygons))
     centre = gpd.GeoSeries(shapely.points(centre_xy), crs=network.utm_crs).to_crs(4326)
     return _frame(network, {
@@ -362,11 +386,11 @@ def uncovered_streets(network: Network, node_time_s: np.ndarray,
     streets = _streets(network)
     parts = _street_parts(network, streets, node_time_s, threshold_s, covered=False)
     part_edge = streets.edge[parts.row]
-    pieces = _pieces(_edge_lines(network), part_edge, parts.start, parts.end)
     return _frame(network, {
         "edge": part_edge,
         "length_m": _part_lengths(network, part_edge, parts),
-    }, pieces, UNCOVERED_STREET_COLUMNS)
+    }, _pieces_lonlat(network, part_edge, parts.start, parts.end), UNCOVERED_STREET_COLUMNS,
+        crs=4326)
 
 
 def _head_fraction(head_time: np.ndarray, edge_time: np.ndarray, threshold_s: float) -> np.ndarray:
@@ -436,15 +460,22 @@ def _reached_in_edges(network: Network, station: np.ndarray, node: np.ndarray,
     return station[entry][keep].astype(np.int64), edge[keep], fraction[keep]
 
 
-def _edge_lines(network: Network) -> _EdgeLines:
-    """Project every edge's shape to the UTM zone (see :class:`_EdgeLines`)."""
-    x, y = network.to_utm(network.geom_lonlat[:, 0], network.geom_lonlat[:, 1])
-    xy = np.column_stack([x, y])
-    offsets = network.geom_offsets
+def _edge_lines(network: Network, edges: np.ndarray) -> _EdgeLines:
+    """The UTM shapes of ``edges`` (any order, repeats allowed; see :class:`_EdgeLines`): only
+    the shapes a caller cuts, so that the work follows them."""
+    chosen = np.zeros(network.n_edges, dtype=bool)
+    chosen[edges] = True
+    edges = np.flatnonzero(chosen)
+    start, stop = network.geom_offsets[edges], network.geom_offsets[edges + 1]
+    xy = network.geom_xy[_ranges(start, stop)]
+    first = np.zeros(network.n_edges, dtype=np.int64)
+    first[edges] = np.cumsum(stop - start) - (stop - start)
+    last = first.copy()
+    last[edges] += stop - start - 1
     step = np.zeros(len(xy))
     step[1:] = np.hypot(*np.diff(xy, axis=0).T)
-    step[offsets[:-1]] = 0.0
-    return _EdgeLines(xy, np.cumsum(step), offsets)
+    step[first[edges]] = 0.0
+    return _EdgeLines(xy, np.cumsum(step), first, last)
 
 
 def _pieces(edge_lines: _EdgeLines, edge: np.ndarray, start: np.ndarray,
@@ -461,6 +492,27 @@ def _pieces(edge_lines: _EdgeLines, edge: np.ndarray, start: np.ndarray,
     return out
 
 
+def _pieces_lonlat(network: Network, edge: np.ndarray, start: np.ndarray,
+                   end: np.ndarray) -> np.ndarray:
+    """The pieces of :func:`_pieces` in WGS-84: whole edges as their stored shapes, and only the
+    cut ones through the UTM zone (a city's uncovered streets are mostly whole)."""
+    out = np.empty(len(edge), dtype=object)
+    whole = (start <= 0.0) & (end >= 1.0)
+    first = network.geom_offsets[edge[whole]]
+    counts = network.geom_offsets[edge[whole] + 1] - first
+    if whole.any():
+        out[whole] = shapely.linestrings(network.geom_lonlat[_ranges(first, first + counts)],
+                                         indices=np.repeat(np.arange(len(first)), counts))
+    cut = np.flatnonzero(~whole)
+    if len(cut):
+        coords, piece = _piece_coords(_edge_lines(network, edge[cut]), edge[cut], start[cut],
+                                      end[cut])
+        to_lonlat = Transformer.from_crs(network.utm_crs, 4326, always_xy=True)
+        out[cut] = shapely.linestrings(np.column_stack(to_lonlat.transform(*coords.T)),
+                                       indices=piece)
+    return out
+
+
 def _piece_coords(edge_lines: _EdgeLines, edge: np.ndarray, start: np.ndarray,
                   end: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The vertices of ``[start, end]`` (length fractions from the tail) of each edge's line.
@@ -471,8 +523,8 @@ def _piece_coords(edge_lines: _EdgeLines, edge: np.ndarray, start: np.ndarray,
     Returns:
         The vertices (V, 2) in the UTM zone, piece by piece, and the piece of each (V,).
     """
-    first = edge_lines.offsets[edge]
-    counts = edge_lines.offsets[edge + 1] - first
+    first = edge_lines.first[edge]
+    counts = edge_lines.last[edge] - first + 1
     whole = (start <= 0.0) & (end >= 1.0)
     base = edge_lines.run[first]
     total = edge_lines.run[first + counts - 1] - base
@@ -495,8 +547,7 @@ def _piece_coords(edge_lines: _EdgeLines, edge: np.ndarray, start: np.ndarray,
 
 def _point_along(edge_lines: _EdgeLines, edge: np.ndarray, fraction: np.ndarray) -> np.ndarray:
     """The point at ``fraction`` of each edge's shape length from its tail (K, 2)."""
-    first = edge_lines.offsets[edge]
-    last = edge_lines.offsets[edge + 1] - 1
+    first, last = edge_lines.first[edge], edge_lines.last[edge]
     base = edge_lines.run[first]
     position = base + fraction * (edge_lines.run[last] - base)
     at = np.clip(np.searchsorted(edge_lines.run, position, side="right") - 1, first,
@@ -508,149 +559,133 @@ def _point_along(edge_lines: _EdgeLines, edge: np.ndarray, fraction: np.ndarray)
     return xy[at] + np.clip(share, 0.0, 1.0)[:, None] * (xy[np.minimum(at + 1, last)] - xy[at])
 
 
-def _buffered_unions(pieces: np.ndarray, group: np.ndarray, count: int,
-                     buffer_m: float) -> np.ndarray:
-    """The union of each group's pieces buffered by ``buffer_m``.
-
-    GEOS's cascaded union of the pieces' own buffers is an order of magnitude faster than
-    buffering their MultiLineString at once (1 s against 16 s for 12,000 truck streets).
-
-    Args:
-        pieces: LineStrings sorted by group.
-        group: the group of each piece, ascending, in ``0 … count-1``.
-        count: the number of groups.
-        buffer_m: the buffer distance, metres.
-
-    Returns:
-        One (Multi)Polygon per group (count,), empty for a group without pieces.
-    """
-    bounds = np.searchsorted(group, np.arange(count + 1))
-    unions = np.empty(count, dtype=object)
-    for g in range(count):
-        unions[g] = shapely.union_all(shapely.buffer(pieces[bounds[g]:bounds[g + 1]], buffer_m))
-    return unions
+def _default_cell(buffer_m: float, extent_m: float) -> float:
+    """The grid spacing areas are traced on by default: half the buffer, or coarser where the
+    largest area spans more than :data:`MAX_GRID_SIDE` half-buffers (``extent_m`` metres)."""
+    return max(buffer_m / 2.0, extent_m / MAX_GRID_SIDE)
 
 
-def _largest_extent(network: Network, station: np.ndarray, node: np.ndarray) -> float:
-    """The largest side of any station's bounding box of reached nodes, metres (0 if none)."""
+def _extents(network: Network, area: np.ndarray, node: np.ndarray) -> np.ndarray:
+    """The larger side of each area's bounding box of its nodes, metres; ``area`` (ascending,
+    from 0, none skipped) and ``node`` pair them."""
     if len(node) == 0:
-        return 0.0
-    order = np.argsort(station, kind="stable")
-    xy = network.node_xy[node[order]]
-    first = np.flatnonzero(np.diff(station[order], prepend=-1))
-    side = np.maximum.reduceat(xy, first) - np.minimum.reduceat(xy, first)
-    return float(side.max())
+        return np.zeros(0)
+    xy = network.node_xy[node]
+    first = np.flatnonzero(np.diff(area, prepend=-1))
+    return (np.maximum.reduceat(xy, first) - np.minimum.reduceat(xy, first)).max(axis=1)
 
 
-def _traced_areas(edge_lines: _EdgeLines, part_station: np.ndarray, part_edge: np.ndarray,
-                  parts: _Intervals, station_xy: np.ndarray, buffer_m: float,
+def _traced_areas(edge_lines: _EdgeLines, part_area: np.ndarray, part_edge: np.ndarray,
+                  parts: _Intervals, area_xy: np.ndarray, buffer_m: float,
                   cell_m: float) -> np.ndarray:
-    """Each station's reached pieces buffered by ``buffer_m``, traced on a ``cell_m`` grid.
+    """Each area's street pieces buffered by ``buffer_m``, traced on a ``cell_m`` grid: a
+    station's service area (its reached pieces) or a gap (its uncovered pieces).
 
     Distances are measured from the nodes of one grid over the network, ``origin + (i, j) *
-    cell_m``, to street segments within ``cap = buffer_m + cell_m``: for the streets a station
-    reaches whole, once per batch of stations (stations in order of x, batched so that the
-    batch's distances fit :data:`PAIR_BUDGET`) and shared by the batch's stations; for cut
-    pieces, per station. A station's grid spans its segments' boxes widened by the cap, filled
-    with the cap and lowered to the distances measured; marching squares on it give the area. A
+    cell_m``, to street segments within ``cap = buffer_m + cell_m``, once per batch of areas
+    (areas in order of x, batched so that the batch's distances fit :data:`PAIR_BUDGET`): a
+    street that areas of the batch hold whole is measured once for all of them (service areas
+    overlap; gaps share no street), a cut piece for its own area. An area's grid spans its
+    segments' boxes widened by the cap, filled with the cap and lowered to the distances
+    measured; marching squares on it give the area. A
     node beyond the cap has no neighbour within ``buffer_m`` (distance changes by at most a cell
     between neighbours), so the capped nodes never bear on the outline.
 
     Args:
         edge_lines: the network's edge shapes in UTM.
-        part_station, part_edge: station (ascending) and street edge of each covered part.
+        part_area, part_edge: area (ascending) and street edge of each part.
         parts: the parts' intervals along their edges.
-        station_xy: each station's position (S, 2), UTM; only orders the batches.
+        area_xy: a position of each area (S, 2), UTM; only orders the batches.
         buffer_m: the buffer distance, metres.
         cell_m: the grid spacing, metres.
 
     Returns:
-        One Polygon or MultiPolygon per station (S,), empty for a station without parts.
+        One Polygon or MultiPolygon per area (S,), empty for an area without parts.
     """
-    count = len(station_xy)
+    count = len(area_xy)
     grid = _Grid(edge_lines.xy.min(axis=0) if len(edge_lines.xy) else np.zeros(2), cell_m,
                  buffer_m + cell_m, buffer_m)
+    # What is measured: each street some area holds whole, once, and each cut piece.
     whole = (parts.start <= 0.0) & (parts.end >= 1.0)
-    # The streets some station reaches whole, their segments and the segments' boxes.
-    shared, street_of_part = np.unique(part_edge[whole], return_inverse=True)
-    seg_a, seg_b, seg_street = _split_segments(*_edge_segments(edge_lines, shared), grid.chunk_m)
-    seg_lo, seg_hi = grid.boxes(seg_a, seg_b)
-    seg_ptr = np.searchsorted(seg_street, np.arange(len(shared) + 1))
-    cost = np.bincount(seg_street, np.prod(seg_hi - seg_lo + 1, axis=1), minlength=len(shared))
-    has_segments = seg_ptr[:-1] < seg_ptr[1:]
-    street_lo = np.full((len(shared), 2), np.iinfo(np.int64).max)
-    street_hi = np.full((len(shared), 2), np.iinfo(np.int64).min)
-    street_lo[has_segments] = np.minimum.reduceat(seg_lo, seg_ptr[:-1][has_segments])
-    street_hi[has_segments] = np.maximum.reduceat(seg_hi, seg_ptr[:-1][has_segments])
-    whole_ptr = np.searchsorted(part_station[whole], np.arange(count + 1))
-    streets_of = [street_of_part[whole_ptr[s]:whole_ptr[s + 1]] for s in range(count)]
+    shared, unit_of_whole = np.unique(part_edge[whole], return_inverse=True)
     cut = np.nonzero(~whole)[0]
-    cut_ptr = np.searchsorted(part_station[cut], np.arange(count + 1))
+    unit_of_part = np.empty(len(part_edge), dtype=np.int64)
+    unit_of_part[whole] = unit_of_whole
+    unit_of_part[cut] = len(shared) + np.arange(len(cut))
+    units = len(shared) + len(cut)
+    xy, unit = _piece_coords(edge_lines, np.concatenate([shared, part_edge[cut]]),
+                             np.concatenate([np.zeros(len(shared)), parts.start[cut]]),
+                             np.concatenate([np.ones(len(shared)), parts.end[cut]]))
+    joined = unit[1:] == unit[:-1]
+    seg_a, seg_b, seg_unit = _split_segments(xy[:-1][joined], xy[1:][joined],
+                                             unit[:-1][joined], grid.chunk_m)
+    seg_lo, seg_hi = grid.boxes(seg_a, seg_b)
+    seg_ptr = np.searchsorted(seg_unit, np.arange(units + 1))
+    cost = np.bincount(seg_unit, np.prod(seg_hi - seg_lo + 1, axis=1), minlength=units)
+    has_segments = seg_ptr[:-1] < seg_ptr[1:]
+    unit_lo = np.full((units, 2), np.iinfo(np.int64).max)
+    unit_hi = np.full((units, 2), np.iinfo(np.int64).min)
+    unit_lo[has_segments] = np.minimum.reduceat(seg_lo, seg_ptr[:-1][has_segments])
+    unit_hi[has_segments] = np.maximum.reduceat(seg_hi, seg_ptr[:-1][has_segments])
+    area_ptr = np.searchsorted(part_area, np.arange(count + 1))
+    units_of = [unit_of_part[area_ptr[s]:area_ptr[s + 1]] for s in range(count)]
     out = np.empty(count, dtype=object)
 
-    def trace_station(s: int, stored: tuple | None) -> None:
-        """Trace station ``s``, its whole streets' distances read from ``stored`` (members,
-        pair_ptr, gx, gy, dist) or, if None, measured as it goes."""
-        streets = streets_of[s]
-        pieces = cut[cut_ptr[s]:cut_ptr[s + 1]]
-        xy, piece = _piece_coords(edge_lines, part_edge[pieces], parts.start[pieces],
-                                  parts.end[pieces])
-        joined = piece[1:] == piece[:-1]
-        a, b, _ = _split_segments(xy[:-1][joined], xy[1:][joined], piece[:-1][joined],
-                                  grid.chunk_m)
-        lo, hi = grid.boxes(a, b)
-        lo = np.vstack([lo, street_lo[streets]]).min(axis=0, initial=np.iinfo(np.int64).max)
-        hi = np.vstack([hi, street_hi[streets]]).max(axis=0, initial=np.iinfo(np.int64).min)
+    def trace_area(s: int, stored: tuple | None) -> None:
+        """Trace area ``s``, its distances read from ``stored`` (members, pair_ptr, gx, gy,
+        dist) or, if None, measured as it goes."""
+        mine = units_of[s]
+        lo = unit_lo[mine].min(axis=0, initial=np.iinfo(np.int64).max)
+        hi = unit_hi[mine].max(axis=0, initial=np.iinfo(np.int64).min)
         if (lo > hi).any():
             out[s] = shapely.Polygon()
             return
         values = grid.values(lo, hi)
-        grid.lower(values, lo, *_near_nodes(a, b, grid)[1:])
         if stored is not None:
             members, pair_ptr, gx, gy, dist = stored
-            local = np.searchsorted(members, streets)
+            local = np.searchsorted(members, mine)
             for chunk in _chunks(pair_ptr[local + 1] - pair_ptr[local], PAIR_BUDGET):
                 take = _ranges(pair_ptr[local[chunk]], pair_ptr[local[chunk] + 1])
                 grid.lower(values, lo, gx[take], gy[take], dist[take])
         else:
-            for chunk in _chunks(cost[streets], PAIR_BUDGET):
-                a, b, _ = _segments_of(seg_a, seg_b, seg_ptr, streets[chunk])
+            for chunk in _chunks(cost[mine], PAIR_BUDGET):
+                a, b, _ = _segments_of(seg_a, seg_b, seg_ptr, mine[chunk])
                 grid.lower(values, lo, *_near_nodes(a, b, grid)[1:])
         out[s] = _trace(values, grid.origin + (lo - 1) * cell_m, cell_m, buffer_m)
 
     def trace_batch(batch: list[int], members: np.ndarray) -> None:
         """Measure the batch's streets once (unless they exceed the budget: a batch of one
-        station), then trace its stations."""
+        area), then trace its areas."""
         if cost[members].sum() > PAIR_BUDGET:
             for s in batch:
-                trace_station(s, None)
+                trace_area(s, None)
             return
         a, b, owner = _segments_of(seg_a, seg_b, seg_ptr, members)
         counts, gx, gy, dist = _near_nodes(a, b, grid)
         pair_ptr = np.zeros(len(members) + 1, dtype=np.int64)
         np.cumsum(np.bincount(owner, counts, minlength=len(members)), out=pair_ptr[1:])
         for s in batch:
-            trace_station(s, (members, pair_ptr, gx, gy, dist))
+            trace_area(s, (members, pair_ptr, gx, gy, dist))
 
-    order = np.argsort(station_xy[:, 0], kind="stable")
-    for batch, members in _station_batches(order, streets_of, cost, PAIR_BUDGET):
+    order = np.argsort(area_xy[:, 0], kind="stable")
+    for batch, members in _area_batches(order, units_of, cost, PAIR_BUDGET):
         trace_batch(batch, members)
     return out
 
 
-def _station_batches(order: np.ndarray, streets_of: list[np.ndarray], cost: np.ndarray,
+def _area_batches(order: np.ndarray, streets_of: list[np.ndarray], cost: np.ndarray,
                      budget: float) -> Iterator[tuple[list[int], np.ndarray]]:
-    """Group stations, taken in ``order``, into batches whose streets cost at most ``budget``
-    (a station over the budget on its own is a batch of one).
+    """Group areas, taken in ``order``, into batches whose streets cost at most ``budget``
+    (an area over the budget on its own is a batch of one).
 
     Args:
-        order: the stations in the order to take them.
-        streets_of: each station's streets (indices into ``cost``).
+        order: the areas in the order to take them.
+        streets_of: each area's streets (indices into ``cost``).
         cost: what measuring each street costs.
         budget: the most a batch may cost.
 
     Yields:
-        Each batch's stations and the streets of any of them (ascending).
+        Each batch's areas and the streets of any of them (ascending).
     """
     in_batch = np.zeros(len(cost), dtype=bool)
     batch: list[int] = []
@@ -704,9 +739,10 @@ class _Grid(NamedTuple):
         return lo.astype(np.int64), hi.astype(np.int64)
 
     def values(self, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-        """A grid over nodes ``lo - 1`` to ``hi + 1`` (rows along y), all at the cap."""
+        """A grid over nodes ``lo - 1`` to ``hi + 1`` (rows along y), all at the cap, in float32
+        as the distances lowered into it (see :func:`_near_nodes`)."""
         nx, ny = (hi - lo + 3).tolist()
-        return np.full((ny, nx), self.cap)
+        return np.full((ny, nx), self.cap, dtype=np.float32)
 
     def lower(self, values: np.ndarray, lo: np.ndarray, gx: np.ndarray, gy: np.ndarray,
               dist: np.ndarray) -> None:
@@ -734,16 +770,6 @@ def _chunks(sizes: np.ndarray, budget: float) -> list[slice]:
     return [slice(first, last) for first, last in zip(bounds[:-1], bounds[1:])]
 
 
-def _edge_segments(edge_lines: _EdgeLines, edges: np.ndarray
-                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The straight segments of the edges' shapes: start and end points (K, 2) and the position
-    in ``edges`` of each, ascending."""
-    first = edge_lines.offsets[edges]
-    counts = edge_lines.offsets[edges + 1] - first - 1
-    start = _ranges(first, first + counts)
-    return edge_lines.xy[start], edge_lines.xy[start + 1], np.repeat(np.arange(len(edges)), counts)
-
-
 def _split_segments(a: np.ndarray, b: np.ndarray, owner: np.ndarray, max_m: float
                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Cut segments longer than ``max_m`` into equal parts no longer than it (order kept)."""
@@ -759,56 +785,61 @@ def _near_nodes(a: np.ndarray, b: np.ndarray, grid: _Grid
                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Every grid node within the grid's cap of each segment a-b, and its distance to it.
 
-    Each segment's box (:meth:`_Grid.boxes`) is scanned, :data:`_PAIR_STEP` nodes at a time;
-    positions are taken from the box's corner, so that the arithmetic stays in metres near zero.
-    Distances within :attr:`_Grid.hair` of the level are moved out by it.
+    Segments are taken in runs of about :data:`_PAIR_STEP` nodes; each run scans one window of
+    nodes per segment, as wide and high as the run's largest box (:meth:`_Grid.boxes`), from the
+    segment's box corner, as (segment, row, column) arrays, so that the arithmetic is whole-array
+    (nodes beyond a segment's own box are simply beyond the cap) and stays within a few hundred
+    metres of zero, where float32 is good to about 0.1 mm, far below the grid's resolution, at
+    half the memory traffic. Distances within :attr:`_Grid.hair` of the level are moved out by
+    it.
 
     Returns:
         How many nodes each segment has within the cap (K,), and for each of those (segment,
-        node) pairs, in segment order, the node's grid column and row (int32) and its distance.
+        node) pairs, in segment order, the node's grid column and row (int32) and its distance
+        (float32).
     """
     cell_m, cap = grid.cell_m, grid.cap
     lo, hi = grid.boxes(a, b)
     size = np.maximum(hi - lo + 1, 0)
-    nodes = size[:, 0] * size[:, 1]
-    corner = grid.origin + lo * cell_m - a  # the box's first node, from a
+    corner = (grid.origin + lo * cell_m - a).astype(np.float32)  # the box's first node, from a
     span = b - a
     length2 = np.einsum("ij,ij->i", span, span)
-    inverse = np.divide(1.0, length2, out=np.zeros(len(a)), where=length2 > 0)
-    ends = np.cumsum(nodes)
-    total = int(ends[-1]) if len(ends) else 0
+    inverse = np.divide(1.0, length2, out=np.zeros(len(a)), where=length2 > 0).astype(np.float32)
+    span = span.astype(np.float32)
+    step = np.float32(cell_m)
     counts = np.zeros(len(a), dtype=np.int64)
-    gx, gy = np.empty(total, np.int32), np.empty(total, np.int32)
-    dist = np.empty(total)
-    filled = 0
+    gx, gy = [np.zeros(0, np.int32)], [np.zeros(0, np.int32)]
+    dist = [np.zeros(0, np.float32)]
+    ends = np.cumsum(size[:, 0] * size[:, 1])
+    total = int(ends[-1]) if len(ends) else 0
     cuts = np.searchsorted(ends, np.arange(_PAIR_STEP, total, _PAIR_STEP), side="right")
     for first, last in zip(np.r_[0, cuts], np.r_[cuts, len(a)]):
         if last <= first:
             continue
-        n = nodes[first:last]
-        k = np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n, n)
-        width = np.repeat(size[first:last, 0], n)
-        row = k // width
-        col = k - row * width
-        sx, sy = np.repeat(span[first:last, 0], n), np.repeat(span[first:last, 1], n)
-        px = col * cell_m + np.repeat(corner[first:last, 0], n)
-        py = row * cell_m + np.repeat(corner[first:last, 1], n)
-        t = (px * sx + py * sy) * np.repeat(inverse[first:last], n)
+        run = slice(first, last)
+        nx, ny = size[run].max(axis=0).tolist()
+        sx, sy = span[run, 0, None, None], span[run, 1, None, None]
+        px = corner[run, 0, None, None] + np.arange(nx, dtype=np.float32) * step  # (k, 1, nx)
+        py = corner[run, 1, None, None] + np.arange(ny, dtype=np.float32)[:, None] * step
+        t = px * sx + py * sy
+        t *= inverse[run, None, None]
         np.clip(t, 0.0, 1.0, out=t)
-        px -= t * sx
-        py -= t * sy
-        d2 = px * px + py * py
-        near = np.flatnonzero(d2 <= cap * cap)
-        seg = np.repeat(np.arange(first, last), n)[near]
-        counts[first:last] = np.bincount(seg - first, minlength=last - first)
-        kept = slice(filled, filled + len(near))
-        gx[kept] = lo[seg, 0] + col[near]
-        gy[kept] = lo[seg, 1] + row[near]
-        dist[kept] = np.sqrt(d2[near])
-        filled += len(near)
-    dist = dist[:filled]
+        dx = px - t * sx
+        dy = py - t * sy
+        dx *= dx
+        dy *= dy
+        dx += dy
+        near = np.flatnonzero(dx <= cap * cap)
+        segment, at = np.divmod(near, nx * ny)
+        row, col = np.divmod(at, nx)
+        counts[run] = np.bincount(segment, minlength=last - first)
+        segment += first
+        gx.append((lo[segment, 0] + col).astype(np.int32))
+        gy.append((lo[segment, 1] + row).astype(np.int32))
+        dist.append(np.sqrt(dx.ravel()[near]))
+    dist = np.concatenate(dist)
     dist[np.abs(dist - grid.level) < grid.hair] = grid.level + grid.hair
-    return counts, gx[:filled], gy[:filled], dist
+    return counts, np.concatenate(gx), np.concatenate(gy), dist
 
 
 def _ranges(start: np.ndarray, stop: np.ndarray) -> np.ndarray:
@@ -888,22 +919,24 @@ def _gap_labels(network: Network, part_edge: np.ndarray,
     touches = uncovered_node[ends]
     graph = coo_matrix((np.ones(int(touches.sum())), (piece[touches], ends[touches])),
                        shape=(n + count, n + count))
-    _, label = connected_components(graph, directed=False)
-    gap_labels, part_gap = np.unique(label[n:], return_inverse=True)
-    gap_of_label = np.full(label.max() + 1, -1, dtype=np.int64)
-    gap_of_label[gap_labels] = np.arange(len(gap_labels))
+    labels, label = connected_components(graph, directed=False)
+    has_piece = np.zeros(labels, dtype=bool)
+    has_piece[label[n:]] = True
+    gap_of_label = np.full(labels, -1, dtype=np.int64)
+    gap_of_label[has_piece] = np.arange(int(has_piece.sum()))
     node_gap = np.where(uncovered_node, gap_of_label[label[:n]], -1)
-    return part_gap.ravel(), node_gap
+    return gap_of_label[label[n:]], node_gap
 
 
-def _gap_centres(network: Network, streets: _Streets, node_time_s: np.ndarray,
-                 parts: _Intervals, pieces: np.ndarray, part_gap: np.ndarray,
-                 node_gap: np.ndarray, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _gap_centres(network: Network, edge_lines: _EdgeLines, streets: _Streets,
+                 node_time_s: np.ndarray, parts: _Intervals, part_edge: np.ndarray,
+                 part_gap: np.ndarray, node_gap: np.ndarray,
+                 points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Each gap's centre (UTM xy) and its time to the nearest station.
 
     The centre is the gap's uncovered node nearest its representative point ``points``; a gap
-    without uncovered nodes is one piece inside a street, and its centre is the piece's point
-    nearest there, timed by the better of the street's two directions.
+    without uncovered nodes is one piece inside a street, and its centre is the piece's middle,
+    timed by the better of the street's two directions.
     """
     count = len(points)
     centre_xy = np.full((count, 2), np.nan)
@@ -911,16 +944,16 @@ def _gap_centres(network: Network, streets: _Streets, node_time_s: np.ndarray,
     nodes = np.nonzero(node_gap >= 0)[0]
     gap = node_gap[nodes]
     distance = np.hypot(*(network.node_xy[nodes] - shapely.get_coordinates(points)[gap]).T)
-    order = np.lexsort((distance, gap))
-    first = order[np.diff(gap[order], prepend=-1) != 0]
+    nearest = np.full(count, np.inf)
+    np.minimum.at(nearest, gap, distance)
+    tied = np.flatnonzero(distance == nearest[gap])
+    first = tied[np.unique(gap[tied], return_index=True)[1]]  # the lowest node of any tie
     centre_xy[gap[first]] = network.node_xy[nodes[first]]
     centre_time[gap[first]] = node_time_s[nodes[first]]
     lone = np.setdiff1d(np.arange(count), gap)
     piece = np.nonzero(np.isin(part_gap, lone))[0]
-    share = shapely.line_locate_point(pieces[piece], points[part_gap[piece]], normalized=True)
-    centre_xy[part_gap[piece]] = shapely.get_coordinates(
-        shapely.line_interpolate_point(pieces[piece], share, normalized=True))
-    along = parts.start[piece] + share * (parts.end[piece] - parts.start[piece])
+    along = (parts.start[piece] + parts.end[piece]) / 2.0
+    centre_xy[part_gap[piece]] = _point_along(edge_lines, part_edge[piece], along)
     edge, reverse = streets.edge[parts.row[piece]], streets.reverse[parts.row[piece]]
     forward = node_time_s[network.edge_v[edge]] + (1.0 - along) * network.time_s[edge]
     backward = np.where(reverse >= 0, node_time_s[network.edge_u[edge]]
@@ -930,7 +963,9 @@ def _gap_centres(network: Network, streets: _Streets, node_time_s: np.ndarray,
 
 
 def _frame(network: Network, columns: dict[str, np.ndarray], geometry: np.ndarray,
-           names: list[str]) -> gpd.GeoDataFrame:
-    """A WGS-84 frame of ``columns`` and UTM ``geometry``, its columns in the order ``names``."""
-    frame = gpd.GeoDataFrame(columns, geometry=gpd.GeoSeries(geometry, crs=network.utm_crs))
+           names: list[str], crs: CRS | int | None = None) -> gpd.GeoDataFrame:
+    """A WGS-84 frame of ``columns`` and ``geometry`` (in ``crs``, the network's UTM zone by
+    default), its columns in the order ``names``."""
+    frame = gpd.GeoDataFrame(columns, geometry=gpd.GeoSeries(
+        geometry, crs=network.utm_crs if crs is None else crs))
     return frame.to_crs(4326)[names]

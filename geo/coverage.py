@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import h3
+import h3.api.basic_int
 import numpy as np
 import pandas as pd
 
@@ -172,8 +173,10 @@ def cell_statistics(network: Network, field: ServiceField, demand: np.ndarray,
     columns = ["cell", "demand", "covered_demand", "covered_share", "mean_time_min"]
     if len(nodes) == 0:
         return pd.DataFrame(columns=columns)
-    cells = np.array([h3.latlng_to_cell(lat, lon, resolution)
-                      for lat, lon in zip(network.lat[nodes], network.lon[nodes])])
+    to_cell = h3.api.basic_int.latlng_to_cell
+    cells = np.fromiter((to_cell(lat, lon, resolution) for lat, lon in
+                         zip(network.lat[nodes].tolist(), network.lon[nodes].tolist())),
+                        dtype=np.uint64, count=len(nodes))
     times = field.time_s[nodes]
     weights = demand[nodes]
     reachable = np.isfinite(times)
@@ -184,6 +187,7 @@ def cell_statistics(network: Network, field: ServiceField, demand: np.ndarray,
         "timed_demand": np.where(reachable, weights, 0.0),
         "weighted_minutes": np.where(reachable, weights * times / 60.0, 0.0),
     }).groupby("cell", as_index=False).sum()
+    frame["cell"] = [h3.int_to_str(cell) for cell in frame["cell"].tolist()]
     frame["covered_share"] = frame["covered_demand"] / frame["demand"]
     frame["mean_time_min"] = frame["weighted_minutes"] / frame["timed_demand"].where(
         frame["timed_demand"] > 0)

@@ -215,6 +215,13 @@ class Network:
         x, y = self.to_utm(self.lon, self.lat)
         return np.column_stack([x, y])
 
+    @cached_property
+    def geom_xy(self) -> np.ndarray:
+        """Edge shape vertices in the UTM zone, float64 (G, 2), as ``geom_lonlat``; projected
+        once, as areas are cut and traced from them on every coverage request."""
+        x, y = self.to_utm(self.geom_lonlat[:, 0], self.geom_lonlat[:, 1])
+        return np.column_stack([x, y])
+
     def save(self, path: Path) -> None:
         """Write the network to an uncompressed ``.npz`` file (fast to load) that only its owner
         may read, in a folder likewise."""

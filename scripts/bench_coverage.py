@@ -2,13 +2,20 @@
 
 Times :func:`geo.analysis.coverage_analysis` with geometry, end to end and part by part (service
 field, per-station reach counts, report numbers, gap areas, service areas, uncovered streets,
-H3 cells), with the peak memory of each part, on:
+H3 cells), in CPU seconds (``time.process_time``, best of ``--repeat``), with the peak memory of
+each part, on:
 
 - the Jinan truck network with its demo truck-driver homes (the open ones), trucks group, 15 min,
   through an :class:`~geo.atlas.Atlas` over a temporary instance folder (``--instance`` to keep
   one);
 - a synthetic street grid of ``--grid-side``² nodes (202,500 by default) with street-length
-  demand and ``--grid-stations`` random open stations, 10 min (``--no-grid`` to skip).
+  demand and ``--grid-stations`` random open stations, 10 min (``--no-grid`` to skip);
+- a city-sized grid of ``--big-grid-side``² nodes (1,000,000 by default), likewise
+  (``--no-big-grid`` to skip); its target is the whole report in 10 CPU seconds.
+
+The gap stage has its own peer everywhere: the gap areas built the old way, each gap's uncovered
+pieces buffered and unioned by GEOS (``--no-gap-peer`` skips it), with how far the traced areas
+are from it.
 
 In the same run it times the peer, the way the osmnx isochrone example does it
 (``osmnx-examples/notebooks/13-isolines-isochrones``, ``make_iso_polys``): per station,
@@ -28,9 +35,12 @@ times that, and prints how far the traced areas are from it.
 Peak memory per part is what numpy and Python allocate (tracemalloc, one extra run per part);
 GEOS's own allocations are not in it. The process's peak resident memory is printed at the end.
 
+On the big grid the osmnx peer is skipped (building its networkx graph alone takes minutes and
+gigabytes); ``--big-peer`` runs it there too.
+
     python scripts/bench_coverage.py [--repeat 3] [--grid-side 450] [--grid-stations 40]
-        [--peer-grid-stations 5] [--buffer 35] [--no-grid] [--no-peer] [--exact]
-        [--instance DIR]
+        [--big-grid-side 1000] [--peer-grid-stations 5] [--buffer 35] [--no-grid]
+        [--no-big-grid] [--no-peer] [--big-peer] [--no-gap-peer] [--exact] [--instance DIR]
 """
 
 from __future__ import annotations
@@ -54,6 +64,8 @@ GROUP = "trucks"
 GRID_MINUTES = 10.0
 #: The buffer our service areas use by default (``geo.areas.service_areas``).
 BUFFER_M = 35.0
+#: The buffer our gap areas use by default (``geo.areas.gap_areas``).
+GAP_BUFFER_M = 50.0
 
 
 def say(message: str) -> None:
@@ -62,13 +74,14 @@ def say(message: str) -> None:
 
 
 def best_of(repeat: int, run) -> tuple[float, object]:
-    """Smallest wall time of ``repeat`` runs (seconds), and the last result."""
+    """Smallest CPU time of ``repeat`` runs (seconds, this process's threads), and the last
+    result; CPU rather than wall time, as the machine may be shared."""
     best, result = float("inf"), None
     for _ in range(repeat):
         gc.collect()
-        start = time.perf_counter()
+        start = time.process_time()
         result = run()
-        best = min(best, time.perf_counter() - start)
+        best = min(best, time.process_time() - start)
     return best, result
 
 
@@ -121,8 +134,49 @@ def time_parts(parts: dict, repeat: int) -> list[dict]:
     for name, run in parts.items():
         seconds, _ = best_of(repeat, run)
         rows.append({"part": name, "s": seconds, "mb": peak_mb(run)})
-        say(f"  {name}: {seconds * 1e3:.1f} ms")
+        say(f"  {name}: {seconds:.2f} s CPU")
     return rows
+
+
+def old_gaps(network, node_time_s: np.ndarray, threshold_s: float, demand: np.ndarray
+             ) -> np.ndarray:
+    """The gap areas the old way, in rank order (UTM): each gap's uncovered pieces buffered by
+    :data:`GAP_BUFFER_M` and unioned by GEOS, one union per gap."""
+    import shapely
+
+    from geo.areas import _edge_lines, _pieces, _ranked_gaps
+
+    gaps = _ranked_gaps(network, node_time_s, threshold_s, demand)
+    if gaps is None:
+        return np.zeros(0, dtype=object)
+    _, parts, part_edge, part_gap, _, demand_of, _, rank = gaps
+    order = np.argsort(part_gap, kind="stable")
+    pieces = _pieces(_edge_lines(network, part_edge), part_edge, parts.start, parts.end)[order]
+    bounds = np.searchsorted(part_gap[order], np.arange(len(demand_of) + 1))
+    unions = np.array([shapely.union_all(shapely.buffer(pieces[first:last], GAP_BUFFER_M))
+                       for first, last in zip(bounds[:-1], bounds[1:])], dtype=object)
+    return unions[rank]
+
+
+def gap_peer(case: dict) -> dict:
+    """The old gap areas' CPU time, and how the traced ones compare with them."""
+    import shapely
+
+    from geo.areas import gap_areas
+    from geo.field import service_field
+
+    network, nodes = case["network"], case["nodes"]
+    threshold_s = case["threshold_min"] * 60.0
+    times = service_field(network, nodes).time_s
+    seconds, exact = best_of(1, lambda: old_gaps(network, times, threshold_s, case["demand"]))
+    traced = gap_areas(network, times, threshold_s, case["demand"]).to_crs(network.utm_crs)
+    traced = np.asarray(traced.geometry.values)
+    exact_m2 = shapely.area(exact)
+    relative = shapely.area(traced) / exact_m2 - 1
+    big = exact_m2 >= np.sort(exact_m2)[-min(20, len(exact_m2))]
+    apart = shapely.area(shapely.symmetric_difference(traced[big], exact[big])) / exact_m2[big]
+    return {"s": seconds, "relative": relative, "gaps": len(exact),
+            "total": shapely.area(traced).sum() / exact_m2.sum() - 1, "apart": apart}
 
 
 # --------------------------------------------------------------------------------------------
@@ -156,11 +210,11 @@ def peer_isochrones(graph: nx.DiGraph, station_nodes: np.ndarray, threshold_s: f
     search_s = polygon_s = 0.0
     areas = []
     for station in station_nodes.tolist():
-        start = time.perf_counter()
+        start = time.process_time()
         subgraph = nx.ego_graph(graph, station, radius=threshold_s, distance="time")
-        search_s += time.perf_counter() - start
+        search_s += time.process_time() - start
 
-        start = time.perf_counter()
+        start = time.process_time()
         node_points = [Point((data["x"], data["y"])) for node, data in subgraph.nodes(data=True)]
         nodes_gdf = gpd.GeoDataFrame({"id": list(subgraph.nodes)}, geometry=node_points)
         nodes_gdf = nodes_gdf.set_index("id")
@@ -169,7 +223,7 @@ def peer_isochrones(graph: nx.DiGraph, station_nodes: np.ndarray, threshold_s: f
         e = gpd.GeoSeries(edge_lines).buffer(buffer_m).geometry
         all_gs = list(n) + list(e)
         new_iso = gpd.GeoSeries(all_gs).union_all()
-        polygon_s += time.perf_counter() - start
+        polygon_s += time.process_time() - start
         areas.append(new_iso.area)
     return {"search_s": search_s, "polygon_s": polygon_s, "area_m2": np.array(areas),
             "stations": len(station_nodes)}
@@ -210,8 +264,9 @@ def jinan_case(args) -> dict:
     }
 
 
-def grid_case(args) -> dict:
-    """A synthetic grid with street-length demand and random open stations, via a RegionIndex."""
+def grid_case(args, side: int) -> dict:
+    """A synthetic ``side`` x ``side`` grid with street-length demand and random open stations,
+    via a RegionIndex."""
     from bench_field import grid_network
     from geo.analysis import coverage_analysis, h3_resolution
     from geo.demand import DemandLayer
@@ -219,7 +274,7 @@ def grid_case(args) -> dict:
     from geo.index import RegionIndex
     from geo.stations import Station
 
-    network = grid_network(args.grid_side)
+    network = grid_network(side)
     # The street rule of geo.demand: each street's length, half to each end node.
     two_way = network.edge_ids(network.edge_v, network.edge_u) >= 0
     half = network.length_m * np.where(two_way, 0.25, 0.5)
@@ -240,7 +295,7 @@ def grid_case(args) -> dict:
                         lambda: coverage_analysis(index, group, demand, GRID_MINUTES))
     nodes = index.station_nodes("truck")[index.matching()]
     return {
-        "name": f"grid {args.grid_side}x{args.grid_side}, {GRID_MINUTES:g} min",
+        "name": f"grid {side}x{side}, {GRID_MINUTES:g} min",
         "network": network, "nodes": nodes, "threshold_min": GRID_MINUTES,
         "demand": weights, "h3": h3_resolution(index.bounds),
         "extra": [("coverage_analysis, first call (one run)", cold_s, None),
@@ -261,13 +316,13 @@ def exact_agreement(case: dict) -> dict:
 
     network, nodes = case["network"], case["nodes"]
     threshold_s = case["threshold_min"] * 60.0
-    start = time.perf_counter()
+    start = time.process_time()
     exact = np.array([
         shapely.union_all(shapely.buffer(edge_pieces(
             network, service_field(network, np.array([node])).time_s, threshold_s,
             covered=True), BUFFER_M))
         for node in nodes.tolist()], dtype=object)
-    seconds = time.perf_counter() - start
+    seconds = time.process_time() - start
     traced = np.asarray(case["areas"].to_crs(network.utm_crs).geometry.values)
     exact_m2 = shapely.area(exact)
     relative = shapely.area(traced) / exact_m2 - 1
@@ -282,11 +337,15 @@ def run_case(case: dict, args) -> dict:
         f"{len(nodes)} stations; timing the parts")
     rows = time_parts(coverage_parts(network, nodes, case["demand"], case["threshold_min"],
                                      case["h3"]), args.repeat)
-    out = {"rows": rows, "case": case, "peer": None, "exact": None, "repeat": args.repeat}
+    out = {"rows": rows, "case": case, "peer": None, "exact": None, "gap_peer": None,
+           "repeat": args.repeat}
     if args.exact and case.get("exact"):
         say("exact service areas (buffer union per station)")
         out["exact"] = exact_agreement(case)
-    if not args.no_peer:
+    if not args.no_gap_peer:
+        say("gap areas the old way (buffer union per gap)")
+        out["gap_peer"] = gap_peer(case)
+    if not args.no_peer and (args.big_peer or not case.get("big")):
         say("building the networkx graph for the peer")
         build_s, graph = best_of(1, lambda: reversed_graph(network))
         peer_nodes = case["peer_stations"]
@@ -309,16 +368,26 @@ def print_case(out: dict, stations: int) -> None:
     print()
     print(f"== {case['name']}: {network.n_nodes:,} nodes, {network.n_edges:,} edges, "
           f"{stations} stations ==")
-    print(f"{'part':<52} {'ms':>10} {'peak MB':>9}  (best of {out['repeat']})")
+    print(f"{'part':<52} {'CPU s':>10} {'peak MB':>9}  (best of {out['repeat']})")
     for r in rows:
-        print(f"{r['part']:<52} {r['s'] * 1e3:>10.1f} {r['mb']:>9.1f}")
+        print(f"{r['part']:<52} {r['s']:>10.3f} {r['mb']:>9.1f}")
     total = sum(r["s"] for r in rows)
-    print(f"{'sum of the parts':<52} {total * 1e3:>10.1f}")
+    print(f"{'sum of the parts':<52} {total:>10.3f}")
     for label, seconds, _ in case["extra"]:
-        print(f"{label:<52} {seconds * 1e3:>10.1f}")
+        print(f"{label:<52} {seconds:>10.3f}")
+    gaps = out["gap_peer"]
+    if gaps is not None:
+        ours = {r["part"]: r["s"] for r in rows}["gaps"]
+        print(f"{'gaps the old way (buffer union per gap; one run)':<52} {gaps['s']:>10.3f}")
+        print(f"ratio, old gaps / traced gaps: {gaps['s'] / ours:.1f}x; {gaps['gaps']} gaps, "
+              f"traced area against the union's: {gaps['total']:+.2%} in all, per gap "
+              f"{np.median(gaps['relative']):+.2%} median (from {gaps['relative'].min():+.2%} "
+              f"to {gaps['relative'].max():+.2%}); symmetric difference of the "
+              f"{len(gaps['apart'])} largest {np.mean(gaps['apart']):.2%} on average, "
+              f"{gaps['apart'].max():.2%} at most")
     exact = out["exact"]
     if exact is not None:
-        print(f"{'exact service areas (buffer union, the old way)':<52} {exact['s'] * 1e3:>10.1f}")
+        print(f"{'exact service areas (buffer union, the old way)':<52} {exact['s']:>10.3f}")
         print(f"traced against exact, per station: area {np.mean(exact['relative']):+.2%} "
               f"on average (from {exact['relative'].min():+.2%} to "
               f"{exact['relative'].max():+.2%}); symmetric difference "
@@ -331,10 +400,10 @@ def print_case(out: dict, stations: int) -> None:
     search, polygons = peer["search_s"] * scale, peer["polygon_s"] * scale
     ours = {r["part"]: r["s"] for r in rows}
     print(f"peer (osmnx example), {stations} stations{note}:")
-    print(f"{'  networkx graph build (once, not counted)':<52} {peer['build_s'] * 1e3:>10.1f}")
-    print(f"{'  ego_graph per station':<52} {search * 1e3:>10.1f}")
-    print(f"{'  polygons: nodes + edges buffered, union_all':<52} {polygons * 1e3:>10.1f}")
-    print(f"{'  peer total':<52} {(search + polygons) * 1e3:>10.1f}")
+    print(f"{'  networkx graph build (once, not counted)':<52} {peer['build_s']:>10.3f}")
+    print(f"{'  ego_graph per station':<52} {search:>10.3f}")
+    print(f"{'  polygons: nodes + edges buffered, union_all':<52} {polygons:>10.3f}")
+    print(f"{'  peer total':<52} {(search + polygons):>10.3f}")
     print(f"ratios, peer / ours: reach {search / ours['reach counts']:.0f}x, "
           f"service areas {(search + polygons) / ours['service areas']:.0f}x "
           f"(peer search + polygons against our service_areas, which does its own reach); "
@@ -345,6 +414,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3, help="runs per timing (best is kept)")
     parser.add_argument("--grid-side", type=int, default=450, help="grid is side x side nodes")
+    parser.add_argument("--big-grid-side", type=int, default=1000,
+                        help="the city-sized grid is side x side nodes")
     parser.add_argument("--grid-stations", type=int, default=40)
     parser.add_argument("--peer-grid-stations", type=int, default=5,
                         help="stations the peer runs on the grid (extrapolated to all)")
@@ -352,7 +423,12 @@ def main() -> None:
                         help="peer buffer for edges and nodes, metres")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-grid", action="store_true", help="skip the synthetic grid")
+    parser.add_argument("--no-big-grid", action="store_true", help="skip the city-sized grid")
     parser.add_argument("--no-peer", action="store_true", help="skip the networkx/osmnx peer")
+    parser.add_argument("--big-peer", action="store_true",
+                        help="run the networkx/osmnx peer on the city-sized grid too")
+    parser.add_argument("--no-gap-peer", action="store_true",
+                        help="skip the gap areas built the old way")
     parser.add_argument("--exact", action="store_true",
                         help="also build Jinan's exact buffer-union areas and compare")
     parser.add_argument("--instance", type=Path, default=None,
@@ -369,7 +445,10 @@ def main() -> None:
         run_case(jinan_case(args), args)
         if not args.no_grid:
             say(f"building the {args.grid_side}x{args.grid_side} grid")
-            run_case(grid_case(args), args)
+            run_case(grid_case(args, args.grid_side), args)
+        if not args.no_big_grid:
+            say(f"building the {args.big_grid_side}x{args.big_grid_side} grid")
+            run_case(grid_case(args, args.big_grid_side) | {"big": True}, args)
     finally:
         if made:
             shutil.rmtree(instance, ignore_errors=True)

@@ -3,16 +3,17 @@
 Most networks here are straight streets laid out in metres in UTM zone 50 (Nanjing's zone), so
 that shapes, lengths and areas can be checked to the metre. Time runs *to* the stations.
 
-Service areas are traced on a grid (see :func:`geo.areas.service_areas`); where they are checked
-against the exact union of buffered street pieces, that union is computed here with GEOS
-(:func:`buffer_union`), as the reference the tracing approximates.
+Service areas and gap areas are traced on a grid (see :func:`geo.areas.service_areas`); where
+they are checked against the exact union of buffered street pieces, that union is computed here
+with GEOS (:func:`buffer_union`, :func:`gap_unions`), as the reference the tracing approximates.
 """
 
 import numpy as np
 import pytest
 import shapely
 from pyproj import Transformer
-from scipy.sparse.csgraph import dijkstra
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components, dijkstra
 
 from geo.areas import (
     GAP_COLUMNS,
@@ -81,6 +82,36 @@ def buffer_union(net: Network, station: int, threshold_s: float,
     return shapely.union_all(shapely.buffer(pieces, buffer_m))
 
 
+def random_streets(seed: int, count: int, side_m: float) -> Network:
+    """``count`` nodes scattered over a square of ``side_m``, each joined by two-way streets to its
+    three nearest (1.4 m/s): streets at every angle, close enough that their buffers meet."""
+    rng = np.random.default_rng(seed)
+    xy = rng.uniform(0, side_m, (count, 2))
+    distance = np.hypot(*(xy[:, None] - xy[None]).transpose(2, 0, 1))
+    near = np.argsort(distance, axis=1)[:, 1:4]
+    pairs = {(min(i, j), max(i, j)) for i in range(len(xy)) for j in near[i]}
+    return street_network(xy, two_way=[(i, j, distance[i, j] / 1.4) for i, j in pairs])
+
+
+def gap_unions(net: Network, times: np.ndarray, threshold_s: float,
+               buffer_m: float) -> list[shapely.Geometry]:
+    """The exact gap areas, in UTM, in no order: the uncovered pieces grouped by the uncovered
+    nodes their ends share, each group buffered and unioned by GEOS."""
+    pieces = edge_pieces(net, times, threshold_s, covered=False)
+    node_at = {tuple(np.round(net.node_xy[n], 6)): n for n in np.nonzero(times > threshold_s)[0]}
+    piece, node = [], []
+    for end in (0, -1):
+        for i, xy in enumerate(shapely.get_coordinates(shapely.get_point(pieces, end))):
+            if tuple(np.round(xy, 6)) in node_at:
+                piece.append(i)
+                node.append(len(pieces) + node_at[tuple(np.round(xy, 6))])
+    size = len(pieces) + net.n_nodes
+    links = coo_matrix((np.ones(len(piece)), (piece, node)), shape=(size, size))
+    label = connected_components(links, directed=False)[1][:len(pieces)]
+    return [shapely.union_all(shapely.buffer(pieces[label == g], buffer_m))
+            for g in np.unique(label)]
+
+
 def default_cell(buffer_m: float = BUFFER) -> float:
     """The grid spacing :func:`service_areas` uses for areas under 2000 half-buffers across."""
     return buffer_m / 2
@@ -125,6 +156,8 @@ def test_a_two_way_street_covered_from_both_ends_leaves_its_middle_uncovered():
     middle = uncovered_streets(net, times, 120.0)
     assert list(middle.columns) == UNCOVERED_STREET_COLUMNS and len(middle) == 1
     assert middle.length_m.iloc[0] == pytest.approx(600.0)
+    [line] = middle.to_crs(net.utm_crs).geometry
+    np.testing.assert_allclose(utm_ends(line), [(200.0, 0.0), (800.0, 0.0)], atol=1e-3)
     [piece] = edge_pieces(net, times, 120.0, covered=False)
     assert utm_ends(piece) == [(200.0, 0.0), (800.0, 0.0)]
     # It is a gap of its own, with no node in it: its centre is 200 + 300 m from either station.
@@ -200,12 +233,7 @@ def test_no_stations_give_no_service_areas():
 def test_service_areas_match_the_buffer_union_on_a_random_network():
     # Streets crossing at every angle, close enough that their buffers meet, merge and leave
     # small holes: the cases where tracing on a grid differs most from the exact union.
-    rng = np.random.default_rng(3)
-    xy = rng.uniform(0, 1500, (120, 2))
-    distance = np.hypot(*(xy[:, None] - xy[None]).transpose(2, 0, 1))
-    near = np.argsort(distance, axis=1)[:, 1:4]
-    pairs = {(min(i, j), max(i, j)) for i in range(len(xy)) for j in near[i]}
-    net = street_network(xy, two_way=[(i, j, distance[i, j] / 1.4) for i, j in pairs])
+    net = random_streets(3, 120, 1500)
     stations = np.array([0, 40, 80])
     areas = service_areas(net, stations, 400.0).to_crs(net.utm_crs)
     assert areas.geometry.is_valid.all()
@@ -220,12 +248,7 @@ def test_service_areas_do_not_depend_on_the_memory_budget(monkeypatch):
     # station over it on its own is measured street chunk by street chunk. Same areas either way.
     import geo.areas
 
-    rng = np.random.default_rng(8)
-    xy = rng.uniform(0, 2000, (150, 2))
-    distance = np.hypot(*(xy[:, None] - xy[None]).transpose(2, 0, 1))
-    near = np.argsort(distance, axis=1)[:, 1:4]
-    pairs = {(min(i, j), max(i, j)) for i in range(len(xy)) for j in near[i]}
-    net = street_network(xy, two_way=[(i, j, distance[i, j] / 1.4) for i, j in pairs])
+    net = random_streets(8, 150, 2000)
     stations = np.array([3, 50, 100, 149, 3])
     expected = service_areas(net, stations, 300.0)
     for budget in (4000, 500):  # batches of one or two stations; every station over budget
@@ -317,6 +340,25 @@ def test_gaps_meet_only_at_uncovered_nodes():
     np.testing.assert_allclose(gaps.uncovered_demand, [17, 1, 0, 0])
     np.testing.assert_allclose(gaps.street_m, [100, 200, 50, 50])
     np.testing.assert_allclose(gaps.centre_time_s[1:], [120, 105, 105])
+
+
+def test_gap_areas_match_the_buffer_union_on_a_random_network():
+    net = random_streets(3, 120, 1500)
+    times = service_field(net, np.array([0, 40, 80])).time_s
+    gaps = gap_areas(net, times, 300.0, np.ones(net.n_nodes)).to_crs(net.utm_crs)
+    exact = gap_unions(net, times, 300.0, 50.0)
+    assert len(gaps) == len(exact) > 2 and gaps.geometry.is_valid.all()
+    disc = np.pi * 50.0**2
+    for area in gaps.geometry:
+        match = max(exact, key=lambda e: area.intersection(e).area / area.union(e).area)
+        if match.area > 10 * disc:
+            assert area.area == pytest.approx(match.area, rel=0.03)
+            assert area.symmetric_difference(match).area < 0.05 * match.area
+        else:
+            # A short piece's area is mostly its round ends, which the trace cuts by chords of
+            # about a cell (25 m on 50 m): it falls short by a few per cent, never more.
+            assert 0.95 * match.area < area.area < 1.005 * match.area
+            assert area.symmetric_difference(match).area < 0.06 * match.area
 
 
 # --- a real network ----------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 """Coverage numbers: exact on a hand-made street, and sound on the real Nanjing network."""
 
+import h3
 import numpy as np
 import pytest
 
@@ -97,6 +98,8 @@ def test_cells_hold_all_the_demand():
     field = service_field(net, np.array([0]))
     cells = cell_statistics(net, field, street_demand(), 5, resolution=10)
     assert cells["demand"].sum() == pytest.approx(1000)
+    assert set(cells["cell"]) == {h3.latlng_to_cell(lat, lon, 10)
+                                  for lat, lon in zip(net.lat, net.lon)}
     assert ((cells["covered_share"] >= 0) & (cells["covered_share"] <= 1)).all()
 
 
