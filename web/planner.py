@@ -16,8 +16,7 @@ from geo.recommend import PROBLEMS
 from geo.regions import Region
 from geo.stations import KINDS
 from web import params
-from web.params import BadParameter
-from web.api import coverage_analysis, coverage_request
+from web.api import coverage_analysis, coverage_cached, coverage_request
 from web.jobs import rate_limited, rate_limited_unless, run_job
 from web.i18n import group_label, kind_label
 from web.layers import LayerCache, display_tolerance, for_display, hexagon_layer
@@ -67,15 +66,13 @@ def _figure_keys(region: Region, group: WorkerGroup, threshold: float) -> dict[s
 
 
 def _prepared() -> bool:
-    """Whether everything the requested planner view shows is ready: its analysis, map
-    layers and chart (False for bad parameters: the view answers those)."""
-    try:
-        region, group, threshold = coverage_request(request.args)
-    except BadParameter:
+    """Whether everything the requested planner view shows is ready: its analysis (see
+    :func:`web.api.coverage_cached`), map layers and chart."""
+    if not coverage_cached(geometry=True):
         return False
     cache = _figures()
-    return _atlas().cached_coverage(region.id, group.id, threshold) is not None and all(
-        cache.find(key) is not None for key in _figure_keys(region, group, threshold).values())
+    return all(cache.find(key) is not None
+               for key in _figure_keys(*coverage_request(request.args)).values())
 
 
 def _prepare(region: Region, group: WorkerGroup,
