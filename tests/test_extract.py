@@ -139,14 +139,20 @@ def test_a_cached_product_is_private_and_renamed_when_the_file_changes(tmp_path,
     assert product_cache_path(source, "places") != first
 
 
-def test_building_a_regions_networks_caches_its_products_from_the_same_read(fresh_instance,
-                                                                           monkeypatch):
-    region = get_region("nanjing")
+def count_reads(monkeypatch) -> list[int]:
+    """Record how many collectors each read of a region's source feeds."""
     calls = []
     real = extract.read_osm
     monkeypatch.setattr("geo.build.read_osm",
                         lambda path, collectors: calls.append(len(collectors)) or
                         real(path, collectors))
+    return calls
+
+
+def test_building_a_regions_networks_caches_its_products_from_the_same_read(fresh_instance,
+                                                                           monkeypatch):
+    region = get_region("nanjing")
+    calls = count_reads(monkeypatch)
     load_networks(region, ("walk",))
     assert calls == [4]  # the highways and the three cached products
     assert all(product_cache_path(region.source, p).is_file()
@@ -160,11 +166,7 @@ def test_cached_networks_without_products_read_only_the_products(fresh_instance,
     load_networks(region, ("walk",))
     for product in ("demand", "places", "sites"):
         product_cache_path(region.source, product).unlink()
-    calls = []
-    real = extract.read_osm
-    monkeypatch.setattr("geo.build.read_osm",
-                        lambda path, collectors: calls.append(len(collectors)) or
-                        real(path, collectors))
+    calls = count_reads(monkeypatch)
     load_networks(region, ("walk",))
     assert calls == [3]
     assert product_cache_path(region.source, "sites").is_file()
