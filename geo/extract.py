@@ -117,16 +117,16 @@ def read_osm(path: Path, collectors: Sequence[Collector]) -> None:
     path = Path(path)
     if not path.is_file():
         raise OsmSourceError(f"OSM file {path} does not exist")
+    if not collectors:
+        return
     kinds = osmium.osm.NOTHING
     for collector in collectors:
         kinds |= collector.kinds
-    by_kind = [
-        [c for c in collectors if c.kinds & kind] for kind in
-        (osmium.osm.NODE, osmium.osm.WAY, osmium.osm.AREA)
-    ]
-    node_takers = [c.node for c in by_kind[0]]
-    way_takers = [c.way for c in by_kind[1]]
-    area_takers = [c.area for c in by_kind[2]]
+    node_takers, way_takers, area_takers = (
+        [getattr(c, method) for c in collectors if c.kinds & kind]
+        for kind, method in ((osmium.osm.NODE, "node"), (osmium.osm.WAY, "way"),
+                             (osmium.osm.AREA, "area"))
+    )
     try:
         for obj in _processor(path, kinds, _union(c.keys for c in collectors)):
             if obj.is_node():
