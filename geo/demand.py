@@ -598,7 +598,9 @@ class FeatureCollector:
         self._wkb = osmium.geom.WKBFactory()
         self._rows: list[tuple[str, float, float, shapely.Geometry | None, float]] = []
         self._road_class: list[str] = []
-        self._roads: list[shapely.Geometry] = []
+        self._road_runs: list[int] = []
+        self._run_sizes: list[int] = []
+        self._run_coords: list[tuple[float, float]] = []
 
     def node(self, node: osmium.osm.Node) -> None:
         """Take a node's points of interest at its location."""
@@ -615,10 +617,13 @@ class FeatureCollector:
         if parts:
             self._rows.extend(_point_rows(parts, way_point(way)))
         if tags.get("highway") in MAJOR_HIGHWAYS | LOCAL_HIGHWAYS:
-            line = _way_line(way)
-            if line is not None:
+            runs = _present_runs(way)
+            if runs:
                 self._road_class.append(tags["highway"])
-                self._roads.append(line)
+                self._road_runs.append(len(runs))
+                self._run_sizes.extend(len(run) for run in runs)
+                for run in runs:
+                    self._run_coords.extend(run)
 
     def area(self, area: osmium.osm.Area) -> None:
         """Take an area's area parts with its outline, and a multipolygon's points of interest
@@ -643,7 +648,7 @@ class FeatureCollector:
             outline=_objects(outline),
             levels=np.array(levels, dtype=np.float64),
             road_class=np.array(self._road_class, dtype=str),
-            roads=_objects(self._roads),
+            roads=_road_lines(self._road_runs, self._run_sizes, self._run_coords),
         )
 
     @staticmethod
@@ -815,15 +820,14 @@ def _area_rows(
     return [(part, point.x, point.y, outline, levels) for part in parts]
 
 
-def _way_line(way: osmium.osm.Way) -> shapely.Geometry | None:
-    """Return a way's line through its nodes present in the file.
+def _present_runs(way: osmium.osm.Way) -> list[list[tuple[float, float]]]:
+    """Return the runs of a way's nodes present in the file.
 
     Args:
         way: a way with node locations.
 
     Returns:
-        A LineString, or a MultiLineString where missing nodes cut it into runs; None if no
-        two consecutive nodes are present.
+        The ``(lon, lat)`` of each run of two or more consecutive present nodes, in order.
     """
     runs: list[list[tuple[float, float]]] = [[]]
     for node in way.nodes:
@@ -831,10 +835,33 @@ def _way_line(way: osmium.osm.Way) -> shapely.Geometry | None:
             runs[-1].append((node.location.lon, node.location.lat))
         elif runs[-1]:
             runs.append([])
-    runs = [run for run in runs if len(run) >= 2]
-    if not runs:
-        return None
-    return shapely.LineString(runs[0]) if len(runs) == 1 else shapely.MultiLineString(runs)
+    return [run for run in runs if len(run) >= 2]
+
+
+def _road_lines(road_runs: list[int], run_sizes: list[int],
+                coords: list[tuple[float, float]]) -> np.ndarray:
+    """Return each road's line through its runs of present nodes.
+
+    Args:
+        road_runs: how many runs each road has, at least one (L,).
+        run_sizes: how many vertices each run has, road after road (R,).
+        coords: every run's vertices, run after run (V,).
+
+    Returns:
+        Object (L,): a LineString for a road of one run, a MultiLineString of its runs for a
+        road the extract cuts.
+    """
+    road_runs = np.array(road_runs, dtype=np.int64)
+    lines = shapely.linestrings(np.array(coords, dtype=np.float64).reshape(-1, 2),
+                                indices=np.repeat(np.arange(len(run_sizes)), run_sizes))
+    road_of_run = np.repeat(np.arange(len(road_runs)), road_runs)
+    cut = road_runs[road_of_run] > 1
+    roads = np.empty(len(road_runs), dtype=object)
+    roads[road_runs == 1] = lines[~cut]
+    if cut.any():
+        _, parts_of = np.unique(road_of_run[cut], return_inverse=True)
+        roads[road_runs > 1] = shapely.multilinestrings(lines[cut], indices=parts_of)
+    return roads
 
 
 def _levels(tags: Mapping[str, str]) -> float:

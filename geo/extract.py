@@ -146,7 +146,8 @@ def _processor(
 ) -> osmium.FileProcessor:
     """Return a pyosmium processor yielding the objects of some kinds with some keys.
 
-    Node locations are always kept (ways need them); areas are built only when asked for.
+    Node locations are always kept (ways need them); areas are built only when asked for, and
+    from multipolygon relations only if they have one of the keys.
 
     Args:
         path: the OSM file.
@@ -158,7 +159,8 @@ def _processor(
     """
     wanted = kinds & (osmium.osm.NODE | osmium.osm.WAY)
     if kinds & osmium.osm.AREA:
-        processor = osmium.FileProcessor(str(path)).with_areas()
+        # only multipolygon relations with a wanted key are assembled
+        processor = osmium.FileProcessor(str(path)).with_areas(osmium.filter.KeyFilter(*keys))
         wanted |= osmium.osm.AREA
     else:
         processor = osmium.FileProcessor(str(path), osmium.osm.NODE | osmium.osm.WAY)
