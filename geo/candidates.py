@@ -30,8 +30,8 @@ from scipy.spatial import cKDTree
 from geo.build import OSM_SUFFIXES
 from geo.demand import (CSV_SUFFIXES, MAX_SNAP_M, VECTOR_SUFFIXES, DemandError, _checked_numbers,
                          read_csv_text)
-from geo.network import Network
 from geo.extract import OsmSourceError
+from geo.network import Network
 from geo.sites import CATEGORIES, cached_sites
 
 #: Candidate categories: id -> Chinese label. The host-site categories plus convenience stores,

@@ -16,7 +16,7 @@ from geo.extract import (OSM_SUFFIXES, OsmSourceError, cached_product, product_c
                          read_osm)
 from geo.osm import HighwayCollector, read_highway_ways
 from geo.places import PlaceCollector, place_index
-from geo.regions import get_region, load_networks
+from geo.regions import add_region, get_region, load_networks
 from geo.settings import data_dir
 from geo.sites import SiteCollector, candidate_category, cached_sites, host_sites, site_category
 from web import create_app
@@ -159,6 +159,16 @@ def test_building_a_regions_networks_caches_its_products_from_the_same_read(fres
                for p in ("demand", "places", "sites"))
     load_networks(region, ("walk",))
     assert calls == [4]
+
+
+def test_adding_a_region_caches_the_products_of_its_copy_of_the_file(fresh_instance,
+                                                                   monkeypatch):
+    calls = count_reads(monkeypatch)
+    region = add_region("town", SMALL)
+    assert calls == [4]
+    assert all(product_cache_path(region.source, p).is_file()
+               for p in ("demand", "places", "sites"))
+    assert [p.name for p in places.places_for(region).search("南街")] == ["南街"]
 
 
 def test_cached_networks_without_products_read_only_the_products(fresh_instance, monkeypatch):
