@@ -12,6 +12,7 @@ it to a :class:`geo.network.Network`.
 from __future__ import annotations
 
 import tempfile
+from array import array
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +28,9 @@ import shapely
 from geo.extract import READ_ERRORS, OsmSourceError, read_osm
 from geo.modes import ModeProfile, profile
 from geo.network import Network
+
+#: Units of a degree in libosmium's fixed-point coordinates.
+_PRECISION = 10_000_000
 
 #: ``oneway`` tag written for each direction code of :meth:`ModeProfile.direction`.
 _ONEWAY_TAG = {1: "yes", -1: "-1"}
@@ -103,28 +107,20 @@ class HighwayCollector:
 
     def __init__(self, source: Path) -> None:
         self.source = Path(source)
-        self._way_ids: list[int] = []
+        self._way_ids = array("q")
         self._tags: list[dict[str, str]] = []
-        self._sizes: list[int] = []
-        self._refs: list[int] = []
-        self._lons: list[float] = []
-        self._lats: list[float] = []
-        self._valid: list[bool] = []
+        self._sizes = array("q")
+        self._nodes = array("q")  # node id, x and y of every node reference
 
     def way(self, way: osmium.osm.Way) -> None:
         """Take a ``highway`` way: its id, tags and node references with their locations."""
         if "highway" not in way.tags:
             return
+        nodes = way.nodes
         self._way_ids.append(way.id)
         self._tags.append({tag.k: tag.v for tag in way.tags})
-        self._sizes.append(len(way.nodes))
-        for node in way.nodes:
-            location = node.location
-            ok = location.valid()
-            self._refs.append(node.ref)
-            self._valid.append(ok)
-            self._lons.append(location.lon if ok else np.nan)
-            self._lats.append(location.lat if ok else np.nan)
+        self._sizes.append(len(nodes))
+        self._nodes.extend([v for n in nodes for v in (n.ref, n.location.x, n.location.y)])
 
     def result(self) -> HighwayWays:
         """Return the ways taken as pieces of present nodes (see :func:`read_highway_ways`).
@@ -132,10 +128,15 @@ class HighwayCollector:
         Raises:
             OsmSourceError: if no way has a run of two or more present nodes.
         """
+        nodes = np.frombuffer(self._nodes, dtype=np.int64).reshape(-1, 3)
+        x, y = nodes[:, 1], nodes[:, 2]
+        # what libosmium's Location.valid(), lon and lat give, on all references at once
+        valid = (np.abs(x) <= 180 * _PRECISION) & (np.abs(y) <= 90 * _PRECISION)
         ways = _split_runs(
             self.source, np.array(self._way_ids, dtype=np.int64), self._tags,
-            np.array(self._sizes, dtype=np.int64), np.array(self._refs, dtype=np.int64),
-            np.array(self._lons), np.array(self._lats), np.array(self._valid, bool),
+            np.array(self._sizes, dtype=np.int64), nodes[:, 0].copy(),
+            np.where(valid, x / _PRECISION, np.nan), np.where(valid, y / _PRECISION, np.nan),
+            valid,
         )
         if ways.n_pieces == 0:
             raise OsmSourceError(
