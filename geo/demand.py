@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import functools
 import warnings
+from array import array
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -54,7 +55,7 @@ import shapely
 from pyproj import Transformer
 from scipy.spatial import cKDTree
 
-from geo.extract import OSM_SUFFIXES, cached_product, read_osm
+from geo.extract import OSM_SUFFIXES, cached_product, degrees, read_osm
 from geo.groups import worker_group
 from geo.network import Network
 from geo.roads import read_road_layer
@@ -598,9 +599,8 @@ class FeatureCollector:
         self._wkb = osmium.geom.WKBFactory()
         self._rows: list[tuple[str, float, float, shapely.Geometry | None, float]] = []
         self._road_class: list[str] = []
-        self._road_runs: list[int] = []
-        self._run_sizes: list[int] = []
-        self._run_coords: list[tuple[float, float]] = []
+        self._road_sizes = array("q")
+        self._road_xy = array("q")  # fixed-point x and y of every road's node references
 
     def node(self, node: osmium.osm.Node) -> None:
         """Take a node's points of interest at its location."""
@@ -617,13 +617,10 @@ class FeatureCollector:
         if parts:
             self._rows.extend(_point_rows(parts, way_point(way)))
         if tags.get("highway") in MAJOR_HIGHWAYS | LOCAL_HIGHWAYS:
-            runs = _present_runs(way)
-            if runs:
-                self._road_class.append(tags["highway"])
-                self._road_runs.append(len(runs))
-                self._run_sizes.extend(len(run) for run in runs)
-                for run in runs:
-                    self._run_coords.extend(run)
+            nodes = way.nodes
+            self._road_class.append(tags["highway"])
+            self._road_sizes.append(len(nodes))
+            self._road_xy.extend([v for n in nodes for v in (n.location.x, n.location.y)])
 
     def area(self, area: osmium.osm.Area) -> None:
         """Take an area's area parts with its outline, and a multipolygon's points of interest
@@ -641,14 +638,17 @@ class FeatureCollector:
         """Return the demand sources taken."""
         rows = self._rows
         part, lon, lat, outline, levels = (list(c) for c in zip(*rows)) if rows else ([],) * 5
+        road_class, roads = _road_lines(np.array(self._road_class, dtype=str),
+                                        np.array(self._road_sizes, dtype=np.int64),
+                                        np.frombuffer(self._road_xy, dtype=np.int64))
         return OsmFeatures(
             part=np.array(part, dtype=str),
             lon=np.array(lon, dtype=np.float64),
             lat=np.array(lat, dtype=np.float64),
             outline=_objects(outline),
             levels=np.array(levels, dtype=np.float64),
-            road_class=np.array(self._road_class, dtype=str),
-            roads=_road_lines(self._road_runs, self._run_sizes, self._run_coords),
+            road_class=road_class,
+            roads=roads,
         )
 
     @staticmethod
@@ -820,48 +820,39 @@ def _area_rows(
     return [(part, point.x, point.y, outline, levels) for part in parts]
 
 
-def _present_runs(way: osmium.osm.Way) -> list[list[tuple[float, float]]]:
-    """Return the runs of a way's nodes present in the file.
+def _road_lines(
+    road_class: np.ndarray, sizes: np.ndarray, xy: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return each road's line through its runs of two or more consecutive present nodes.
 
     Args:
-        way: a way with node locations.
+        road_class: the ``highway`` class of each road way, str (W,).
+        sizes: the number of node references of each way (W,).
+        xy: fixed-point x and y of all ways' node references in order, int64 (2 R,).
 
     Returns:
-        The ``(lon, lat)`` of each run of two or more consecutive present nodes, in order.
+        The class and line of each way with a run: a LineString for one run, a
+        MultiLineString of its runs for a way the extract cuts (L,).
     """
-    runs: list[list[tuple[float, float]]] = [[]]
-    for node in way.nodes:
-        if node.location.valid():
-            runs[-1].append((node.location.lon, node.location.lat))
-        elif runs[-1]:
-            runs.append([])
-    return [run for run in runs if len(run) >= 2]
-
-
-def _road_lines(road_runs: list[int], run_sizes: list[int],
-                coords: list[tuple[float, float]]) -> np.ndarray:
-    """Return each road's line through its runs of present nodes.
-
-    Args:
-        road_runs: how many runs each road has, at least one (L,).
-        run_sizes: how many vertices each run has, road after road (R,).
-        coords: every run's vertices, run after run (V,).
-
-    Returns:
-        Object (L,): a LineString for a road of one run, a MultiLineString of its runs for a
-        road the extract cuts.
-    """
-    road_runs = np.array(road_runs, dtype=np.int64)
-    lines = shapely.linestrings(np.array(coords, dtype=np.float64).reshape(-1, 2),
-                                indices=np.repeat(np.arange(len(run_sizes)), run_sizes))
-    road_of_run = np.repeat(np.arange(len(road_runs)), road_runs)
-    cut = road_runs[road_of_run] > 1
-    roads = np.empty(len(road_runs), dtype=object)
-    roads[road_runs == 1] = lines[~cut]
-    if cut.any():
-        _, parts_of = np.unique(road_of_run[cut], return_inverse=True)
-        roads[road_runs > 1] = shapely.multilinestrings(lines[cut], indices=parts_of)
-    return roads
+    lon, lat, valid = degrees(xy[0::2], xy[1::2])
+    way_of = np.repeat(np.arange(len(sizes)), sizes)
+    starts = valid.copy()
+    starts[1:] &= ~valid[:-1] | (way_of[1:] != way_of[:-1])
+    run = np.cumsum(starts) - 1
+    long_run = np.bincount(run[valid], minlength=int(starts.sum())) >= 2
+    kept = valid.copy()
+    kept[valid] = long_run[run[valid]]
+    _, line_of = np.unique(run[kept], return_inverse=True)
+    lines = shapely.linestrings(lon[kept], lat[kept], indices=line_of)
+    road_of_line = way_of[kept & starts]
+    runs = np.bincount(road_of_line, minlength=len(sizes))
+    roads = np.empty(int((runs > 0).sum()), dtype=object)
+    single = runs[road_of_line] == 1
+    roads[runs[runs > 0] == 1] = lines[single]
+    if not single.all():
+        _, part_of = np.unique(road_of_line[~single], return_inverse=True)
+        roads[runs[runs > 0] > 1] = shapely.multilinestrings(lines[~single], indices=part_of)
+    return road_class[runs > 0], roads
 
 
 def _levels(tags: Mapping[str, str]) -> float:

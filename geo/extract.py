@@ -34,6 +34,7 @@ __all__ = [
     "Collector",
     "OsmSourceError",
     "cached_product",
+    "degrees",
     "product_cache_path",
     "read_osm",
     "save_product",
@@ -44,6 +45,9 @@ OSM_SUFFIXES = (".osm", ".osm.xml", ".osm.bz2", ".osm.gz", ".osm.pbf", ".pbf")
 
 #: Bump when what a collector makes of a file changes, so old cached products are not read.
 PRODUCTS_VERSION = 1
+
+#: Units of a degree in libosmium's fixed-point coordinates.
+PRECISION = 10_000_000
 
 #: What pyosmium raises for a file it cannot read: bad XML, a truncated PBF, a broken
 #: compressed stream (``RuntimeError``) or a malformed coordinate.
@@ -175,6 +179,24 @@ def _processor(
 def _union(keys: Iterable[tuple[str, ...]]) -> tuple[str, ...]:
     """Return the distinct keys of several key lists, in first-seen order."""
     return tuple(dict.fromkeys(k for group in keys for k in group))
+
+
+def degrees(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Convert libosmium fixed-point coordinates (``Location.x``, ``Location.y``) to degrees.
+
+    Reading ``x`` and ``y`` of every node reference and converting them here gives what
+    ``Location.valid()``, ``lon`` and ``lat`` give one by one, bit for bit, for a fraction of
+    the Python work.
+
+    Args:
+        x, y: int64 fixed-point coordinates (N,).
+
+    Returns:
+        Longitude and latitude (float64, NaN where the location is not valid) and whether each
+        location is valid (a node missing from the file has none).
+    """
+    valid = (np.abs(x) <= 180 * PRECISION) & (np.abs(y) <= 90 * PRECISION)
+    return np.where(valid, x / PRECISION, np.nan), np.where(valid, y / PRECISION, np.nan), valid
 
 
 def product_cache_path(source: Path, product: str) -> Path:

@@ -25,12 +25,9 @@ import osmnx as ox
 import pandas as pd
 import shapely
 
-from geo.extract import READ_ERRORS, OsmSourceError, read_osm
+from geo.extract import READ_ERRORS, OsmSourceError, degrees, read_osm
 from geo.modes import ModeProfile, profile
 from geo.network import Network
-
-#: Units of a degree in libosmium's fixed-point coordinates.
-_PRECISION = 10_000_000
 
 #: ``oneway`` tag written for each direction code of :meth:`ModeProfile.direction`.
 _ONEWAY_TAG = {1: "yes", -1: "-1"}
@@ -129,14 +126,10 @@ class HighwayCollector:
             OsmSourceError: if no way has a run of two or more present nodes.
         """
         nodes = np.frombuffer(self._nodes, dtype=np.int64).reshape(-1, 3)
-        x, y = nodes[:, 1], nodes[:, 2]
-        # what libosmium's Location.valid(), lon and lat give, on all references at once
-        valid = (np.abs(x) <= 180 * _PRECISION) & (np.abs(y) <= 90 * _PRECISION)
+        lon, lat, valid = degrees(nodes[:, 1], nodes[:, 2])
         ways = _split_runs(
             self.source, np.array(self._way_ids, dtype=np.int64), self._tags,
-            np.array(self._sizes, dtype=np.int64), nodes[:, 0].copy(),
-            np.where(valid, x / _PRECISION, np.nan), np.where(valid, y / _PRECISION, np.nan),
-            valid,
+            np.array(self._sizes, dtype=np.int64), nodes[:, 0].copy(), lon, lat, valid,
         )
         if ways.n_pieces == 0:
             raise OsmSourceError(

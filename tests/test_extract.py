@@ -231,3 +231,16 @@ def test_a_road_the_extract_cuts_is_a_line_per_run_of_present_nodes(tmp_path):
     assert [len(part.coords) for part in cut.geoms] == [2, 2]
     assert shapely.get_coordinates(whole).tolist() == [[118.784, 32.04], [118.784, 32.041]]
     same_features(features, FeatureCollector.from_arrays(FeatureCollector.to_arrays(features)))
+
+
+def test_roads_with_fewer_than_two_present_nodes_have_no_line(tmp_path):
+    path = tmp_path / "gone.osm"
+    path.write_text("""<?xml version="1.0" encoding="UTF-8"?>
+<osm version="0.6">
+ <node id="1" lat="32.040" lon="118.780"/>
+ <way id="10"><nd ref="8"/><nd ref="9"/><tag k="highway" v="primary"/></way>
+ <way id="11"><nd ref="1"/><nd ref="9"/><tag k="highway" v="primary"/></way>
+</osm>
+""", encoding="utf-8")
+    features = read_osm_features(path)
+    assert features.road_class.tolist() == [] and len(features.roads) == 0
