@@ -19,6 +19,7 @@ from geo.places import PlaceCollector, place_index
 from geo.regions import add_region, get_region, load_networks
 from geo.settings import data_dir
 from geo.sites import SiteCollector, candidate_category, cached_sites, host_sites, site_category
+from tests.test_build import CLIPPED
 from web import create_app
 
 SMALL = Path(__file__).parent / "data" / "small.osm"
@@ -206,30 +207,16 @@ def test_a_server_start_on_built_regions_parses_no_osm_file(tmp_path, monkeypatc
     assert len(atlas.candidates("nanjing", "walk")) > 0
 
 
-CUT_ROADS = """<?xml version="1.0" encoding="UTF-8"?>
-<osm version="0.6">
- <node id="1" lat="32.040" lon="118.780"/>
- <node id="2" lat="32.040" lon="118.781"/>
- <node id="4" lat="32.040" lon="118.783"/>
- <node id="5" lat="32.040" lon="118.784"/>
- <node id="6" lat="32.041" lon="118.784"/>
- <way id="10"><nd ref="1"/><nd ref="2"/><nd ref="3"/><nd ref="4"/><nd ref="5"/>
-  <tag k="highway" v="primary"/></way>
- <way id="11"><nd ref="5"/><nd ref="6"/><tag k="highway" v="residential"/></way>
- <way id="12"><nd ref="6"/><nd ref="7"/><tag k="highway" v="trunk"/></way>
-</osm>
-"""
-
-
 def test_a_road_the_extract_cuts_is_a_line_per_run_of_present_nodes(tmp_path):
-    path = tmp_path / "cut.osm"
-    path.write_text(CUT_ROADS, encoding="utf-8")
+    footway = ' <way id="2"><nd ref="5"/><nd ref="10"/><tag k="highway" v="footway"/></way>\n'
+    path = tmp_path / "clipped.osm"  # with its ways in id order, as areas need
+    path.write_text(CLIPPED.replace(footway, "").replace("</osm>", footway + "</osm>"),
+                    encoding="utf-8")
     features = read_osm_features(path)
-    assert features.road_class.tolist() == ["primary", "residential"]  # the trunk has one node
-    cut, whole = features.roads
-    assert cut.geom_type == "MultiLineString" and whole.geom_type == "LineString"
-    assert [len(part.coords) for part in cut.geoms] == [2, 2]
-    assert shapely.get_coordinates(whole).tolist() == [[118.784, 32.04], [118.784, 32.041]]
+    assert features.road_class.tolist() == ["residential"]  # the footway is no road class
+    (cut,) = features.roads
+    assert cut.geom_type == "MultiLineString"
+    assert [len(part.coords) for part in cut.geoms] == [2, 3]  # nodes 1-2 and 4-5-6; 8 alone
     same_features(features, FeatureCollector.from_arrays(FeatureCollector.to_arrays(features)))
 
 
