@@ -211,8 +211,9 @@ def osm_demand(region: Region, group: str, network: Network) -> DemandLayer:
 
     The ``street`` layer needs only the network. The others use the demand sources of the
     region's OSM file from the disk cache (read and cached if not there yet), kept in memory per
-    version of the file, so the groups share one read. For a road-file region, which has no POIs or land use, couriers fall back to the
-    length of local streets and trucks count only major roads.
+    version of the file, so the groups share one read. For a road-file region, which has no POIs
+    or land use, couriers fall back to the length of local streets and trucks count only major
+    roads.
 
     Major-road and local-street length is not read off the OSM ways but measured on the
     network's edges: a segment of an edge's shape counts when its middle lies within

@@ -5,7 +5,9 @@ place names, the host sites) has a collector in its own module: an object that i
 file's nodes, ways and areas and builds the product from them. :func:`read_osm` reads the file
 once and hands every object to the collectors that want it; pyosmium's filters drop, in C++, the
 objects that carry none of the keys any collector asks for. Building areas (closed ways and
-multipolygon relations) makes pyosmium read the relations first, which it does internally.
+multipolygon relations) makes pyosmium read the relations first, which it does internally, and
+needs the file's objects in id order, as extracts have them (``osmium sort`` orders a file that
+is not).
 
 A product is cached as arrays in an ``.npz`` file under ``<instance>/cache/osm/``, named after
 the source file's name, size and modification time and :data:`PRODUCTS_VERSION`, so a server
@@ -47,7 +49,7 @@ OSM_SUFFIXES = (".osm", ".osm.xml", ".osm.bz2", ".osm.gz", ".osm.pbf", ".pbf")
 PRODUCTS_VERSION = 1
 
 #: Units of a degree in libosmium's fixed-point coordinates.
-PRECISION = 10_000_000
+_PRECISION = 10_000_000
 
 #: What pyosmium raises for a file it cannot read: bad XML, a truncated PBF, a broken
 #: compressed stream (``RuntimeError``) or a malformed coordinate.
@@ -195,8 +197,9 @@ def degrees(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.nd
         Longitude and latitude (float64, NaN where the location is not valid) and whether each
         location is valid (a node missing from the file has none).
     """
-    valid = (np.abs(x) <= 180 * PRECISION) & (np.abs(y) <= 90 * PRECISION)
-    return np.where(valid, x / PRECISION, np.nan), np.where(valid, y / PRECISION, np.nan), valid
+    valid = (np.abs(x) <= 180 * _PRECISION) & (np.abs(y) <= 90 * _PRECISION)
+    lon = np.where(valid, x / _PRECISION, np.nan)
+    return lon, np.where(valid, y / _PRECISION, np.nan), valid
 
 
 def product_cache_path(source: Path, product: str) -> Path:
