@@ -22,7 +22,7 @@ from geo.groups import worker_group
 from geo.index import RegionIndex
 from geo.recommend import Recommendation, recommend_sites
 from geo.regions import OSM_SUFFIXES, Region, get_region, list_regions, load_networks
-from geo.sites import host_sites
+from geo.sites import cached_sites
 from geo.stations import Station
 from geo.store import StationStore
 from geo.whatif import Site, whatif_coverage
@@ -185,7 +185,7 @@ class Atlas:
         region = get_region(region_id)
         if not region.demo or self.store.count(region=region_id) > 0:
             return []
-        sites = host_sites(region.source) if _is_osm(region) else None
+        sites = cached_sites(region.source, hosts_only=True) if _is_osm(region) else None
         if sites is not None and len(sites):
             stations = demo_stations(region_id, sites)
         else:

@@ -2,32 +2,40 @@
 
 OSM files (``.osm``, ``.osm.xml``, ``.osm.bz2``, ``.osm.gz``, ``.osm.pbf``) go through
 :mod:`geo.osm`; road-edge line layers (``.shp``, ``.gpkg``, ``.geojson``) through
-:mod:`geo.roads`. The kind is decided by the file name.
+:mod:`geo.roads`. The kind is decided by the file name. The one read of an OSM file that builds
+the networks also gives the products cached beside them (:func:`product_collectors`): its
+demand sources, place names and sites.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
+from geo.demand import FeatureCollector
+from geo.extract import OSM_SUFFIXES, CachedCollector, Collector, read_osm
 from geo.modes import MODES
 from geo.network import Network
 from geo.osm import (
+    HighwayCollector,
     OsmSourceError,
     build_mode_network,
     build_osm_network,
     count_highway_ways,
-    read_highway_ways,
 )
+from geo.places import PlaceCollector
 from geo.roads import (
     build_road_mode_network,
     build_road_network,
     count_road_edges,
     read_road_layer,
 )
+from geo.sites import SiteCollector
 
-#: File-name endings read as OSM data by pyosmium.
-OSM_SUFFIXES = (".osm", ".osm.xml", ".osm.bz2", ".osm.gz", ".osm.pbf", ".pbf")
+#: Collectors of the products of an OSM file that are cached beside its networks.
+PRODUCT_COLLECTORS: tuple[type[CachedCollector], ...] = (
+    FeatureCollector, PlaceCollector, SiteCollector,
+)
 
 #: File-name endings read as road-edge line layers.
 ROAD_SUFFIXES = (".shp", ".gpkg", ".geojson")
@@ -38,6 +46,7 @@ __all__ = [
     "OsmSourceError",
     "build_network",
     "build_networks",
+    "product_collectors",
     "read_highway_count",
     "source_kind",
 ]
@@ -105,19 +114,39 @@ def build_network(path: Path, mode: str, overrides: Mapping | None = None) -> Ne
     return build_road_network(path, mode, overrides)
 
 
+def product_collectors(path: Path) -> list[CachedCollector]:
+    """Return new collectors of the products cached beside a source's networks.
+
+    Args:
+        path: an OSM file or a road-edge line layer.
+
+    Returns:
+        One collector of each of :data:`PRODUCT_COLLECTORS` for an OSM file; none for a road
+        layer, which has no such products.
+
+    Raises:
+        OsmSourceError: if the name ends in none of the supported suffixes.
+    """
+    return [c() for c in PRODUCT_COLLECTORS] if source_kind(path) == "osm" else []
+
+
 def build_networks(
     path: Path,
     modes: Iterable[str] = MODES,
     overrides: Mapping[str, Mapping] | None = None,
     progress: Callable[[str], None] | None = None,
+    collectors: Sequence[Collector] = (),
 ) -> dict[str, Network]:
     """Build several modes' networks from one source file, reading the file only once.
 
     Args:
         path: an OSM file or a road-edge line layer.
-        modes: the modes to build; all three by default.
+        modes: the modes to build; all three by default. With none, an OSM file is read only
+            for ``collectors``.
         overrides: per-mode profile overrides, e.g. ``{"truck": {"truck_height_m": 4.2}}``.
         progress: optional callable told a short status message before each step.
+        collectors: more collectors to feed from the same read of an OSM file (e.g. from
+            :func:`product_collectors`); read their products with their ``result()``.
 
     Returns:
         Mode id -> network.
@@ -127,12 +156,15 @@ def build_networks(
         ValueError: for an unknown mode or bad overrides.
     """
     path = Path(path)
+    modes = tuple(modes)
     overrides = overrides or {}
     report = progress or (lambda message: None)
     networks = {}
     report(f"reading {path.name}")
     if source_kind(path) == "osm":
-        ways = read_highway_ways(path)
+        highways = [HighwayCollector(path)] if modes else []
+        read_osm(path, [*highways, *collectors])
+        ways = highways[0].result() if modes else None
         for mode in modes:
             report(f"building the {mode} network")
             networks[mode] = build_mode_network(ways, mode, overrides.get(mode))

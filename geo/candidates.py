@@ -30,15 +30,13 @@ from scipy.spatial import cKDTree
 from geo.build import OSM_SUFFIXES
 from geo.demand import (CSV_SUFFIXES, MAX_SNAP_M, VECTOR_SUFFIXES, DemandError, _checked_numbers,
                          read_csv_text)
+from geo.extract import OsmSourceError
 from geo.network import Network
-from geo.sites import CATEGORIES, host_sites, site_category
+from geo.sites import CATEGORIES, cached_sites
 
 #: Candidate categories: id -> Chinese label. The host-site categories plus convenience stores,
 #: which may host a new station but do not host demo stations.
 CANDIDATE_CATEGORIES: dict[str, str] = {**CATEGORIES, "convenience": "便利店"}
-
-#: ``shop=*`` values of convenience stores.
-CONVENIENCE_SHOPS = frozenset({"convenience", "supermarket"})
 
 #: The built-in sources; anything else is a file path.
 SITES = "sites"
@@ -75,20 +73,6 @@ class CandidateRules:
     categories: frozenset[str] | None = None
 
 
-def candidate_category(tags: Mapping[str, str]) -> str | None:
-    """Classify an OSM element as a candidate site by its tags.
-
-    Args:
-        tags: the element's tags.
-
-    Returns:
-        The host-site category (:func:`geo.sites.site_category`), else ``"convenience"`` for
-        ``shop=convenience|supermarket``, else None.
-    """
-    return site_category(tags) or ("convenience" if tags.get("shop") in CONVENIENCE_SHOPS
-                                   else None)
-
-
 def candidate_sites(
     network: Network,
     source: str | Path,
@@ -103,7 +87,8 @@ def candidate_sites(
         network: the mode network the stations serve.
         source: ``"sites"``, ``"nodes"`` or the path of a ``.csv``, ``.geojson``, ``.json`` or
             ``.gpkg`` file (see the module docstring).
-        region_source: the region's source file; the ``"sites"`` source reads it.
+        region_source: the region's source file; the ``"sites"`` source takes its sites from
+            the cache (:func:`geo.sites.cached_sites`).
         stations_lonlat: (S, 2) WGS-84 points of the existing open stations, for
             ``rules.min_distance_m``; None if there are none.
         rules: which candidates to keep.
@@ -352,8 +337,8 @@ def _read_sites(region_source: Path | None) -> pd.DataFrame:
     if not path.is_file():
         raise CandidateError(f"{path.name}: no such file")
     try:
-        sites = host_sites(path, classify=candidate_category)
-    except RuntimeError as err:
+        sites = cached_sites(path)
+    except OsmSourceError as err:
         raise CandidateError(f"cannot read {path.name}: {err}") from err
     return pd.DataFrame(sites.drop(columns="geometry")).rename(columns={"osm_id": "source_id"})
 

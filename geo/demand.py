@@ -41,9 +41,11 @@ from __future__ import annotations
 
 import functools
 import warnings
+from array import array
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
@@ -53,13 +55,14 @@ import shapely
 from pyproj import Transformer
 from scipy.spatial import cKDTree
 
-from geo.build import source_kind
+from geo.extract import OSM_SUFFIXES, cached_product, degrees, read_osm
 from geo.groups import worker_group
 from geo.network import Network
-from geo.osm import OsmSourceError
-from geo.regions import Region
 from geo.roads import read_road_layer
 from geo.sites import area_point, way_point
+
+if TYPE_CHECKING:
+    from geo.regions import Region
 
 #: Points farther than this from every network node are not placed (metres).
 MAX_SNAP_M = 300.0
@@ -206,10 +209,11 @@ def demand_layer(
 def osm_demand(region: Region, group: str, network: Network) -> DemandLayer:
     """Return a worker group's demand layer from the region's own source (see the module table).
 
-    The ``street`` layer needs only the network. The others read the region's source file once
-    per version of the file (cached by path and modification time), so the groups share one
-    read. For a road-file region, which has no POIs or land use, couriers fall back to the
-    length of local streets and trucks count only major roads.
+    The ``street`` layer needs only the network. The others use the demand sources of the
+    region's OSM file from the disk cache (read and cached if not there yet), kept in memory per
+    version of the file, so the groups share one read. For a road-file region, which has no POIs
+    or land use, couriers fall back to the length of local streets and trucks count only major
+    roads.
 
     Major-road and local-street length is not read off the OSM ways but measured on the
     network's edges: a segment of an edge's shape counts when its middle lies within
@@ -229,7 +233,7 @@ def osm_demand(region: Region, group: str, network: Network) -> DemandLayer:
 
     Raises:
         ValueError: for an unknown group.
-        geo.osm.OsmSourceError: if the source file cannot be read.
+        geo.extract.OsmSourceError: if the source file cannot be read.
     """
     worker_group(group)
     if group == "street":
@@ -240,7 +244,7 @@ def osm_demand(region: Region, group: str, network: Network) -> DemandLayer:
             description=(f"length of every street of the {network.mode} network in metres, "
                          "half to each end node; a two-way street counts once"),
         )
-    if source_kind(region.source) == "roads":
+    if not region.source.name.lower().endswith(OSM_SUFFIXES):
         return _road_file_demand(region, group, network)
     features = _cached_osm_features(str(region.source), region.source.stat().st_mtime_ns)
     if group == "couriers":
@@ -555,7 +559,8 @@ def _to_utm(network: Network, geoms: np.ndarray) -> np.ndarray:
 
 @functools.lru_cache(maxsize=8)
 def _cached_osm_features(path: str, mtime_ns: int) -> OsmFeatures:
-    """:func:`read_osm_features`, cached by the file's path and modification time.
+    """The demand sources of an OSM file from the disk cache, kept in memory by the file's path
+    and modification time.
 
     Args:
         path: the OSM file.
@@ -564,7 +569,7 @@ def _cached_osm_features(path: str, mtime_ns: int) -> OsmFeatures:
     Returns:
         The file's demand sources.
     """
-    return read_osm_features(Path(path))
+    return cached_product(Path(path), FeatureCollector)
 
 
 @functools.lru_cache(maxsize=4)
@@ -583,8 +588,139 @@ def _cached_road_lines(path: str, mtime_ns: int) -> tuple[np.ndarray, np.ndarray
     return layer.highway, shapely.linestrings(layer.coords, indices=line_of_vertex)
 
 
+class FeatureCollector:
+    """Collects the demand sources of an OSM file (see :class:`geo.extract.CachedCollector`
+    and :func:`read_osm_features`)."""
+
+    product = "demand"
+    keys = OSM_KEYS
+    kinds = osmium.osm.NODE | osmium.osm.WAY | osmium.osm.AREA
+
+    def __init__(self) -> None:
+        self._wkb = osmium.geom.WKBFactory()
+        self._rows: list[tuple[str, float, float, shapely.Geometry | None, float]] = []
+        self._road_class: list[str] = []
+        self._road_sizes = array("q")
+        self._road_xy = array("q")  # fixed-point x and y of every road's node references
+
+    def node(self, node: osmium.osm.Node) -> None:
+        """Take a node's points of interest at its location."""
+        parts = poi_parts(node.tags)
+        if parts:
+            point = (node.location.lon, node.location.lat) if node.location.valid() else None
+            self._rows.extend(_point_rows(parts, point))
+
+    def way(self, way: osmium.osm.Way) -> None:
+        """Take a way's points of interest at :func:`geo.sites.way_point` and its line if it is
+        a road of :data:`MAJOR_HIGHWAYS` or :data:`LOCAL_HIGHWAYS`."""
+        tags = way.tags
+        parts = poi_parts(tags)
+        if parts:
+            self._rows.extend(_point_rows(parts, way_point(way)))
+        if tags.get("highway") in MAJOR_HIGHWAYS | LOCAL_HIGHWAYS:
+            nodes = way.nodes
+            self._road_class.append(tags["highway"])
+            self._road_sizes.append(len(nodes))
+            self._road_xy.extend([v for n in nodes for v in (n.location.x, n.location.y)])
+
+    def area(self, area: osmium.osm.Area) -> None:
+        """Take an area's area parts with its outline, and a multipolygon's points of interest
+        at :func:`geo.sites.area_point`."""
+        tags = area.tags
+        parts = area_parts(tags)
+        if parts:
+            self._rows.extend(_area_rows(parts, area, self._wkb, _levels(tags)))
+        if not area.from_way():
+            parts = poi_parts(tags)
+            if parts:
+                self._rows.extend(_point_rows(parts, area_point(area, self._wkb)))
+
+    def result(self) -> OsmFeatures:
+        """Return the demand sources taken."""
+        rows = self._rows
+        part, lon, lat, outline, levels = (list(c) for c in zip(*rows)) if rows else ([],) * 5
+        road_class, roads = _road_lines(np.array(self._road_class, dtype=str),
+                                        np.array(self._road_sizes, dtype=np.int64),
+                                        np.frombuffer(self._road_xy, dtype=np.int64))
+        return OsmFeatures(
+            part=np.array(part, dtype=str),
+            lon=np.array(lon, dtype=np.float64),
+            lat=np.array(lat, dtype=np.float64),
+            outline=_objects(outline),
+            levels=np.array(levels, dtype=np.float64),
+            road_class=road_class,
+            roads=roads,
+        )
+
+    @staticmethod
+    def to_arrays(product: OsmFeatures) -> dict[str, np.ndarray]:
+        """Return the demand sources as arrays, the geometries as WKB bytes with offsets."""
+        outline_wkb, outline_offsets = _pack_wkb(product.outline)
+        road_wkb, road_offsets = _pack_wkb(product.roads)
+        return {
+            "part": product.part, "lon": product.lon, "lat": product.lat,
+            "levels": product.levels, "road_class": product.road_class,
+            "outline_wkb": outline_wkb, "outline_offsets": outline_offsets,
+            "road_wkb": road_wkb, "road_offsets": road_offsets,
+        }
+
+    @staticmethod
+    def from_arrays(arrays: Mapping[str, np.ndarray]) -> OsmFeatures:
+        """Return the demand sources from :meth:`to_arrays`."""
+        return OsmFeatures(
+            part=arrays["part"], lon=arrays["lon"], lat=arrays["lat"],
+            outline=_unpack_wkb(arrays["outline_wkb"], arrays["outline_offsets"]),
+            levels=arrays["levels"], road_class=arrays["road_class"],
+            roads=_unpack_wkb(arrays["road_wkb"], arrays["road_offsets"]),
+        )
+
+
+def _objects(items: list) -> np.ndarray:
+    """Return a list as a 1-D object array (shapely geometries stay whole)."""
+    array = np.empty(len(items), dtype=object)
+    array[:] = items
+    return array
+
+
+def _pack_wkb(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return geometries (or None) as their WKB bytes end to end, with offsets.
+
+    Args:
+        geoms: shapely geometries or None, object (G,).
+
+    Returns:
+        uint8 bytes and int64 (G + 1,) offsets; a missing geometry has no bytes and offset -1
+        at its end.
+    """
+    wkb = shapely.to_wkb(geoms)
+    missing = shapely.is_missing(geoms)
+    sizes = np.array([0 if w is None else len(w) for w in wkb], dtype=np.int64)
+    offsets = np.zeros(len(geoms) + 1, dtype=np.int64)
+    np.cumsum(sizes, out=offsets[1:])
+    offsets[1:][missing] = -1
+    data = np.frombuffer(b"".join(w for w in wkb if w is not None), dtype=np.uint8)
+    return data, offsets
+
+
+def _unpack_wkb(data: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """Return the geometries :func:`_pack_wkb` packed.
+
+    Args:
+        data: the WKB bytes, uint8.
+        offsets: int64 (G + 1,).
+
+    Returns:
+        Shapely geometries or None, object (G,).
+    """
+    ends = np.maximum.accumulate(offsets)
+    raw = data.tobytes()
+    wkb = _objects([None if end < 0 else raw[start:end]
+                    for start, end in zip(ends[:-1].tolist(), offsets[1:].tolist())])
+    return shapely.from_wkb(wkb)
+
+
 def read_osm_features(path: Path) -> OsmFeatures:
-    """Read the demand sources of an OSM file in one pass.
+    """Read the demand sources of an OSM file.
 
     Points of interest (parts from :func:`poi_parts`) are taken at node locations, way
     centroids (:func:`geo.sites.way_point`) and multipolygon centroids
@@ -602,51 +738,9 @@ def read_osm_features(path: Path) -> OsmFeatures:
     Raises:
         OsmSourceError: if the file does not exist or cannot be parsed.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise OsmSourceError(f"OSM file {path} does not exist")
-    wkb = osmium.geom.WKBFactory()
-    processor = (
-        osmium.FileProcessor(str(path)).with_areas().with_filter(osmium.filter.KeyFilter(*OSM_KEYS))
-    )
-    rows: list[tuple[str, float, float, shapely.Geometry | None, float]] = []
-    road_class: list[str] = []
-    roads: list[shapely.Geometry] = []
-    try:
-        for obj in processor:
-            tags = obj.tags
-            if obj.is_node():
-                point = (obj.location.lon, obj.location.lat) if obj.location.valid() else None
-                rows.extend(_point_rows(poi_parts(tags), point))
-            elif obj.is_way():
-                rows.extend(_point_rows(poi_parts(tags), way_point(obj)))
-                if tags.get("highway") in MAJOR_HIGHWAYS | LOCAL_HIGHWAYS:
-                    line = _way_line(obj)
-                    if line is not None:
-                        road_class.append(tags["highway"])
-                        roads.append(line)
-            elif obj.is_area():
-                parts = area_parts(tags)
-                if parts:
-                    rows.extend(_area_rows(parts, obj, wkb, _levels(tags)))
-                if not obj.from_way():
-                    rows.extend(_point_rows(poi_parts(tags), area_point(obj, wkb)))
-    except RuntimeError as err:
-        raise OsmSourceError(f"cannot read OSM file {path}: {err}") from err
-    part, lon, lat, outline, levels = (list(c) for c in zip(*rows)) if rows else ([],) * 5
-    outlines = np.empty(len(outline), dtype=object)
-    outlines[:] = outline
-    road_lines = np.empty(len(roads), dtype=object)
-    road_lines[:] = roads
-    return OsmFeatures(
-        part=np.array(part, dtype=str),
-        lon=np.array(lon, dtype=np.float64),
-        lat=np.array(lat, dtype=np.float64),
-        outline=outlines,
-        levels=np.array(levels, dtype=np.float64),
-        road_class=np.array(road_class, dtype=str),
-        roads=road_lines,
-    )
+    collector = FeatureCollector()
+    read_osm(Path(path), [collector])
+    return collector.result()
 
 
 def poi_parts(tags: Mapping[str, str]) -> list[str]:
@@ -727,26 +821,39 @@ def _area_rows(
     return [(part, point.x, point.y, outline, levels) for part in parts]
 
 
-def _way_line(way: osmium.osm.Way) -> shapely.Geometry | None:
-    """Return a way's line through its nodes present in the file.
+def _road_lines(
+    road_class: np.ndarray, sizes: np.ndarray, xy: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return each road's line through its runs of two or more consecutive present nodes.
 
     Args:
-        way: a way with node locations.
+        road_class: the ``highway`` class of each road way, str (W,).
+        sizes: the number of node references of each way (W,).
+        xy: fixed-point x and y of all ways' node references in order, int64 (2 R,).
 
     Returns:
-        A LineString, or a MultiLineString where missing nodes cut it into runs; None if no
-        two consecutive nodes are present.
+        The class and line of each way with a run: a LineString for one run, a
+        MultiLineString of its runs for a way the extract cuts (L,).
     """
-    runs: list[list[tuple[float, float]]] = [[]]
-    for node in way.nodes:
-        if node.location.valid():
-            runs[-1].append((node.location.lon, node.location.lat))
-        elif runs[-1]:
-            runs.append([])
-    runs = [run for run in runs if len(run) >= 2]
-    if not runs:
-        return None
-    return shapely.LineString(runs[0]) if len(runs) == 1 else shapely.MultiLineString(runs)
+    lon, lat, valid = degrees(xy[0::2], xy[1::2])
+    way_of = np.repeat(np.arange(len(sizes)), sizes)
+    starts = valid.copy()
+    starts[1:] &= ~valid[:-1] | (way_of[1:] != way_of[:-1])
+    run = np.cumsum(starts) - 1
+    long_run = np.bincount(run[valid], minlength=int(starts.sum())) >= 2
+    kept = valid.copy()
+    kept[valid] = long_run[run[valid]]
+    _, line_of = np.unique(run[kept], return_inverse=True)
+    lines = shapely.linestrings(lon[kept], lat[kept], indices=line_of)
+    road_of_line = way_of[kept & starts]
+    runs = np.bincount(road_of_line, minlength=len(sizes))
+    roads = np.empty(int((runs > 0).sum()), dtype=object)
+    single = runs[road_of_line] == 1
+    roads[runs[runs > 0] == 1] = lines[single]
+    if not single.all():
+        _, part_of = np.unique(road_of_line[~single], return_inverse=True)
+        roads[runs[runs > 0] > 1] = shapely.multilinestrings(lines[~single], indices=part_of)
+    return road_class[runs > 0], roads
 
 
 def _levels(tags: Mapping[str, str]) -> float:

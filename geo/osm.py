@@ -1,8 +1,9 @@
 """Street networks from OSM files (``.osm``, ``.osm.xml``, ``.osm.bz2``, ``.osm.gz``, ``.osm.pbf``).
 
-pyosmium reads the file once into :class:`HighwayWays`: every ``highway`` way with its tags and
-node locations, split into runs of nodes present in the file (clipped extracts reference nodes
-they do not contain). :func:`build_mode_network` then keeps the ways a mode may use, writes them
+:class:`HighwayCollector` takes the file's ``highway`` ways from the one pass of
+:func:`geo.extract.read_osm` into :class:`HighwayWays`: every way with its tags and node
+locations, split into runs of nodes present in the file (clipped extracts reference nodes they
+do not contain). :func:`build_mode_network` then keeps the ways a mode may use, writes them
 to a temporary OSM XML file with ``oneway`` rewritten to the mode's own direction rules, lets
 osmnx build and simplify the graph, keeps its largest strongly connected component and converts
 it to a :class:`geo.network.Network`.
@@ -11,6 +12,7 @@ it to a :class:`geo.network.Network`.
 from __future__ import annotations
 
 import tempfile
+from array import array
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,20 +25,12 @@ import osmnx as ox
 import pandas as pd
 import shapely
 
+from geo.extract import READ_ERRORS, OsmSourceError, degrees, read_osm
 from geo.modes import ModeProfile, profile
 from geo.network import Network
 
 #: ``oneway`` tag written for each direction code of :meth:`ModeProfile.direction`.
 _ONEWAY_TAG = {1: "yes", -1: "-1"}
-
-
-class OsmSourceError(ValueError):
-    """A street source file is missing, cannot be parsed or holds no usable street."""
-
-
-#: What pyosmium raises for a file it cannot read: bad XML, a truncated PBF, a broken
-#: compressed stream (``RuntimeError``) or a malformed coordinate.
-_READ_ERRORS: tuple[type[Exception], ...] = (RuntimeError, osmium.InvalidLocationError)
 
 
 @dataclass(frozen=True)
@@ -69,32 +63,6 @@ class HighwayWays:
         return len(self.way_ids)
 
 
-def _highway_processor(path: Path, with_locations: bool) -> osmium.FileProcessor:
-    """Return a pyosmium processor yielding the file's ``highway`` ways.
-
-    Args:
-        path: the OSM file.
-        with_locations: attach node locations to the ways' node references.
-
-    Returns:
-        The processor (not yet iterated).
-
-    Raises:
-        OsmSourceError: if the file does not exist.
-    """
-    if not path.is_file():
-        raise OsmSourceError(f"OSM file {path} does not exist")
-    entities = osmium.osm.NODE | osmium.osm.WAY if with_locations else osmium.osm.WAY
-    processor = osmium.FileProcessor(str(path), entities)
-    if with_locations:
-        processor = processor.with_locations()
-    return (
-        processor
-        .with_filter(osmium.filter.EntityFilter(osmium.osm.WAY))
-        .with_filter(osmium.filter.KeyFilter("highway"))
-    )
-
-
 def count_highway_ways(path: Path) -> int:
     """Count the ``highway`` ways of an OSM file, a cheap check before adding a region.
 
@@ -108,13 +76,65 @@ def count_highway_ways(path: Path) -> int:
         OsmSourceError: if the file is missing, cannot be parsed or has no highway way.
     """
     path = Path(path)
+    if not path.is_file():
+        raise OsmSourceError(f"OSM file {path} does not exist")
+    processor = (
+        osmium.FileProcessor(str(path), osmium.osm.WAY)
+        .with_filter(osmium.filter.KeyFilter("highway"))
+    )
     try:
-        count = sum(1 for _ in _highway_processor(path, with_locations=False))
-    except _READ_ERRORS as err:
+        count = sum(1 for _ in processor)
+    except READ_ERRORS as err:
         raise OsmSourceError(f"cannot read OSM file {path}: {err}") from err
     if count == 0:
         raise OsmSourceError(f"OSM file {path} has no highway way")
     return count
+
+
+class HighwayCollector:
+    """Collects the ``highway`` ways of an OSM file with their node locations (see
+    :class:`geo.extract.Collector`).
+
+    Args:
+        source: the file being read, carried into the product.
+    """
+
+    keys = ("highway",)
+    kinds = osmium.osm.WAY
+
+    def __init__(self, source: Path) -> None:
+        self.source = Path(source)
+        self._way_ids = array("q")
+        self._tags: list[dict[str, str]] = []
+        self._sizes = array("q")
+        self._nodes = array("q")  # node id, x and y of every node reference
+
+    def way(self, way: osmium.osm.Way) -> None:
+        """Take a ``highway`` way: its id, tags and node references with their locations."""
+        if "highway" not in way.tags:
+            return
+        nodes = way.nodes
+        self._way_ids.append(way.id)
+        self._tags.append({tag.k: tag.v for tag in way.tags})
+        self._sizes.append(len(nodes))
+        self._nodes.extend([v for n in nodes for v in (n.ref, n.location.x, n.location.y)])
+
+    def result(self) -> HighwayWays:
+        """Return the ways taken as pieces of present nodes (see :func:`read_highway_ways`).
+
+        Raises:
+            OsmSourceError: if no way has a run of two or more present nodes.
+        """
+        nodes = np.frombuffer(self._nodes, dtype=np.int64).reshape(-1, 3)
+        lon, lat, valid = degrees(nodes[:, 1], nodes[:, 2])
+        ways = _split_runs(
+            self.source, np.array(self._way_ids, dtype=np.int64), self._tags,
+            np.array(self._sizes, dtype=np.int64), nodes[:, 0].copy(), lon, lat, valid,
+        )
+        if ways.n_pieces == 0:
+            raise OsmSourceError(
+                f"OSM file {self.source} has no usable highway way (with 2+ known nodes)")
+        return ways
 
 
 def read_highway_ways(path: Path) -> HighwayWays:
@@ -132,35 +152,9 @@ def read_highway_ways(path: Path) -> HighwayWays:
     Raises:
         OsmSourceError: if the file is missing, cannot be parsed or has no usable highway way.
     """
-    path = Path(path)
-    way_ids: list[int] = []
-    tags: list[dict[str, str]] = []
-    sizes: list[int] = []
-    refs: list[int] = []
-    lons: list[float] = []
-    lats: list[float] = []
-    valid: list[bool] = []
-    try:
-        for way in _highway_processor(path, with_locations=True):
-            way_ids.append(way.id)
-            tags.append({tag.k: tag.v for tag in way.tags})
-            sizes.append(len(way.nodes))
-            for node in way.nodes:
-                location = node.location
-                ok = location.valid()
-                refs.append(node.ref)
-                valid.append(ok)
-                lons.append(location.lon if ok else np.nan)
-                lats.append(location.lat if ok else np.nan)
-    except _READ_ERRORS as err:
-        raise OsmSourceError(f"cannot read OSM file {path}: {err}") from err
-    ways = _split_runs(
-        path, np.array(way_ids, dtype=np.int64), tags, np.array(sizes, dtype=np.int64),
-        np.array(refs, dtype=np.int64), np.array(lons), np.array(lats), np.array(valid, bool),
-    )
-    if ways.n_pieces == 0:
-        raise OsmSourceError(f"OSM file {path} has no usable highway way (with 2+ known nodes)")
-    return ways
+    collector = HighwayCollector(path)
+    read_osm(path, [collector])
+    return collector.result()
 
 
 def _split_runs(

@@ -1,10 +1,11 @@
 """Offline place-name search: the streets, buildings and points of interest of a region's OSM file.
 
 A worker types a place name (新街口, 德基广场, 中山路) and picks one of the matches as their
-location. :func:`place_index` reads every named element a person would search for from an OSM
-file once; :meth:`Places.search` answers a query with array operations. A street mapped as many
-ways is one place, so 中山路 is listed once. :func:`places_for` keeps the index of a region's
-source file cached, so a request never re-reads the file.
+location. :class:`PlaceCollector` takes every named element a person would search for from the
+one pass over an OSM file (:func:`geo.extract.read_osm`); :meth:`Places.search` answers a query
+with array operations. A street mapped as many ways is one place, so 中山路 is listed once.
+:func:`places_for` keeps the index of a region's source file cached on disk and in memory, so a
+request never re-reads the file.
 """
 
 from __future__ import annotations
@@ -13,14 +14,17 @@ import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import osmium
 import pandas as pd
 
-from geo.osm import OsmSourceError
-from geo.regions import OSM_SUFFIXES, Region
+from geo.extract import OSM_SUFFIXES, cached_product, read_osm
 from geo.sites import area_point, way_point
+
+if TYPE_CHECKING:
+    from geo.regions import Region
 
 #: Categories of places, in the order they are assigned (the first rule that matches wins).
 CATEGORIES: tuple[str, ...] = (
@@ -186,6 +190,83 @@ def place_category(tags: Mapping[str, str], is_way: bool) -> str | None:
     return None
 
 
+class PlaceCollector:
+    """Collects the searchable places of an OSM file (see :class:`geo.extract.CachedCollector`
+    and :func:`place_index`)."""
+
+    product = "places"
+    keys = ("name",)
+    kinds = osmium.osm.NODE | osmium.osm.WAY | osmium.osm.AREA
+
+    def __init__(self) -> None:
+        self._wkb = osmium.geom.WKBFactory()
+        self._rows: list[tuple[str, tuple[str, ...], str, float, float]] = []
+        self._street_alts: dict[str, dict[str, None]] = {}
+        self._vertices: list[tuple[str, int, float, float]] = []
+
+    def node(self, node: osmium.osm.Node) -> None:
+        """Take a named node that is a place, at its location."""
+        name, category = _named_place(node.tags, False)
+        if category is not None and node.location.valid():
+            self._add(name, node.tags, category, (node.location.lon, node.location.lat))
+
+    def way(self, way: osmium.osm.Way) -> None:
+        """Take a named way: a street's vertices, or another place at :func:`way_point`."""
+        name, category = _named_place(way.tags, True)
+        if category == "street":
+            self._street_alts.setdefault(name, {}).update(
+                dict.fromkeys(_alt_names(way.tags, name)))
+            self._vertices.extend((name, n.ref, n.location.lon, n.location.lat)
+                                  for n in way.nodes if n.location.valid())
+        elif category is not None:
+            self._add(name, way.tags, category, way_point(way))
+
+    def area(self, area: osmium.osm.Area) -> None:
+        """Take a named multipolygon relation that is a place, at :func:`area_point` (closed
+        ways come as ways)."""
+        if area.from_way():
+            return
+        name, category = _named_place(area.tags, False)
+        if category is not None:
+            self._add(name, area.tags, category, area_point(area, self._wkb))
+
+    def _add(self, name: str, tags: osmium.osm.TagList, category: str,
+             point: tuple[float, float] | None) -> None:
+        """Add a single place's row, unless it has no point."""
+        if point is not None:
+            self._rows.append((name, _alt_names(tags, name), category, point[0], point[1]))
+
+    def result(self) -> Places:
+        """Return the places taken: the single elements in file order, then the streets by
+        name."""
+        rows = self._rows + [(name, tuple(self._street_alts[name]), "street", lon, lat)
+                             for name, lon, lat in _street_points(self._vertices)]
+        if not rows:
+            return Places.empty()
+        names, alt_names, categories, lons, lats = zip(*rows)
+        return Places(names, alt_names, categories, lons, lats)
+
+    @staticmethod
+    def to_arrays(product: Places) -> dict[str, np.ndarray]:
+        """Return the places as arrays; the alternative names flat, with per-place counts."""
+        flat = [a for alts in product.alt_names for a in alts]
+        return {
+            "name": product.name, "category": product.category, "lon": product.lon,
+            "lat": product.lat, "alt_names": np.array(flat, dtype=str),
+            "alt_counts": np.array([len(a) for a in product.alt_names], dtype=np.int64),
+        }
+
+    @staticmethod
+    def from_arrays(arrays: Mapping[str, np.ndarray]) -> Places:
+        """Return the places from :meth:`to_arrays`."""
+        ends = np.cumsum(arrays["alt_counts"])
+        flat = arrays["alt_names"].tolist()
+        alt_names = [flat[end - count:end]
+                     for end, count in zip(ends.tolist(), arrays["alt_counts"].tolist())]
+        return Places(arrays["name"], alt_names, arrays["category"], arrays["lon"],
+                      arrays["lat"])
+
+
 def place_index(path: str | Path) -> Places:
     """Read the searchable places of an OSM file.
 
@@ -203,49 +284,11 @@ def place_index(path: str | Path) -> Places:
         The places: first the single elements in file order, then the streets by name.
 
     Raises:
-        OsmSourceError: if the file does not exist.
+        OsmSourceError: if the file does not exist or cannot be parsed.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise OsmSourceError(f"{path}: no such file")
-    wkb = osmium.geom.WKBFactory()
-    processor = (
-        osmium.FileProcessor(str(path))
-        .with_areas()
-        .with_filter(osmium.filter.KeyFilter("name"))
-    )
-    rows: list[tuple[str, tuple[str, ...], str, float, float]] = []
-    street_alts: dict[str, dict[str, None]] = {}
-    vertices: list[tuple[str, int, float, float]] = []
-    for obj in processor:
-        name = obj.tags.get("name", "").strip()
-        if obj.is_area() and obj.from_way():
-            continue  # closed ways come as ways
-        category = place_category(obj.tags, obj.is_way()) if name else None
-        if category is None:
-            continue
-        alts = _alt_names(obj.tags, name)
-        if category == "street":
-            street_alts.setdefault(name, {}).update(dict.fromkeys(alts))
-            vertices.extend((name, n.ref, n.location.lon, n.location.lat)
-                            for n in obj.nodes if n.location.valid())
-            continue
-        if obj.is_node():
-            point = (obj.location.lon, obj.location.lat) if obj.location.valid() else None
-        elif obj.is_way():
-            point = way_point(obj)
-        elif obj.is_area():
-            point = area_point(obj, wkb)
-        else:
-            continue  # other relations have no geometry
-        if point is not None:
-            rows.append((name, alts, category, point[0], point[1]))
-    rows.extend((name, tuple(street_alts[name]), "street", lon, lat)
-                for name, lon, lat in _street_points(vertices))
-    if not rows:
-        return Places.empty()
-    names, alt_names, categories, lons, lats = zip(*rows)
-    return Places(names, alt_names, categories, lons, lats)
+    collector = PlaceCollector()
+    read_osm(Path(path), [collector])
+    return collector.result()
 
 
 def places_for(region: Region) -> Places:
@@ -255,7 +298,8 @@ def places_for(region: Region) -> Places:
         region: the region.
 
     Returns:
-        The index of the region's OSM source; an empty one for a source that is not an OSM file
+        The index of the region's OSM source, from the disk cache (the file is read and the
+        index cached if it is not there yet); an empty one for a source that is not an OSM file
         (a road-edge layer has no names to search).
     """
     if not region.source.name.lower().endswith(OSM_SUFFIXES):
@@ -265,7 +309,8 @@ def places_for(region: Region) -> Places:
 
 @functools.lru_cache(maxsize=8)
 def _cached_place_index(path: str, mtime_ns: int) -> Places:
-    """:func:`place_index`, cached by the file's path and modification time.
+    """The places of an OSM file from the disk cache, kept in memory by the file's path and
+    modification time.
 
     Args:
         path: the OSM file.
@@ -274,7 +319,14 @@ def _cached_place_index(path: str, mtime_ns: int) -> Places:
     Returns:
         The file's places.
     """
-    return place_index(path)
+    return cached_product(Path(path), PlaceCollector)
+
+
+def _named_place(tags: Mapping[str, str], is_way: bool) -> tuple[str, str | None]:
+    """Return an element's stripped name and its place category, None if it is unnamed or not
+    a place (see :func:`place_category`)."""
+    name = tags.get("name", "").strip()
+    return name, place_category(tags, is_way) if name else None
 
 
 def _alt_names(tags: Mapping[str, str], name: str) -> tuple[str, ...]:

@@ -2,8 +2,10 @@
 
 The demo regions are described by JSON files in ``data/regions/``; regions a user adds live in
 ``<instance>/regions/<id>/`` with a copy of their source file. A region's network for a mode is
-built once and cached as arrays under ``<instance>/cache/networks/``. Like everything in the
-instance folder, these files and folders are readable by their owner only.
+built once and cached as arrays under ``<instance>/cache/networks/``; the same read of an OSM
+source caches its demand sources, place names and sites under ``<instance>/cache/osm/`` (see
+:mod:`geo.extract`). Like everything in the instance folder, these files and folders are
+readable by their owner only.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from geo.build import build_networks
+from geo.build import build_networks, product_collectors
+from geo.extract import CachedCollector, product_cache_path, save_product
 from geo.modes import MODES
 from geo.network import Network
 from geo.osm import OsmSourceError
@@ -156,7 +159,8 @@ def add_region(
         )
     if osm_file.stat().st_size == 0:
         raise OsmSourceError(f"{osm_file}: the file is empty")
-    networks = build_networks(osm_file, modes, {}, progress=progress)
+    products = product_collectors(osm_file)
+    networks = build_networks(osm_file, modes, {}, progress=progress, collectors=products)
     suffix = next(s for s in sorted(OSM_SUFFIXES, key=len, reverse=True)
                   if osm_file.name.lower().endswith(s))
     parent = private_folder(user_regions_dir())
@@ -175,6 +179,7 @@ def add_region(
     region = Region.from_file(parent / region_id / "region.json", demo=False)
     for mode, network in networks.items():
         network.save(network_cache_path(region, mode))
+    _save_products(region, products)
     return region
 
 
@@ -192,7 +197,8 @@ def load_networks(
     region: Region, modes: tuple[str, ...] | None = None, progress=None
 ) -> dict[str, Network]:
     """Return a region's networks from the disk cache, building the missing ones first (from one
-    read of the source) and caching them.
+    read of the source) and caching them, with the source's products (see
+    :func:`geo.build.product_collectors`) if they are not cached either.
 
     Args:
         region: the region.
@@ -209,7 +215,18 @@ def load_networks(
                           f"it offers {', '.join(region.modes)}")
     cached = {m: network_cache_path(region, m) for m in modes}
     missing = tuple(m for m, p in cached.items() if not p.exists())
-    built = build_networks(region.source, missing, region.speeds, progress=progress) if missing else {}
+    products = [c for c in product_collectors(region.source)
+                if not product_cache_path(region.source, c.product).exists()]
+    built = (build_networks(region.source, missing, region.speeds, progress=progress,
+                            collectors=products) if missing or products else {})
     for mode, network in built.items():
         network.save(cached[mode])
+    _save_products(region, products)
     return {m: built[m] if m in built else Network.load(cached[m]) for m in modes}
+
+
+def _save_products(region: Region, collectors: list[CachedCollector]) -> None:
+    """Cache the products of collectors that read the region's source (see
+    :func:`geo.extract.save_product`)."""
+    for collector in collectors:
+        save_product(region.source, collector, collector.result())

@@ -2,7 +2,9 @@
 
 Worker stations are rooms inside a host: a telecom shop, a bank branch, a petrol station, a post
 office, a union office or a community office. No open list of real stations has usable
-coordinates, so demo stations (:mod:`geo.demo`) are placed at these sites.
+coordinates, so demo stations (:mod:`geo.demo`) are placed at these sites. Convenience stores
+may host a new station too (:mod:`geo.candidates`), so the sites cached for a region's source
+(:func:`cached_sites`) include them.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ import geopandas as gpd
 import numpy as np
 import osmium
 import shapely
+
+from geo.extract import cached_product, read_osm
 
 #: Host-site categories: id -> Chinese label (used where a site has no name).
 CATEGORIES: dict[str, str] = {
@@ -34,6 +38,9 @@ COMMUNITY_NAMES: tuple[str, ...] = ("社区", "街道")
 #: Keys that make an element a place one can walk into; names are only trusted on such elements
 #: (a road called 工会路 is not a union office).
 PLACE_KEYS: tuple[str, ...] = ("amenity", "shop", "office", "building")
+
+#: ``shop=*`` values of convenience stores.
+CONVENIENCE_SHOPS = frozenset({"convenience", "supermarket"})
 
 COLUMNS: list[str] = ["name", "category", "lon", "lat", "osm_id"]
 
@@ -70,6 +77,108 @@ def site_category(tags: Mapping[str, str]) -> str | None:
     return None
 
 
+def candidate_category(tags: Mapping[str, str]) -> str | None:
+    """Classify an OSM element as a candidate site by its tags.
+
+    Args:
+        tags: the element's tags.
+
+    Returns:
+        The host-site category (:func:`site_category`), else ``"convenience"`` for
+        ``shop=convenience|supermarket``, else None.
+    """
+    return site_category(tags) or ("convenience" if tags.get("shop") in CONVENIENCE_SHOPS
+                                   else None)
+
+
+class SiteCollector:
+    """Collects the sites of an OSM file (see :class:`geo.extract.CachedCollector`).
+
+    Nodes are taken at their location, ways at :func:`way_point`, multipolygon relations at
+    :func:`area_point`. Nodes missing from a clipped extract are skipped; an element with none
+    of its nodes is dropped.
+
+    Args:
+        classify: gives an element's category from its tags, None for elements that are not
+            sites; only elements with one of :data:`PLACE_KEYS` are offered to it. The cached
+            product is classified by :func:`candidate_category`.
+    """
+
+    product = "sites"
+    keys = PLACE_KEYS
+    kinds = osmium.osm.NODE | osmium.osm.WAY | osmium.osm.AREA
+
+    def __init__(
+        self, classify: Callable[[Mapping[str, str]], str | None] = candidate_category
+    ) -> None:
+        self.classify = classify
+        self._wkb = osmium.geom.WKBFactory()
+        self._rows: list[tuple[str, str, float, float, str]] = []
+
+    def node(self, node: osmium.osm.Node) -> None:
+        """Take a node that is a site, at its location."""
+        category = self._category(node.tags)
+        if category is not None and node.location.valid():
+            self._add(node.tags, category, (node.location.lon, node.location.lat),
+                      f"node/{node.id}")
+
+    def way(self, way: osmium.osm.Way) -> None:
+        """Take a way that is a site, at :func:`way_point`."""
+        category = self._category(way.tags)
+        if category is not None:
+            self._add(way.tags, category, way_point(way), f"way/{way.id}")
+
+    def area(self, area: osmium.osm.Area) -> None:
+        """Take a multipolygon relation that is a site, at :func:`area_point` (closed ways come
+        as ways)."""
+        if area.from_way():
+            return
+        category = self._category(area.tags)
+        if category is not None:
+            self._add(area.tags, category, area_point(area, self._wkb),
+                      f"relation/{area.orig_id()}")
+
+    def _category(self, tags: osmium.osm.TagList) -> str | None:
+        """The category of an element with one of :data:`PLACE_KEYS`, else None."""
+        if not any(key in tags for key in PLACE_KEYS):
+            return None
+        return self.classify(tags)
+
+    def _add(self, tags: osmium.osm.TagList, category: str,
+             point: tuple[float, float] | None, osm_id: str) -> None:
+        """Add a site's row, unless it has no point."""
+        if point is not None:
+            self._rows.append((tags.get("name", ""), category, point[0], point[1], osm_id))
+
+    def result(self) -> gpd.GeoDataFrame:
+        """Return the sites taken, as :func:`host_sites` describes them."""
+        return _site_frame(self._rows)
+
+    @staticmethod
+    def to_arrays(product: gpd.GeoDataFrame) -> dict[str, np.ndarray]:
+        """Return the sites' columns as arrays."""
+        return {column: product[column].to_numpy(dtype=float if column in ("lon", "lat")
+                                                  else str) for column in COLUMNS}
+
+    @staticmethod
+    def from_arrays(arrays: Mapping[str, np.ndarray]) -> gpd.GeoDataFrame:
+        """Return the sites from :meth:`to_arrays`."""
+        return _site_frame(list(zip(*(arrays[column].tolist() for column in COLUMNS))))
+
+
+def _site_frame(rows: list[tuple[str, str, float, float, str]]) -> gpd.GeoDataFrame:
+    """Return site rows as a GeoDataFrame of points in EPSG:4326.
+
+    Args:
+        rows: one tuple of the :data:`COLUMNS` per site.
+
+    Returns:
+        The frame with float coordinates and point geometries.
+    """
+    frame = gpd.GeoDataFrame(rows, columns=COLUMNS).astype({"lon": float, "lat": float})
+    return frame.set_geometry(gpd.points_from_xy(frame["lon"], frame["lat"]), crs="EPSG:4326")
+
+
 def host_sites(
     path: str | Path, classify: Callable[[Mapping[str, str]], str | None] = site_category
 ) -> gpd.GeoDataFrame:
@@ -89,32 +198,34 @@ def host_sites(
         One row per site, in file order, with columns ``name`` (empty if the element has none),
         ``category`` (from ``classify``), ``lon``, ``lat`` (WGS-84), ``osm_id`` (``"node/123"``,
         ``"way/456"``, ``"relation/789"``) and point geometries in EPSG:4326.
+
+    Raises:
+        geo.extract.OsmSourceError: if the file does not exist or cannot be parsed.
     """
-    wkb = osmium.geom.WKBFactory()
-    processor = (
-        osmium.FileProcessor(str(path))
-        .with_areas()
-        .with_filter(osmium.filter.KeyFilter(*PLACE_KEYS))
-    )
-    rows = []
-    for obj in processor:
-        category = classify(obj.tags)
-        if category is None:
-            continue
-        if obj.is_node():
-            if not obj.location.valid():
-                continue
-            point, osm_id = (obj.location.lon, obj.location.lat), f"node/{obj.id}"
-        elif obj.is_way():
-            point, osm_id = way_point(obj), f"way/{obj.id}"
-        elif obj.is_area() and not obj.from_way():
-            point, osm_id = area_point(obj, wkb), f"relation/{obj.orig_id()}"
-        else:
-            continue  # closed ways come as ways; other relations have no geometry
-        if point is not None:
-            rows.append((obj.tags.get("name", ""), category, point[0], point[1], osm_id))
-    frame = gpd.GeoDataFrame(rows, columns=COLUMNS).astype({"lon": float, "lat": float})
-    return frame.set_geometry(gpd.points_from_xy(frame["lon"], frame["lat"]), crs="EPSG:4326")
+    collector = SiteCollector(classify)
+    read_osm(Path(path), [collector])
+    return collector.result()
+
+
+def cached_sites(source: Path, hosts_only: bool = False) -> gpd.GeoDataFrame:
+    """Return the sites of a region's OSM file from the cache (read and cached if not yet).
+
+    Args:
+        source: the OSM file.
+        hosts_only: keep only host sites (:func:`site_category`), leaving out convenience
+            stores.
+
+    Returns:
+        The sites as :func:`host_sites` gives them, classified by :func:`candidate_category`
+        (or :func:`site_category` with ``hosts_only``).
+
+    Raises:
+        geo.extract.OsmSourceError: if they are not cached and the file cannot be read.
+    """
+    sites = cached_product(source, SiteCollector)
+    if hosts_only:
+        sites = sites[sites["category"].isin(list(CATEGORIES))].reset_index(drop=True)
+    return sites
 
 
 def way_point(way: osmium.osm.Way) -> tuple[float, float] | None:

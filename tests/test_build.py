@@ -291,8 +291,8 @@ def test_reading_is_shared_between_modes(monkeypatch):
     import geo.build
 
     calls = []
-    real = geo.build.read_highway_ways
-    monkeypatch.setattr(geo.build, "read_highway_ways", lambda p: calls.append(p) or real(p))
+    real = geo.build.read_osm
+    monkeypatch.setattr(geo.build, "read_osm", lambda p, c: calls.append(p) or real(p, c))
     messages = []
     build_networks(SMALL, progress=messages.append)
     assert len(calls) == 1

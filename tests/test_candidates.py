@@ -11,14 +11,13 @@ from geo.candidates import (
     CANDIDATE_CATEGORIES,
     CandidateError,
     CandidateRules,
-    candidate_category,
     candidate_sites,
     parse_excluded_area,
 )
 from geo.demand import MAX_SNAP_M
 from geo.network import Network
 from geo.regions import get_region, load_networks
-from geo.sites import CATEGORIES, host_sites
+from geo.sites import CATEGORIES, candidate_category, host_sites
 
 COLUMNS = ["name", "category", "lon", "lat", "node", "snap_m", "source_id", "geometry"]
 

@@ -128,13 +128,32 @@ def test_nanjing_street_demand_is_the_walk_networks_street_length(nanjing):
 
 
 @pytest.mark.slow
-def test_the_groups_share_one_read_of_the_osm_file(nanjing, monkeypatch):
+def test_the_groups_take_the_osm_sources_cached_when_the_networks_were_built(nanjing,
+                                                                             monkeypatch):
+    import geo.extract
+
     calls = []
-    read = demand.read_osm_features
-    monkeypatch.setattr(demand, "read_osm_features", lambda path: calls.append(path) or read(path))
+    monkeypatch.setattr(geo.extract, "read_osm", lambda path, collectors: calls.append(path))
     demand._cached_osm_features.cache_clear()
-    layer_of(nanjing, "couriers")
-    layer_of(nanjing, "trucks")
+    assert layer_of(nanjing, "couriers").total > 0
+    assert layer_of(nanjing, "trucks").total > 0
+    assert calls == []
+
+
+def test_without_a_cache_the_groups_share_one_read_of_the_osm_file(fresh_instance,
+                                                                  monkeypatch):
+    import geo.extract
+
+    calls = []
+    read = geo.extract.read_osm
+    monkeypatch.setattr(geo.extract, "read_osm",
+                        lambda path, collectors: calls.append(path) or read(path, collectors))
+    demand._cached_osm_features.cache_clear()
+    region = get_region("nanjing")
+    osm_demand(region, "couriers", row_network())
+    osm_demand(region, "trucks", row_network())
+    demand._cached_osm_features.cache_clear()
+    osm_demand(region, "trucks", row_network())
     assert len(calls) == 1
 
 
