@@ -215,7 +215,8 @@ def add_region(
             with open_private(staging / spec["boundary"], "w", encoding="utf-8") as file:
                 file.write(json.dumps({"type": "Feature", "properties": {},
                                        "geometry": mapping(area)}))
-        networks = build_networks(staging / spec["source"], modes, {}, progress=progress)
+        networks = _build_source(osm_file if area is None else staging / spec["source"],
+                                 osm_file, modes, progress)
         with open_private(staging / "region.json", "w", encoding="utf-8") as file:
             file.write(json.dumps(spec, ensure_ascii=False, indent=2))
         staging.rename(parent / region_id)
@@ -226,6 +227,18 @@ def add_region(
     for mode, network in networks.items():
         network.save(network_cache_path(region, mode))
     return region
+
+
+def _build_source(path: Path, osm_file: Path, modes: tuple[str, ...],
+                  progress) -> dict[str, Network]:
+    """Build a new region's networks from its source, naming the user's file in an error about
+    a part clipped from it."""
+    try:
+        return build_networks(path, modes, {}, progress=progress)
+    except OsmSourceError as error:
+        if path == osm_file:
+            raise
+        raise OsmSourceError(f"{osm_file}, clipped to the area: {error}") from error
 
 
 def remove_region(region_id: str) -> Region:
