@@ -130,7 +130,7 @@ def test_boundaries_lists_the_relations_of_a_file(districts):
     result = run("region", "boundaries", str(districts))
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
-    assert lines[1].split() == ["101", "6", "1.0", "东区", "/", "东区", "/", "East", "District"]
+    assert lines[1].split() == ["101", "6", "1.05", "东区", "/", "东区", "/", "East", "District"]
     assert "105" in lines[3] and "(cannot be used: its outer ring is not closed" in lines[3]
     assert len(lines) == 7
     level = run("region", "boundaries", str(districts), "--level", "8").output.splitlines()

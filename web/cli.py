@@ -164,7 +164,7 @@ def region_boundaries(osm_file: Path, level: int | None) -> None:
         return
     click.echo(f"{'relation':>12} {'level':>5} {'km²':>10}  name / name:zh / name:en")
     for b in found:
-        area = f"{b.area_km2:10,.1f}" if b.geometry is not None else f"{'-':>10}"
+        area = f"{b.area_km2:10,.2f}" if b.geometry is not None else f"{'-':>10}"
         names = " / ".join(n or "-" for n in (b.name, b.name_zh, b.name_en))
         note = f"  (cannot be used: {b.problem})" if b.problem else ""
         click.echo(f"{b.id:>12} {b.admin_level or '-':>5} {area}  {names}{note}")
