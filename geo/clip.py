@@ -16,9 +16,9 @@ from a whole city-sized file does not need it.
 Ways crossing the area's edge are kept whole, with all their nodes, and multipolygon relations
 (``type=multipolygon``: land use, large buildings) with a node inside are kept complete with all
 their member ways and nodes (``osmium extract --strategy smart``): a road leaving the region runs
-on to the end of its OSM way outside, so it stays connected, and an industrial estate cut by the edge
-still has an outline and counts as demand. Other relations (boundaries, routes) are kept with
-only their members in the clipped file.
+on to the end of its OSM way outside, so it stays connected, and an industrial estate cut by the
+edge still has an outline and counts as demand. Other relations (boundaries, routes) are kept
+with only their members in the clipped file.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -99,12 +100,12 @@ class Boundary:
         level = self.tags.get("admin_level", "")
         return int(level) if level.isdigit() else None
 
-    @property
+    @cached_property
     def area_km2(self) -> float | None:
-        """The geodesic area of the geometry in km², or None without one."""
+        """The geodesic area of the geometry in km² (holes left out), or None without one."""
         if self.geometry is None:
             return None
-        return abs(_GEOD.geometry_area_perimeter(self.geometry)[0]) / 1e6
+        return _GEOD.geometry_area_perimeter(shapely.orient_polygons(self.geometry))[0] / 1e6
 
     def label(self) -> str:
         """A one-line description: id, names and level."""

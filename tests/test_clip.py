@@ -7,8 +7,8 @@ import osmium
 import pytest
 import shapely
 
-from geo.clip import ClipError, clip_file, find_boundary, parse_bbox, read_boundaries, \
-    read_polygon_file
+from geo.clip import (Boundary, ClipError, clip_file, find_boundary, parse_bbox, read_boundaries,
+                      read_polygon_file)
 from tests.two_districts import lonlat, write_two_districts
 
 needs_osmium_tool = pytest.mark.skipif(
@@ -180,3 +180,11 @@ def test_an_area_with_no_node_inside_is_an_error_and_writes_nothing(districts, t
     with pytest.raises(ClipError, match="no node lies inside the area"):
         clip_file(districts, parse_bbox("120,30,121,31"), target)
     assert not target.exists()
+
+
+def test_the_area_of_a_boundary_leaves_its_holes_out():
+    outer = shapely.box(*lonlat(0, 0), *lonlat(10, 10))
+    hole = shapely.box(*lonlat(2, 2), *lonlat(4, 4))
+    with_hole = Boundary(1, {}, geometry=outer.difference(hole))
+    assert with_hole.area_km2 == pytest.approx(
+        Boundary(2, {}, geometry=outer).area_km2 * 0.96, rel=1e-3)

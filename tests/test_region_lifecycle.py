@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner
 from osmium.osm.mutable import Way
 
+from geo.clip import find_boundary
 from geo.osm import OsmSourceError
 from geo.regions import (RegionError, add_region, get_region, list_regions, network_cache_path,
                          remove_region)
@@ -17,7 +18,6 @@ from geo.stations import Station
 from geo.store import StationStore, default_store_url
 from tests.test_clip import EAST, contents
 from tests.two_districts import lonlat, write_campus, write_two_districts
-from geo.clip import find_boundary
 from web.cli import main
 
 needs_osmium_tool = pytest.mark.skipif(
