@@ -189,3 +189,14 @@ def test_a_removed_region_keeps_its_stations_for_the_region_added_again(
                   str(lonlat(5, 5)[0]), "--mode", "walk", "-k", "1")
     assert nearest.exit_code == 0, nearest.output
     assert "东区驿站" in nearest.output
+
+
+def test_clipping_without_osmium_tool_says_how_to_install_it_and_adds_nothing(
+        fresh_instance, districts, monkeypatch):
+    monkeypatch.setattr("geo.clip.shutil.which", lambda name: None)
+    result = run("region", "add", "east", "--osm", str(districts), "--boundary", "东区")
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines()[-1].startswith(
+        "Error: clipping a region out of a larger file needs osmium-tool (Debian/Ubuntu: apt "
+        "install osmium-tool")
+    assert added_folders(fresh_instance) == []

@@ -20,7 +20,8 @@ from geo.analysis import coverage_analysis
 from geo.atlas import Atlas
 from geo.demand import demand_layer
 from geo.candidates import CANDIDATE_CATEGORIES, CandidateError, CandidateRules, parse_excluded_area
-from geo.clip import ClipError, find_boundary, parse_bbox, read_boundaries, read_polygon_file
+from geo.clip import (ClipError, find_boundary, osmium_tool, parse_bbox, read_boundaries,
+                      read_polygon_file)
 from geo.export import recommendation_csv, recommendation_geojson, write_coverage_files
 from geo.groups import GROUPS
 from geo.coords import DATUMS, to_wgs84
@@ -104,6 +105,8 @@ def region_add(name: str, osm_file: Path, title: str | None, modes: tuple[str, .
     if sum(x is not None for x in (boundary, bbox, polygon_file)) > 1:
         raise click.UsageError("give at most one of --boundary, --bbox and --polygon")
     try:
+        if boundary is not None or bbox is not None or polygon_file is not None:
+            osmium_tool()  # before reading a province's boundaries to no end
         area = (find_boundary(osm_file, boundary).geometry if boundary is not None
                 else parse_bbox(bbox) if bbox is not None
                 else read_polygon_file(polygon_file) if polygon_file is not None else None)
