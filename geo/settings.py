@@ -58,8 +58,8 @@ def max_whole_build_nodes() -> int:
     """Return how many OSM nodes a file may hold (estimated from its size) for a region to be
     built from the whole of it rather than from a part cut out by a boundary or an area.
 
-    Three million (a large city, whose networks build in about a minute) unless the environment
-    variable ``YIZHAN_MAX_BUILD_NODES`` gives another number.
+    Three million (a large prefecture-level city) unless the environment variable
+    ``YIZHAN_MAX_BUILD_NODES`` gives another number.
     """
     return int(os.environ.get("YIZHAN_MAX_BUILD_NODES", "3000000"))
 
