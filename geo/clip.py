@@ -27,6 +27,7 @@ import json
 import shutil
 import subprocess
 import tempfile
+from array import array
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -309,8 +310,8 @@ def _run(command: list[str], path: Path) -> str:
     """Run an ``osmium`` command and return its output; a failure names the file."""
     done = subprocess.run(command, capture_output=True, text=True)
     if done.returncode != 0:
-        lines = done.stderr.strip().splitlines() or [f"exit code {done.returncode}"]
-        raise ClipError(f"{path}: osmium {command[1]} failed: {lines[-1]}")
+        message = " ".join(done.stderr.split()) or f"exit code {done.returncode}"
+        raise ClipError(f"{path}: osmium {command[1]} failed: {message}")
     return done.stdout
 
 
@@ -349,14 +350,15 @@ def _assemble(path: Path, relations: list[_Relation]) -> list[Boundary]:
         refs[way.id] = np.array([n.ref for n in way.nodes], dtype=np.int64)
         for node in way.nodes:
             wanted.add_node(node.ref)
-    ids, lons, lats = [], [], []
+    ids, lons, lats = array("q"), array("d"), array("d")  # 24 bytes a node
     for node in osmium.FileProcessor(str(path), osmium.osm.NODE).with_filter(wanted.id_filter()):
         if node.location.valid():
             ids.append(node.id)
             lons.append(node.location.lon)
             lats.append(node.location.lat)
-    order = np.argsort(np.array(ids, dtype=np.int64))
-    located = (np.array(ids, dtype=np.int64)[order], np.array(lons)[order], np.array(lats)[order])
+    node_ids = np.frombuffer(ids, dtype=np.int64)
+    order = np.argsort(node_ids)
+    located = (node_ids[order], np.frombuffer(lons)[order], np.frombuffer(lats)[order])
     return [_boundary(relation, refs, located) for relation in relations]
 
 

@@ -40,7 +40,7 @@ def contents(path):
 
 def test_boundaries_are_listed_by_level_then_name_with_names_and_area(districts):
     found = read_boundaries(districts)
-    assert [b.id for b in found] == [101, 102, 105, 103, 104, 106]
+    assert [b.id for b in found] == [101, 102, 105, 103, 104, 108, 106]
     west = found[1]
     assert (west.name, west.name_zh, west.name_en, west.admin_level) == (
         "西区", "西区街道", "West District", 6)
@@ -54,6 +54,8 @@ def test_a_malformed_boundary_is_listed_with_what_is_wrong(districts):
     assert found[105].geometry is None and "outer ring is not closed" in found[105].problem
     assert found[106].geometry is None and "member ways are not in the file: 999" in \
         found[106].problem
+    assert found[108].geometry is None and "nodes of way 906 are not in the file: 1053" in \
+        found[108].problem
 
 
 @pytest.mark.parametrize("key", ["东区", "East District", "101", " 101 "])
@@ -75,6 +77,7 @@ def test_a_boundary_is_found_by_its_chinese_name_tag(districts):
     ("555", "relation 555 is not an administrative boundary"),
     ("断环", "relation 105 .* cannot be used: its outer ring is not closed"),
     ("缺边", "relation 106 .* cannot be used: these member ways are not in the file: 999"),
+    ("缺点", "relation 108 .* cannot be used: these nodes of way 906 are not in the file: 1053"),
 ])
 def test_a_boundary_that_is_not_one_usable_relation_is_an_error_naming_the_file(
         districts, key, message):
@@ -188,3 +191,15 @@ def test_the_area_of_a_boundary_leaves_its_holes_out():
     with_hole = Boundary(1, {}, geometry=outer.difference(hole))
     assert with_hole.area_km2 == pytest.approx(
         Boundary(2, {}, geometry=outer).area_km2 * 0.96, rel=1e-3)
+
+
+@needs_osmium_tool
+def test_a_file_osmium_cannot_clip_is_an_error_naming_it_with_osmiums_reason(tmp_path):
+    unsorted = tmp_path / "unsorted.osm"
+    unsorted.write_text(
+        "<?xml version='1.0'?><osm version='0.6'>"
+        "<node id='2' lat='32.001' lon='118.001'/><node id='1' lat='32.002' lon='118.002'/>"
+        "<way id='1'><nd ref='1'/><nd ref='2'/><tag k='highway' v='residential'/></way></osm>")
+    with pytest.raises(ClipError, match="unsorted.osm: osmium extract failed: Node IDs out of order: "
+                                        "1 .*then relations in order of ID"):
+        clip_file(unsorted, parse_bbox("118,32,118.01,32.01"), tmp_path / "out.osm.pbf")

@@ -96,6 +96,7 @@ def test_a_file_too_large_to_build_whole_says_how_to_pick_an_area(
     ("--boundary", "断环", "relation 105 (断环, admin_level 8) cannot be used: its outer ring "
                           "is not closed"),
     ("--boundary", "缺边", "cannot be used: these member ways are not in the file: 999"),
+    ("--boundary", "缺点", "cannot be used: these nodes of way 906 are not in the file: 1053"),
     ("--bbox", "118,32,118.01", "--bbox '118,32,118.01': give four numbers"),
     ("--bbox", "118.01,32,118,32.01", "--bbox '118.01,32,118,32.01': the box is empty"),
     ("--polygon", "missing.geojson", "missing.geojson: cannot read a GeoJSON file"),
@@ -132,9 +133,9 @@ def test_boundaries_lists_the_relations_of_a_file(districts):
     lines = result.output.splitlines()
     assert lines[1].split() == ["101", "6", "1.05", "东区", "/", "东区", "/", "East", "District"]
     assert "105" in lines[3] and "(cannot be used: its outer ring is not closed" in lines[3]
-    assert len(lines) == 7
+    assert len(lines) == 8
     level = run("region", "boundaries", str(districts), "--level", "8").output.splitlines()
-    assert [line.split()[0] for line in level[1:]] == ["105", "103", "104", "106"]
+    assert [line.split()[0] for line in level[1:]] == ["105", "103", "104", "108", "106"]
     assert "no administrative boundary of admin_level 4" in run(
         "region", "boundaries", str(districts), "--level", "4").output
 

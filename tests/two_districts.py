@@ -3,8 +3,8 @@
 Coordinates are given in units of 0.001° east and north of (118.0° E, 32.0° N). Two districts
 (``admin_level=6``) side by side: 东区 (relation 101, 0–10 × 0–10) and 西区 (relation 102,
 20–30 × 0–10, ``name:zh`` 西区街道), each holding a village 新村 (``admin_level=8``, relations 103
-and 104: the name is shared). Relation 105 has an open ring and relation 106 a member way that
-is not in the file. Streets: way 1 inside 东区, way 2 (one-way primary) from 东区 across the gap
+and 104: the name is shared). Relation 105 has an open ring, relation 106 a member way that is
+not in the file and relation 108 a way with a node (1053) that is not in the file. Streets: way 1 inside 东区, way 2 (one-way primary) from 东区 across the gap
 into 西区, way 3 inside 西区, way 4 outside both, footway 5 inside 东区; shops 9 (inside 东区)
 and 10 (outside); an industrial multipolygon (relation 201, ways 11-13) with one node inside
 东区; and a bus route (relation 107) over way 2.
@@ -27,6 +27,7 @@ NODES = {
     1021: (2, 6), 1022: (4, 6), 1023: (4, 8), 1024: (2, 8),
     1031: (22, 6), 1032: (24, 6), 1033: (24, 8), 1034: (22, 8),
     1041: (12, 12), 1042: (14, 12), 1043: (14, 14),
+    1051: (40, 0), 1052: (42, 0),
 }
 NODE_TAGS = {9: {"shop": "convenience", "name": "便利店"},
              10: {"shop": "convenience", "name": "小卖部"}}
@@ -46,6 +47,7 @@ WAYS = {
     903: ([1021, 1022, 1023, 1024, 1021], {"boundary": "administrative"}),
     904: ([1031, 1032, 1033, 1034, 1031], {"boundary": "administrative"}),
     905: ([1041, 1042, 1043], {"boundary": "administrative"}),
+    906: ([1051, 1052, 1053, 1051], {"boundary": "administrative"}),
 }
 
 _BOUNDARY = {"type": "boundary", "boundary": "administrative"}
@@ -60,6 +62,7 @@ RELATIONS = {
     104: ([904], {**_BOUNDARY, "admin_level": "8", "name": "新村"}),
     105: ([905], {**_BOUNDARY, "admin_level": "8", "name": "断环"}),
     106: ([999], {**_BOUNDARY, "admin_level": "8", "name": "缺边"}),
+    108: ([906], {**_BOUNDARY, "admin_level": "8", "name": "缺点"}),
     107: ([2], {"type": "route", "route": "bus", "name": "1路"}),
     201: ([11, 12, 13], {"type": "multipolygon", "landuse": "industrial"}),
 }
@@ -78,7 +81,7 @@ def write_two_districts(path: Path) -> Path:
                                  tags=NODE_TAGS.get(node_id, {})))
         for way_id, (refs, tags) in WAYS.items():
             writer.add_way(Way(id=way_id, nodes=refs, tags=tags))
-        for relation_id, (members, tags) in RELATIONS.items():
+        for relation_id, (members, tags) in sorted(RELATIONS.items()):
             writer.add_relation(Relation(id=relation_id, tags=tags,
                                          members=[("w", m, "outer") for m in members]))
     return path
