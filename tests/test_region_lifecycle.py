@@ -51,6 +51,7 @@ def test_a_region_from_a_boundary_keeps_only_its_clipped_extract_and_the_boundar
     assert json.loads((folder / "region.json").read_text())["boundary"] == "boundary.geojson"
     assert contents(region.source) == EAST
     assert get_region("east").boundary.equals(east)
+    assert "source: source.osm.pbf, clipped to boundary.geojson" in run("region", "list").output
     assert all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in folder.iterdir())
     assert network_cache_path(region, "walk").is_file()
 

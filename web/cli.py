@@ -68,7 +68,9 @@ def region_list() -> None:
         flags = " (default)" if r.default else ""
         kind = "demo" if r.demo else "added"
         click.echo(f"{r.id:<12} {r.name} {r.name_en}".rstrip() + f"{flags}")
-        click.echo(f"{'':<12} {kind}; modes: {', '.join(r.modes)}; source: {r.source.name}")
+        clipped = f", clipped to {r.boundary_file.name}" if r.boundary_file else ""
+        click.echo(f"{'':<12} {kind}; modes: {', '.join(r.modes)}; source: {r.source.name}"
+                   f"{clipped}")
 
 
 def _modes(context, parameter, value: str) -> tuple[str, ...]:
