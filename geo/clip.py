@@ -159,7 +159,7 @@ def read_boundaries(path: Path, level: int | None = None) -> list[Boundary]:
 
 def find_boundary(path: Path, key: str) -> Boundary:
     """Return the one boundary relation of a file named ``key`` (``name``, ``name:zh`` or
-    ``name:en``) or with ``key`` as its id.
+    ``name:en``, in any case) or with ``key`` as its id.
 
     Raises:
         ClipError: if the file cannot be read, if none or several boundaries match (the message
@@ -171,8 +171,8 @@ def find_boundary(path: Path, key: str) -> Boundary:
     if key.isdigit():
         matches = [r for r in relations if r.id == int(key)]
     else:
-        matches = [r for r in relations
-                   if key in (r.tags.get("name"), r.tags.get("name:zh"), r.tags.get("name:en"))]
+        matches = [r for r in relations if key.casefold() in
+                   (r.tags.get(tag, "").casefold() for tag in ("name", "name:zh", "name:en"))]
     if not matches:
         what = f"relation {key} is not" if key.isdigit() else f"no boundary named {key!r} is"
         raise ClipError(f"{path}: {what} an administrative boundary in the file; "
