@@ -40,7 +40,7 @@ OSM_SUFFIXES = (".osm", ".osm.xml", ".osm.bz2", ".osm.pbf")
 
 #: Bytes an OSM node takes in a file of each type, with its share of the ways and relations
 #: (measured on the Nanjing extract: 8.8, 14.6 and 121; smaller extracts and files with more
-#: metadata take more), to estimate from a file's size how many nodes it holds, at most.
+#: metadata take more), to estimate from a file's size how many nodes it holds.
 _BYTES_PER_NODE = {".osm.pbf": 8, ".osm.bz2": 14, ".osm.xml": 120, ".osm": 120}
 
 _REGION_ID = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
