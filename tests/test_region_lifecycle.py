@@ -7,6 +7,7 @@ import stat
 
 import osmium
 import pytest
+import shapely
 from click.testing import CliRunner
 from osmium.osm.mutable import Way
 
@@ -16,7 +17,7 @@ from geo.regions import (RegionError, add_region, get_region, list_regions, netw
                          remove_region)
 from geo.stations import Station
 from geo.store import StationStore, default_store_url
-from tests.test_clip import EAST, contents
+from tests.test_clip import EAST, contents, triangle
 from tests.two_districts import lonlat, write_campus, write_two_districts
 from web.cli import main
 
@@ -54,6 +55,23 @@ def test_a_region_from_a_boundary_keeps_only_its_clipped_extract_and_the_boundar
     assert "source: source.osm.pbf, clipped to boundary.geojson" in run("region", "list").output
     assert all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in folder.iterdir())
     assert network_cache_path(region, "walk").is_file()
+
+
+@needs_osmium_tool
+def test_a_region_is_added_from_a_bbox_or_a_polygon_file(fresh_instance, districts, tmp_path):
+    polygon = tmp_path / "triangle.geojson"
+    polygon.write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {}, "geometry": triangle()}]}))
+    result = run("region", "add", "triangle", "--osm", str(districts), "--polygon", str(polygon),
+                 "--modes", "walk")
+    assert result.exit_code == 0, result.output
+    assert get_region("triangle").boundary.equals(shapely.geometry.shape(triangle()))
+    assert contents(get_region("triangle").source)[1] == {1, 2, 5, 903}
+    result = run("region", "add", "box", "--osm", str(districts), "--bbox",
+                 "117.999,31.999,118.011,32.006", "--modes", "walk")
+    assert result.exit_code == 0, result.output
+    assert get_region("box").boundary.bounds == (117.999, 31.999, 118.011, 32.006)
+    assert contents(get_region("box").source)[1] == {1, 2, 5, 901}
 
 
 def test_a_region_from_a_whole_file_has_no_boundary(fresh_instance, tmp_path):
