@@ -1,11 +1,15 @@
 """Regions: named areas with a street-network source, and their networks cached on disk.
 
 The demo regions are described by JSON files in ``data/regions/``; regions a user adds live in
-``<instance>/regions/<id>/`` with a copy of their source file. A region's network for a mode is
-built once and cached as arrays under ``<instance>/cache/networks/``; the same read of an OSM
-source caches its demand sources, place names and sites under ``<instance>/cache/osm/`` (see
-:mod:`geo.extract`). Like everything in the instance folder, these files and folders are
+``<instance>/regions/<id>/`` with a copy of their source file, or of the part of a larger file
+inside their area (:mod:`geo.clip`) with that area as ``boundary.geojson``. A region's network
+for a mode is built once and cached as arrays under ``<instance>/cache/networks/``; the same read
+of an OSM source caches its demand sources, place names and sites under ``<instance>/cache/osm/``
+(see :mod:`geo.extract`). Like everything in the instance folder, these files and folders are
 readable by their owner only.
+
+A region removed keeps its stations in the station store: they belong to the region's id, so
+adding a region of that id again (say from a newer extract) finds them again.
 """
 
 from __future__ import annotations
@@ -16,20 +20,31 @@ import re
 import shutil
 import tempfile
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
+import shapely
+from shapely.geometry import mapping, shape
+
 from geo.build import build_networks, product_collectors
+from geo.clip import clip_file
 from geo.extract import CachedCollector, product_cache_path, save_product
 from geo.modes import MODES
 from geo.network import Network
 from geo.osm import OsmSourceError
-from geo.settings import OSM_ATTRIBUTION, data_dir, instance_dir, open_private, private_folder
+from geo.settings import (OSM_ATTRIBUTION, data_dir, instance_dir, max_whole_build_nodes,
+                          open_private, private_file, private_folder)
 
 #: Bump when the way networks are built changes, so old caches are not read.
 BUILD_VERSION = 1
 
 #: File names a user may add a region from.
 OSM_SUFFIXES = (".osm", ".osm.xml", ".osm.bz2", ".osm.pbf")
+
+#: Bytes an OSM node takes in a file of each type, with its share of the ways and relations
+#: (measured on the Nanjing extract: 8.8, 14.6 and 121; smaller extracts and files with more
+#: metadata take more), to estimate from a file's size how many nodes it holds.
+_BYTES_PER_NODE = {".osm.pbf": 8, ".osm.bz2": 14, ".osm.xml": 120, ".osm": 120}
 
 _REGION_ID = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
 
@@ -52,6 +67,7 @@ class Region:
         demo: whether the region ships with Yizhan (its stations are demo data).
         speeds: per-mode speed overrides, see :func:`geo.modes.profile`.
         attribution: the data attribution every map and export carries.
+        boundary_file: the GeoJSON file of the area the region was clipped to, if it was.
     """
 
     id: str
@@ -63,6 +79,15 @@ class Region:
     demo: bool = False
     speeds: dict = field(default_factory=dict)
     attribution: str = OSM_ATTRIBUTION
+    boundary_file: Path | None = None
+
+    @cached_property
+    def boundary(self) -> shapely.Geometry | None:
+        """The (multi)polygon the region was clipped to, in WGS-84, or None if it is a whole
+        file."""
+        if self.boundary_file is None:
+            return None
+        return shape(json.loads(self.boundary_file.read_text(encoding="utf-8"))["geometry"])
 
     @classmethod
     def from_file(cls, path: Path, demo: bool) -> "Region":
@@ -78,6 +103,8 @@ class Region:
             demo=demo,
             speeds=spec.get("speeds", {}),
             attribution=spec.get("attribution", OSM_ATTRIBUTION),
+            boundary_file=(Path(path).parent / spec["boundary"]).resolve()
+            if spec.get("boundary") else None,
         )
 
 
@@ -122,25 +149,32 @@ def add_region(
     osm_file: Path,
     name: str | None = None,
     modes: tuple[str, ...] = MODES,
+    area: shapely.Geometry | None = None,
     progress=None,
 ) -> Region:
     """Add a region from an OSM file the user brings, building its networks first.
 
-    The networks are built from the file first; it is copied into the instance folder only when
-    they all build, so a malformed or empty file leaves the existing regions as they were.
+    With an ``area``, the region keeps only the part of the file inside it (see
+    :func:`geo.clip.clip_file`) and the area itself; without one, a copy of the whole file,
+    which must then be small enough to build in a few minutes (:func:`max_whole_build_nodes`).
+    Everything is made in a staging folder that becomes the region only when the networks all
+    build, so a malformed or empty file leaves the existing regions as they were.
 
     Args:
         region_id: the new region's id (lowercase letters, digits, ``-`` and ``_``).
         osm_file: an ``.osm``, ``.osm.xml``, ``.osm.bz2`` or ``.osm.pbf`` file.
         name: display name; the id if not given.
         modes: travel modes to build.
+        area: the (multi)polygon to clip the file to, in WGS-84.
         progress: optional callable taking a status message.
 
     Returns:
         The added region.
 
     Raises:
-        RegionError: for a bad id, an id in use, a missing file or an unsupported file type.
+        RegionError: for a bad id, an id in use, a missing file, an unsupported file type or a
+            file too large to build whole.
+        geo.clip.ClipError: if the file cannot be clipped to the area.
         geo.osm.OsmSourceError: for a file that cannot be read or has no usable streets.
     """
     if not _REGION_ID.match(region_id):
@@ -159,17 +193,34 @@ def add_region(
         )
     if osm_file.stat().st_size == 0:
         raise OsmSourceError(f"{osm_file}: the file is empty")
-    products = product_collectors(osm_file)
-    networks = build_networks(osm_file, modes, {}, progress=progress, collectors=products)
     suffix = next(s for s in sorted(OSM_SUFFIXES, key=len, reverse=True)
                   if osm_file.name.lower().endswith(s))
+    estimate = osm_file.stat().st_size // _BYTES_PER_NODE[suffix]
+    if area is None and estimate > max_whole_build_nodes():
+        raise RegionError(
+            f"{osm_file}: about {estimate / 1e6:.0f} million OSM nodes, too many to build a "
+            f"region from the whole file (at most {max_whole_build_nodes() / 1e6:g} million); "
+            f"cut out the part you need: `yizhan region boundaries {osm_file}` lists the "
+            "boundaries in the file, then give one with --boundary NAME or ID, or an area "
+            "with --bbox W,S,E,N or --polygon FILE"
+        )
     parent = private_folder(user_regions_dir())
     staging = Path(tempfile.mkdtemp(prefix=f".{region_id}-", dir=parent))  # mode 0700
     try:
-        with open(osm_file, "rb") as source, open_private(staging / f"source{suffix}") as copy:
-            shutil.copyfileobj(source, copy)
-        spec = {"id": region_id, "name": name or region_id, "source": f"source{suffix}",
-                "modes": list(modes)}
+        spec = {"id": region_id, "name": name or region_id, "modes": list(modes)}
+        if area is None:
+            spec["source"] = f"source{suffix}"
+            with open(osm_file, "rb") as source, open_private(staging / spec["source"]) as copy:
+                shutil.copyfileobj(source, copy)
+        else:
+            spec["source"], spec["boundary"] = "source.osm.pbf", "boundary.geojson"
+            clip_file(osm_file, area, private_file(staging / spec["source"]), progress=progress)
+            with open_private(staging / spec["boundary"], "w", encoding="utf-8") as file:
+                file.write(json.dumps({"type": "Feature", "properties": {},
+                                       "geometry": mapping(area)}))
+        source = osm_file if area is None else staging / spec["source"]
+        products = product_collectors(source)
+        networks = _build_source(source, osm_file, modes, products, progress)
         with open_private(staging / "region.json", "w", encoding="utf-8") as file:
             file.write(json.dumps(spec, ensure_ascii=False, indent=2))
         staging.rename(parent / region_id)
@@ -180,6 +231,38 @@ def add_region(
     for mode, network in networks.items():
         network.save(network_cache_path(region, mode))
     _save_products(region, products)
+    return region
+
+
+def _build_source(path: Path, osm_file: Path, modes: tuple[str, ...],
+                  collectors: list[CachedCollector], progress) -> dict[str, Network]:
+    """Build a new region's networks (and the collectors' products) from one read of its source,
+    naming the user's file in an error about a part clipped from it."""
+    try:
+        return build_networks(path, modes, {}, progress=progress, collectors=collectors)
+    except OsmSourceError as error:
+        if path == osm_file:
+            raise
+        raise OsmSourceError(f"{osm_file}, clipped to the area: {error}") from error
+
+
+def remove_region(region_id: str) -> Region:
+    """Remove a region a user added: its folder and everything cached for it.
+
+    Its stations stay in the station store, and belong to a region of the same id added later.
+
+    Returns:
+        The removed region.
+
+    Raises:
+        RegionError: if there is no such region or it is a demo region.
+    """
+    region = get_region(region_id)
+    if region.demo:
+        raise RegionError(f"region {region_id!r} ships with Yizhan and cannot be removed")
+    shutil.rmtree(user_regions_dir() / region_id)
+    for cached in (instance_dir() / "cache").glob(f"*/{region_id}"):
+        shutil.rmtree(cached)
     return region
 
 

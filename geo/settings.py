@@ -54,6 +54,16 @@ def instance_dir() -> Path:
     return private_folder(Path(os.environ.get("YIZHAN_INSTANCE", "instance")).resolve())
 
 
+def max_whole_build_nodes() -> int:
+    """Return how many OSM nodes a file may hold (estimated from its size) for a region to be
+    built from the whole of it rather than from a part cut out by a boundary or an area.
+
+    Three million (a large prefecture-level city) unless the environment variable
+    ``YIZHAN_MAX_BUILD_NODES`` gives another number.
+    """
+    return int(os.environ.get("YIZHAN_MAX_BUILD_NODES", "3000000"))
+
+
 def private_folder(path: Path) -> Path:
     """Make a folder, and the missing folders above it, readable by their owner only.
 

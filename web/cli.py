@@ -12,12 +12,16 @@ from zoneinfo import ZoneInfo
 
 import click
 import numpy as np
+import shapely
+from shapely.geometry import box
 
 from geo.accounts import MAX_TOKEN_DAYS, ROLES, TOKEN_DAYS, AccountError, AccountStore
 from geo.analysis import coverage_analysis
 from geo.atlas import Atlas
 from geo.demand import demand_layer
 from geo.candidates import CANDIDATE_CATEGORIES, CandidateError, CandidateRules, parse_excluded_area
+from geo.clip import (ClipError, find_boundary, osmium_tool, parse_bbox, read_boundaries,
+                      read_polygon_file)
 from geo.export import recommendation_csv, recommendation_geojson, write_coverage_files
 from geo.groups import GROUPS
 from geo.coords import DATUMS, to_wgs84
@@ -29,8 +33,9 @@ from geo.osm import OsmSourceError
 from geo.recommend import PROBLEMS, Recommendation, RecommendError
 from geo.records import (EXPORT_FORMATS, IMPORT_PROBLEM_LIMIT, RecordsError, export_stations,
                          read_station_file)
-from geo.regions import RegionError, add_region, get_region, list_regions, load_networks
-from geo.stations import AMENITIES, KINDS
+from geo.regions import (Region, RegionError, add_region, get_region, list_regions,
+                         load_networks, remove_region)
+from geo.stations import AMENITIES, KINDS, Station
 from geo.store import StationInvalid, StationStore, default_store_url
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -53,7 +58,7 @@ def main() -> None:
 
 @main.group()
 def region() -> None:
-    """List and add regions."""
+    """List, add and remove regions, and the boundaries in an OSM file."""
 
 
 @region.command("list")
@@ -63,7 +68,19 @@ def region_list() -> None:
         flags = " (default)" if r.default else ""
         kind = "demo" if r.demo else "added"
         click.echo(f"{r.id:<12} {r.name} {r.name_en}".rstrip() + f"{flags}")
-        click.echo(f"{'':<12} {kind}; modes: {', '.join(r.modes)}; source: {r.source.name}")
+        clipped = f", clipped to {r.boundary_file.name}" if r.boundary_file else ""
+        click.echo(f"{'':<12} {kind}; modes: {', '.join(r.modes)}; source: {r.source.name}"
+                   f"{clipped}")
+
+
+def _modes(context, parameter, value: str) -> tuple[str, ...]:
+    """Read a comma-separated list of travel modes."""
+    modes = tuple(dict.fromkeys(m.strip() for m in value.split(",") if m.strip()))
+    unknown = [m for m in modes if m not in MODES]
+    if unknown or not modes:
+        raise click.BadParameter(f"{value!r}: give one or more of {', '.join(MODES)}, "
+                                 "separated by commas")
+    return modes
 
 
 @region.command("add")
@@ -71,13 +88,91 @@ def region_list() -> None:
 @click.option("--osm", "osm_file", required=True, type=click.Path(path_type=Path),
               help="An .osm, .osm.xml, .osm.bz2 or .osm.pbf file.")
 @click.option("--title", default=None, help="Display name (defaults to NAME).")
-def region_add(name: str, osm_file: Path, title: str | None) -> None:
-    """Add region NAME from an OSM file, building its walk, e-bike and truck networks."""
+@click.option("--modes", default=",".join(MODES), show_default=True, callback=_modes,
+              help="Travel modes to build, separated by commas.")
+@click.option("--boundary", default=None,
+              help="Keep only this administrative boundary of the file: its name, name:zh, "
+                   "name:en or relation id (see `yizhan region boundaries`).")
+@click.option("--bbox", default=None, help="Keep only this box: W,S,E,N in WGS-84 degrees.")
+@click.option("--polygon", "polygon_file", default=None, type=click.Path(path_type=Path),
+              help="Keep only this GeoJSON Polygon or MultiPolygon (WGS-84).")
+def region_add(name: str, osm_file: Path, title: str | None, modes: tuple[str, ...],
+               boundary: str | None, bbox: str | None, polygon_file: Path | None) -> None:
+    """Add region NAME from an OSM file, or from the part of it inside a boundary, box or
+    polygon, building its networks.
+
+    Stations stored under NAME (from a region NAME removed before) belong to it again; those
+    outside its area are listed.
+    """
+    if sum(x is not None for x in (boundary, bbox, polygon_file)) > 1:
+        raise click.UsageError("give at most one of --boundary, --bbox and --polygon")
     try:
-        added = add_region(name, osm_file, name=title, progress=_progress)
-    except (RegionError, OsmSourceError) as error:
+        if boundary is not None or bbox is not None or polygon_file is not None:
+            osmium_tool()  # before reading a province's boundaries to no end
+        area = (find_boundary(osm_file, boundary).geometry if boundary is not None
+                else parse_bbox(bbox) if bbox is not None
+                else read_polygon_file(polygon_file) if polygon_file is not None else None)
+        added = add_region(name, osm_file, name=title, modes=modes, area=area,
+                           progress=_progress)
+    except (RegionError, ClipError, OsmSourceError) as error:
         raise click.ClickException(str(error)) from error
     click.echo(f"added region {added.id}: {added.source.parent}")
+    stations = StationStore(default_store_url()).list(region=added.id)
+    if stations:
+        outside = _outside(added, stations)
+        click.echo(f"{len(stations)} stored stations of {added.id} belong to it again")
+        if outside:
+            click.echo(f"{len(outside)} of them lie outside its area (kept; move or delete "
+                       "them on the staff pages):")
+            for station in outside:
+                click.echo(f"  {station.id}  {station.name}  {station.lon:.6f},{station.lat:.6f}")
+
+
+def _outside(target: Region, stations: list[Station]) -> list[Station]:
+    """The stations outside a region's boundary, or outside its streets' bounds if it has no
+    boundary."""
+    area = target.boundary
+    if area is None:
+        area = box(*_atlas().index(target.id, progress=_progress).bounds)
+    inside = shapely.intersects_xy(area, [s.lon for s in stations], [s.lat for s in stations])
+    return [s for s, keep in zip(stations, inside, strict=True) if not keep]
+
+
+@region.command("remove")
+@click.argument("name")
+def region_remove(name: str) -> None:
+    """Remove the added region NAME and its cached networks; its stations stay stored and
+    belong to a region NAME added again."""
+    try:
+        removed = remove_region(name)
+    except RegionError as error:
+        raise click.ClickException(str(error)) from error
+    kept = len(StationStore(default_store_url()).list(region=removed.id))
+    click.echo(f"removed region {removed.id}; its {kept} stations stay stored for a region "
+               f"{removed.id} added again")
+
+
+@region.command("boundaries")
+@click.argument("osm_file", type=click.Path(path_type=Path))
+@click.option("--level", type=click.IntRange(1, 12), default=None,
+              help="Only boundaries of this admin_level (4 province, 5-6 city, 7 county).")
+def region_boundaries(osm_file: Path, level: int | None) -> None:
+    """List the administrative boundaries in an OSM file, to pick one for `region add
+    --boundary`."""
+    try:
+        found = read_boundaries(osm_file, level)
+    except ClipError as error:
+        raise click.ClickException(str(error)) from error
+    if not found:
+        click.echo(f"{osm_file}: no administrative boundary"
+                   + (f" of admin_level {level}" if level is not None else ""))
+        return
+    click.echo(f"{'relation':>12} {'level':>5} {'km²':>10}  name / name:zh / name:en")
+    for b in found:
+        area = f"{b.area_km2:10,.2f}" if b.geometry is not None else f"{'-':>10}"
+        names = " / ".join(n or "-" for n in (b.name, b.name_zh, b.name_en))
+        note = f"  (cannot be used: {b.problem})" if b.problem else ""
+        click.echo(f"{b.id:>12} {b.admin_level or '-':>5} {area}  {names}{note}")
 
 
 @main.command("build")
