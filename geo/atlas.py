@@ -1,8 +1,9 @@
 """The atlas: every region's query index, kept in step with the station store.
 
 An :class:`Atlas` builds a region's :class:`~geo.index.RegionIndex` the first time it is asked for
-(networks from the disk cache, stations from the store) and rebuilds its station part whenever
-the store's revision moves, so a saved change shows in the next query.
+(networks from the disk cache, stations from the store). Whenever the store's revision moves it
+reads the ids and versions of the region's stations, and re-reads and re-snaps only those that
+changed, so a saved change shows in the next query at a cost that grows with the change.
 """
 
 from __future__ import annotations
@@ -68,12 +69,15 @@ class Atlas:
             known = self._indexes.get(region_id)
             if known is not None and known[0] == revision:
                 return known[1]
-            stations = self.store.list(region=region_id)
             if known is not None:
-                index = known[1].with_stations(stations)
+                changed, removed = known[1].outdated(*self.store.versions(region_id))
+                index = known[1].with_changes(
+                    self.store.list(region=region_id, ids=changed) if len(changed) else [],
+                    removed)
             else:
                 region = get_region(region_id)
-                index = RegionIndex(region_id, load_networks(region, progress=progress), stations)
+                index = RegionIndex(region_id, load_networks(region, progress=progress),
+                                    self.store.list(region=region_id))
             self._indexes[region_id] = (revision, index)
             return index
 

@@ -1,11 +1,12 @@
 """The worker's question: which open stations can I reach soonest, and how do I get there?
 
 The nearest matching station comes straight from the service field of the matching stations (an
-array read). For ``k > 1`` the answer is still exact: where stations × nodes fits the index's
-budget, every matching station's own shortest-path tree is kept (computed once per station set)
-and the answer is again array reads; beyond it, a forward search from the worker's node, bounded
-by a travel time that starts a little beyond the nearest station's and doubles until ``k``
-matching stations lie inside it, so the search stays local instead of covering the network.
+array read). For ``k > 1`` the answer is still exact: where the stations' nodes × the network's
+nodes fit the index's budget, the shortest-path tree of every node with a station is kept
+(computed once per node, shared by the stations on it) and the answer is again array reads;
+beyond it, a forward search from the worker's node, bounded by a travel time that starts a little
+beyond the nearest station's and doubles until ``k`` matching stations lie inside it, so the
+search stays local instead of covering the network.
 """
 
 from __future__ import annotations
@@ -105,13 +106,13 @@ def nearest_stations(
             station_snap_m=float(snap_m[station]),
         )
         return NearestAnswer(mode=mode, snap=snap, hits=[hit])
+    nodes = index.station_nodes(mode)[chosen]
     trees = index.trees(mode, mask)
     if trees is not None:
-        times = trees.time_s[:, node]
+        times = trees.time_s[trees.row[nodes], node]
         order = _first_k(times, chosen, k)
-        paths = [trees.route_nodes(i, node) for i in order]
+        paths = [trees.route_nodes(int(nodes[i]), node) for i in order]
     else:
-        nodes = index.station_nodes(mode)[chosen]
         reached, predecessors = _search_until(network, node, nodes, k, float(field.time_s[node]))
         times = reached[nodes]
         order = _first_k(times, chosen, k)
@@ -131,7 +132,12 @@ def nearest_stations(
 
 def _first_k(times: np.ndarray, chosen: np.ndarray, k: int) -> np.ndarray:
     """Positions of the ``k`` smallest finite times, ties broken by station position."""
-    order = np.lexsort((chosen, times))
+    if len(times) > k:
+        kth = np.partition(times, k - 1)[k - 1]
+        within = np.nonzero(times <= kth)[0]
+    else:
+        within = np.arange(len(times))
+    order = within[np.lexsort((chosen[within], times[within]))]
     return order[np.isfinite(times[order])][:k]
 
 

@@ -27,6 +27,7 @@ import os
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from itertools import chain
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -464,6 +465,7 @@ class StationStore:
         status: str | None = None,
         kind: str | None = None,
         include_deleted: bool = False,
+        ids: Iterable[int] | None = None,
     ) -> list[Station]:
         """List stations, in order of id.
 
@@ -472,6 +474,7 @@ class StationStore:
             status: only stations with this status.
             kind: only stations of this kind.
             include_deleted: also list soft-deleted stations.
+            ids: only the stations with these ids.
 
         Returns:
             The matching stations.
@@ -484,8 +487,31 @@ class StationStore:
                 query = query.where(column_ == value)
         if not include_deleted:
             query = query.where(_StationRow.deleted_at.is_(None))
+        if ids is not None:
+            query = query.where(_StationRow.id.in_([int(i) for i in ids]))
         with self._sessions() as session:
             return [_to_station(row) for row in session.scalars(query)]
+
+    def versions(self, region: str) -> tuple[np.ndarray, np.ndarray]:
+        """Read the id and version of every station of a region that is not deleted, cheaply
+        (two columns, no records), so a caller holding stations can tell which changed: every
+        write gives the station a new version, and a deleted or re-regioned one drops out.
+
+        Args:
+            region: the region.
+
+        Returns:
+            The ids (int64, ascending) and the versions (int64) of the region's stations.
+        """
+        query = (
+            select(_StationRow.id, _StationRow.version)
+            .where(_StationRow.region == region, _StationRow.deleted_at.is_(None))
+            .order_by(_StationRow.id)
+        )
+        with self._sessions() as session:
+            rows = session.connection().execute(query).all()  # Core rows: no ORM layer to build
+        found = np.fromiter(chain.from_iterable(rows), dtype=np.int64, count=2 * len(rows))
+        return found[0::2].copy(), found[1::2].copy()
 
     def count(self, region: str | None = None) -> int:
         """Count the stations that are not deleted.

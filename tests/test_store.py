@@ -47,7 +47,7 @@ from geo.store import (
 #: The public interface of the store. History has a reader and no writer.
 STORE_INTERFACE = {
     "add", "add_many", "get", "is_deleted", "list", "count", "within", "update", "set_status",
-    "delete", "restore", "replace_demo", "history", "revision", "close",
+    "delete", "restore", "replace_demo", "history", "revision", "versions", "close",
 }
 
 #: Where the Xinjiekou test stations are.
@@ -677,6 +677,29 @@ def test_replace_demo_rejects_a_bad_batch_whole(store):
         store.replace_demo("nanjing", [batch[0], batch[2]])
     assert (err.value.index, set(err.value.errors)) == (1, {"region"})
     assert store.list() == [old]
+    assert store.list(ids=[c.id, a.id]) == [a, c]
+    assert store.list(region="nanjing", ids=[c.id]) == [] and store.list(ids=[]) == []
+
+
+def test_versions_give_each_region_station_s_id_and_version_and_every_write_a_new_version(store):
+    a = store.add(xinjiekou_station())
+    b = store.add(xinjiekou_station(name="快递员之家"))
+    store.add(xinjiekou_station(name="济南驿站", region="jinan"))
+
+    def versions() -> list[tuple[int, int]]:
+        ids, numbers = store.versions("nanjing")
+        assert ids.dtype == numbers.dtype == "int64"
+        return list(zip(ids.tolist(), numbers.tolist()))
+
+    assert versions() == [(a.id, 1), (b.id, 1)]
+    store.set_status(a.id, "closed", 1)
+    assert versions() == [(a.id, 2), (b.id, 1)]
+    store.delete(b.id, 1)
+    assert versions() == [(a.id, 2)]
+    store.restore(b.id, 2)
+    store.update(a.id, {"region": "jinan"}, 2)
+    assert versions() == [(b.id, 3)]
+    assert store.versions("shanghai")[0].tolist() == []
 
 
 def test_the_revision_grows_with_every_write_and_only_with_writes(store):
@@ -698,6 +721,7 @@ def test_the_revision_grows_with_every_write_and_only_with_writes(store):
     store.count()
     store.within(*XINJIEKOU, 100)
     store.history(added.id)
+    store.versions("nanjing")
     with pytest.raises(VersionConflict):
         store.set_status(store.list()[0].id, "closed", expected_version=5)
     with pytest.raises(StationInvalid):
