@@ -88,8 +88,8 @@ class _StationArrays:
     """What queries read of the stations, one entry per station in the index's order.
 
     Attributes:
+        records: the stations themselves (object).
         ids: station ids, -1 where a station has none (int64).
-        versions: record versions (int64).
         open: whether the status is ``open``.
         kinds: position of the kind in :data:`~geo.stations.KINDS`, -1 if unknown (int64).
         amenities: amenity bits (int64).
@@ -97,8 +97,8 @@ class _StationArrays:
         snap_m: per mode, how far each station is from that node, metres.
     """
 
+    records: np.ndarray
     ids: np.ndarray
-    versions: np.ndarray
     open: np.ndarray
     kinds: np.ndarray
     amenities: np.ndarray
@@ -109,9 +109,11 @@ class _StationArrays:
     def of(cls, stations: list[Station], modes: dict[str, _ModeIndex]) -> "_StationArrays":
         """The arrays of ``stations``, snapped to every mode's network."""
         snapped = {m: mode_index.snapped(stations) for m, mode_index in modes.items()}
+        records = np.empty(len(stations), dtype=object)
+        records[:] = stations
         return cls(
+            records=records,
             ids=np.array([-1 if s.id is None else s.id for s in stations], dtype=np.int64),
-            versions=np.array([s.version for s in stations], dtype=np.int64),
             open=np.array([s.status == "open" for s in stations], dtype=bool),
             kinds=np.array([_KIND_CODE.get(s.kind, -1) for s in stations], dtype=np.int64),
             amenities=np.array([_amenity_bits(s.amenities) for s in stations], dtype=np.int64),
@@ -122,7 +124,7 @@ class _StationArrays:
     def take(self, order: np.ndarray) -> "_StationArrays":
         """The arrays of the stations at positions ``order``."""
         return _StationArrays(
-            ids=self.ids[order], versions=self.versions[order], open=self.open[order],
+            records=self.records[order], ids=self.ids[order], open=self.open[order],
             kinds=self.kinds[order], amenities=self.amenities[order],
             nodes={m: a[order] for m, a in self.nodes.items()},
             snap_m={m: a[order] for m, a in self.snap_m.items()},
@@ -131,8 +133,8 @@ class _StationArrays:
     def join(self, other: "_StationArrays") -> "_StationArrays":
         """These stations followed by ``other``'s."""
         return _StationArrays(
+            records=np.concatenate([self.records, other.records]),
             ids=np.concatenate([self.ids, other.ids]),
-            versions=np.concatenate([self.versions, other.versions]),
             open=np.concatenate([self.open, other.open]),
             kinds=np.concatenate([self.kinds, other.kinds]),
             amenities=np.concatenate([self.amenities, other.amenities]),
@@ -173,27 +175,6 @@ class RegionIndex:
         return RegionIndex(self.region_id, self.networks, stations, self.tree_budget,
                            _modes=self._modes)
 
-    def outdated(self, ids: np.ndarray, versions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Compare the index's stations with the store's.
-
-        Args:
-            ids: the ids of the region's stations in the store (see
-                :meth:`geo.store.StationStore.versions`).
-            versions: their versions.
-
-        Returns:
-            The ids the index lacks or holds at another version, and the ids it holds that the
-            store no longer has.
-        """
-        known = self._arrays
-        where = np.searchsorted(ids, known.ids)
-        present = where < len(ids)
-        present[present] = ids[where[present]] == known.ids[present]
-        current = present.copy()
-        current[present] = versions[where[present]] == known.versions[present]
-        changed = np.setdiff1d(ids, known.ids[current], assume_unique=True)
-        return changed, known.ids[~present]
-
     def with_changes(self, changed: list[Station], removed: np.ndarray) -> "RegionIndex":
         """Return an index with some stations added or replaced and some removed.
 
@@ -208,13 +189,10 @@ class RegionIndex:
         arrays = self._arrays
         fresh = _StationArrays.of(changed, self._modes)
         keep = ~np.isin(arrays.ids, np.concatenate([np.asarray(removed, np.int64), fresh.ids]))
-        kept = np.nonzero(keep)[0]
-        joined = arrays.take(kept).join(fresh)
-        order = np.argsort(joined.ids, kind="stable")
-        everyone = [self.stations[i] for i in kept.tolist()] + list(changed)
-        return RegionIndex(self.region_id, self.networks,
-                           [everyone[i] for i in order.tolist()], self.tree_budget,
-                           _modes=self._modes, _arrays=joined.take(order))
+        joined = arrays.take(np.nonzero(keep)[0]).join(fresh)
+        joined = joined.take(np.argsort(joined.ids, kind="stable"))
+        return RegionIndex(self.region_id, self.networks, joined.records.tolist(),
+                           self.tree_budget, _modes=self._modes, _arrays=joined)
 
     @property
     def modes(self) -> tuple[str, ...]:

@@ -167,3 +167,18 @@ def test_a_field_is_kept_while_changes_miss_its_stations(atlas):
     atlas.store.set_status(opened.id, "open", opened.version)
     last = atlas.index("nanjing")
     assert last.field("walk", last.matching()) is not open_field
+
+
+def test_replaced_demo_stations_leave_the_index_as_the_new_ones_arrive(atlas):
+    atlas.seed_demo_stations("nanjing")
+    index = atlas.index("nanjing")
+    network = index.network("walk")
+    points = np.column_stack([network.lon, network.lat])[:: network.n_nodes // 4]
+    demo = [Station(name=f"演示 {i}（演示）", region="nanjing", kind="love_station",
+                    lon=float(network.lon[i]), lat=float(network.lat[i]), demo=True)
+            for i in range(5)]
+    atlas.store.replace_demo("nanjing", demo)
+    kept = atlas.index("nanjing")
+    assert [s.name for s in kept.stations] == [s.name for s in demo]
+    assert_same_index(kept, RegionIndex("nanjing", kept.networks,
+                                        atlas.store.list(region="nanjing")), points)
