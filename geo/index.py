@@ -286,14 +286,16 @@ class RegionIndex:
         """
         self.network(mode)
         mode_index = self._modes[mode]
-        roots = np.unique(self._arrays.nodes[mode][mask])
+        nodes = self._arrays.nodes[mode][mask]
+        kept = mode_index.trees
+        if kept is not None and np.all(kept.row[nodes] >= 0):
+            return kept
+        roots = np.unique(nodes)
         n_nodes = mode_index.network.n_nodes
         if len(roots) * n_nodes > self.tree_budget:
             return None
         with mode_index.lock:
             kept = mode_index.trees
-            if kept is not None and np.all(kept.row[roots] >= 0):
-                return kept
             if kept is not None and (len(kept.time_s) + len(roots)) * n_nodes > self.tree_budget:
                 kept = None
             mode_index.trees = node_trees(mode_index.network, roots, kept)

@@ -935,7 +935,7 @@ def run_many(args, instance: Path, db_url: str) -> None:
     print(f"{'what':<46} {'median':>10} {'p95':>10} {'ratio vs rebuild':>17}")
     rows = [
         ("store write (not index work)", edits["write"]),
-        ("incremental: Atlas.index (diff, read, snap)", edits["index"]),
+        ("incremental: Atlas.index (history, read, snap)", edits["index"]),
         ("incremental: next query (fields, trees)", edits["query"]),
         ("incremental: index work in all", edits["total"]),
         ("full rebuild: store.list + RegionIndex", edits["rebuild"]),
