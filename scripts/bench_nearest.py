@@ -759,6 +759,56 @@ def time_edits(atlas, filters, edits: int, seed: int) -> dict:
     return {name: np.array(values, dtype=np.int64) for name, values in out.items()}
 
 
+def pruned_search(network, source: int, bound: np.ndarray) -> tuple[list[int], list[float]]:
+    """A Dijkstra over the reversed network from ``source`` that only goes where it beats
+    ``bound`` (the current field's times): the incremental update of a field for one added
+    station. Returns the nodes it improved and their new times."""
+    import heapq
+
+    graph = network.reverse_matrix("time")
+    indptr, indices, weights = graph.indptr, graph.indices, graph.data
+    best = {source: 0.0}
+    heap = [(0.0, source)]
+    done = []
+    while heap:
+        time_s, node = heapq.heappop(heap)
+        if time_s > best[node]:
+            continue
+        done.append(node)
+        for j in range(indptr[node], indptr[node + 1]):
+            head, reach = int(indices[j]), time_s + float(weights[j])
+            if reach < bound[head] and reach < best.get(head, math.inf):
+                best[head] = reach
+                heapq.heappush(heap, (reach, head))
+    return done, [best[n] for n in done]
+
+
+def field_update_costs(network, count: int, seed: int, repeats: int) -> dict:
+    """For ``repeats`` stations added to ``count`` on random nodes: the time of the service field
+    computed afresh (what the index does) and of updating the old one by a search pruned by it,
+    whose travel times are checked to equal the fresh field's."""
+    from geo.field import service_field
+
+    rng = np.random.default_rng(seed)
+    nodes = rng.integers(network.n_nodes, size=count)
+    old = service_field(network, nodes)
+    clock = time.perf_counter_ns
+    fresh_ns, pruned_ns, reached = [], [], []
+    for node in rng.integers(network.n_nodes, size=repeats).tolist():
+        start = clock()
+        fresh = service_field(network, np.append(nodes, node))
+        fresh_ns.append(clock() - start)
+        start = clock()
+        improved, times = pruned_search(network, node, old.time_s)
+        updated = old.time_s.copy()
+        updated[improved] = times
+        pruned_ns.append(clock() - start)
+        reached.append(len(improved))
+        check(np.array_equal(updated, fresh.time_s), "the pruned search's times differ")
+    return {"fresh": np.array(fresh_ns), "pruned": np.array(pruned_ns),
+            "reached": float(np.median(reached))}
+
+
 def staff_token(db_url: str) -> str:
     """An API token of a new staff account in the instance's database."""
     from geo.accounts import AccountStore
@@ -903,6 +953,13 @@ def run_many(args, instance: Path, db_url: str) -> None:
     say(f"{args.edits} station edits, each followed by a k=3 query, and the full rebuild")
     edits = time_edits(atlas, filters, args.edits, args.seed)
 
+    say(f"service field after an added station, {args.stations} stations: afresh vs pruned")
+    networks = load_networks(get_region(MANY_REGION))
+    if "jinan" in args.parts:
+        networks["jinan truck"] = load_networks(get_region(REGION), ("truck",))["truck"]
+    fields = {name: field_update_costs(net, args.stations, args.seed, 20)
+              for name, net in networks.items()}
+
     mixed = {}
     index = atlas.index(MANY_REGION)
     if args.mixed_seconds > 0 and not args.no_http:
@@ -949,6 +1006,17 @@ def run_many(args, instance: Path, db_url: str) -> None:
     speedup = base / stats_us(edits["total"])["median"]
     print(f"the kept index answered every query as a rebuilt one did; median index work "
           f"{speedup:.0f}x less than the rebuild")
+    print()
+    print(f"the service field after one station is added to {args.stations} (20 additions): "
+          "computed afresh, as the index does, vs updating the old field by a Dijkstra pruned "
+          "where it does not beat it (Python heapq; times checked equal):")
+    print(f"{'network':<16} {'nodes':>8} {'afresh':>10} {'pruned':>10} {'nodes reached':>14} "
+          f"{'pruned / afresh':>16}")
+    for name, costs in fields.items():
+        fresh, pruned = stats_us(costs["fresh"])["median"], stats_us(costs["pruned"])["median"]
+        size = networks[name].n_nodes
+        print(f"{name:<16} {size:>8} {fmt_us(fresh):>10} {fmt_us(pruned):>10} "
+              f"{costs['reached']:>14.0f} {pruned / fresh:>15.2f}x")
     if mixed:
         print()
         print(f"mixed load over HTTP (yizhan serve --threads {args.threads}, {args.readers} "
