@@ -64,7 +64,8 @@ class Snap:
 
 
 class _ModeIndex:
-    """One mode's network, its node KD-tree, and the fields and trees computed on it."""
+    """One mode's network, its node KD-tree and bounds, and the fields and trees computed on
+    it."""
 
     def __init__(self, network: Network) -> None:
         self.network = network
@@ -72,6 +73,8 @@ class _ModeIndex:
         self.fields: OrderedDict[bytes, ServiceField] = OrderedDict()
         self.trees: NodeTrees | None = None
         self.lock = threading.Lock()
+        self.bounds = (network.lon.min(), network.lat.min(), network.lon.max(),
+                       network.lat.max())
 
     def snapped(self, stations: list[Station]) -> tuple[np.ndarray, np.ndarray]:
         """Each station's nearest node (int64) and its distance from it in metres."""
@@ -202,9 +205,9 @@ class RegionIndex:
     @cached_property
     def bounds(self) -> tuple[float, float, float, float]:
         """``(min_lon, min_lat, max_lon, max_lat)`` of all the region's network nodes."""
-        lon = np.concatenate([n.lon for n in self.networks.values()])
-        lat = np.concatenate([n.lat for n in self.networks.values()])
-        return float(lon.min()), float(lat.min()), float(lon.max()), float(lat.max())
+        bounds = np.array([m.bounds for m in self._modes.values()])
+        return (float(bounds[:, 0].min()), float(bounds[:, 1].min()), float(bounds[:, 2].max()),
+                float(bounds[:, 3].max()))
 
     def covers(self, lon: float, lat: float, margin_m: float = 1000.0) -> bool:
         """Whether a point lies within the region's bounds widened by ``margin_m`` metres."""
