@@ -191,11 +191,18 @@ class RegionIndex:
         """
         arrays = self._arrays
         fresh = _StationArrays.of(changed, self._modes)
-        keep = ~np.isin(arrays.ids, np.concatenate([np.asarray(removed, np.int64), fresh.ids]))
-        joined = arrays.take(np.nonzero(keep)[0]).join(fresh)
-        joined = joined.take(np.argsort(joined.ids, kind="stable"))
-        return RegionIndex(self.region_id, self.networks, joined.records.tolist(),
-                           self.tree_budget, _modes=self._modes, _arrays=joined)
+        kept = np.nonzero(~np.isin(
+            arrays.ids, np.concatenate([np.asarray(removed, np.int64), fresh.ids])))[0]
+        joined = arrays.take(kept).join(fresh)
+        order = np.argsort(joined.ids, kind="stable")
+        joined = joined.take(order)
+        index = RegionIndex(self.region_id, self.networks, joined.records.tolist(),
+                            self.tree_budget, _modes=self._modes, _arrays=joined)
+        if self._open_cache is not None:
+            minute, mask = self._open_cache
+            index._open_cache = (
+                minute, np.concatenate([mask[kept], _open_mask(changed, minute)])[order])
+        return index
 
     @property
     def modes(self) -> tuple[str, ...]:
@@ -246,8 +253,7 @@ class RegionIndex:
         cached = self._open_cache
         if cached is not None and cached[0] == minute:
             return cached[1]
-        mask = np.array([open_state(s.opening_hours, minute) == "open" for s in self.stations],
-                        dtype=bool)
+        mask = _open_mask(self.stations, minute)
         self._open_cache = (minute, mask)
         return mask
 
@@ -318,6 +324,11 @@ class RegionIndex:
             while len(cache) > FIELD_CACHE_SIZE:
                 cache.popitem(last=False)
         return computed
+
+
+def _open_mask(stations: list[Station], when: datetime) -> np.ndarray:
+    """Which stations' opening hours say open at ``when``."""
+    return np.array([open_state(s.opening_hours, when) == "open" for s in stations], dtype=bool)
 
 
 def _amenity_bits(amenities) -> int:

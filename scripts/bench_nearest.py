@@ -487,8 +487,8 @@ def main() -> None:
     try:
         if "jinan" in args.parts:
             run(args, instance, db_url)
-        if "stations" in args.parts and args.stations:
-            run_many(args, instance, db_url)
+        if "stations" in args.parts and args.stations:  # a database of its own
+            run_many(args, instance, f"sqlite:///{instance}/many-stations.db")
     finally:
         if made_instance:
             shutil.rmtree(instance, ignore_errors=True)

@@ -1,5 +1,7 @@
 """Station edits reach the index incrementally, and the result is the index built afresh."""
 
+from datetime import datetime
+
 import numpy as np
 import pytest
 
@@ -16,7 +18,9 @@ FILTERS = [
     StationFilter(amenities=frozenset({"toilet"})),
     StationFilter(kinds=frozenset({"courier_home", "love_station"}),
                   amenities=frozenset({"drinking_water", "wifi"})),
+    StationFilter(open_at=datetime(2026, 11, 25, 19, 30)),
 ]
+HOURS = ["", "24/7", "Mo-Fr 08:00-20:00", "Sa-Su 10:00-16:00"]
 
 
 @pytest.fixture
@@ -33,11 +37,13 @@ def random_station(network, rng: np.random.Generator, name: str) -> Station:
         lat=float(network.lat[node] + rng.normal(0, 2e-4)),
         status=str(rng.choice(["open", "open", "open", "closed", "planned"])),
         amenities=tuple(a for a in AMENITIES if rng.random() < 0.4),
+        opening_hours=str(rng.choice(HOURS)),
     )
 
 
 def random_edit(store: StationStore, network, rng: np.random.Generator, number: int) -> None:
-    """One random staff edit: add, move, re-equip, close or open, delete or restore."""
+    """One random staff edit: add, move, change amenities, kind and hours, close or open,
+    delete or restore."""
     held = store.list(region="nanjing")
     action = rng.choice(["add", "move", "amenities", "status", "delete", "restore"])
     if action == "add" or not held:
@@ -49,7 +55,8 @@ def random_edit(store: StationStore, network, rng: np.random.Generator, number: 
         store.update(station.id, {"lon": moved.lon, "lat": moved.lat}, station.version)
     elif action == "amenities":
         store.update(station.id, {"amenities": random_station(network, rng, "").amenities,
-                                  "kind": str(rng.choice(list(KINDS)))}, station.version)
+                                  "kind": str(rng.choice(list(KINDS))),
+                                  "opening_hours": str(rng.choice(HOURS))}, station.version)
     elif action == "status":
         status = "closed" if station.status == "open" else "open"
         store.set_status(station.id, status, station.version)
@@ -101,6 +108,7 @@ def test_after_random_edits_the_kept_index_equals_one_built_afresh(atlas, seed):
         kept = atlas.index("nanjing")
         for filters in FILTERS:  # fill the caches the next round keeps
             kept.field("walk", kept.matching(filters))
+            kept.trees("walk", kept.matching(filters))
         fresh = RegionIndex("nanjing", kept.networks, atlas.store.list(region="nanjing"))
         assert_same_index(kept, fresh, points)
 
