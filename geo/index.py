@@ -299,7 +299,8 @@ class RegionIndex:
         kept = mode_index.trees
         if kept is not None and np.all(kept.row[nodes] >= 0):
             return kept
-        roots = np.unique(nodes)
+        roots = np.sort(nodes)
+        roots = roots[np.diff(roots, prepend=-1) != 0]  # np.unique, but faster here
         n_nodes = mode_index.network.n_nodes
         if len(roots) * n_nodes > self.tree_budget:
             return None
