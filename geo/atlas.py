@@ -1,8 +1,9 @@
 """The atlas: every region's query index, kept in step with the station store.
 
 An :class:`Atlas` builds a region's :class:`~geo.index.RegionIndex` the first time it is asked for
-(networks from the disk cache, stations from the store) and rebuilds its station part whenever
-the store's revision moves, so a saved change shows in the next query.
+(networks from the disk cache, stations from the store). Whenever the store's revision moves it
+asks the store which stations were written since (their history), and re-reads and re-snaps
+only those, so a saved change shows in the next query at a cost that grows with the change.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ class Atlas:
 
     def __init__(self, store: StationStore) -> None:
         self.store = store
-        self._indexes: dict[str, tuple[object, RegionIndex]] = {}
+        self._indexes: dict[str, tuple[object, RegionIndex, int]] = {}
         self._demand: dict[tuple[str, str], DemandLayer] = {}
         self._analyses: OrderedDict[tuple, CoverageAnalysis] = OrderedDict()
         self._lock = threading.Lock()
@@ -68,14 +69,25 @@ class Atlas:
             known = self._indexes.get(region_id)
             if known is not None and known[0] == revision:
                 return known[1]
-            stations = self.store.list(region=region_id)
             if known is not None:
-                index = known[1].with_stations(stations)
+                mark, index = self._updated(region_id, known[1], known[2])
             else:
+                mark, _ = self.store.changed_since(None)
                 region = get_region(region_id)
-                index = RegionIndex(region_id, load_networks(region, progress=progress), stations)
-            self._indexes[region_id] = (revision, index)
+                index = RegionIndex(region_id, load_networks(region, progress=progress),
+                                    self.store.list(region=region_id))
+            self._indexes[region_id] = (revision, index, mark)
             return index
+
+    def _updated(self, region_id: str, index: RegionIndex, mark: int) -> tuple[int, RegionIndex]:
+        """Bring a region's index up to date with the stations written since ``mark``; return
+        the new mark and the index."""
+        mark, written = self.store.changed_since(mark)
+        if len(written) == 0:
+            return mark, index
+        changed = self.store.list(region=region_id, ids=written)
+        kept = np.array([s.id for s in changed], dtype=np.int64)
+        return mark, index.with_changes(changed, np.setdiff1d(written, kept))
 
     def demand(self, region_id: str, group_id: str) -> DemandLayer:
         """A worker group's demand layer from the region's own data (built once, then kept)."""

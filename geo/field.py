@@ -96,47 +96,68 @@ def service_field(network: Network, station_nodes: np.ndarray) -> ServiceField:
 
 
 @dataclass(frozen=True)
-class StationTrees:
-    """Each station's own shortest-path tree over the reversed network.
+class NodeTrees:
+    """Shortest-path trees over the reversed network, one rooted at each of some nodes: the
+    travel time from every node to each root and the way there.
+
+    Stations sharing a node share its tree, so a region needs at most one tree per node however
+    many stations it has, and a tree stays valid while the network does: trees are only ever
+    added (see :func:`node_trees`).
 
     Attributes:
-        station_nodes: node of each station (S,).
-        time_s: travel time from every node to every station (S, N), inf where unreachable.
-        next_node: next node on the way from every node to every station (S, N), int32;
-            :data:`NO_NODE` at the station and where it is unreachable.
+        row: the row of each network node's tree, -1 for nodes that are no root (N,).
+        time_s: travel time from every node to each root (R, N), inf where unreachable.
+        next_node: next node on the way from every node to each root (R, N), int32;
+            :data:`NO_NODE` at the root and where it is unreachable.
     """
 
-    station_nodes: np.ndarray
+    row: np.ndarray
     time_s: np.ndarray
     next_node: np.ndarray
 
-    def route_nodes(self, station: int, node: int) -> np.ndarray:
-        """Return the node path from ``node`` to station number ``station``.
+    def route_nodes(self, root: int, node: int) -> np.ndarray:
+        """Return the node path from ``node`` to the root node ``root``.
 
         Raises:
-            ValueError: if the station is not reachable from ``node``.
+            ValueError: if the root has no tree or is not reachable from ``node``.
         """
-        if not np.isfinite(self.time_s[station, node]):
-            raise ValueError(f"station {station} is not reachable from node {node}")
-        tree = self.next_node[station]
+        row = self.row[root]
+        if row < 0 or not np.isfinite(self.time_s[row, node]):
+            raise ValueError(f"node {root} is not reachable from node {node}")
+        tree = self.next_node[row]
         path = [node]
         while tree[path[-1]] != NO_NODE:
             path.append(int(tree[path[-1]]))
         return np.array(path, dtype=np.int64)
 
 
-def station_trees(network: Network, station_nodes: np.ndarray) -> StationTrees:
-    """Compute every station's shortest-path tree (one compiled call for all stations).
+def node_trees(network: Network, roots: np.ndarray, kept: NodeTrees | None = None) -> NodeTrees:
+    """Return trees rooted at ``roots``: those of ``kept`` and, in one compiled call, the
+    missing ones.
 
-    Memory is S × N × 12 bytes; callers bound S × N.
+    Memory is R × N × 12 bytes for R roots; callers bound R × N.
+
+    Args:
+        network: the mode's network.
+        roots: nodes that need a tree; repeats are fine.
+        kept: trees computed before on the same network, reused and extended; None starts
+            afresh.
     """
-    station_nodes = np.asarray(station_nodes, dtype=np.int64)
-    if len(station_nodes) == 0:
-        empty = np.zeros((0, network.n_nodes))
-        return StationTrees(station_nodes, empty, empty.astype(np.int32))
+    if kept is None:
+        kept = NodeTrees(np.full(network.n_nodes, -1, dtype=np.int64),
+                         np.zeros((0, network.n_nodes)),
+                         np.zeros((0, network.n_nodes), dtype=np.int32))
+    roots = np.unique(np.asarray(roots, dtype=np.int64))
+    missing = roots[kept.row[roots] < 0]
+    if len(missing) == 0:
+        return kept
     time_s, next_node = dijkstra(network.reverse_matrix("time"), directed=True,
-                                 indices=station_nodes, return_predecessors=True)
-    return StationTrees(station_nodes, time_s, next_node.astype(np.int32))
+                                 indices=missing, return_predecessors=True)
+    row = kept.row.copy()
+    row[missing] = len(kept.time_s) + np.arange(len(missing))
+    return NodeTrees(row, np.vstack([kept.time_s, time_s.reshape(len(missing), -1)]),
+                     np.vstack([kept.next_node,
+                                next_node.reshape(len(missing), -1).astype(np.int32)]))
 
 
 def _tree_lengths(network: Network, next_node: np.ndarray, roots: np.ndarray) -> np.ndarray:

@@ -1,9 +1,15 @@
 """A region's networks and stations, indexed for queries.
 
-A :class:`RegionIndex` snaps every station to every mode's network once, keeps a KD-tree of each
-network's nodes, and caches service fields by the set of stations they were computed from. It is
-replaced, not mutated, when stations change (:meth:`RegionIndex.with_stations`), so readers in
-other threads always see one consistent state.
+A :class:`RegionIndex` snaps every station to every mode's network, keeps a KD-tree of each
+network's nodes, and caches service fields and shortest-path trees. It is replaced, not mutated,
+when stations change, so readers in other threads always see one consistent state; the
+replacement (:meth:`RegionIndex.with_changes`) snaps only the stations that changed and builds
+its station arrays from the old ones with numpy.
+
+What is computed on a network alone is kept per mode and shared by every index over the same
+networks: fields are cached by the nodes of the stations they were computed from (so a change
+to a station outside a field's set keeps the field, and one inside it computes it anew, once),
+and trees by their root node.
 """
 
 from __future__ import annotations
@@ -17,18 +23,20 @@ from functools import cached_property
 import numpy as np
 from scipy.spatial import cKDTree
 
-from geo.field import ServiceField, StationTrees, service_field, station_trees
+from geo.field import NodeTrees, ServiceField, node_trees, service_field
 from geo.hours import open_state
 from geo.network import Network
-from geo.stations import AMENITIES, Station
+from geo.stations import AMENITIES, KINDS, Station
 
-#: How many service fields (distinct station sets) each index keeps per mode.
+#: How many service fields (distinct station sets) are kept per mode.
 FIELD_CACHE_SIZE = 32
 
-#: Largest stations × nodes for which per-station trees are kept (12 bytes an entry).
+#: Largest tree roots × nodes for which shortest-path trees are kept (12 bytes an entry).
 TREE_BUDGET = 8_000_000
 
 _AMENITY_BIT = {name: 1 << i for i, name in enumerate(AMENITIES)}
+
+_KIND_CODE = {name: i for i, name in enumerate(KINDS)}
 
 
 @dataclass(frozen=True)
@@ -56,19 +64,86 @@ class Snap:
 
 
 class _ModeIndex:
-    """One mode's network, its node KD-tree and the stations snapped to it."""
+    """One mode's network, its node KD-tree and bounds, and the fields and trees computed on
+    it."""
 
-    def __init__(self, network: Network, tree: cKDTree, stations: list[Station]) -> None:
+    def __init__(self, network: Network) -> None:
         self.network = network
-        self.tree = tree
-        xy = np.column_stack(
-            network.to_utm([s.lon for s in stations], [s.lat for s in stations])
-        ) if stations else np.zeros((0, 2))
-        snap_m, nodes = tree.query(xy) if stations else (np.zeros(0), np.zeros(0, np.int64))
-        self.station_nodes = np.asarray(nodes, dtype=np.int64)
-        self.station_snap_m = np.asarray(snap_m, dtype=np.float64)
+        self.tree = cKDTree(network.node_xy)
         self.fields: OrderedDict[bytes, ServiceField] = OrderedDict()
-        self.trees: OrderedDict[bytes, StationTrees] = OrderedDict()
+        self.trees: NodeTrees | None = None
+        self.lock = threading.Lock()
+        self.bounds = (network.lon.min(), network.lat.min(), network.lon.max(),
+                       network.lat.max())
+
+    def snapped(self, stations: list[Station]) -> tuple[np.ndarray, np.ndarray]:
+        """Each station's nearest node (int64) and its distance from it in metres."""
+        if not stations:
+            return np.zeros(0, dtype=np.int64), np.zeros(0)
+        xy = np.column_stack(
+            self.network.to_utm([s.lon for s in stations], [s.lat for s in stations]))
+        snap_m, nodes = self.tree.query(xy)
+        return np.asarray(nodes, dtype=np.int64), np.asarray(snap_m, dtype=np.float64)
+
+
+@dataclass(frozen=True)
+class _StationArrays:
+    """What queries read of the stations, one entry per station in the index's order.
+
+    Attributes:
+        records: the stations themselves (object).
+        ids: station ids, -1 where a station has none (int64).
+        open: whether the status is ``open``.
+        kinds: position of the kind in :data:`~geo.stations.KINDS`, -1 if unknown (int64).
+        amenities: amenity bits (int64).
+        nodes: per mode, the node each station is snapped to (int64).
+        snap_m: per mode, how far each station is from that node, metres.
+    """
+
+    records: np.ndarray
+    ids: np.ndarray
+    open: np.ndarray
+    kinds: np.ndarray
+    amenities: np.ndarray
+    nodes: dict[str, np.ndarray]
+    snap_m: dict[str, np.ndarray]
+
+    @classmethod
+    def of(cls, stations: list[Station], modes: dict[str, _ModeIndex]) -> "_StationArrays":
+        """The arrays of ``stations``, snapped to every mode's network."""
+        snapped = {m: mode_index.snapped(stations) for m, mode_index in modes.items()}
+        records = np.empty(len(stations), dtype=object)
+        records[:] = stations
+        return cls(
+            records=records,
+            ids=np.array([-1 if s.id is None else s.id for s in stations], dtype=np.int64),
+            open=np.array([s.status == "open" for s in stations], dtype=bool),
+            kinds=np.array([_KIND_CODE.get(s.kind, -1) for s in stations], dtype=np.int64),
+            amenities=np.array([_amenity_bits(s.amenities) for s in stations], dtype=np.int64),
+            nodes={m: nodes for m, (nodes, _) in snapped.items()},
+            snap_m={m: snap_m for m, (_, snap_m) in snapped.items()},
+        )
+
+    def take(self, order: np.ndarray) -> "_StationArrays":
+        """The arrays of the stations at positions ``order``."""
+        return _StationArrays(
+            records=self.records[order], ids=self.ids[order], open=self.open[order],
+            kinds=self.kinds[order], amenities=self.amenities[order],
+            nodes={m: a[order] for m, a in self.nodes.items()},
+            snap_m={m: a[order] for m, a in self.snap_m.items()},
+        )
+
+    def join(self, other: "_StationArrays") -> "_StationArrays":
+        """These stations followed by ``other``'s."""
+        return _StationArrays(
+            records=np.concatenate([self.records, other.records]),
+            ids=np.concatenate([self.ids, other.ids]),
+            open=np.concatenate([self.open, other.open]),
+            kinds=np.concatenate([self.kinds, other.kinds]),
+            amenities=np.concatenate([self.amenities, other.amenities]),
+            nodes={m: np.concatenate([a, other.nodes[m]]) for m, a in self.nodes.items()},
+            snap_m={m: np.concatenate([a, other.snap_m[m]]) for m, a in self.snap_m.items()},
+        )
 
 
 class RegionIndex:
@@ -78,7 +153,7 @@ class RegionIndex:
         region_id: the region's id.
         networks: the region's networks by mode id.
         stations: all the region's stations; only those with status ``open`` serve queries.
-        tree_budget: largest stations × nodes for which :meth:`trees` keeps per-station trees.
+        tree_budget: largest tree roots × nodes for which :meth:`trees` keeps trees.
     """
 
     def __init__(
@@ -87,22 +162,47 @@ class RegionIndex:
         networks: dict[str, Network],
         stations: list[Station],
         tree_budget: int = TREE_BUDGET,
-        _trees: dict[str, cKDTree] | None = None,
+        _modes: dict[str, _ModeIndex] | None = None,
+        _arrays: _StationArrays | None = None,
     ) -> None:
         self.region_id = region_id
         self.tree_budget = tree_budget
         self.networks = networks
         self.stations = list(stations)
-        trees = _trees or {m: cKDTree(n.node_xy) for m, n in networks.items()}
-        self._modes = {m: _ModeIndex(n, trees[m], self.stations) for m, n in networks.items()}
-        self._lock = threading.Lock()
+        self._modes = _modes or {m: _ModeIndex(n) for m, n in networks.items()}
+        self._arrays = _arrays or _StationArrays.of(self.stations, self._modes)
         self._open_cache: tuple[datetime, np.ndarray] | None = None
 
     def with_stations(self, stations: list[Station]) -> "RegionIndex":
         """Return an index over the same networks with another station list."""
-        trees = {m: mi.tree for m, mi in self._modes.items()}
         return RegionIndex(self.region_id, self.networks, stations, self.tree_budget,
-                           _trees=trees)
+                           _modes=self._modes)
+
+    def with_changes(self, changed: list[Station], removed: np.ndarray) -> "RegionIndex":
+        """Return an index with some stations added or replaced and some removed.
+
+        Only the changed stations are snapped; the others keep their arrays. The stations stay
+        in order of id, as :meth:`geo.store.StationStore.list` gives them, so the result equals
+        an index built afresh from the store.
+
+        Args:
+            changed: new stations and new versions of held ones (matched by id).
+            removed: ids of stations to drop; ids that are not held are ignored.
+        """
+        arrays = self._arrays
+        fresh = _StationArrays.of(changed, self._modes)
+        kept = np.nonzero(~np.isin(
+            arrays.ids, np.concatenate([np.asarray(removed, np.int64), fresh.ids])))[0]
+        joined = arrays.take(kept).join(fresh)
+        order = np.argsort(joined.ids, kind="stable")
+        joined = joined.take(order)
+        index = RegionIndex(self.region_id, self.networks, joined.records.tolist(),
+                            self.tree_budget, _modes=self._modes, _arrays=joined)
+        if self._open_cache is not None:
+            minute, mask = self._open_cache
+            index._open_cache = (
+                minute, np.concatenate([mask[kept], _open_mask(changed, minute)])[order])
+        return index
 
     @property
     def modes(self) -> tuple[str, ...]:
@@ -112,9 +212,9 @@ class RegionIndex:
     @cached_property
     def bounds(self) -> tuple[float, float, float, float]:
         """``(min_lon, min_lat, max_lon, max_lat)`` of all the region's network nodes."""
-        lon = np.concatenate([n.lon for n in self.networks.values()])
-        lat = np.concatenate([n.lat for n in self.networks.values()])
-        return float(lon.min()), float(lat.min()), float(lon.max()), float(lat.max())
+        bounds = np.array([m.bounds for m in self._modes.values()])
+        return (float(bounds[:, 0].min()), float(bounds[:, 1].min()), float(bounds[:, 2].max()),
+                float(bounds[:, 3].max()))
 
     def covers(self, lon: float, lat: float, margin_m: float = 1000.0) -> bool:
         """Whether a point lies within the region's bounds widened by ``margin_m`` metres."""
@@ -140,27 +240,12 @@ class RegionIndex:
     def station_nodes(self, mode: str) -> np.ndarray:
         """Node of every station (in ``stations`` order) on a mode's network."""
         self.network(mode)
-        return self._modes[mode].station_nodes
+        return self._arrays.nodes[mode]
 
     def station_snap_m(self, mode: str) -> np.ndarray:
         """How far each station is from its node on a mode's network, metres."""
         self.network(mode)
-        return self._modes[mode].station_snap_m
-
-    @cached_property
-    def _open_status(self) -> np.ndarray:
-        return np.array([s.status == "open" for s in self.stations], dtype=bool)
-
-    @cached_property
-    def _kinds(self) -> np.ndarray:
-        return np.array([s.kind for s in self.stations], dtype=object)
-
-    @cached_property
-    def _amenity_bits(self) -> np.ndarray:
-        return np.array(
-            [sum(_AMENITY_BIT[a] for a in s.amenities if a in _AMENITY_BIT) for s in self.stations],
-            dtype=np.int64,
-        )
+        return self._arrays.snap_m[mode]
 
     def _open_at(self, when: datetime) -> np.ndarray:
         """Which stations' opening hours say open at ``when`` (cached for the same minute)."""
@@ -168,21 +253,21 @@ class RegionIndex:
         cached = self._open_cache
         if cached is not None and cached[0] == minute:
             return cached[1]
-        mask = np.array([open_state(s.opening_hours, minute) == "open" for s in self.stations],
-                        dtype=bool)
+        mask = _open_mask(self.stations, minute)
         self._open_cache = (minute, mask)
         return mask
 
     def matching(self, filters: StationFilter | None = None) -> np.ndarray:
         """Return a boolean mask over ``stations``: open stations that meet ``filters``."""
-        mask = self._open_status.copy()
+        arrays = self._arrays
+        mask = arrays.open.copy()
         if filters is None:
             return mask
         if filters.kinds:
-            mask &= np.isin(self._kinds, list(filters.kinds))
+            mask &= np.isin(arrays.kinds, [_KIND_CODE.get(k, -2) for k in filters.kinds])
         if filters.amenities:
             need = sum(_AMENITY_BIT[a] for a in filters.amenities)
-            mask &= (self._amenity_bits & need) == need
+            mask &= (arrays.amenities & need) == need
         if filters.open_at is not None:
             mask &= self._open_at(filters.open_at)
         return mask
@@ -190,36 +275,63 @@ class RegionIndex:
     def field(self, mode: str, mask: np.ndarray) -> ServiceField:
         """Return the service field of the stations in ``mask`` on a mode's network.
 
-        Fields are cached by station set, so every distinct filter costs one search, once.
-        The field's ``nearest`` indexes the masked stations in order; map it back with
+        Fields are cached by the nodes of the stations (in order), so every distinct station
+        set costs one search, once, and survives changes to other stations. The field's
+        ``nearest`` indexes the masked stations in order; map it back with
         ``np.nonzero(mask)[0]``.
         """
         self.network(mode)
         mode_index = self._modes[mode]
-        return self._cached(mode_index.fields, mask, lambda: service_field(
-            mode_index.network, mode_index.station_nodes[mask]))
+        nodes = self._arrays.nodes[mode][mask]
+        return self._cached(mode_index, nodes.tobytes(),
+                            lambda: service_field(mode_index.network, nodes))
 
-    def trees(self, mode: str, mask: np.ndarray) -> StationTrees | None:
-        """Return the per-station shortest-path trees of the stations in ``mask``, or None when
-        stations × nodes exceeds the index's tree budget. Cached by station set like fields."""
+    def trees(self, mode: str, mask: np.ndarray) -> NodeTrees | None:
+        """Return shortest-path trees rooted at the nodes of the stations in ``mask``, or None
+        when their nodes × the network's nodes exceed the index's tree budget.
+
+        Trees are kept per mode and only the missing roots are searched, so a changed station
+        costs at most one search.
+        """
         self.network(mode)
         mode_index = self._modes[mode]
-        if int(mask.sum()) * mode_index.network.n_nodes > self.tree_budget:
+        nodes = self._arrays.nodes[mode][mask]
+        kept = mode_index.trees
+        if kept is not None and np.all(kept.row[nodes] >= 0):
+            return kept
+        roots = np.sort(nodes)
+        roots = roots[np.diff(roots, prepend=-1) != 0]  # np.unique, but faster here
+        n_nodes = mode_index.network.n_nodes
+        if len(roots) * n_nodes > self.tree_budget:
             return None
-        return self._cached(mode_index.trees, mask, lambda: station_trees(
-            mode_index.network, mode_index.station_nodes[mask]))
+        with mode_index.lock:
+            kept = mode_index.trees
+            if kept is not None and (len(kept.time_s) + len(roots)) * n_nodes > self.tree_budget:
+                kept = None
+            mode_index.trees = node_trees(mode_index.network, roots, kept)
+            return mode_index.trees
 
-    def _cached(self, cache: OrderedDict, mask: np.ndarray, compute):
-        """Look ``mask``'s entry up in an LRU cache, computing and keeping it if missing."""
-        key = np.packbits(mask).tobytes() + len(mask).to_bytes(4, "little")
-        with self._lock:
+    def _cached(self, mode_index: _ModeIndex, key: bytes, compute) -> ServiceField:
+        """Look a field up in a mode's LRU cache, computing and keeping it if missing."""
+        cache = mode_index.fields
+        with mode_index.lock:
             found = cache.get(key)
             if found is not None:
                 cache.move_to_end(key)
                 return found
         computed = compute()
-        with self._lock:
+        with mode_index.lock:
             cache[key] = computed
             while len(cache) > FIELD_CACHE_SIZE:
                 cache.popitem(last=False)
         return computed
+
+
+def _open_mask(stations: list[Station], when: datetime) -> np.ndarray:
+    """Which stations' opening hours say open at ``when``."""
+    return np.array([open_state(s.opening_hours, when) == "open" for s in stations], dtype=bool)
+
+
+def _amenity_bits(amenities) -> int:
+    """The bits of the known amenities among ``amenities``."""
+    return sum(_AMENITY_BIT[a] for a in set(amenities) if a in _AMENITY_BIT)

@@ -1,15 +1,21 @@
 """The worker's question: which open stations can I reach soonest, and how do I get there?
 
 The nearest matching station comes straight from the service field of the matching stations (an
-array read). For ``k > 1`` the answer is still exact: where stations × nodes fits the index's
-budget, every matching station's own shortest-path tree is kept (computed once per station set)
-and the answer is again array reads; beyond it, a forward search from the worker's node, bounded
-by a travel time that starts a little beyond the nearest station's and doubles until ``k``
-matching stations lie inside it, so the search stays local instead of covering the network.
+array read). For ``k > 1`` the answer is still exact: where the stations' nodes × the network's
+nodes fit the index's budget, the shortest-path tree of every node with a station is kept
+(computed once per node, shared by the stations on it) and the answer is again array reads;
+beyond it, a forward search from the worker's node that settles nodes in order of time and stops
+once the ``k``-th matching station is settled (where stations are dense, as with thousands in a
+city, it settles a few dozen nodes). Where they are sparse it hands over, after
+:data:`NEAR_SEARCH_NODES` nodes, to a compiled search bounded by a travel time that starts a
+little beyond the nearest station's and doubles until ``k`` matching stations lie inside it.
 """
 
 from __future__ import annotations
 
+import heapq
+import math
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,6 +28,9 @@ from geo.stations import Station
 
 #: How far (seconds) beyond the nearest station the first bounded search for k > 1 reaches.
 MIN_SEARCH_S = 120.0
+
+#: Most nodes the worker's own search for k > 1 settles before a compiled search takes over.
+NEAR_SEARCH_NODES = 2_000
 
 
 class OutsideRegion(ValueError):
@@ -105,15 +114,20 @@ def nearest_stations(
             station_snap_m=float(snap_m[station]),
         )
         return NearestAnswer(mode=mode, snap=snap, hits=[hit])
+    nodes = index.station_nodes(mode)[chosen]
     trees = index.trees(mode, mask)
     if trees is not None:
-        times = trees.time_s[:, node]
+        times = trees.time_s[trees.row[nodes], node]
         order = _first_k(times, chosen, k)
-        paths = [trees.route_nodes(i, node) for i in order]
+        paths = [trees.route_nodes(int(nodes[i]), node) for i in order]
     else:
-        nodes = index.station_nodes(mode)[chosen]
-        reached, predecessors = _search_until(network, node, nodes, k, float(field.time_s[node]))
-        times = reached[nodes]
+        found = _search_near(network, node, nodes, k)
+        if found is None:
+            reached, predecessors = _search_until(network, node, nodes, k,
+                                                  float(field.time_s[node]))
+            times = reached[nodes]
+        else:
+            times, predecessors = found
         order = _first_k(times, chosen, k)
         paths = [_path_to(predecessors, node, int(nodes[i])) for i in order]
     hits = [
@@ -131,8 +145,53 @@ def nearest_stations(
 
 def _first_k(times: np.ndarray, chosen: np.ndarray, k: int) -> np.ndarray:
     """Positions of the ``k`` smallest finite times, ties broken by station position."""
-    order = np.lexsort((chosen, times))
+    if len(times) > k:
+        kth = np.partition(times, k - 1)[k - 1]
+        within = np.nonzero(times <= kth)[0]
+    else:
+        within = np.arange(len(times))
+    order = within[np.lexsort((chosen[within], times[within]))]
     return order[np.isfinite(times[order])][:k]
+
+
+def _search_near(network: Network, source: int, targets: np.ndarray, k: int
+                 ) -> tuple[np.ndarray, dict[int, int]] | None:
+    """Search forward from ``source``, settling nodes in order of time, until every target as
+    near as the ``k``-th nearest is settled; return each target's time (inf where not
+    settled) and the search's predecessors, or None once it has settled
+    :data:`NEAR_SEARCH_NODES` nodes (targets are sparse; a compiled search does better)."""
+    graph = network.matrix("time")
+    indptr, heads, weights = graph.indptr, graph.indices, graph.data
+    at_targets = np.sort(targets).tolist()
+    best = {source: 0.0}
+    predecessors: dict[int, int] = {}
+    heap = [(0.0, source)]
+    settled, reached, found, limit = 0, 0, [], math.inf
+    while heap and heap[0][0] <= limit:  # past the k-th target's time, only ties remain
+        time_s, node = heapq.heappop(heap)
+        if time_s > best[node]:
+            continue
+        settled += 1
+        if settled > NEAR_SEARCH_NODES:
+            return None
+        here = bisect_right(at_targets, node) - bisect_left(at_targets, node)
+        if here:
+            found.append((node, time_s))
+            reached += here
+            if reached >= k and limit == math.inf:
+                limit = time_s
+        for j in range(indptr[node], indptr[node + 1]):
+            head, reach = int(heads[j]), time_s + float(weights[j])
+            if reach < best.get(head, math.inf):
+                best[head] = reach
+                predecessors[head] = node
+                heapq.heappush(heap, (reach, head))
+    times = np.full(len(targets), np.inf)
+    if found:
+        lookup = dict(found)
+        where = np.isin(targets, list(lookup))
+        times[where] = [lookup[n] for n in targets[where].tolist()]
+    return times, predecessors
 
 
 def _search_until(

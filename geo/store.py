@@ -16,7 +16,8 @@ version = :expected``, so of several writers holding the same version exactly on
 others get :class:`VersionConflict` with the current record. In the same transaction every write
 bumps a store-wide revision counter, which callers read cheaply (:meth:`StationStore.revision`)
 to notice that stations changed, and appends one entry per station to its history (who, when,
-what changed; :meth:`StationStore.history`). Nothing edits or deletes history.
+what changed; :meth:`StationStore.history`). Nothing edits or deletes history, so it also says
+which stations changed since an earlier reading (:meth:`StationStore.changed_since`).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import os
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from itertools import chain
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -464,6 +466,7 @@ class StationStore:
         status: str | None = None,
         kind: str | None = None,
         include_deleted: bool = False,
+        ids: Iterable[int] | None = None,
     ) -> list[Station]:
         """List stations, in order of id.
 
@@ -472,6 +475,7 @@ class StationStore:
             status: only stations with this status.
             kind: only stations of this kind.
             include_deleted: also list soft-deleted stations.
+            ids: only the stations with these ids.
 
         Returns:
             The matching stations.
@@ -484,8 +488,33 @@ class StationStore:
                 query = query.where(column_ == value)
         if not include_deleted:
             query = query.where(_StationRow.deleted_at.is_(None))
+        if ids is not None:
+            query = query.where(_StationRow.id.in_([int(i) for i in ids]))
         with self._sessions() as session:
             return [_to_station(row) for row in session.scalars(query)]
+
+    def changed_since(self, mark: int | None) -> tuple[int, np.ndarray]:
+        """Tell which stations were written since an earlier reading, from their history.
+
+        Every write appends a history entry for each station it adds, changes or removes, and
+        entries are numbered in the order their writes commit.
+
+        Args:
+            mark: the mark an earlier call returned; None only asks for the current mark.
+
+        Returns:
+            The current mark and the ids (int64, ascending, each once) of the stations with
+            entries after ``mark``.
+        """
+        if mark is None:
+            query = select(func.coalesce(func.max(_HistoryRow.id), 0))
+            with self._sessions() as session:
+                return session.scalar(query), np.zeros(0, dtype=np.int64)
+        query = select(_HistoryRow.id, _HistoryRow.station_id).where(_HistoryRow.id > mark)
+        with self._sessions() as session:
+            rows = session.connection().execute(query).all()
+        found = np.fromiter(chain.from_iterable(rows), dtype=np.int64, count=2 * len(rows))
+        return int(found[0::2].max(initial=mark)), np.unique(found[1::2])
 
     def count(self, region: str | None = None) -> int:
         """Count the stations that are not deleted.
@@ -634,7 +663,7 @@ class StationStore:
 
         Every demo station of the region (deleted ones included) is removed; stations that are
         not demo data are left alone. Each new station gets a history entry with action
-        ``demo``; the history of removed ones is kept.
+        ``demo``; the history of removed ones is kept and ends with a ``delete`` entry.
 
         Args:
             region: the region.
@@ -658,11 +687,17 @@ class StationStore:
             if errors:
                 raise StationInvalid(errors, index)
         with self._write() as session:
-            session.execute(
-                delete(_StationRow).where(_StationRow.region == region, _StationRow.demo.is_(True))
-            )
-            stored = _insert(session, stations, actor, "demo")
             _bump_revision(session)
+            removed = session.execute(
+                delete(_StationRow).where(_StationRow.region == region, _StationRow.demo.is_(True))
+                .returning(_StationRow.id, _StationRow.version)
+            ).all()
+            now = datetime.now(UTC)
+            for station_id, version in removed:
+                session.execute(insert(_HistoryRow).values(
+                    station_id=station_id, at=now, actor=actor, action="delete", changes={},
+                    version=version))
+            stored = _insert(session, stations, actor, "demo")
         return stored
 
     def history(self, station_id: int) -> list[HistoryEntry]:
@@ -796,9 +831,9 @@ class StationStore:
                 .execution_options(synchronize_session=False)
             )
             if result.rowcount == 1:
+                _bump_revision(session)
                 row = session.get(_StationRow, station_id)
                 _record(session, row, values["updated_at"], actor, action, changes)
-                _bump_revision(session)
                 return _to_station(row)
         current, is_deleted = self._read(station_id)
         if is_deleted != deleted:
@@ -993,6 +1028,7 @@ def _insert(session: Session, stations: list[Station], actor: str, action: str) 
             for station in stations]
     ids = list(session.scalars(
         insert(_StationRow).returning(_StationRow.id, sort_by_parameter_order=True), rows))
+    _bump_revision(session)
     # RETURNING, though unused here, makes SQLAlchemy send multi-row batches on both back ends.
     session.execute(insert(_HistoryRow).returning(_HistoryRow.id), [
         {"station_id": station_id, "at": now, "actor": actor, "action": action,
@@ -1000,7 +1036,6 @@ def _insert(session: Session, stations: list[Station], actor: str, action: str) 
          "version": 1}
         for station_id, row in zip(ids, rows, strict=True)
     ])
-    _bump_revision(session)
     return [_station_of(row | {"id": station_id})
             for station_id, row in zip(ids, rows, strict=True)]
 
@@ -1025,6 +1060,10 @@ def _record(session: Session, row: _StationRow, at: datetime, actor: str, action
 
 def _bump_revision(session: Session) -> None:
     """Increment the store-wide revision counter in the session's transaction.
+
+    Writers call it before they append history: the counter's row stays locked until the
+    transaction ends, so history entries are numbered in the order their writes commit and
+    :meth:`StationStore.changed_since` misses none.
 
     Args:
         session: an open write session.

@@ -13,6 +13,23 @@ in the same run:
 
     python scripts/bench_nearest.py [--queries 10000] [--peer-queries 200] [--http-queries 2000]
         [--mode truck] [--instance DIR] [--profile 500] [--no-pandana] [--no-http]
+        [--parts jinan stations]
+
+With ``--stations N`` (5,000 by default; 0 leaves it out) it also times a region with thousands
+of stations: N stations on random nodes of Nanjing's walking network (seeded), and
+
+- ``nearest_stations`` in process, k=1 and k=3 with an amenity filter, checked against a plain
+  Dijkstra from the worker's node;
+- the index work after one station edit (from the store's change until the next k=3 query has
+  answered with the edit visible), against the full rebuild every edit used to cost (all
+  stations read from the store and snapped, fields and trees computed afresh), in the same run;
+- a mixed load over HTTP: ``yizhan serve`` on loopback, a staff editor changing stations through
+  the REST API with a token while a few threads ask ``/api/v1/nearest``; requests/s and
+  p50/p95 of ``/nearest``. ``--baseline-code DIR`` runs the same load against another source
+  tree (e.g. ``git archive main``) as a peer.
+
+    python scripts/bench_nearest.py --parts stations [--stations 5000] [--edits 60]
+        [--mixed-seconds 20] [--readers 4] [--edit-interval 0.25] [--baseline-code DIR]
 """
 
 from __future__ import annotations
@@ -26,6 +43,7 @@ import json
 import math
 import os
 import pstats
+import secrets
 import shutil
 import socket
 import subprocess
@@ -57,10 +75,11 @@ HTTP_TOL_S = 0.051
 
 
 def stats_us(ns: np.ndarray) -> dict:
-    """Median, p90, p99 and mean of nanosecond timings, in microseconds."""
+    """Median, p90, p95, p99 and mean of nanosecond timings, in microseconds."""
     us = np.asarray(ns, dtype=np.float64) / 1e3
     return {"n": len(us), "median": float(np.median(us)), "p90": float(np.percentile(us, 90)),
-            "p99": float(np.percentile(us, 99)), "mean": float(us.mean())}
+            "p95": float(np.percentile(us, 95)), "p99": float(np.percentile(us, 99)),
+            "mean": float(us.mean())}
 
 
 def fmt_us(us: float | None) -> str:
@@ -136,13 +155,13 @@ def query_points(network, count: int, snap_m: float, seed: int) -> tuple[np.ndar
     return np.concatenate(points)[:count], np.concatenate(nodes)[:count].astype(np.int64)
 
 
-def time_in_process(index, points: np.ndarray, mode: str, k: int, warmup: int):
+def time_in_process(index, points: np.ndarray, mode: str, k: int, warmup: int, filters=None):
     """Time ``nearest_stations`` per point; return ns timings, snapped nodes, and per query the
     (station id, time) pairs of the hits."""
     from geo.nearest import nearest_stations
 
     for lon, lat in points[:warmup]:
-        nearest_stations(index, (float(lon), float(lat)), mode, k=k)
+        nearest_stations(index, (float(lon), float(lat)), mode, k=k, filters=filters)
     timings = np.empty(len(points), dtype=np.int64)
     snapped = np.empty(len(points), dtype=np.int64)
     hits = []
@@ -150,7 +169,7 @@ def time_in_process(index, points: np.ndarray, mode: str, k: int, warmup: int):
     for i, (lon, lat) in enumerate(points):
         point = (float(lon), float(lat))
         start = clock()
-        answer = nearest_stations(index, point, mode, k=k)
+        answer = nearest_stations(index, point, mode, k=k, filters=filters)
         timings[i] = clock() - start
         snapped[i] = answer.snap.node
         hits.append([(h.station.id, h.time_s) for h in answer.hits])
@@ -442,6 +461,19 @@ def main() -> None:
                         help="also cProfile N in-process k=3 queries and print the top 10")
     parser.add_argument("--no-pandana", action="store_true")
     parser.add_argument("--no-http", action="store_true")
+    parser.add_argument("--parts", nargs="+", choices=["jinan", "stations"],
+                        default=["jinan", "stations"], help="which parts to run")
+    parser.add_argument("--stations", type=int, default=5_000,
+                        help="stations in the many-stations part (0 leaves it out)")
+    parser.add_argument("--edits", type=int, default=60, help="station edits timed in process")
+    parser.add_argument("--mixed-seconds", type=float, default=20.0,
+                        help="length of the mixed HTTP load (0 leaves it out)")
+    parser.add_argument("--readers", type=int, default=4,
+                        help="threads asking /nearest in the mixed load")
+    parser.add_argument("--edit-interval", type=float, default=0.25,
+                        help="seconds between the editor's changes in the mixed load")
+    parser.add_argument("--baseline-code", type=Path, default=None,
+                        help="another source tree to run the mixed load against as a peer")
     args = parser.parse_args()
     check(args.queries > args.warmup or args.warmup == 0, "--queries must exceed --warmup")
 
@@ -453,7 +485,10 @@ def main() -> None:
     os.environ["YIZHAN_INSTANCE"] = str(instance)  # geo.regions caches networks here
     os.environ["DATABASE_URL"] = db_url
     try:
-        run(args, instance, db_url)
+        if "jinan" in args.parts:
+            run(args, instance, db_url)
+        if "stations" in args.parts and args.stations:  # a database of its own
+            run_many(args, instance, f"sqlite:///{instance}/many-stations.db")
     finally:
         if made_instance:
             shutil.rmtree(instance, ignore_errors=True)
@@ -608,6 +643,397 @@ def run(args, instance: Path, db_url: str) -> None:
         print()
         print(f"cProfile of {args.profile} in-process k=3 queries, top 10 by cumulative time:")
         print(profile_text.rstrip())
+
+
+# --------------------------------------------------------------------------------------------
+# thousands of stations
+
+MANY_REGION = "nanjing"
+MANY_MODE = "walk"
+#: The amenity the k=3 queries ask for.
+MANY_AMENITY = "toilet"
+#: The edits timed in process, in turn.
+EDIT_ACTIONS = ("move", "amenities", "close", "open", "add", "delete")
+
+
+def many_stations(network, count: int, seed: int) -> list:
+    """``count`` stations on random nodes of ``network``: random kinds, each amenity with
+    probability 1/2, nine in ten open."""
+    from geo.stations import AMENITIES, KINDS, Station
+
+    rng = np.random.default_rng(seed)
+    nodes = rng.integers(network.n_nodes, size=count)
+    kinds, amenities = list(KINDS), list(AMENITIES)
+    return [
+        Station(name=f"驿站 {i}", region=MANY_REGION, kind=kinds[rng.integers(len(kinds))],
+                lon=float(network.lon[node]), lat=float(network.lat[node]),
+                status="open" if rng.random() < 0.9 else "closed",
+                amenities=tuple(a for a in amenities if rng.random() < 0.5))
+        for i, node in enumerate(nodes.tolist())
+    ]
+
+
+def plain_times(network, source: int, station_nodes: np.ndarray, k: int) -> list[float]:
+    """The ``k`` smallest travel times from ``source`` to the stations, by a plain Dijkstra."""
+    from scipy.sparse.csgraph import dijkstra
+
+    times = np.sort(dijkstra(network.matrix("time"), indices=source)[station_nodes])
+    return [float(t) for t in times[np.isfinite(times)][:k]]
+
+
+def one_edit(store, index, network, action: str, rng: np.random.Generator, number: int):
+    """Make one staff edit of ``action`` in the store; return (station id, its version after the
+    edit or None when deleted, where to ask from)."""
+    from geo.stations import Station
+
+    held = index.stations
+    node = int(rng.integers(network.n_nodes))
+    here = (float(network.lon[node]), float(network.lat[node]))
+    if action == "add":
+        added = store.add(Station(name=f"新驿站 {number}", region=MANY_REGION,
+                                  kind="love_station", lon=here[0], lat=here[1],
+                                  amenities=(MANY_AMENITY,)))
+        return added.id, added.version, here
+    wanted = {"close": "open", "open": "closed"}.get(action)
+    station = held[int(rng.integers(len(held)))]
+    while wanted is not None and station.status != wanted:
+        station = held[int(rng.integers(len(held)))]
+    at = (station.lon, station.lat)
+    if action == "move":
+        changed = store.update(station.id, {"lon": here[0], "lat": here[1]}, station.version)
+        at = here
+    elif action == "amenities":
+        toggled = tuple(a for a in station.amenities if a != MANY_AMENITY) \
+            if MANY_AMENITY in station.amenities else station.amenities + (MANY_AMENITY,)
+        changed = store.update(station.id, {"amenities": toggled}, station.version)
+    elif action in ("close", "open"):
+        changed = store.set_status(station.id, "closed" if action == "close" else "open",
+                                   station.version)
+    else:
+        store.delete(station.id, station.version)
+        return station.id, None, at
+    return changed.id, changed.version, at
+
+
+def answer_after(make_index, at: tuple[float, float], filters, out: dict, prefix: str):
+    """Make an index, then answer a k=3 query from ``at`` with it; append the nanoseconds of
+    both and their sum to ``out`` under ``prefix`` + index, query and total."""
+    from geo.nearest import nearest_stations
+
+    clock = time.perf_counter_ns
+    start = clock()
+    index = make_index()
+    indexed = clock()
+    answer = nearest_stations(index, at, MANY_MODE, k=3, filters=filters)
+    answered = clock()
+    out[prefix + "index"].append(indexed - start)
+    out[prefix + "query"].append(answered - indexed)
+    out[prefix + "total"].append(answered - start)
+    return index, answer
+
+
+def time_edits(atlas, filters, edits: int, seed: int) -> dict:
+    """After each of ``edits`` station edits, time the index work until the next k=3 query has
+    answered with the edit visible, and the full rebuild's, checking both answer alike."""
+    from geo.index import RegionIndex
+
+    rng = np.random.default_rng(seed)
+    store = atlas.store
+    index = atlas.index(MANY_REGION)
+    network = index.network(MANY_MODE)
+    clock = time.perf_counter_ns
+    out = {name: [] for name in ("write", "index", "query", "total", "rebuild_index",
+                                 "rebuild_query", "rebuild_total")}
+    for number in range(edits):
+        action = EDIT_ACTIONS[number % len(EDIT_ACTIONS)]
+        start = clock()
+        station_id, version, at = one_edit(store, index, network, action, rng, number)
+        out["write"].append(clock() - start)
+
+        index, ours = answer_after(lambda: atlas.index(MANY_REGION), at, filters, out, "")
+        held = {s.id: s.version for s in index.stations}
+        check(held.get(station_id) == version, f"edit {number} ({action}) is not in the index")
+        _, theirs = answer_after(
+            lambda: RegionIndex(MANY_REGION, index.networks, store.list(region=MANY_REGION)),
+            at, filters, out, "rebuild_")
+        check([(h.station.id, h.time_s) for h in ours.hits]
+              == [(h.station.id, h.time_s) for h in theirs.hits],
+              f"edit {number} ({action}): the kept index and a rebuilt one answer differently")
+    return {name: np.array(values, dtype=np.int64) for name, values in out.items()}
+
+
+def pruned_search(network, source: int, bound: np.ndarray) -> tuple[list[int], list[float]]:
+    """A Dijkstra over the reversed network from ``source`` that only goes where it beats
+    ``bound`` (the current field's times): the incremental update of a field for one added
+    station. Returns the nodes it improved and their new times."""
+    import heapq
+
+    graph = network.reverse_matrix("time")
+    indptr, indices, weights = graph.indptr, graph.indices, graph.data
+    best = {source: 0.0}
+    heap = [(0.0, source)]
+    done = []
+    while heap:
+        time_s, node = heapq.heappop(heap)
+        if time_s > best[node]:
+            continue
+        done.append(node)
+        for j in range(indptr[node], indptr[node + 1]):
+            head, reach = int(indices[j]), time_s + float(weights[j])
+            if reach < bound[head] and reach < best.get(head, math.inf):
+                best[head] = reach
+                heapq.heappush(heap, (reach, head))
+    return done, [best[n] for n in done]
+
+
+def field_update_costs(network, count: int, seed: int, repeats: int) -> dict:
+    """For ``repeats`` stations added to ``count`` on random nodes: the time of the service field
+    computed afresh (what the index does) and of updating the old one by a search pruned by it,
+    whose travel times are checked to equal the fresh field's."""
+    from geo.field import service_field
+
+    rng = np.random.default_rng(seed)
+    nodes = rng.integers(network.n_nodes, size=count)
+    old = service_field(network, nodes)
+    clock = time.perf_counter_ns
+    fresh_ns, pruned_ns, reached = [], [], []
+    for node in rng.integers(network.n_nodes, size=repeats).tolist():
+        start = clock()
+        fresh = service_field(network, np.append(nodes, node))
+        fresh_ns.append(clock() - start)
+        start = clock()
+        improved, times = pruned_search(network, node, old.time_s)
+        updated = old.time_s.copy()
+        updated[improved] = times
+        pruned_ns.append(clock() - start)
+        reached.append(len(improved))
+        check(np.array_equal(updated, fresh.time_s), "the pruned search's times differ")
+    return {"fresh": np.array(fresh_ns), "pruned": np.array(pruned_ns),
+            "reached": float(np.median(reached))}
+
+
+def staff_token(db_url: str) -> str:
+    """An API token of a new staff account in the instance's database."""
+    from geo.accounts import AccountStore
+
+    accounts = AccountStore(db_url)
+    name = f"bench{secrets.token_hex(4)}"
+    accounts.add_user(name, secrets.token_urlsafe(24), "staff")
+    return accounts.issue_token(name)
+
+
+def server_command(code: Path, port: int, threads: int) -> tuple[list[str], dict]:
+    """The command and environment that serve the app from the source tree ``code``."""
+    env = dict(os.environ, PYTHONPATH=str(code))
+    command = [sys.executable, "-c", "from web.cli import main; main()", "serve",
+               "--host", "127.0.0.1", "--port", str(port), "--threads", str(threads)]
+    return command, env
+
+
+def mixed_load(port: int, paths: list[str], token: str, stations: list, network,
+               seconds: float, readers: int, interval_s: float, seed: int) -> dict:
+    """For ``seconds``, ``readers`` threads ask ``paths`` in turn while one staff editor moves
+    stations and changes their amenities through ``PATCH /api/v1/stations/<id>`` every
+    ``interval_s``; return the latencies (ns) and statuses of both."""
+    stop = threading.Event()
+    lock = threading.Lock()
+    asked, edited = [], []
+
+    def read(offset: int) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        i = offset
+        while not stop.is_set():
+            start = time.perf_counter_ns()
+            conn.request("GET", paths[i % len(paths)])
+            response = conn.getresponse()
+            response.read()
+            with lock:
+                asked.append((time.perf_counter_ns() - start, response.status))
+            i += readers
+        conn.close()
+
+    def edit() -> None:
+        rng = np.random.default_rng(seed)
+        versions = {s.id: s.version for s in stations}
+        amenities = {s.id: list(s.amenities) for s in stations}
+        ids = list(versions)
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        number = 0
+        while not stop.wait(interval_s):
+            station_id = ids[int(rng.integers(len(ids)))]
+            if number % 2:
+                node = int(rng.integers(network.n_nodes))
+                body = {"lon": float(network.lon[node]), "lat": float(network.lat[node])}
+            else:
+                had = amenities[station_id]
+                body = {"amenities": [a for a in had if a != MANY_AMENITY]
+                        if MANY_AMENITY in had else had + [MANY_AMENITY]}
+            start = time.perf_counter_ns()
+            conn.request("PATCH", f"/api/v1/stations/{station_id}", json.dumps(body),
+                         {"Authorization": f"Bearer {token}", "Content-Type": "application/json",
+                          "If-Match": f'"{versions[station_id]}"'})
+            response = conn.getresponse()
+            answer = json.loads(response.read())
+            edited.append((time.perf_counter_ns() - start, response.status))
+            if response.status == 200:
+                versions[station_id] = int(response.headers["ETag"].strip('"'))
+                amenities[station_id] = answer["properties"]["amenities"]
+            number += 1
+        conn.close()
+
+    threads = [threading.Thread(target=read, args=(i,)) for i in range(readers)]
+    threads.append(threading.Thread(target=edit))
+    start = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    time.sleep(seconds)
+    stop.set()
+    for thread in threads:
+        thread.join()
+    wall = time.perf_counter() - start
+    return {"nearest": np.array([t for t, _ in asked], dtype=np.int64),
+            "nearest_bad": sum(status != 200 for _, status in asked),
+            "edits": np.array([t for t, _ in edited], dtype=np.int64),
+            "edits_bad": sum(status != 200 for _, status in edited), "wall_s": wall}
+
+
+def run_mixed(args, instance: Path, db_url: str, code: Path, stations: list, network,
+              points: np.ndarray) -> dict:
+    """Serve the app from ``code`` over the instance and put the mixed load on it."""
+    port = free_port()
+    command, env = server_command(code, port, args.threads)
+    env.update(YIZHAN_INSTANCE=str(instance), DATABASE_URL=db_url)
+    paths = [
+        "/api/v1/nearest?" + urlencode({"region": MANY_REGION, "lat": f"{lat:.7f}",
+                                        "lon": f"{lon:.7f}", "mode": MANY_MODE, "limit": 3,
+                                        "amenity": MANY_AMENITY})
+        for lon, lat in points
+    ]
+    token = staff_token(db_url)
+    with serving(command, env, instance / "bench-serve.log", cwd=code) as proc:
+        ready_s = wait_ready(proc, port, args.server_timeout)
+        warm = http_run(port, paths[:20], 1)  # the server builds the region's index here
+        check(all(s == 200 for s in warm["statuses"]), "a warm-up request failed")
+        out = mixed_load(port, paths, token, stations, network, args.mixed_seconds,
+                         args.readers, args.edit_interval, args.seed)
+    out["ready_s"] = ready_s
+    return out
+
+
+def run_many(args, instance: Path, db_url: str) -> None:
+    from geo.atlas import Atlas
+    from geo.index import StationFilter
+    from geo.regions import get_region, load_networks
+    from geo.store import StationStore
+
+    store = StationStore(db_url)
+    network = load_networks(get_region(MANY_REGION), (MANY_MODE,))[MANY_MODE]
+    if store.count(region=MANY_REGION) == 0:
+        say(f"storing {args.stations} stations on {MANY_REGION}'s {MANY_MODE} network")
+        store.add_many(many_stations(network, args.stations, args.seed))
+    atlas = Atlas(store)
+    start = time.perf_counter()
+    index = atlas.index(MANY_REGION)
+    first_s = time.perf_counter() - start
+    filters = StationFilter(amenities=frozenset({MANY_AMENITY}))
+    points, nodes = query_points(network, max(args.queries, 1000), 200.0, args.seed)
+
+    say(f"in process: {len(points)} queries each, k=1 and k=3 + {MANY_AMENITY}")
+    t1, _, hits1 = time_in_process(index, points, MANY_MODE, 1, args.warmup)
+    t3, snapped, hits3 = time_in_process(index, points, MANY_MODE, 3, args.warmup, filters)
+    mask = index.matching(filters)
+    every = index.station_nodes(MANY_MODE)[index.matching()]
+    sample = np.random.default_rng(args.seed).choice(len(points), 100, replace=False)
+    for i in sample.tolist():
+        check(np.allclose([t for _, t in hits1[i]],
+                          plain_times(network, int(snapped[i]), every, 1), rtol=REL_TOL),
+              f"query {i}: k=1 differs from a plain Dijkstra")
+        check(np.allclose([t for _, t in hits3[i]],
+                          plain_times(network, int(snapped[i]),
+                                      index.station_nodes(MANY_MODE)[mask], 3), rtol=REL_TOL),
+              f"query {i}: k=3 + {MANY_AMENITY} differs from a plain Dijkstra")
+
+    say(f"{args.edits} station edits, each followed by a k=3 query, and the full rebuild")
+    edits = time_edits(atlas, filters, args.edits, args.seed)
+
+    say(f"service field after an added station, {args.stations} stations: afresh vs pruned")
+    networks = load_networks(get_region(MANY_REGION))
+    if "jinan" in args.parts:
+        networks["jinan truck"] = load_networks(get_region(REGION), ("truck",))["truck"]
+    fields = {name: field_update_costs(net, args.stations, args.seed, 20)
+              for name, net in networks.items()}
+
+    mixed = {}
+    index = atlas.index(MANY_REGION)
+    if args.mixed_seconds > 0 and not args.no_http:
+        trees = [("this tree", Path(__file__).resolve().parent.parent)]
+        if args.baseline_code is not None:
+            trees.append((f"baseline {args.baseline_code}", args.baseline_code.resolve()))
+        for label, code in trees:
+            say(f"mixed load over HTTP, {label}: {args.mixed_seconds:.0f} s, "
+                f"{args.readers} readers, an edit every {args.edit_interval} s")
+            mixed[label] = run_mixed(args, instance, db_url, code,
+                                     store.list(region=MANY_REGION), network, points)
+
+    # ---------------------------------------------------------------- report
+    print()
+    print(f"{MANY_REGION} {MANY_MODE} network: {network.n_nodes} nodes, {network.n_edges} "
+          f"edges; {len(index.stations)} stations ({int(index.matching().sum())} open, "
+          f"{int(mask.sum())} open with {MANY_AMENITY}); first index {first_s:.2f} s")
+    print(f"in process, geo.nearest.nearest_stations (after a warm-up of {args.warmup}; "
+          "100 of each checked against a plain Dijkstra):")
+    print(f"{'query':<24} {'queries':>8} {'median':>10} {'p95':>10} {'p99':>10}")
+    for what, timings in (("k=1", t1), (f"k=3 + {MANY_AMENITY}", t3)):
+        st = stats_us(timings)
+        print(f"{what:<24} {st['n']:>8} {fmt_us(st['median']):>10} {fmt_us(st['p95']):>10} "
+              f"{fmt_us(st['p99']):>10}")
+    print()
+    print(f"index work after one station edit ({args.edits} edits: "
+          f"{', '.join(EDIT_ACTIONS)} in turn), until the next k=3 + {MANY_AMENITY} query "
+          "has answered with it visible:")
+    base = stats_us(edits["rebuild_total"])["median"]
+    print(f"{'what':<46} {'median':>10} {'p95':>10} {'ratio vs rebuild':>17}")
+    rows = [
+        ("store write (not index work)", edits["write"]),
+        ("incremental: Atlas.index (history, read, snap)", edits["index"]),
+        ("incremental: next query (fields, trees)", edits["query"]),
+        ("incremental: index work in all", edits["total"]),
+        ("full rebuild: store.list + RegionIndex", edits["rebuild_index"]),
+        ("full rebuild: next query (fields, trees)", edits["rebuild_query"]),
+        ("full rebuild: index work in all (peer)", edits["rebuild_total"]),
+    ]
+    for what, timings in rows:
+        st = stats_us(timings)
+        print(f"{what:<46} {fmt_us(st['median']):>10} {fmt_us(st['p95']):>10} "
+              f"{st['median'] / base:>16.3f}x")
+    speedup = base / stats_us(edits["total"])["median"]
+    print(f"the kept index answered every query as a rebuilt one did; median index work "
+          f"{speedup:.0f}x less than the rebuild")
+    print()
+    print(f"the service field after one station is added to {args.stations} (20 additions): "
+          "computed afresh, as the index does, vs updating the old field by a Dijkstra pruned "
+          "where it does not beat it (Python heapq; times checked equal):")
+    print(f"{'network':<16} {'nodes':>8} {'afresh':>10} {'pruned':>10} {'nodes reached':>14} "
+          f"{'pruned / afresh':>16}")
+    for name, costs in fields.items():
+        fresh, pruned = stats_us(costs["fresh"])["median"], stats_us(costs["pruned"])["median"]
+        size = networks[name].n_nodes
+        print(f"{name:<16} {size:>8} {fmt_us(fresh):>10} {fmt_us(pruned):>10} "
+              f"{costs['reached']:>14.0f} {pruned / fresh:>15.2f}x")
+    if mixed:
+        print()
+        print(f"mixed load over HTTP (yizhan serve --threads {args.threads}, {args.readers} "
+              f"threads asking /api/v1/nearest k=3 + {MANY_AMENITY}, one staff editor "
+              f"PATCHing every {args.edit_interval} s, {args.mixed_seconds:.0f} s):")
+        print(f"{'server':<40} {'nearest/s':>10} {'p50':>10} {'p95':>10} {'edits':>6} "
+              f"{'edit p50':>10} {'not 200':>8}")
+        for label, out in mixed.items():
+            st = stats_us(out["nearest"])
+            se = stats_us(out["edits"]) if len(out["edits"]) else {"median": math.nan}
+            print(f"{label[:40]:<40} {len(out['nearest']) / out['wall_s']:>10.1f} "
+                  f"{fmt_us(st['median']):>10} {fmt_us(st['p95']):>10} {len(out['edits']):>6} "
+                  f"{fmt_us(se['median']):>10} {out['nearest_bad'] + out['edits_bad']:>8}")
+
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from geo.field import NO_NODE, service_field
+from geo.field import NO_NODE, node_trees, service_field
 from geo.network import Network
 
 # A 2 x 4 grid plus a separate piece, coordinates in Nanjing:
@@ -106,3 +106,27 @@ def test_field_matches_a_plain_dijkstra_from_every_node_on_a_random_network():
         edges = net.edge_ids(path[:-1], path[1:])
         assert net.time_s[edges].sum() == pytest.approx(field.time_s[node])
         assert net.length_m[edges].sum() == pytest.approx(field.dist_m[node])
+
+
+def test_node_trees_give_each_root_its_own_times_and_routes():
+    trees = node_trees(grid_network(), np.array([4, 3, 4]))
+    assert trees.time_s.shape == (2, 10) and sorted(trees.row[[3, 4]].tolist()) == [0, 1]
+    assert (trees.row[[0, 1, 2, 5, 6, 7, 8, 9]] == -1).all()
+    assert trees.time_s[trees.row[4], 1] == pytest.approx(120)
+    assert list(trees.route_nodes(4, 1)) == [1, 5, 4]
+    assert np.isinf(trees.time_s[trees.row[3], 8])
+    with pytest.raises(ValueError, match="not reachable"):
+        trees.route_nodes(3, 8)
+    with pytest.raises(ValueError, match="not reachable"):
+        trees.route_nodes(7, 1)  # no tree is rooted at node 7
+
+
+def test_kept_trees_are_reused_and_only_missing_roots_searched():
+    network = grid_network()
+    kept = node_trees(network, np.array([4, 3]))
+    assert node_trees(network, np.array([3]), kept) is kept
+    more = node_trees(network, np.array([7, 3]), kept)
+    np.testing.assert_array_equal(more.row[[4, 3]], kept.row[[4, 3]])
+    assert more.row[7] == 2
+    np.testing.assert_array_equal(more.time_s[:2], kept.time_s)
+    np.testing.assert_array_equal(more.time_s[2], node_trees(network, np.array([7])).time_s[0])

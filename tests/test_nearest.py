@@ -23,7 +23,7 @@ def station_at(net: Network, node: int, name: str, **fields) -> Station:
                    **fields)
 
 
-@pytest.fixture(params=[10**9, 0], ids=["station trees", "bounded search"])
+@pytest.fixture(params=[10**9, 0], ids=["trees", "search"])
 def grid(request):
     net = grid_network()
     stations = [
@@ -132,8 +132,11 @@ def test_bad_arguments_name_what_is_wrong(grid):
         nearest_stations(index, node_point(net, 0), "walk", k=0)
 
 
-@pytest.mark.parametrize("tree_budget", [10**9, 0], ids=["station trees", "bounded search"])
-def test_answers_equal_a_plain_dijkstra_from_the_point_for_random_queries(tree_budget):
+@pytest.mark.parametrize("tree_budget, near_nodes", [(10**9, 2000), (0, 2000), (0, 3)],
+                         ids=["trees", "search near", "bounded search"])
+def test_answers_equal_a_plain_dijkstra_from_the_point_for_random_queries(
+        tree_budget, near_nodes, monkeypatch):
+    monkeypatch.setattr("geo.nearest.NEAR_SEARCH_NODES", near_nodes)
     rng = np.random.default_rng(11)
     n, e = 400, 1400
     lon = 118.70 + rng.uniform(0, 0.06, n)
@@ -158,3 +161,4 @@ def test_answers_equal_a_plain_dijkstra_from_the_point_for_random_queries(tree_b
         assert [h.time_s for h in answer.hits] == pytest.approx(expected)
         for hit in answer.hits:
             assert set(need) <= set(hit.station.amenities)
+            np.testing.assert_allclose(hit.route[-1], (hit.station.lon, hit.station.lat))

@@ -47,7 +47,8 @@ from geo.store import (
 #: The public interface of the store. History has a reader and no writer.
 STORE_INTERFACE = {
     "add", "add_many", "get", "is_deleted", "list", "count", "within", "update", "set_status",
-    "delete", "restore", "replace_demo", "history", "revision", "close",
+    "delete", "restore", "replace_demo", "history", "revision", "changed_since",
+    "close",
 }
 
 #: Where the Xinjiekou test stations are.
@@ -224,6 +225,8 @@ def test_list_filters_by_region_status_and_kind(store):
     assert store.list(region="nanjing", kind="courier_home", status="open") == []
     assert store.count() == 3
     assert store.count(region="jinan") == 1
+    assert store.list(ids=[c.id, a.id]) == [a, c]
+    assert store.list(region="nanjing", ids=[c.id]) == [] and store.list(ids=[]) == []
 
 
 def test_a_missing_station_is_a_key_error(store):
@@ -494,7 +497,7 @@ def test_station_ids_are_never_reused_so_a_history_belongs_to_one_station(store)
     second = store.replace_demo("nanjing", [xinjiekou_station(name="新演示（演示）", demo=True)])
     assert second[0].id > max(s.id for s in first)
     assert [e.action for e in store.history(second[0].id)] == ["demo"]
-    assert [e.action for e in store.history(first[-1].id)] == ["demo"]
+    assert [e.action for e in store.history(first[-1].id)] == ["demo", "delete"]
 
 
 # Bulk import
@@ -679,6 +682,33 @@ def test_replace_demo_rejects_a_bad_batch_whole(store):
     assert store.list() == [old]
 
 
+def test_changed_since_names_each_station_written_after_a_mark_once(store):
+    mark, none = store.changed_since(None)
+    assert none.tolist() == []
+    a = store.add(xinjiekou_station())
+    b, c = store.add_many([xinjiekou_station(name="快递员之家"),
+                           xinjiekou_station(name="济南驿站", region="jinan")])
+    store.update(a.id, {"notes": "改"}, 1)
+    mark, written = store.changed_since(mark)
+    assert written.tolist() == [a.id, b.id, c.id] and written.dtype == "int64"
+    again, nothing = store.changed_since(mark)
+    assert again == mark and nothing.tolist() == []
+    store.set_status(b.id, "closed", 1)
+    store.delete(c.id, 1)
+    later, written = store.changed_since(mark)
+    assert later > mark and written.tolist() == [b.id, c.id]
+    store.restore(c.id, 2)
+    assert store.changed_since(later)[1].tolist() == [c.id]
+
+
+def test_replacing_demo_stations_names_the_removed_ones_as_changed_too(store):
+    (old,) = store.replace_demo("nanjing", [xinjiekou_station(name="旧（演示）", demo=True)])
+    mark, _ = store.changed_since(None)
+    (new,) = store.replace_demo("nanjing", [xinjiekou_station(name="新（演示）", demo=True)])
+    assert store.changed_since(mark)[1].tolist() == [old.id, new.id]
+    assert store.history(old.id)[-1].action == "delete"
+
+
 def test_the_revision_grows_with_every_write_and_only_with_writes(store):
     seen = [store.revision()]
     added = store.add(xinjiekou_station())
@@ -698,6 +728,7 @@ def test_the_revision_grows_with_every_write_and_only_with_writes(store):
     store.count()
     store.within(*XINJIEKOU, 100)
     store.history(added.id)
+    store.changed_since(seen[0])
     with pytest.raises(VersionConflict):
         store.set_status(store.list()[0].id, "closed", expected_version=5)
     with pytest.raises(StationInvalid):
