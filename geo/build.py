@@ -8,10 +8,13 @@ OSM files (``.osm``, ``.osm.xml``, ``.osm.bz2``, ``.osm.gz``, ``.osm.pbf``) go t
 from __future__ import annotations
 
 from pathlib import Path
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+
+import shapely
 
 from geo.modes import MODES
 from geo.network import Network
+from geo.progress import Progress, silent
 from geo.osm import (
     OsmSourceError,
     build_mode_network,
@@ -109,7 +112,9 @@ def build_networks(
     path: Path,
     modes: Iterable[str] = MODES,
     overrides: Mapping[str, Mapping] | None = None,
-    progress: Callable[[str], None] | None = None,
+    progress: Progress | None = None,
+    boundary: shapely.Polygon | shapely.MultiPolygon | None = None,
+    clip_edges: bool = True,
 ) -> dict[str, Network]:
     """Build several modes' networks from one source file, reading the file only once.
 
@@ -117,7 +122,9 @@ def build_networks(
         path: an OSM file or a road-edge line layer.
         modes: the modes to build; all three by default.
         overrides: per-mode profile overrides, e.g. ``{"truck": {"truck_height_m": 4.2}}``.
-        progress: optional callable told a short status message before each step.
+        progress: told how far reading (ways read) and building (modes built) are.
+        boundary: the region's boundary in lon/lat, for the clip-edge rule of :mod:`geo.osm`.
+        clip_edges: keep roads that leave the extract (the clip-edge rule; OSM files only).
 
     Returns:
         Mode id -> network.
@@ -127,18 +134,22 @@ def build_networks(
         ValueError: for an unknown mode or bad overrides.
     """
     path = Path(path)
+    modes = tuple(modes)
     overrides = overrides or {}
-    report = progress or (lambda message: None)
+    report = progress or silent
     networks = {}
-    report(f"reading {path.name}")
     if source_kind(path) == "osm":
-        ways = read_highway_ways(path)
+        ways = read_highway_ways(path, report)
+        report("building networks", 0, len(modes))
         for mode in modes:
-            report(f"building the {mode} network")
-            networks[mode] = build_mode_network(ways, mode, overrides.get(mode))
+            networks[mode] = build_mode_network(
+                ways, mode, overrides.get(mode), boundary=boundary, clip_edges=clip_edges)
+            report("building networks", len(networks), len(modes))
         return networks
+    report(f"reading {path.name}", 0, None)
     layer = read_road_layer(path)
+    report("building networks", 0, len(modes))
     for mode in modes:
-        report(f"building the {mode} network")
         networks[mode] = build_road_mode_network(layer, mode, overrides.get(mode))
+        report("building networks", len(networks), len(modes))
     return networks

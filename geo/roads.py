@@ -18,11 +18,9 @@ import numpy as np
 import pyogrio
 import shapely
 from pyproj import Geod
-from scipy.sparse import csr_matrix
-from scipy.sparse.csgraph import connected_components
 
 from geo.modes import profile
-from geo.network import Network
+from geo.network import Network, largest_strong_component
 from geo.osm import OsmSourceError, edge_shapes
 
 #: End points closer than this (degrees, about 1 cm) are one node.
@@ -125,21 +123,6 @@ def line_lengths_m(coords: np.ndarray, part: np.ndarray, n_lines: int) -> np.nda
     same_line = part[1:] == part[:-1]
     return np.bincount(part[1:][same_line], weights=np.asarray(dist)[same_line],
                        minlength=n_lines)
-
-
-def largest_strong_component(n_nodes: int, tails: np.ndarray, heads: np.ndarray) -> np.ndarray:
-    """Return a mask of the nodes in the largest strongly connected component.
-
-    Args:
-        n_nodes: number of nodes.
-        tails, heads: edge end-node indices.
-
-    Returns:
-        bool (n_nodes,).
-    """
-    graph = csr_matrix((np.ones(len(tails)), (tails, heads)), shape=(n_nodes, n_nodes))
-    _, labels = connected_components(graph, directed=True, connection="strong")
-    return labels == np.bincount(labels).argmax()
 
 
 @dataclass(frozen=True)

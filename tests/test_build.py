@@ -22,7 +22,7 @@ from scipy.sparse.csgraph import connected_components
 
 from geo.build import build_network, build_networks, read_highway_count, source_kind
 from geo.modes import MODES
-from geo.osm import OsmSourceError, read_highway_ways
+from geo.osm import OsmSourceError, build_mode_network, read_highway_ways
 
 SMALL = Path(__file__).parent / "data" / "small.osm"
 
@@ -272,7 +272,9 @@ def test_clipped_way_keeps_its_present_runs(tmp_path):
     pieces = np.split(ways.node_refs, ways.offsets[1:-1])
     assert [p.tolist() for p in pieces] == [[5, 10], [1, 2], [4, 5, 6]]  # lone 8 is no run
     assert ways.way_ids.tolist() == [2, 1, 1]
-    net = build_network(path, "walk")
+    assert ways.cut_start.tolist() == [False, False, True]
+    assert ways.cut_end.tolist() == [False, True, True]
+    net = build_mode_network(ways, "walk", clip_edges=False)
     assert sorted(net.node_ids.tolist()) == [4, 5, 6, 10]
     assert net.dropped_nodes == 2  # the run 1-2
     street = haversine_m(118.783, 32.04, 118.785, 32.04)
@@ -292,11 +294,15 @@ def test_reading_is_shared_between_modes(monkeypatch):
 
     calls = []
     real = geo.build.read_highway_ways
-    monkeypatch.setattr(geo.build, "read_highway_ways", lambda p: calls.append(p) or real(p))
-    messages = []
-    build_networks(SMALL, progress=messages.append)
+    monkeypatch.setattr(geo.build, "read_highway_ways",
+                        lambda p, progress: calls.append(p) or real(p, progress))
+    reports = []
+    build_networks(SMALL, progress=lambda *report: reports.append(report))
     assert len(calls) == 1
-    assert messages[0] == "reading small.osm" and len(messages) == 4
+    assert reports[0] == ("reading small.osm", 0, None)
+    assert ("reading small.osm", 13, 13) in reports
+    assert [r for r in reports if r[0] == "building networks"] == [
+        ("building networks", done, 3) for done in range(4)]
 
 
 def test_haversine_helper_sanity():
