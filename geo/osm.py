@@ -31,6 +31,7 @@ per ``highway`` class in :attr:`Network.dropped_km`.
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -60,6 +61,10 @@ __all__ = [
 
 #: Earth radius osmnx measures great-circle lengths with, metres.
 EARTH_RADIUS_M = 6_371_009
+
+#: libosmium's fixed-point coordinates: units per degree, and the value of a missing location.
+_COORDINATE_PRECISION = 10_000_000
+_UNDEFINED_COORDINATE = 2**31 - 1
 
 #: Ways read between two progress reports.
 _PROGRESS_EVERY = 20_000
@@ -181,31 +186,27 @@ def read_highway_ways(path: Path, progress: Progress | None = None) -> HighwayWa
     way_ids: list[int] = []
     tags: list[dict[str, str]] = []
     sizes: list[int] = []
-    refs: list[int] = []
-    lons: list[float] = []
-    lats: list[float] = []
-    valid: list[bool] = []
+    refs, xs, ys = array("q"), array("i"), array("i")
     try:
         for way in _highway_processor(path, with_locations=True):
             if len(way_ids) % _PROGRESS_EVERY == 0:
                 report(stage, len(way_ids), None)
             way_ids.append(way.id)
-            tags.append({tag.k: tag.v for tag in way.tags})
+            tags.append(dict(way.tags))
             sizes.append(len(way.nodes))
             for node in way.nodes:
-                location = node.location
-                ok = location.valid()
                 refs.append(node.ref)
-                valid.append(ok)
-                lons.append(location.lon if ok else np.nan)
-                lats.append(location.lat if ok else np.nan)
+                xs.append(node.x)
+                ys.append(node.y)
     except _READ_ERRORS as err:
         raise OsmSourceError(f"cannot read OSM file {path}: {err}") from err
     report(stage, len(way_ids), len(way_ids))
+    x, y = np.frombuffer(xs, dtype=np.int32), np.frombuffer(ys, dtype=np.int32)
+    valid = (x != _UNDEFINED_COORDINATE) & (y != _UNDEFINED_COORDINATE)
     ways = _split_runs(
         path, np.array(way_ids, dtype=np.int64), tags, np.array(sizes, dtype=np.int64),
-        np.array(refs, dtype=np.int64), np.array(lons), np.array(lats), np.array(valid, bool),
-        _header_bounds(path),
+        np.frombuffer(refs, dtype=np.int64), x / _COORDINATE_PRECISION,
+        y / _COORDINATE_PRECISION, valid, _header_bounds(path),
     )
     if ways.n_pieces == 0:
         raise OsmSourceError(f"OSM file {path} has no usable highway way (with 2+ known nodes)")
@@ -334,14 +335,17 @@ def great_circle_m(
 
 @dataclass(frozen=True)
 class _Segments:
-    """One mode's directed segments, in the order osmnx would add them to its graph.
+    """One mode's directed segments.
 
     Attributes:
         node_ids, lon, lat: the mode's nodes, by ascending OSM id (N,).
-        u, v: tail and head node of every segment (S,).
-        length_m, time_s: per-segment length and travel time (S,).
-        part: which undirected piece segment each directed segment travels (S,).
-        part_length_m, part_highway: length and ``highway`` class of every piece segment.
+        u, v: tail and head node of every directed segment, int32 (S,).
+        part: the piece segment each directed segment travels, int32 (S,).
+        part_length_m: length of every piece segment (osmnx's great-circle length).
+        part_piece: the piece of every piece segment, an index into ``speed_ms``, int32.
+        speed_ms: the mode's speed on every piece it may use, m/s.
+        part_class: ``highway`` class of every piece segment, an index into ``classes``.
+        classes: the ``highway`` classes.
         outside: bool (N,), the nodes outside the extract (see the module's clip-edge rule).
     """
 
@@ -350,21 +354,29 @@ class _Segments:
     lat: np.ndarray
     u: np.ndarray
     v: np.ndarray
-    length_m: np.ndarray
-    time_s: np.ndarray
     part: np.ndarray
     part_length_m: np.ndarray
-    part_highway: np.ndarray
+    part_piece: np.ndarray
+    speed_ms: np.ndarray
+    part_class: np.ndarray
+    classes: np.ndarray
     outside: np.ndarray
+
+    def length_m(self, segments: np.ndarray) -> np.ndarray:
+        """Return the length of some directed segments."""
+        return self.part_length_m[self.part[segments]]
+
+    def time_s(self, segments: np.ndarray) -> np.ndarray:
+        """Return the travel time of some directed segments."""
+        part = self.part[segments]
+        return self.part_length_m[part] / self.speed_ms[self.part_piece[part]]
 
 
 def _mode_segments(
     ways: HighwayWays, prof: ModeProfile, pieces: np.ndarray, boundary
 ) -> _Segments:
-    """Turn the pieces a mode may use into directed segments.
-
-    Each piece adds its segments along its direction of travel, then, if two-way, the same
-    segments reversed, as osmnx's ``graph_from_xml`` does way after way.
+    """Turn the pieces a mode may use into directed segments: along the direction of travel,
+    and for two-way pieces also against it.
 
     Args:
         ways: the file's highway pieces.
@@ -381,45 +393,38 @@ def _mode_segments(
     classes, highway = np.unique([t["highway"] for t in tags], return_inverse=True)
     sizes = np.diff(ways.offsets)[pieces]
     ends = np.cumsum(sizes)
-    piece_of = np.repeat(np.arange(len(pieces)), sizes)
     entries = np.arange(int(ends[-1])) + np.repeat(ways.offsets[pieces] - (ends - sizes), sizes)
     node_ids, node_of = np.unique(ways.node_refs[entries], return_inverse=True)
+    node_of = node_of.astype(np.int32)
     first = np.zeros(len(node_ids), dtype=np.int64)
     first[node_of[::-1]] = entries[::-1]
     lon, lat = ways.lon[first], ways.lat[first]
+    outside = _outside_nodes(ways, pieces, node_of, ends, sizes, lon, lat, boundary)
+    del entries, first
 
-    is_segment = np.ones(len(entries), dtype=bool)
+    is_segment = np.ones(len(node_of), dtype=bool)
     is_segment[ends - 1] = False
     a, b = node_of[is_segment], node_of[1:][is_segment[:-1]]
-    seg_piece = piece_of[is_segment]
-    seg_length = great_circle_m(lat[a], lon[a], lat[b], lon[b])
-    n_seg = len(a)
-    # a piece travelled against its nodes adds its segments in reverse node order
-    backward = direction[seg_piece] == -1
-    rank = np.arange(n_seg)
-    seg_start = (ends - sizes - np.arange(len(pieces)))[seg_piece]
-    seg_end = seg_start + sizes[seg_piece] - 2
-    rank = np.where(backward, seg_start + seg_end - rank, rank)
-    along = np.empty(n_seg, dtype=np.int64)
-    along[rank] = np.arange(n_seg)
-    tail = np.where(backward, b, a)[along]
-    head = np.where(backward, a, b)[along]
-    # then every two-way piece adds the same segments reversed, piece after piece
-    piece_rank = seg_piece[along]
-    two_way = direction[piece_rank] == 0
-    order = np.argsort(np.concatenate([2 * piece_rank, 2 * piece_rank[two_way] + 1]),
-                       kind="stable")
-    part = np.concatenate([along, along[two_way]])[order]
-    u = np.concatenate([tail, head[two_way]])[order]
-    v = np.concatenate([head, tail[two_way]])[order]
+    part_piece = np.repeat(np.arange(len(pieces), dtype=np.int32), sizes - 1)
+    del node_of, is_segment
+    part_length = great_circle_m(lat[a], lon[a], lat[b], lon[b])
+    piece_direction = direction[part_piece]
+    backward = piece_direction == -1
+    two_way = np.flatnonzero(piece_direction == 0).astype(np.int32)
+    del piece_direction
+    tail, head = np.where(backward, b, a), np.where(backward, a, b)
+    del a, b, backward
     return _Segments(
-        node_ids=node_ids, lon=lon, lat=lat, u=u, v=v,
-        length_m=seg_length[part],
-        time_s=seg_length[part] / speed_ms[seg_piece[part]],
-        part=part,
-        part_length_m=seg_length,
-        part_highway=classes[highway[seg_piece]],
-        outside=_outside_nodes(ways, pieces, node_of, ends, sizes, lon, lat, boundary),
+        node_ids=node_ids, lon=lon, lat=lat,
+        u=np.concatenate([tail, head[two_way]]),
+        v=np.concatenate([head, tail[two_way]]),
+        part=np.concatenate([np.arange(len(tail), dtype=np.int32), two_way]),
+        part_length_m=part_length,
+        part_piece=part_piece,
+        speed_ms=speed_ms,
+        part_class=highway[part_piece],
+        classes=classes,
+        outside=outside,
     )
 
 
@@ -437,6 +442,16 @@ def _outside_nodes(ways, pieces, node_of, ends, sizes, lon, lat, boundary) -> np
     return outside
 
 
+def _neighbour_pairs(n: int, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Return the distinct pairs of neighbouring nodes, ``low * n + high``, ascending."""
+    loops = u == v
+    low, high = np.minimum(u, v)[~loops], np.maximum(u, v)[~loops]
+    pairs = np.sort(low.astype(np.int64) * n + high)
+    distinct = np.ones(len(pairs), dtype=bool)
+    distinct[1:] = pairs[1:] != pairs[:-1]
+    return pairs[distinct]
+
+
 def _endpoints(n: int, u: np.ndarray, v: np.ndarray) -> np.ndarray:
     """Mark the nodes of a directed multigraph that osmnx's strict simplification keeps.
 
@@ -446,11 +461,10 @@ def _endpoints(n: int, u: np.ndarray, v: np.ndarray) -> np.ndarray:
     out_deg = np.bincount(u, minlength=n)
     in_deg = np.bincount(v, minlength=n)
     degree = out_deg + in_deg
-    loops = u == v
-    pairs = np.unique(np.minimum(u, v)[~loops] * n + np.maximum(u, v)[~loops])
+    pairs = _neighbour_pairs(n, u, v)
     neighbours = np.bincount(pairs // n, minlength=n) + np.bincount(pairs % n, minlength=n)
     looping = np.zeros(n, dtype=bool)
-    looping[u[loops]] = True
+    looping[u[u == v]] = True
     return (looping | (out_deg == 0) | (in_deg == 0) | (neighbours != 2)
             | ((degree != 2) & (degree != 4)))
 
@@ -477,6 +491,86 @@ class _Simplified:
     edge_of_segment: np.ndarray
 
 
+def _arcs(n: int, seg: _Segments) -> tuple[np.ndarray, ...]:
+    """Return the distinct directed node pairs (arcs) of the segments.
+
+    Of parallel segments the first piece's counts, as the first edge osmnx added between two
+    nodes does.
+
+    Returns:
+        ``(arc_key, arc_length, arc_time, arc_of)``: ``tail * n + head`` of every arc,
+        ascending; its length and time; and the arc of every segment.
+    """
+    key = seg.u.astype(np.int64) * n + seg.v
+    order = np.argsort(key, kind="stable")
+    key = key[order]
+    starts = np.ones(len(key), dtype=bool)
+    starts[1:] = key[1:] != key[:-1]
+    arc_key = key[starts]
+    arc_of = np.empty(len(order), dtype=np.int32)
+    arc_of[order] = np.cumsum(starts) - 1
+    first = np.flatnonzero(starts)
+    arc_length = seg.part_length_m[seg.part[order[first]]]
+    first_piece = np.minimum.reduceat(seg.part_piece[seg.part[order]], first)
+    return arc_key, arc_length, arc_length / seg.speed_ms[first_piece], arc_of
+
+
+def _onward(n: int, seg: _Segments, endpoint: np.ndarray, arc_key: np.ndarray) -> np.ndarray:
+    """Return the arc a path takes after each arc, or -1 where it stops.
+
+    After an arc into a node that is not an endpoint, a path goes on along the arc to that
+    node's other neighbour, if there is one; such a node has exactly two neighbours.
+    """
+    pairs = _neighbour_pairs(n, seg.u, seg.v)
+    low, high = (pairs // n).astype(np.int32), (pairs % n).astype(np.int32)
+    near, far = np.concatenate([low, high]), np.concatenate([high, low])
+    by_node = np.argsort(near, kind="stable")
+    near, far = near[by_node], far[by_node]
+    inner = np.flatnonzero(~endpoint)
+    start = np.searchsorted(near, inner)
+    other_a, other_b = np.zeros(n, np.int32), np.zeros(n, np.int32)
+    other_a[inner], other_b[inner] = far[start], far[start + 1]
+
+    tail, head = arc_key // n, arc_key % n
+    into_inner = ~endpoint[head]
+    x = head[into_inner]
+    onward_key = x * n + np.where(other_a[x] == tail[into_inner], other_b[x], other_a[x])
+    onward = np.full(len(arc_key), -1, dtype=np.int32)
+    pos = np.minimum(np.searchsorted(arc_key, onward_key), len(arc_key) - 1)
+    onward[into_inner] = np.where(arc_key[pos] == onward_key, pos, -1)
+    return onward
+
+
+def _walk_paths(first: np.ndarray, onward: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Follow every path from its first arc, one arc per step for all paths at once.
+
+    Args:
+        first: the first arc of every path.
+        onward: the next arc after every arc, or -1.
+
+    Returns:
+        ``(in_path, arcs_per_path)``: the arcs of all paths, path after path, each in order,
+        and how many arcs each path has.
+    """
+    path_of = np.full(len(onward), -1, dtype=np.int32)
+    step_of = np.zeros(len(onward), dtype=np.int32)
+    current = first
+    path_of[current] = np.arange(len(current), dtype=np.int32)
+    step = 0
+    while len(current):
+        step += 1
+        following = onward[current]
+        going = following >= 0
+        current, paths = following[going], path_of[current[going]]
+        path_of[current], step_of[current] = paths, step
+    walked = np.flatnonzero(path_of >= 0)
+    arcs_per_path = np.bincount(path_of[walked], minlength=len(first))
+    path_start = np.cumsum(arcs_per_path) - arcs_per_path
+    in_path = np.empty(len(walked), dtype=np.int64)
+    in_path[path_start[path_of[walked]] + step_of[walked]] = walked
+    return in_path, arcs_per_path
+
+
 def _simplify(n: int, seg: _Segments) -> _Simplified:
     """Merge chains of non-endpoint nodes into single edges, as ``osmnx.simplify_graph``.
 
@@ -488,99 +582,65 @@ def _simplify(n: int, seg: _Segments) -> _Simplified:
 
     Args:
         n: number of nodes.
-        seg: the segments, in the order osmnx adds them.
+        seg: the segments.
 
     Returns:
         The simplified graph.
     """
     endpoint = _endpoints(n, seg.u, seg.v)
-    key = seg.u * n + seg.v
-    arc_key, arc_first, arc_of = np.unique(key, return_index=True, return_inverse=True)
-    arc_u, arc_v = arc_key // n, arc_key % n
-    arc_length, arc_time = seg.length_m[arc_first], seg.time_s[arc_first]
-
-    # the two neighbours of every node that is not an endpoint
-    pairs = np.unique(np.minimum(seg.u, seg.v) * n + np.maximum(seg.u, seg.v))
-    pairs = pairs[pairs // n != pairs % n]
-    near, far = np.concatenate([pairs // n, pairs % n]), np.concatenate([pairs % n, pairs // n])
-    by_node = np.argsort(near, kind="stable")
-    near, far = near[by_node], far[by_node]
-    inner = np.flatnonzero(~endpoint)
-    start = np.searchsorted(near, inner)
-    other_a, other_b = np.zeros(n, np.int64), np.zeros(n, np.int64)
-    other_a[inner], other_b[inner] = far[start], far[start + 1]
-
-    # each arc into an inner node goes on along the arc to that node's other neighbour
-    into_inner = ~endpoint[arc_v]
-    x = arc_v[into_inner]
-    w = np.where(other_a[x] == arc_u[into_inner], other_b[x], other_a[x])
-    onward = np.full(len(arc_key), -1, dtype=np.int64)
-    pos = np.minimum(np.searchsorted(arc_key, x * n + w), len(arc_key) - 1)
-    onward[into_inner] = np.where(arc_key[pos] == x * n + w, pos, -1)
-
-    # walk every path from its first arc, one arc per step for all paths at once
-    path_of = np.full(len(arc_key), -1, dtype=np.int64)
-    step_of = np.zeros(len(arc_key), dtype=np.int64)
-    current = np.flatnonzero(endpoint[arc_u] & into_inner)
-    path_of[current] = np.arange(len(current))
-    step = 0
-    while len(current):
-        step += 1
-        following = onward[current]
-        going = following >= 0
-        current, paths = following[going], path_of[current[going]]
-        path_of[current], step_of[current] = paths, step
-    n_paths = int(path_of.max()) + 1 if len(path_of) else 0
-
-    in_path = np.flatnonzero(path_of >= 0)
-    in_path = in_path[np.lexsort((step_of[in_path], path_of[in_path]))]
-    arcs_per_path = np.bincount(path_of[in_path], minlength=n_paths)
-    last = np.cumsum(arcs_per_path) - 1
+    arc_key, arc_length, arc_time, arc_of = _arcs(n, seg)
+    arc_u, arc_v = (arc_key // n).astype(np.int32), (arc_key % n).astype(np.int32)
+    first = np.flatnonzero(endpoint[arc_u] & ~endpoint[arc_v])
+    in_path, arcs_per_path = _walk_paths(first, _onward(n, seg, endpoint, arc_key))
+    n_paths = len(first)
+    path_of = np.repeat(np.arange(n_paths, dtype=np.int32), arcs_per_path)
+    path_offsets = np.zeros(n_paths + 1, dtype=np.int64)
+    np.cumsum(arcs_per_path, out=path_offsets[1:])
+    last = path_offsets[1:] - 1
     inside = np.ones(len(in_path), dtype=bool)
     inside[last] = False
     removed = np.zeros(n, dtype=bool)
     removed[arc_v[in_path[inside]]] = True
 
-    path_u = arc_u[in_path[last - arcs_per_path + 1]]
+    path_u = arc_u[in_path[path_offsets[:-1]]]
     path_v = arc_v[in_path[last]]
-    path_length = np.bincount(path_of[in_path], weights=arc_length[in_path], minlength=n_paths)
-    path_time = np.bincount(path_of[in_path], weights=arc_time[in_path], minlength=n_paths)
-    path_offsets = np.zeros(n_paths + 1, dtype=np.int64)
-    np.cumsum(arcs_per_path + 1, out=path_offsets[1:])
-    path_nodes = np.empty(int(path_offsets[-1]), dtype=np.int64)
-    path_nodes[path_offsets[:-1]] = path_u
-    path_nodes[path_offsets[:-1][path_of[in_path]] + 1 + step_of[in_path]] = arc_v[in_path]
+    path_length = np.bincount(path_of, weights=arc_length[in_path], minlength=n_paths)
+    path_time = np.bincount(path_of, weights=arc_time[in_path], minlength=n_paths)
+    # a path's shape: its first arc's tail, then every arc's head
+    shape_offsets = path_offsets + np.arange(n_paths + 1)
+    path_nodes = np.empty(int(shape_offsets[-1]), dtype=np.int32)
+    path_nodes[shape_offsets[:-1]] = path_u
+    path_nodes[np.arange(len(in_path)) + path_of + 1] = arc_v[in_path]
 
     # the edges left: segments between nodes not removed, then the merged paths
     direct = np.flatnonzero(~removed[seg.u] & ~removed[seg.v])
     merged = np.flatnonzero(~removed[path_v])
-    u = np.concatenate([seg.u[direct], path_u[merged]])
-    v = np.concatenate([seg.v[direct], path_v[merged]])
+    u = np.concatenate([seg.u[direct], path_u[merged]]).astype(np.int32)
+    v = np.concatenate([seg.v[direct], path_v[merged]]).astype(np.int32)
     alive = ~removed & _with_endpoint(n, u, v)
-    keep_edge = alive[u] & alive[v]
-    merged_offsets, merged_nodes = take_shapes(path_offsets, path_nodes, merged)
-    shape_offsets = np.concatenate([np.arange(0, 2 * len(direct), 2),
-                                    2 * len(direct) + merged_offsets])
-    shape_nodes = np.concatenate([np.column_stack([seg.u[direct], seg.v[direct]]).ravel(),
-                                  merged_nodes])
-    kept = np.flatnonzero(keep_edge)
-    shape_offsets, shape_nodes = take_shapes(shape_offsets, shape_nodes, kept)
+    kept = np.flatnonzero(alive[u] & alive[v])
+    merged_offsets, merged_nodes = take_shapes(shape_offsets, path_nodes, merged)
+    edge_offsets, edge_nodes = take_shapes(
+        np.concatenate([np.arange(0, 2 * len(direct), 2), 2 * len(direct) + merged_offsets]),
+        np.concatenate([np.column_stack([seg.u[direct], seg.v[direct]]).ravel(), merged_nodes]),
+        kept,
+    )
 
-    edge_of_arc = np.full(len(arc_key), -1, dtype=np.int64)
-    edge_index = np.full(len(u), -1, dtype=np.int64)
+    edge_index = np.full(len(u), -1, dtype=np.int32)
     edge_index[kept] = np.arange(len(kept))
-    path_edge = np.full(n_paths, -1, dtype=np.int64)
+    path_edge = np.full(n_paths, -1, dtype=np.int32)
     path_edge[merged] = edge_index[len(direct):]
-    edge_of_arc[in_path] = path_edge[path_of[in_path]]
+    edge_of_arc = np.full(len(arc_key), -1, dtype=np.int32)
+    edge_of_arc[in_path] = path_edge[path_of]
     edge_of_segment = edge_of_arc[arc_of]
     edge_of_segment[direct] = edge_index[:len(direct)]
     return _Simplified(
         alive=alive,
         u=u[kept], v=v[kept],
-        length_m=np.concatenate([seg.length_m[direct], path_length[merged]])[kept],
-        time_s=np.concatenate([seg.time_s[direct], path_time[merged]])[kept],
-        shape_offsets=shape_offsets,
-        shape_nodes=shape_nodes,
+        length_m=np.concatenate([seg.length_m(direct), path_length[merged]])[kept],
+        time_s=np.concatenate([seg.time_s(direct), path_time[merged]])[kept],
+        shape_offsets=edge_offsets,
+        shape_nodes=edge_nodes,
         edge_of_segment=edge_of_segment,
     )
 
@@ -640,8 +700,8 @@ def build_mode_network(
     edge_kept[:-1] = keep_edge
     part_kept = np.zeros(len(seg.part_length_m), dtype=bool)
     part_kept[seg.part[edge_kept[graph.edge_of_segment]]] = True
-    classes, class_of = np.unique(seg.part_highway[~part_kept], return_inverse=True)
-    dropped_km = np.bincount(class_of, weights=seg.part_length_m[~part_kept]) / 1000
+    dropped_km = np.bincount(seg.part_class[~part_kept], weights=seg.part_length_m[~part_kept],
+                             minlength=len(seg.classes)) / 1000
     new_index = np.cumsum(kept) - 1
     edges = np.flatnonzero(keep_edge)
     offsets, nodes = take_shapes(graph.shape_offsets, graph.shape_nodes, edges)
@@ -656,7 +716,8 @@ def build_mode_network(
         time_s=graph.time_s[edges],
         shapes=(offsets, np.column_stack([seg.lon[nodes], seg.lat[nodes]])),
         dropped_nodes=int(graph.alive.sum() - kept.sum()),
-        dropped_km=dict(zip(classes.tolist(), dropped_km.tolist(), strict=True)),
+        dropped_km={c: km for c, km in zip(seg.classes.tolist(), dropped_km.tolist(),
+                                             strict=True) if km > 0},
     )
 
 
