@@ -23,7 +23,7 @@ from geo.osm import OsmSourceError
 from geo.settings import OSM_ATTRIBUTION, data_dir, instance_dir, open_private, private_folder
 
 #: Bump when the way networks are built changes, so old caches are not read.
-BUILD_VERSION = 1
+BUILD_VERSION = 2
 
 #: File names a user may add a region from.
 OSM_SUFFIXES = (".osm", ".osm.xml", ".osm.bz2", ".osm.pbf")
@@ -131,7 +131,7 @@ def add_region(
         osm_file: an ``.osm``, ``.osm.xml``, ``.osm.bz2`` or ``.osm.pbf`` file.
         name: display name; the id if not given.
         modes: travel modes to build.
-        progress: optional callable taking a status message.
+        progress: told how far the build is, a :class:`geo.progress.Progress`.
 
     Returns:
         The added region.
@@ -197,7 +197,7 @@ def load_networks(
     Args:
         region: the region.
         modes: the modes wanted; all the region's modes if None.
-        progress: optional callable taking a status message while networks build.
+        progress: told how far the build is, a :class:`geo.progress.Progress`.
 
     Raises:
         RegionError: if the region does not offer one of the modes.
