@@ -120,11 +120,16 @@ class Network:
                                       lat[np.column_stack([u, v]).ravel()]])
         offsets = np.asarray(offsets, dtype=np.int64)
         coords = np.asarray(coords, dtype=np.float64).reshape(-1, 2)
-        split = _edges_to_split(u, v, time) & (length > 0) & _has_shape(offsets, coords)
+        order = _csr_order(u, v, time, len(node_ids))
+        split = np.zeros(len(u), dtype=bool)
+        split[order] = ~_first_of_pairs(u[order], v[order])
+        candidates = np.flatnonzero((split | (u == v)) & (length > 0))
+        split[:] = False
+        split[candidates] = _has_shape(offsets, coords, candidates)
         if split.any():
             node_ids, lon, lat, u, v, length, time, offsets, coords = _split_at_middle(
                 split, node_ids, lon, lat, u, v, length, time, offsets, coords)
-        order = np.lexsort((time, v, u))
+            order = _csr_order(u, v, time, len(node_ids))
         order = order[_first_of_pairs(u[order], v[order]) & (u[order] != v[order])]
         n = len(node_ids)
         indptr = np.zeros(n + 1, dtype=np.int64)
@@ -269,19 +274,24 @@ class Network:
             )
 
 
+def _csr_order(u: np.ndarray, v: np.ndarray, time: np.ndarray, n: int) -> np.ndarray:
+    """Return the order of edges by tail, head and time (stable), as ``np.lexsort((time, v,
+    u))`` but sorting by time only where a node pair has several edges."""
+    key = u * n + v
+    order = np.argsort(key, kind="stable")
+    repeated = np.flatnonzero(key[order][1:] == key[order][:-1])
+    if len(repeated):
+        runs = np.unique(np.concatenate([repeated, repeated + 1]))
+        edges = order[runs]
+        order[runs] = edges[np.lexsort((time[edges], key[edges]))]
+    return order
+
+
 def _first_of_pairs(u: np.ndarray, v: np.ndarray) -> np.ndarray:
     """For edges sorted by (u, v), mark the first of each run with the same (u, v)."""
     first = np.ones(len(u), dtype=bool)
     first[1:] = (u[1:] != u[:-1]) | (v[1:] != v[:-1])
     return first
-
-
-def _edges_to_split(u: np.ndarray, v: np.ndarray, time: np.ndarray) -> np.ndarray:
-    """Mark loops and every parallel edge but the fastest of its node pair."""
-    order = np.lexsort((time, v, u))
-    split = np.zeros(len(u), dtype=bool)
-    split[order] = ~_first_of_pairs(u[order], v[order])
-    return split | (u == v)
 
 
 def largest_strong_component(
@@ -336,12 +346,12 @@ def take_shapes(
     return new_offsets, coords[vertex]
 
 
-def _has_shape(offsets: np.ndarray, coords: np.ndarray) -> np.ndarray:
-    """Mark the shapes with two or more vertices that are not all at one point."""
-    part = np.repeat(np.arange(len(offsets) - 1), np.diff(offsets))
-    first = coords[offsets[:-1]][part] if len(part) else coords
-    moved = (coords != first).any(axis=1)
-    return np.bincount(part, weights=moved, minlength=len(offsets) - 1) > 0
+def _has_shape(offsets: np.ndarray, coords: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """Mark which of some shapes have two or more vertices not all at one point."""
+    offsets, coords = take_shapes(offsets, coords, index)
+    part = np.repeat(np.arange(len(index)), np.diff(offsets))
+    moved = (coords != coords[offsets[:-1]][part]).any(axis=1)
+    return np.bincount(part, weights=moved, minlength=len(index)) > 0
 
 
 def _halve_shape(shape: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

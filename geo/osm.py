@@ -34,6 +34,7 @@ from __future__ import annotations
 from array import array
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -113,6 +114,15 @@ class HighwayWays:
     def n_pieces(self) -> int:
         """Number of pieces."""
         return len(self.way_ids)
+
+    @cached_property
+    def step_m(self) -> np.ndarray:
+        """Great-circle length from each entry of ``node_refs`` to the next one of its piece
+        (0 after a piece's last), float64 (R,); every mode's segments share them."""
+        step = np.zeros(len(self.node_refs))
+        step[:-1] = great_circle_m(self.lat[:-1], self.lon[:-1], self.lat[1:], self.lon[1:])
+        step[self.offsets[1:] - 1] = 0.0
+        return step
 
 
 def _highway_processor(path: Path, with_locations: bool) -> osmium.FileProcessor:
@@ -195,9 +205,10 @@ def read_highway_ways(path: Path, progress: Progress | None = None) -> HighwayWa
             tags.append(dict(way.tags))
             sizes.append(len(way.nodes))
             for node in way.nodes:
+                location = node.location
                 refs.append(node.ref)
-                xs.append(node.x)
-                ys.append(node.y)
+                xs.append(location.x)
+                ys.append(location.y)
     except _READ_ERRORS as err:
         raise OsmSourceError(f"cannot read OSM file {path}: {err}") from err
     report(stage, len(way_ids), len(way_ids))
@@ -240,11 +251,12 @@ def _split_runs(
     way_of = np.repeat(np.arange(len(way_ids)), sizes)
     repeat = np.zeros(len(refs), dtype=bool)
     repeat[1:] = (way_of[1:] == way_of[:-1]) & (refs[1:] == refs[:-1])
-    missing_before = np.cumsum(~valid)
+    missing = np.zeros(len(refs) + 1, dtype=np.int64)  # missing nodes before each entry
+    np.cumsum(~valid, out=missing[1:])
     keep = np.flatnonzero(valid & ~repeat)
     # a run starts at a way's first kept node and after every missing node
     starts = np.ones(len(keep), dtype=bool)
-    starts[1:] = (np.diff(way_of[keep]) != 0) | (np.diff(missing_before[keep]) != 0)
+    starts[1:] = (np.diff(way_of[keep]) != 0) | (np.diff(missing[keep]) != 0)
     run = np.cumsum(starts) - 1
     run_sizes = np.bincount(run, minlength=int(starts.sum()))
     long_run = run_sizes >= 2
@@ -253,8 +265,6 @@ def _split_runs(
     np.cumsum(run_sizes[long_run], out=offsets[1:])
     piece_way = way_of[keep[starts][long_run]]
     # a piece is cut where a missing node lies between it and its way's start or end
-    missing = np.zeros(len(refs) + 1, dtype=np.int64)
-    np.cumsum(~valid, out=missing[1:])
     way_end = np.cumsum(sizes)
     first, last = entries[offsets[:-1]], entries[offsets[1:] - 1]
     return HighwayWays(
@@ -400,14 +410,14 @@ def _mode_segments(
     first[node_of[::-1]] = entries[::-1]
     lon, lat = ways.lon[first], ways.lat[first]
     outside = _outside_nodes(ways, pieces, node_of, ends, sizes, lon, lat, boundary)
-    del entries, first
+    del first
 
     is_segment = np.ones(len(node_of), dtype=bool)
     is_segment[ends - 1] = False
     a, b = node_of[is_segment], node_of[1:][is_segment[:-1]]
+    part_length = ways.step_m[entries[is_segment]]
     part_piece = np.repeat(np.arange(len(pieces), dtype=np.int32), sizes - 1)
-    del node_of, is_segment
-    part_length = great_circle_m(lat[a], lon[a], lat[b], lon[b])
+    del node_of, is_segment, entries
     piece_direction = direction[part_piece]
     backward = piece_direction == -1
     two_way = np.flatnonzero(piece_direction == 0).astype(np.int32)
@@ -446,7 +456,7 @@ def _neighbour_pairs(n: int, u: np.ndarray, v: np.ndarray) -> np.ndarray:
     """Return the distinct pairs of neighbouring nodes, ``low * n + high``, ascending."""
     loops = u == v
     low, high = np.minimum(u, v)[~loops], np.maximum(u, v)[~loops]
-    pairs = np.sort(low.astype(np.int64) * n + high)
+    pairs = np.sort(low.astype(np.int64) * n + high, kind="stable")
     distinct = np.ones(len(pairs), dtype=bool)
     distinct[1:] = pairs[1:] != pairs[:-1]
     return pairs[distinct]
@@ -515,29 +525,21 @@ def _arcs(n: int, seg: _Segments) -> tuple[np.ndarray, ...]:
     return arc_key, arc_length, arc_length / seg.speed_ms[first_piece], arc_of
 
 
-def _onward(n: int, seg: _Segments, endpoint: np.ndarray, arc_key: np.ndarray) -> np.ndarray:
+def _onward(n: int, endpoint: np.ndarray, arc_key: np.ndarray) -> np.ndarray:
     """Return the arc a path takes after each arc, or -1 where it stops.
 
-    After an arc into a node that is not an endpoint, a path goes on along the arc to that
-    node's other neighbour, if there is one; such a node has exactly two neighbours.
+    After an arc into a node that is not an endpoint, a path goes on along that node's arc to
+    its other neighbour (such a node has exactly two neighbours), if there is one.
     """
-    pairs = _neighbour_pairs(n, seg.u, seg.v)
-    low, high = (pairs // n).astype(np.int32), (pairs % n).astype(np.int32)
-    near, far = np.concatenate([low, high]), np.concatenate([high, low])
-    by_node = np.argsort(near, kind="stable")
-    near, far = near[by_node], far[by_node]
-    inner = np.flatnonzero(~endpoint)
-    start = np.searchsorted(near, inner)
-    other_a, other_b = np.zeros(n, np.int32), np.zeros(n, np.int32)
-    other_a[inner], other_b[inner] = far[start], far[start + 1]
-
-    tail, head = arc_key // n, arc_key % n
-    into_inner = ~endpoint[head]
+    tail, head = (arc_key // n).astype(np.int32), (arc_key % n).astype(np.int32)
+    out_start = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(tail, minlength=n), out=out_start[1:])
+    into_inner = np.flatnonzero(~endpoint[head])
     x = head[into_inner]
-    onward_key = x * n + np.where(other_a[x] == tail[into_inner], other_b[x], other_a[x])
+    first = out_start[x]
+    second = np.where(out_start[x + 1] - first > 1, first + 1, -1)
     onward = np.full(len(arc_key), -1, dtype=np.int32)
-    pos = np.minimum(np.searchsorted(arc_key, onward_key), len(arc_key) - 1)
-    onward[into_inner] = np.where(arc_key[pos] == onward_key, pos, -1)
+    onward[into_inner] = np.where(head[first] != tail[into_inner], first, second)
     return onward
 
 
@@ -591,7 +593,7 @@ def _simplify(n: int, seg: _Segments) -> _Simplified:
     arc_key, arc_length, arc_time, arc_of = _arcs(n, seg)
     arc_u, arc_v = (arc_key // n).astype(np.int32), (arc_key % n).astype(np.int32)
     first = np.flatnonzero(endpoint[arc_u] & ~endpoint[arc_v])
-    in_path, arcs_per_path = _walk_paths(first, _onward(n, seg, endpoint, arc_key))
+    in_path, arcs_per_path = _walk_paths(first, _onward(n, endpoint, arc_key))
     n_paths = len(first)
     path_of = np.repeat(np.arange(n_paths, dtype=np.int32), arcs_per_path)
     path_offsets = np.zeros(n_paths + 1, dtype=np.int64)
