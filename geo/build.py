@@ -10,12 +10,11 @@ from __future__ import annotations
 from pathlib import Path
 from collections.abc import Iterable, Mapping
 
-import shapely
-
 from geo.modes import MODES
 from geo.network import Network
 from geo.progress import Progress, silent
 from geo.osm import (
+    Boundary,
     OsmSourceError,
     build_mode_network,
     build_osm_network,
@@ -113,7 +112,7 @@ def build_networks(
     modes: Iterable[str] = MODES,
     overrides: Mapping[str, Mapping] | None = None,
     progress: Progress | None = None,
-    boundary: shapely.Polygon | shapely.MultiPolygon | None = None,
+    boundary: Boundary | None = None,
     clip_edges: bool = True,
 ) -> dict[str, Network]:
     """Build several modes' networks from one source file, reading the file only once.

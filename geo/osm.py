@@ -48,6 +48,7 @@ from geo.progress import Progress, silent
 from geo.network import Network, largest_strong_component, take_shapes
 
 __all__ = [
+    "Boundary",
     "EARTH_RADIUS_M",
     "HighwayWays",
     "OsmSourceError",
@@ -66,6 +67,9 @@ EARTH_RADIUS_M = 6_371_009
 #: libosmium's fixed-point coordinates: units per degree, and the value of a missing location.
 _COORDINATE_PRECISION = 10_000_000
 _UNDEFINED_COORDINATE = 2**31 - 1
+
+#: A region's boundary in lon/lat.
+Boundary = shapely.Polygon | shapely.MultiPolygon
 
 #: Ways read between two progress reports.
 _PROGRESS_EVERY = 20_000
@@ -383,7 +387,7 @@ class _Segments:
 
 
 def _mode_segments(
-    ways: HighwayWays, prof: ModeProfile, pieces: np.ndarray, boundary
+    ways: HighwayWays, prof: ModeProfile, pieces: np.ndarray, boundary: Boundary | None
 ) -> _Segments:
     """Turn the pieces a mode may use into directed segments: along the direction of travel,
     and for two-way pieces also against it.
@@ -406,11 +410,11 @@ def _mode_segments(
     entries = np.arange(int(ends[-1])) + np.repeat(ways.offsets[pieces] - (ends - sizes), sizes)
     node_ids, node_of = np.unique(ways.node_refs[entries], return_inverse=True)
     node_of = node_of.astype(np.int32)
-    first = np.zeros(len(node_ids), dtype=np.int64)
-    first[node_of[::-1]] = entries[::-1]
-    lon, lat = ways.lon[first], ways.lat[first]
-    outside = _outside_nodes(ways, pieces, node_of, ends, sizes, lon, lat, boundary)
-    del first
+    entry_of = np.zeros(len(node_ids), dtype=np.int64)
+    entry_of[node_of] = entries
+    lon, lat = ways.lon[entry_of], ways.lat[entry_of]
+    outside = _outside_nodes(ways, pieces, node_of, ends - sizes, ends - 1, lon, lat, boundary)
+    del entry_of
 
     is_segment = np.ones(len(node_of), dtype=bool)
     is_segment[ends - 1] = False
@@ -438,12 +442,33 @@ def _mode_segments(
     )
 
 
-def _outside_nodes(ways, pieces, node_of, ends, sizes, lon, lat, boundary) -> np.ndarray:
-    """Mark the nodes outside the extract: piece ends cut by a missing node, and nodes outside
-    the boundary polygon (if given) or else the header's bounding box (if any)."""
+def _outside_nodes(
+    ways: HighwayWays,
+    pieces: np.ndarray,
+    node_of: np.ndarray,
+    piece_first: np.ndarray,
+    piece_last: np.ndarray,
+    lon: np.ndarray,
+    lat: np.ndarray,
+    boundary: Boundary | None,
+) -> np.ndarray:
+    """Mark the nodes outside the extract, as the clip-edge rule has it.
+
+    Args:
+        ways: the file's highway pieces.
+        pieces: the pieces of the mode.
+        node_of: the node of every entry of those pieces.
+        piece_first, piece_last: where each piece's first and last entry is in ``node_of``.
+        lon, lat: the nodes' coordinates.
+        boundary: the region's (Multi)Polygon in lon/lat, or None.
+
+    Returns:
+        bool (N,): piece ends cut by a missing node, and nodes outside ``boundary`` or, without
+        one, outside the file header's bounding box (if it has one).
+    """
     outside = np.zeros(len(lon), dtype=bool)
-    outside[node_of[(ends - sizes)[ways.cut_start[pieces]]]] = True
-    outside[node_of[(ends - 1)[ways.cut_end[pieces]]]] = True
+    outside[node_of[piece_first[ways.cut_start[pieces]]]] = True
+    outside[node_of[piece_last[ways.cut_end[pieces]]]] = True
     if boundary is not None:
         outside |= ~shapely.contains_xy(boundary, lon, lat)
     elif ways.bounds is not None:
@@ -660,7 +685,7 @@ def build_mode_network(
     ways: HighwayWays,
     mode: str,
     overrides: Mapping | None = None,
-    boundary: shapely.Polygon | shapely.MultiPolygon | None = None,
+    boundary: Boundary | None = None,
     clip_edges: bool = True,
 ) -> Network:
     """Build one mode's street network from a file's highway pieces, on arrays.
