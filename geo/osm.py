@@ -120,6 +120,12 @@ class HighwayWays:
         return len(self.way_ids)
 
     @cached_property
+    def nodes(self) -> tuple[np.ndarray, np.ndarray]:
+        """The distinct nodes, ``(ids ascending, the node of each entry of node_refs)``."""
+        ids, node_of = np.unique(self.node_refs, return_inverse=True)
+        return ids, node_of.astype(np.int32)
+
+    @cached_property
     def step_m(self) -> np.ndarray:
         """Great-circle length from each entry of ``node_refs`` to the next one of its piece
         (0 after a piece's last), float64 (R,); every mode's segments share them."""
@@ -408,8 +414,12 @@ def _mode_segments(
     sizes = np.diff(ways.offsets)[pieces]
     ends = np.cumsum(sizes)
     entries = np.arange(int(ends[-1])) + np.repeat(ways.offsets[pieces] - (ends - sizes), sizes)
-    node_ids, node_of = np.unique(ways.node_refs[entries], return_inverse=True)
-    node_of = node_of.astype(np.int32)
+    all_ids, all_of = ways.nodes
+    used = np.zeros(len(all_ids), dtype=bool)
+    used[all_of[entries]] = True
+    node_ids = all_ids[used]
+    node_of = (np.cumsum(used, dtype=np.int32) - 1)[all_of[entries]]
+    del used
     entry_of = np.zeros(len(node_ids), dtype=np.int64)
     entry_of[node_of] = entries
     lon, lat = ways.lon[entry_of], ways.lat[entry_of]

@@ -12,16 +12,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import geopandas as gpd
 import numpy as np
-import pyogrio
 import shapely
 from pyproj import Geod
 
 from geo.modes import profile
 from geo.network import Network, largest_strong_component
 from geo.osm import OsmSourceError, edge_shapes
+
+if TYPE_CHECKING:
+    import geopandas as gpd
 
 #: End points closer than this (degrees, about 1 cm) are one node.
 COORD_PRECISION_DEG = 1e-7
@@ -64,6 +66,8 @@ def _layer_info(path: Path) -> dict:
     """
     if not path.is_file():
         raise OsmSourceError(f"road file {path} does not exist")
+    import pyogrio  # imports geopandas: OSM builds start without it
+
     try:
         info = pyogrio.read_info(path)
     except Exception as err:  # pyogrio raises several GDAL-derived error types
@@ -94,6 +98,8 @@ def read_road_edges(path: Path) -> gpd.GeoDataFrame:
     """
     path = Path(path)
     _layer_info(path)
+    import geopandas as gpd  # only road layers need it: OSM builds start without it
+
     edges = gpd.read_file(path, columns=[HIGHWAY_COLUMN])
     if edges.crs is None:
         minx, miny, maxx, maxy = edges.total_bounds
