@@ -212,7 +212,7 @@ def read_highway_ways(path: Path, progress: Progress | None = None) -> HighwayWa
             if len(way_ids) % _PROGRESS_EVERY == 0:
                 report(stage, len(way_ids), None)
             way_ids.append(way.id)
-            tags.append(dict(way.tags))
+            tags.append({tag.k: tag.v for tag in way.tags})
             sizes.append(len(way.nodes))
             for node in way.nodes:
                 location = node.location
