@@ -62,7 +62,7 @@ class Atlas:
 
         Args:
             region_id: the region.
-            progress: optional callable taking a status message while networks build.
+            progress: told how far a network build is, a :class:`geo.progress.Progress`.
         """
         revision = self.store.revision()
         with self._lock:

@@ -10,13 +10,15 @@ demand sources, place names and sites.
 from __future__ import annotations
 
 from pathlib import Path
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from geo.demand import FeatureCollector
 from geo.extract import OSM_SUFFIXES, CachedCollector, Collector, read_osm
 from geo.modes import MODES
 from geo.network import Network
+from geo.progress import Progress, silent
 from geo.osm import (
+    Boundary,
     HighwayCollector,
     OsmSourceError,
     build_mode_network,
@@ -134,8 +136,10 @@ def build_networks(
     path: Path,
     modes: Iterable[str] = MODES,
     overrides: Mapping[str, Mapping] | None = None,
-    progress: Callable[[str], None] | None = None,
+    progress: Progress | None = None,
     collectors: Sequence[Collector] = (),
+    boundary: Boundary | None = None,
+    clip_edges: bool = True,
 ) -> dict[str, Network]:
     """Build several modes' networks from one source file, reading the file only once.
 
@@ -144,9 +148,11 @@ def build_networks(
         modes: the modes to build; all three by default. With none, an OSM file is read only
             for ``collectors``.
         overrides: per-mode profile overrides, e.g. ``{"truck": {"truck_height_m": 4.2}}``.
-        progress: optional callable told a short status message before each step.
+        progress: told how far reading (objects read) and building (modes built) are.
         collectors: more collectors to feed from the same read of an OSM file (e.g. from
             :func:`product_collectors`); read their products with their ``result()``.
+        boundary: the region's boundary in lon/lat, for the clip-edge rule of :mod:`geo.osm`.
+        clip_edges: keep roads that leave the extract (the clip-edge rule; OSM files only).
 
     Returns:
         Mode id -> network.
@@ -158,19 +164,22 @@ def build_networks(
     path = Path(path)
     modes = tuple(modes)
     overrides = overrides or {}
-    report = progress or (lambda message: None)
+    report = progress or silent
     networks = {}
-    report(f"reading {path.name}")
     if source_kind(path) == "osm":
         highways = [HighwayCollector(path)] if modes else []
-        read_osm(path, [*highways, *collectors])
+        read_osm(path, [*highways, *collectors], report)
         ways = highways[0].result() if modes else None
+        report("building networks", 0, len(modes))
         for mode in modes:
-            report(f"building the {mode} network")
-            networks[mode] = build_mode_network(ways, mode, overrides.get(mode))
+            networks[mode] = build_mode_network(
+                ways, mode, overrides.get(mode), boundary=boundary, clip_edges=clip_edges)
+            report("building networks", len(networks), len(modes))
         return networks
+    report(f"reading {path.name}", 0, None)
     layer = read_road_layer(path)
+    report("building networks", 0, len(modes))
     for mode in modes:
-        report(f"building the {mode} network")
         networks[mode] = build_road_mode_network(layer, mode, overrides.get(mode))
+        report("building networks", len(networks), len(modes))
     return networks

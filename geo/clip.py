@@ -28,7 +28,7 @@ import shutil
 import subprocess
 import tempfile
 from array import array
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -41,6 +41,7 @@ import shapely
 from shapely.geometry import box, mapping, shape
 
 from geo.extract import READ_ERRORS
+from geo.progress import Progress, silent
 
 __all__ = [
     "Boundary",
@@ -254,7 +255,7 @@ def read_polygon_file(path: Path) -> shapely.Geometry:
 
 
 def clip_file(source: Path, area: shapely.Geometry, target: Path,
-              progress: Callable[[str], None] | None = None) -> ClipCounts:
+              progress: Progress | None = None) -> ClipCounts:
     """Write the part of an OSM file inside an area to a new file with ``osmium extract``.
 
     Ways with a node inside are kept whole with all their nodes, multipolygon relations with a
@@ -264,7 +265,7 @@ def clip_file(source: Path, area: shapely.Geometry, target: Path,
         source: the OSM file.
         area: the (multi)polygon to keep, in WGS-84.
         target: the ``.osm.pbf`` file to write.
-        progress: optional callable told a short status message before each step.
+        progress: told when the clip starts (0 of 1 files) and ends (1 of 1).
 
     Returns:
         How many nodes, ways and relations were written.
@@ -273,15 +274,17 @@ def clip_file(source: Path, area: shapely.Geometry, target: Path,
         ClipError: if ``osmium-tool`` is not installed, fails on the file, or no node of the
             file lies inside the area.
     """
-    report = progress or (lambda message: None)
+    report = progress or silent
+    stage = f"clipping {Path(source).name}"
     tool = osmium_tool()
     with tempfile.TemporaryDirectory() as folder:
         polygon = Path(folder) / "area.geojson"
         polygon.write_text(json.dumps({"type": "Feature", "properties": {},
                                        "geometry": mapping(area)}))
-        report(f"clipping {Path(source).name} with osmium extract")
+        report(stage, 0, 1)
         _run([tool, "extract", "--strategy", "smart", "--polygon", str(polygon), "--overwrite",
               "--no-progress", "--output", str(target), str(source)], source)
+        report(stage, 1, 1)
     if next(iter(osmium.FileProcessor(str(target), osmium.osm.NODE)), None) is None:
         target.unlink()
         west, south, east, north = area.bounds

@@ -26,6 +26,7 @@ from typing import Any, ClassVar, Protocol
 import numpy as np
 import osmium
 
+from geo.progress import Progress, silent
 from geo.settings import instance_dir, open_private, private_folder
 
 __all__ = [
@@ -47,6 +48,9 @@ OSM_SUFFIXES = (".osm", ".osm.xml", ".osm.bz2", ".osm.gz", ".osm.pbf", ".pbf")
 
 #: Bump when what a collector makes of a file changes, so old cached products are not read.
 PRODUCTS_VERSION = 1
+
+#: Objects read between two progress reports.
+_PROGRESS_EVERY = 50_000
 
 #: Units of a degree in libosmium's fixed-point coordinates.
 _PRECISION = 10_000_000
@@ -107,7 +111,9 @@ class CachedCollector(Collector, Protocol):
         """Return the product from the arrays :meth:`to_arrays` gave."""
 
 
-def read_osm(path: Path, collectors: Sequence[Collector]) -> None:
+def read_osm(
+    path: Path, collectors: Sequence[Collector], progress: Progress | None = None
+) -> None:
     """Read an OSM file once, offering every object to the collectors that want it.
 
     Objects go to the collectors in file order (areas after the objects they are built from),
@@ -116,6 +122,8 @@ def read_osm(path: Path, collectors: Sequence[Collector]) -> None:
     Args:
         path: an OSM file; pyosmium picks the format from the file name.
         collectors: the collectors to feed; read their products with their ``result()``.
+        progress: told ``("reading NAME", objects read, None)`` as the file is read (the
+            objects some collector wants).
 
     Raises:
         OsmSourceError: if the file does not exist or cannot be parsed.
@@ -133,8 +141,15 @@ def read_osm(path: Path, collectors: Sequence[Collector]) -> None:
         for kind, method in ((osmium.osm.NODE, "node"), (osmium.osm.WAY, "way"),
                              (osmium.osm.AREA, "area"))
     )
+    report = progress or silent
+    stage = f"reading {path.name}"
+    report(stage, 0, None)
+    read = 0
     try:
         for obj in _processor(path, kinds, _union(c.keys for c in collectors)):
+            read += 1
+            if read % _PROGRESS_EVERY == 0:
+                report(stage, read, None)
             if obj.is_node():
                 takers = node_takers
             elif obj.is_way():
@@ -144,7 +159,10 @@ def read_osm(path: Path, collectors: Sequence[Collector]) -> None:
             for take in takers:
                 take(obj)
     except READ_ERRORS as err:
-        raise OsmSourceError(f"cannot read OSM file {path}: {err}") from err
+        hint = (f"; `osmium sort {path} -o sorted.osm.pbf` puts it in order"
+                if "out of order" in str(err) else "")
+        raise OsmSourceError(f"cannot read OSM file {path}: {err}{hint}") from err
+    report(stage, read, read)
 
 
 def _processor(

@@ -8,6 +8,7 @@ matrices handed to :mod:`scipy.sparse.csgraph` line up with the edge arrays.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -15,6 +16,7 @@ from pathlib import Path
 import numpy as np
 from pyproj import CRS, Transformer
 from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import connected_components
 
 from geo.settings import open_private, private_folder
 
@@ -43,6 +45,8 @@ class Network:
             geom_offsets[e + 1]]``, from tail to head.
         geom_lonlat: float64 (G, 2) lon/lat vertices of all edge shapes.
         dropped_nodes: how many nodes the build dropped outside the largest strongly connected part.
+        dropped_km: km of the mode's streets the build dropped with them, by ``highway`` class
+            (empty where the source has no classes to report).
     """
 
     mode: str
@@ -56,6 +60,7 @@ class Network:
     geom_offsets: np.ndarray
     geom_lonlat: np.ndarray
     dropped_nodes: int = 0
+    dropped_km: dict[str, float] = field(default_factory=dict)
     _cache: dict = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -71,6 +76,9 @@ class Network:
         time_s: np.ndarray,
         geoms: list[np.ndarray] | None = None,
         dropped_nodes: int = 0,
+        *,
+        shapes: tuple[np.ndarray, np.ndarray] | None = None,
+        dropped_km: Mapping[str, float] | None = None,
     ) -> "Network":
         """Build a network from an unordered edge list, losing no street.
 
@@ -83,8 +91,11 @@ class Network:
             node_ids, lon, lat: per-node arrays (N,).
             edge_u, edge_v: tail and head node indices (E,).
             length_m, time_s: per-edge length (m) and travel time (s).
-            geoms: per-edge (k, 2) lon/lat shapes from tail to head; straight segments if None.
+            geoms: per-edge (k, 2) lon/lat shapes from tail to head; straight segments if
+                neither this nor ``shapes`` is given.
             dropped_nodes: nodes dropped before this call, carried into the result.
+            shapes: the same shapes as flat arrays, ``(offsets (E + 1,), lonlat (K, 2))``.
+            dropped_km: km of streets dropped before this call by ``highway`` class.
 
         Returns:
             The network in CSR order.
@@ -96,24 +107,34 @@ class Network:
         v = np.asarray(edge_v, dtype=np.int64)
         length = np.asarray(length_m, dtype=np.float64)
         time = np.asarray(time_s, dtype=np.float64)
-        if geoms is None:
-            shapes = list(np.stack([np.column_stack([lon[u], lat[u]]),
-                                    np.column_stack([lon[v], lat[v]])], axis=1))
+        if shapes is not None:
+            offsets, coords = shapes
+        elif geoms is not None:
+            offsets = np.zeros(len(geoms) + 1, dtype=np.int64)
+            np.cumsum([len(g) for g in geoms], out=offsets[1:])
+            coords = np.concatenate([np.asarray(g, dtype=np.float64).reshape(-1, 2)
+                                     for g in geoms]) if geoms else np.zeros((0, 2))
         else:
-            shapes = [np.asarray(g, dtype=np.float64).reshape(-1, 2) for g in geoms]
-        has_shape = np.array([len(g) > 1 and np.ptp(g, axis=0).any() for g in shapes], bool)
-        split = _edges_to_split(u, v, time) & (length > 0) & has_shape
+            offsets = np.arange(0, 2 * len(u) + 1, 2, dtype=np.int64)
+            coords = np.column_stack([lon[np.column_stack([u, v]).ravel()],
+                                      lat[np.column_stack([u, v]).ravel()]])
+        offsets = np.asarray(offsets, dtype=np.int64)
+        coords = np.asarray(coords, dtype=np.float64).reshape(-1, 2)
+        order = _csr_order(u, v, time, len(node_ids))
+        split = np.zeros(len(u), dtype=bool)
+        split[order] = ~_first_of_pairs(u[order], v[order])
+        candidates = np.flatnonzero((split | (u == v)) & (length > 0))
+        split[:] = False
+        split[candidates] = _has_shape(offsets, coords, candidates)
         if split.any():
-            node_ids, lon, lat, u, v, length, time, shapes = _split_at_middle(
-                split, node_ids, lon, lat, u, v, length, time, shapes)
-        order = np.lexsort((time, v, u))
+            node_ids, lon, lat, u, v, length, time, offsets, coords = _split_at_middle(
+                split, node_ids, lon, lat, u, v, length, time, offsets, coords)
+            order = _csr_order(u, v, time, len(node_ids))
         order = order[_first_of_pairs(u[order], v[order]) & (u[order] != v[order])]
         n = len(node_ids)
         indptr = np.zeros(n + 1, dtype=np.int64)
         np.cumsum(np.bincount(u[order], minlength=n), out=indptr[1:])
-        kept = [shapes[i] for i in order]
-        geom_offsets = np.zeros(len(kept) + 1, dtype=np.int64)
-        np.cumsum([len(g) for g in kept], out=geom_offsets[1:])
+        geom_offsets, geom_lonlat = take_shapes(offsets, coords, order)
         return cls(
             mode=mode,
             node_ids=node_ids,
@@ -124,8 +145,9 @@ class Network:
             length_m=length[order],
             time_s=time[order],
             geom_offsets=geom_offsets,
-            geom_lonlat=np.concatenate(kept) if kept else np.zeros((0, 2)),
+            geom_lonlat=geom_lonlat,
             dropped_nodes=int(dropped_nodes),
+            dropped_km=dict(dropped_km or {}),
         )
 
     @property
@@ -233,6 +255,8 @@ class Network:
                 file,
                 mode=np.array(self.mode),
                 dropped_nodes=np.array(self.dropped_nodes),
+                dropped_classes=np.array(list(self.dropped_km), dtype=str),
+                dropped_class_km=np.array(list(self.dropped_km.values()), dtype=float),
                 **{name: getattr(self, name) for name in _ARRAYS},
             )
         tmp.replace(path)
@@ -244,8 +268,23 @@ class Network:
             return cls(
                 mode=str(npz["mode"]),
                 dropped_nodes=int(npz["dropped_nodes"]),
+                dropped_km=dict(zip(npz["dropped_classes"].tolist(),
+                                    npz["dropped_class_km"].tolist(), strict=True)),
                 **{name: npz[name] for name in _ARRAYS},
             )
+
+
+def _csr_order(u: np.ndarray, v: np.ndarray, time: np.ndarray, n: int) -> np.ndarray:
+    """Return the order of edges by tail, head and time (stable), as ``np.lexsort((time, v,
+    u))`` but sorting by time only where a node pair has several edges."""
+    key = u * n + v
+    order = np.argsort(key, kind="stable")
+    repeated = np.flatnonzero(key[order][1:] == key[order][:-1])
+    if len(repeated):
+        runs = np.unique(np.concatenate([repeated, repeated + 1]))
+        edges = order[runs]
+        order[runs] = edges[np.lexsort((time[edges], key[edges]))]
+    return order
 
 
 def _first_of_pairs(u: np.ndarray, v: np.ndarray) -> np.ndarray:
@@ -255,12 +294,64 @@ def _first_of_pairs(u: np.ndarray, v: np.ndarray) -> np.ndarray:
     return first
 
 
-def _edges_to_split(u: np.ndarray, v: np.ndarray, time: np.ndarray) -> np.ndarray:
-    """Mark loops and every parallel edge but the fastest of its node pair."""
-    order = np.lexsort((time, v, u))
-    split = np.zeros(len(u), dtype=bool)
-    split[order] = ~_first_of_pairs(u[order], v[order])
-    return split | (u == v)
+def largest_strong_component(
+    n_nodes: int, tails: np.ndarray, heads: np.ndarray, among: np.ndarray | None = None,
+    joined: np.ndarray | None = None,
+) -> np.ndarray:
+    """Return a mask of the nodes in the largest strongly connected component.
+
+    Args:
+        n_nodes: number of nodes.
+        tails, heads: edge end-node indices.
+        among: bool (n_nodes,), the nodes that count (all if None); the others are never kept.
+        joined: bool (n_nodes,), nodes joined both ways through one virtual node, for
+            connectivity only (see :mod:`geo.osm` for the clip-edge rule); none if None.
+
+    Returns:
+        bool (n_nodes,); the lowest-labelled of equally large components.
+    """
+    size = n_nodes
+    if joined is not None and joined.any():
+        outside = np.flatnonzero(joined)
+        virtual = np.full(len(outside), n_nodes)
+        tails = np.concatenate([tails, outside, virtual])
+        heads = np.concatenate([heads, virtual, outside])
+        size += 1
+    graph = csr_matrix((np.ones(len(tails), dtype=np.int8), (tails, heads)), shape=(size, size))
+    _, labels = connected_components(graph, directed=True, connection="strong")
+    labels = labels[:n_nodes]
+    counted = labels if among is None else labels[among]
+    kept = labels == np.bincount(counted).argmax()
+    return kept if among is None else kept & among
+
+
+def take_shapes(
+    offsets: np.ndarray, coords: np.ndarray, index: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Pick shapes out of flat shape arrays, in the order given.
+
+    Args:
+        offsets: int64 (S + 1,); shape s is ``coords[offsets[s]:offsets[s + 1]]``.
+        coords: (K, 2) vertices of all shapes.
+        index: the shapes to take (T,).
+
+    Returns:
+        ``(offsets (T + 1,), coords)`` of the taken shapes.
+    """
+    starts = offsets[:-1][index]
+    sizes = offsets[1:][index] - starts
+    new_offsets = np.zeros(len(index) + 1, dtype=np.int64)
+    np.cumsum(sizes, out=new_offsets[1:])
+    vertex = np.arange(new_offsets[-1]) + np.repeat(starts - new_offsets[:-1], sizes)
+    return new_offsets, coords[vertex]
+
+
+def _has_shape(offsets: np.ndarray, coords: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """Mark which of some shapes have two or more vertices not all at one point."""
+    offsets, coords = take_shapes(offsets, coords, index)
+    part = np.repeat(np.arange(len(index)), np.diff(offsets))
+    moved = (coords != coords[offsets[:-1]][part]).any(axis=1)
+    return np.bincount(part, weights=moved, minlength=len(index)) > 0
 
 
 def _halve_shape(shape: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -275,20 +366,23 @@ def _halve_shape(shape: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     return np.vstack([shape[:i + 1], middle]), np.vstack([middle, shape[i + 1:]]), middle
 
 
-def _split_at_middle(split, node_ids, lon, lat, u, v, length, time, shapes):
+def _split_at_middle(split, node_ids, lon, lat, u, v, length, time, offsets, coords):
     """Replace each marked edge by two halves through a new middle node.
 
     Both directions of one street find the same middle point, so they share the new node.
     """
     marked = np.nonzero(split)[0]
-    halves = [_halve_shape(shapes[i]) for i in marked]
+    halves = [_halve_shape(coords[offsets[i]:offsets[i + 1]]) for i in marked]
     middles = np.array([h[2] for h in halves]).reshape(-1, 2)
     pair = np.column_stack([np.minimum(u[marked], v[marked]), np.maximum(u[marked], v[marked])])
     keys = np.column_stack([pair, np.round(middles * 1e7)]).astype(np.int64)
     _, first, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
     inverse = inverse.ravel()
     new = len(node_ids) + inverse
-    rest = ~split
+    rest = np.nonzero(~split)[0]
+    rest_offsets, rest_coords = take_shapes(offsets, coords, rest)
+    half_shapes = [h[0] for h in halves] + [h[1] for h in halves]
+    half_offsets = rest_offsets[-1] + np.cumsum([0] + [len(h) for h in half_shapes])
     return (
         np.concatenate([node_ids, -1 - np.arange(len(first), dtype=np.int64)]),
         np.concatenate([lon, middles[first, 0]]),
@@ -297,6 +391,6 @@ def _split_at_middle(split, node_ids, lon, lat, u, v, length, time, shapes):
         np.concatenate([v[rest], new, v[marked]]),
         np.concatenate([length[rest], length[marked] / 2, length[marked] / 2]),
         np.concatenate([time[rest], time[marked] / 2, time[marked] / 2]),
-        [shapes[i] for i in np.nonzero(rest)[0]]
-        + [h[0] for h in halves] + [h[1] for h in halves],
+        np.concatenate([rest_offsets[:-1], half_offsets]),
+        np.concatenate([rest_coords, *half_shapes]),
     )

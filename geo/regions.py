@@ -36,7 +36,7 @@ from geo.settings import (OSM_ATTRIBUTION, data_dir, instance_dir, max_whole_bui
                           open_private, private_file, private_folder)
 
 #: Bump when the way networks are built changes, so old caches are not read.
-BUILD_VERSION = 1
+BUILD_VERSION = 2
 
 #: File names a user may add a region from.
 OSM_SUFFIXES = (".osm", ".osm.xml", ".osm.bz2", ".osm.pbf")
@@ -166,7 +166,7 @@ def add_region(
         name: display name; the id if not given.
         modes: travel modes to build.
         area: the (multi)polygon to clip the file to, in WGS-84.
-        progress: optional callable taking a status message.
+        progress: told how far the clip and the build are, a :class:`geo.progress.Progress`.
 
     Returns:
         The added region.
@@ -220,7 +220,7 @@ def add_region(
                                        "geometry": mapping(area)}))
         source = osm_file if area is None else staging / spec["source"]
         products = product_collectors(source)
-        networks = _build_source(source, osm_file, modes, products, progress)
+        networks = _build_source(source, osm_file, modes, area, products, progress)
         with open_private(staging / "region.json", "w", encoding="utf-8") as file:
             file.write(json.dumps(spec, ensure_ascii=False, indent=2))
         staging.rename(parent / region_id)
@@ -235,11 +235,14 @@ def add_region(
 
 
 def _build_source(path: Path, osm_file: Path, modes: tuple[str, ...],
-                  collectors: list[CachedCollector], progress) -> dict[str, Network]:
+                  area: shapely.Geometry | None, collectors: list[CachedCollector],
+                  progress) -> dict[str, Network]:
     """Build a new region's networks (and the collectors' products) from one read of its source,
-    naming the user's file in an error about a part clipped from it."""
+    with roads leaving its area kept (see :mod:`geo.osm`), naming the user's file in an error
+    about a part clipped from it."""
     try:
-        return build_networks(path, modes, {}, progress=progress, collectors=collectors)
+        return build_networks(path, modes, {}, progress=progress, collectors=collectors,
+                              boundary=area)
     except OsmSourceError as error:
         if path == osm_file:
             raise
@@ -286,7 +289,7 @@ def load_networks(
     Args:
         region: the region.
         modes: the modes wanted; all the region's modes if None.
-        progress: optional callable taking a status message while networks build.
+        progress: told how far the build is, a :class:`geo.progress.Progress`.
 
     Raises:
         RegionError: if the region does not offer one of the modes.
@@ -301,7 +304,8 @@ def load_networks(
     products = [c for c in product_collectors(region.source)
                 if not product_cache_path(region.source, c.product).exists()]
     built = (build_networks(region.source, missing, region.speeds, progress=progress,
-                            collectors=products) if missing or products else {})
+                            collectors=products, boundary=region.boundary)
+             if missing or products else {})
     for mode, network in built.items():
         network.save(cached[mode])
     _save_products(region, products)

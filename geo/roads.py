@@ -12,18 +12,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import geopandas as gpd
 import numpy as np
-import pyogrio
 import shapely
 from pyproj import Geod
-from scipy.sparse import csr_matrix
-from scipy.sparse.csgraph import connected_components
 
 from geo.modes import profile
-from geo.network import Network
+from geo.network import Network, largest_strong_component
 from geo.osm import OsmSourceError, edge_shapes
+
+if TYPE_CHECKING:
+    import geopandas as gpd
 
 #: End points closer than this (degrees, about 1 cm) are one node.
 COORD_PRECISION_DEG = 1e-7
@@ -66,6 +66,8 @@ def _layer_info(path: Path) -> dict:
     """
     if not path.is_file():
         raise OsmSourceError(f"road file {path} does not exist")
+    import pyogrio  # imports geopandas: OSM builds start without it
+
     try:
         info = pyogrio.read_info(path)
     except Exception as err:  # pyogrio raises several GDAL-derived error types
@@ -96,6 +98,8 @@ def read_road_edges(path: Path) -> gpd.GeoDataFrame:
     """
     path = Path(path)
     _layer_info(path)
+    import geopandas as gpd  # only road layers need it: OSM builds start without it
+
     edges = gpd.read_file(path, columns=[HIGHWAY_COLUMN])
     if edges.crs is None:
         minx, miny, maxx, maxy = edges.total_bounds
@@ -125,21 +129,6 @@ def line_lengths_m(coords: np.ndarray, part: np.ndarray, n_lines: int) -> np.nda
     same_line = part[1:] == part[:-1]
     return np.bincount(part[1:][same_line], weights=np.asarray(dist)[same_line],
                        minlength=n_lines)
-
-
-def largest_strong_component(n_nodes: int, tails: np.ndarray, heads: np.ndarray) -> np.ndarray:
-    """Return a mask of the nodes in the largest strongly connected component.
-
-    Args:
-        n_nodes: number of nodes.
-        tails, heads: edge end-node indices.
-
-    Returns:
-        bool (n_nodes,).
-    """
-    graph = csr_matrix((np.ones(len(tails)), (tails, heads)), shape=(n_nodes, n_nodes))
-    _, labels = connected_components(graph, directed=True, connection="strong")
-    return labels == np.bincount(labels).argmax()
 
 
 @dataclass(frozen=True)

@@ -115,7 +115,7 @@ def main() -> None:
         rows += bench(f"synthetic city {args.city_nodes:,}", city, args.repeat)
     print()
     print(f"| file | work | peer | wall s | CPU s | Yizhan | wall s | CPU s | wall ratio "
-          f"| CPU ratio |")
+          "| CPU ratio |")
     print("|---|---|---|---:|---:|---|---:|---:|---:|---:|")
     for name, work, peer, p_wall, p_cpu, ours, o_wall, o_cpu in rows:
         print(f"| {name} | {work} | {peer} | {p_wall:.2f} | {p_cpu:.2f} | {ours} | {o_wall:.2f} "

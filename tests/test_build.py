@@ -18,11 +18,12 @@ from pathlib import Path
 import numpy as np
 import osmium
 import pytest
+import shapely
 from scipy.sparse.csgraph import connected_components
 
 from geo.build import build_network, build_networks, read_highway_count, source_kind
 from geo.modes import MODES
-from geo.osm import OsmSourceError, read_highway_ways
+from geo.osm import OsmSourceError, build_mode_network, read_highway_ways
 
 SMALL = Path(__file__).parent / "data" / "small.osm"
 
@@ -272,7 +273,9 @@ def test_clipped_way_keeps_its_present_runs(tmp_path):
     pieces = np.split(ways.node_refs, ways.offsets[1:-1])
     assert [p.tolist() for p in pieces] == [[5, 10], [1, 2], [4, 5, 6]]  # lone 8 is no run
     assert ways.way_ids.tolist() == [2, 1, 1]
-    net = build_network(path, "walk")
+    assert ways.cut_start.tolist() == [False, False, True]
+    assert ways.cut_end.tolist() == [False, True, True]
+    net = build_mode_network(ways, "walk", clip_edges=False)
     assert sorted(net.node_ids.tolist()) == [4, 5, 6, 10]
     assert net.dropped_nodes == 2  # the run 1-2
     street = haversine_m(118.783, 32.04, 118.785, 32.04)
@@ -292,14 +295,80 @@ def test_reading_is_shared_between_modes(monkeypatch):
 
     calls = []
     real = geo.build.read_osm
-    monkeypatch.setattr(geo.build, "read_osm", lambda p, c: calls.append(p) or real(p, c))
-    messages = []
-    build_networks(SMALL, progress=messages.append)
+    monkeypatch.setattr(geo.build, "read_osm",
+                        lambda p, c, progress: calls.append(p) or real(p, c, progress))
+    reports = []
+    build_networks(SMALL, progress=lambda *report: reports.append(report))
     assert len(calls) == 1
-    assert messages[0] == "reading small.osm" and len(messages) == 4
+    assert reports[0] == ("reading small.osm", 0, None)
+    assert ("reading small.osm", 13, 13) in reports
+    assert [r for r in reports if r[0] == "building networks"] == [
+        ("building networks", done, 3) for done in range(4)]
 
 
 def test_haversine_helper_sanity():
     # 0.001 degree of latitude is about 111 m
     assert haversine_m(0, 0, 0, 0.001) == pytest.approx(111.2, abs=0.1)
     assert math.isclose(haversine_m(118.78, 32.04, 118.78, 32.04), 0.0)
+
+
+def test_header_bounds_are_read():
+    assert read_highway_ways(SMALL).bounds == (118.78, 32.04, 118.801, 32.05)
+
+
+def test_a_way_cut_at_the_extract_edge_is_kept(tmp_path):
+    path = tmp_path / "clipped.osm"
+    path.write_text(CLIPPED, encoding="utf-8")
+    net = build_network(path, "walk")
+    # 1-2 and 4-5-6 both end where the way leaves the extract, so they join through outside
+    assert sorted(net.node_ids.tolist()) == [1, 2, 4, 5, 6, 10]
+    assert net.dropped_nodes == 0 and net.dropped_km == {}
+    without_rule = build_mode_network(read_highway_ways(path), "walk", clip_edges=False)
+    assert without_rule.dropped_km == {"residential": pytest.approx(0.0943, abs=1e-4)}
+
+
+LEAVING = """<?xml version="1.0"?>
+<osm version="0.6">
+ <bounds minlat="32.0400" minlon="118.7800" maxlat="32.0500" maxlon="118.7900"/>
+ <node id="1" lat="32.0410" lon="118.7810"/>
+ <node id="2" lat="32.0410" lon="118.7850"/>
+ <node id="3" lat="32.0450" lon="118.7850"/>
+ <node id="4" lat="32.0450" lon="118.7810"/>
+ <node id="5" lat="32.0410" lon="118.7950"/>
+ <node id="6" lat="32.0450" lon="118.7950"/>
+ <way id="1"><nd ref="1"/><nd ref="2"/><nd ref="3"/><nd ref="4"/><nd ref="1"/>
+  <tag k="highway" v="residential"/></way>
+ <way id="2"><nd ref="2"/><nd ref="5"/><tag k="highway" v="trunk"/><tag k="oneway" v="yes"/></way>
+ <way id="3"><nd ref="6"/><nd ref="3"/><tag k="highway" v="trunk"/><tag k="oneway" v="yes"/></way>
+</osm>
+"""
+
+
+def osm_nodes(net) -> set[int]:
+    """The network's OSM node ids (without the middles of split edges)."""
+    return {i for i in net.node_ids.tolist() if i > 0}
+
+
+def test_one_way_roads_leaving_the_bounds_are_kept(tmp_path):
+    path = tmp_path / "leaving.osm"
+    path.write_text(LEAVING, encoding="utf-8")
+    ways = read_highway_ways(path)
+    truck = build_mode_network(ways, "truck")
+    assert osm_nodes(truck) == {2, 3, 5, 6}  # 1 and 4 are shape nodes of the ring 2-3
+    assert truck.dropped_km == {}
+    off = build_mode_network(ways, "truck", clip_edges=False)
+    assert osm_nodes(off) == {2, 3}
+    trunk = haversine_m(118.785, 32.041, 118.795, 32.041) + haversine_m(118.785, 32.045,
+                                                                        118.795, 32.045)
+    assert off.dropped_km == {"trunk": pytest.approx(trunk / 1000, rel=0.01)}
+    assert off.dropped_nodes == 2
+
+
+def test_a_boundary_polygon_replaces_the_header_bounds(tmp_path):
+    path = tmp_path / "leaving.osm"
+    path.write_text(LEAVING, encoding="utf-8")
+    ways = read_highway_ways(path)
+    wide = shapely.box(118.77, 32.03, 118.80, 32.06)
+    assert osm_nodes(build_mode_network(ways, "truck", boundary=wide)) == {2, 3}
+    narrow = shapely.box(118.78, 32.04, 118.79, 32.05)
+    assert osm_nodes(build_networks(path, ["truck"], boundary=narrow)["truck"]) == {2, 3, 5, 6}

@@ -108,3 +108,31 @@ def test_region_add_names_a_truncated_pbf_file(fresh_instance, tmp_path):
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert result.output.splitlines()[-1].startswith(f"Error: cannot read OSM file {cut}: ")
     assert "cut" not in run("region", "list").output
+
+
+DEAD_END_TRUNK = """<?xml version="1.0"?>
+<osm version="0.6">
+ <bounds minlat="32.0400" minlon="118.7800" maxlat="32.0500" maxlon="118.7900"/>
+ <node id="1" lat="32.0410" lon="118.7810"/>
+ <node id="2" lat="32.0410" lon="118.7850"/>
+ <node id="3" lat="32.0450" lon="118.7850"/>
+ <node id="4" lat="32.0470" lon="118.7850"/>
+ <node id="5" lat="32.0430" lon="118.7870"/>
+ <way id="1"><nd ref="1"/><nd ref="2"/><nd ref="3"/><nd ref="1"/>
+  <tag k="highway" v="residential"/></way>
+ <way id="2"><nd ref="3"/><nd ref="4"/><tag k="highway" v="residential"/></way>
+ <way id="3"><nd ref="2"/><nd ref="5"/><tag k="highway" v="trunk"/><tag k="oneway" v="yes"/></way>
+</osm>
+"""
+
+
+def test_region_add_shows_progress_and_what_each_network_dropped(fresh_instance, tmp_path):
+    source = tmp_path / "dead_end.osm"
+    source.write_text(DEAD_END_TRUNK, encoding="utf-8")
+    result = CliRunner().invoke(main, ["region", "add", "dead", "--osm", str(source)])
+    assert result.exit_code == 0, result.output
+    assert "reading dead_end.osm" in result.stderr and "building networks" in result.stderr
+    truck = next(line for line in result.stdout.splitlines() if line.startswith("truck"))
+    assert "outside the largest strongly connected part" in truck and "trunk 0.2" in truck
+    walk = next(line for line in result.stdout.splitlines() if line.startswith("walk"))
+    assert "nothing dropped" in walk

@@ -127,6 +127,20 @@ def test_a_missing_or_broken_file_is_named(tmp_path):
         read_osm(broken, [PlaceCollector(), FeatureCollector()])
 
 
+def test_a_file_out_of_id_order_is_refused_with_how_to_sort_it(tmp_path):
+    path = tmp_path / "unsorted.osm"
+    path.write_text('''<?xml version="1.0"?>
+<osm version="0.6">
+ <node id="1" lat="32.04" lon="118.78"/>
+ <node id="2" lat="32.05" lon="118.79"/>
+ <way id="2"><nd ref="1"/><nd ref="2"/><tag k="highway" v="residential"/></way>
+ <way id="1"><nd ref="2"/><nd ref="1"/><tag k="landuse" v="industrial"/></way>
+</osm>
+''', encoding="utf-8")
+    with pytest.raises(OsmSourceError, match=r"unsorted.osm: .*out of order.*osmium sort"):
+        read_osm(path, [HighwayCollector(path), FeatureCollector()])
+
+
 def test_a_cached_product_is_private_and_renamed_when_the_file_changes(tmp_path,
                                                                        fresh_instance):
     source = tmp_path / "town.osm"
@@ -145,8 +159,8 @@ def count_reads(monkeypatch) -> list[int]:
     calls = []
     real = extract.read_osm
     monkeypatch.setattr("geo.build.read_osm",
-                        lambda path, collectors: calls.append(len(collectors)) or
-                        real(path, collectors))
+                        lambda path, collectors, progress=None: calls.append(len(collectors))
+                        or real(path, collectors, progress))
     return calls
 
 

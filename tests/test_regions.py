@@ -31,10 +31,10 @@ def test_an_unknown_region_is_named_with_the_known_ones():
 def test_networks_are_built_once_then_read_from_the_cache(fresh_instance):
     nanjing = get_region("nanjing")
     steps = []
-    built = load_networks(nanjing, ("walk", "truck"), progress=steps.append)
+    built = load_networks(nanjing, ("walk", "truck"), progress=lambda *step: steps.append(step))
     assert steps and all(network_cache_path(nanjing, m).is_file() for m in ("walk", "truck"))
     steps.clear()
-    again = load_networks(nanjing, ("walk", "truck"), progress=steps.append)
+    again = load_networks(nanjing, ("walk", "truck"), progress=lambda *step: steps.append(step))
     assert steps == []
     assert again["walk"].n_edges == built["walk"].n_edges
 

@@ -12,6 +12,10 @@ from zoneinfo import ZoneInfo
 
 import click
 import numpy as np
+from rich.console import Console
+from rich.progress import (BarColumn, MofNCompleteColumn, Progress, ProgressColumn, Task,
+                           TextColumn, TimeElapsedColumn, TimeRemainingColumn)
+from rich.text import Text
 import shapely
 from shapely.geometry import box
 
@@ -29,6 +33,7 @@ from geo.geojson import answer_geojson
 from geo.index import StationFilter
 from geo.modes import MODES
 from geo.nearest import nearest_stations
+from geo.network import Network
 from geo.osm import OsmSourceError
 from geo.recommend import PROBLEMS, Recommendation, RecommendError
 from geo.records import (EXPORT_FORMATS, IMPORT_PROBLEM_LIMIT, RecordsError, export_stations,
@@ -46,9 +51,42 @@ def _atlas() -> Atlas:
     return Atlas(StationStore(default_store_url()))
 
 
-def _progress(message: str) -> None:
-    """Show one step of a long build on standard error, with the time it started."""
-    click.echo(f"[{datetime.now():%H:%M:%S}] {message} …", err=True)
+class _RateColumn(ProgressColumn):
+    """How many units of a stage are done per second."""
+
+    def render(self, task: Task) -> Text:
+        """The rate, once there is one."""
+        return Text(f"{task.speed:,.0f}/s" if task.speed else "", style="progress.data.speed")
+
+
+def _progress(stage: str, done: int, total: int | None) -> None:
+    """Draw a long operation's stages as progress bars on standard error (a
+    :class:`geo.progress.Progress`); the bars live as long as the running command."""
+    context = click.get_current_context()
+    bars = context.meta.get("yizhan.progress")
+    if bars is None:
+        bars = Progress(
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), _RateColumn(),
+            TimeElapsedColumn(), TextColumn("left"), TimeRemainingColumn(),
+            console=Console(stderr=True),
+        )
+        bars.start()
+        context.meta["yizhan.progress"] = bars
+        context.call_on_close(bars.stop)
+    task = next((t.id for t in bars.tasks if t.description == stage), None)
+    if task is None:
+        task = bars.add_task(stage, total=total)
+    bars.update(task, completed=done, total=total)
+
+
+def _dropped_streets(net: Network) -> str:
+    """What the build dropped outside the kept part of a network, by road class."""
+    if not net.dropped_km:
+        return "nothing dropped"
+    classes = sorted(net.dropped_km.items(), key=lambda item: -item[1])
+    by_class = ", ".join(f"{highway} {km:.2f} km" for highway, km in classes)
+    return (f"dropped {net.dropped_nodes} nodes, {sum(net.dropped_km.values()):.2f} km outside "
+            f"the largest strongly connected part ({by_class})")
 
 
 @click.group()
@@ -117,6 +155,8 @@ def region_add(name: str, osm_file: Path, title: str | None, modes: tuple[str, .
     except (RegionError, ClipError, OsmSourceError) as error:
         raise click.ClickException(str(error)) from error
     click.echo(f"added region {added.id}: {added.source.parent}")
+    for mode, net in load_networks(added).items():
+        click.echo(f"{mode:<6} {_dropped_streets(net)}")
     stations = StationStore(default_store_url()).list(region=added.id)
     if stations:
         outside = _outside(added, stations)
@@ -186,8 +226,7 @@ def build(region_id: str) -> None:
     networks = load_networks(target, progress=_progress)
     for mode, net in networks.items():
         click.echo(f"{mode:<6} {net.n_nodes:>8} nodes {net.n_edges:>8} edges "
-                   f"{net.length_m.sum() / 1000:>9.1f} km  dropped {net.dropped_nodes} nodes "
-                   "outside the largest strongly connected part")
+                   f"{net.length_m.sum() / 1000:>9.1f} km  {_dropped_streets(net)}")
 
 
 @main.command("demo")
