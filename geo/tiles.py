@@ -34,15 +34,20 @@ __all__ = [
     "region_tiles",
     "tile_bounds",
     "tile_problem",
+    "tile_zoom",
 ]
 
-#: Pixels along a tile's side.
-TILE_SIZE = 256
+#: Pixels along a tile's side: a tile of zoom ``z`` is drawn at map zoom ``z + 1`` (as
+#: Mapbox's are), a quarter of the requests of 256-pixel tiles for the same view.
+TILE_SIZE = 512
 
 #: Fewest and most zoom levels tiles are cut for: a province fits a tile at 5; at 18 a pixel
-#: is about half a metre (maps zoom further by enlarging zoom 18's tiles).
+#: is about 30 cm (maps zoom further by enlarging zoom 18's tiles).
 MIN_ZOOM = 5
 MAX_ZOOM = 18
+
+#: Pixels around the world at map zoom 0 (Leaflet's and OpenStreetMap's).
+_WORLD_PIXELS = 256
 
 #: Web Mercator's northmost (and, negated, southmost) latitude.
 _MAX_LAT = 85.0511287798066
@@ -99,7 +104,8 @@ def region_tiles(bounds: tuple[float, float, float, float], z: int) -> list[tupl
 def fit_zoom(bounds: tuple[float, float, float, float], width: int, height: int,
              snap: float = 1.0) -> float:
     """The zoom at which a map of ``width`` × ``height`` pixels first shows a box whole, as
-    Leaflet's ``fitBounds`` picks it (the largest multiple of ``snap`` at which it fits).
+    Leaflet's ``fitBounds`` picks it: the largest multiple of ``snap`` at which it fits (or
+    within 1 % of a multiple of it). Its tiles are those of the nearest whole zoom.
 
     Args:
         bounds: ``(west, south, east, north)`` in degrees.
@@ -108,8 +114,17 @@ def fit_zoom(bounds: tuple[float, float, float, float], width: int, height: int,
     """
     left, top = _tile_xy(bounds[0], bounds[3], 0)
     right, bottom = _tile_xy(bounds[2], bounds[1], 0)
-    scale = min(width / ((right - left) * TILE_SIZE), height / ((bottom - top) * TILE_SIZE))
-    return math.floor(math.log2(scale) / snap) * snap
+    scale = min(width / ((right - left) * _WORLD_PIXELS),
+                height / ((bottom - top) * _WORLD_PIXELS))
+    zoom = round(math.log2(scale) / (snap / 100)) * (snap / 100)
+    return math.floor(zoom / snap) * snap
+
+
+def tile_zoom(map_zoom: float) -> int:
+    """The zoom of the tiles a map draws at ``map_zoom`` (Leaflet rounds it to a whole zoom),
+    within :data:`MIN_ZOOM` and :data:`MAX_ZOOM`."""
+    whole = math.floor(map_zoom + 0.5) - int(math.log2(TILE_SIZE // _WORLD_PIXELS))
+    return min(max(whole, MIN_ZOOM), MAX_ZOOM)
 
 
 class TiledLayer:

@@ -169,7 +169,7 @@ def send_tile(cache: LayerCache, key: tuple, layer: Callable[[], TiledLayer],
     if found is None:
         text = layer().geojson(z, x, y)
         if text is None:
-            response = Response(status=204)
+            response = Response(b"", status=204)  # of no length: not compressed
             response.cache_control.max_age = LAYER_MAX_AGE_S
             return response
         found = cache.get((*key, z, x, y), lambda: text.encode("utf-8"))

@@ -106,10 +106,7 @@ def _streets(region: Region) -> TiledLayer:
 
 def street_layer(network: Network) -> TiledLayer:
     """A network's streets for tiles, each street once (not once per direction)."""
-    u, v = network.edge_u, network.edge_v
-    once = np.nonzero((u < v) | (network.edge_ids(v, u) < 0))[0]
-    starts, ends = network.geom_offsets[once], network.geom_offsets[once + 1]
-    counts = ends - starts
-    vertices = np.repeat(starts - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
-    return TiledLayer(shapely.linestrings(network.geom_lonlat[vertices],
-                                          indices=np.repeat(np.arange(len(once)), counts)))
+    edges = np.repeat(np.arange(len(network.edge_u)), np.diff(network.geom_offsets))
+    lines = shapely.linestrings(network.geom_lonlat, indices=edges)
+    _shapes, first = np.unique(shapely.to_wkb(shapely.normalize(lines)), return_index=True)
+    return TiledLayer(lines[np.sort(first)])

@@ -21,7 +21,7 @@
   const map = L.map("planner-map", { preferCanvas: true, maxZoom: 19, zoomSnap: 0.25 });
   map.fitBounds([[minLat, minLon], [maxLat, maxLon]]);
   L.control.scale().addTo(map);
-  window.yizhanBasemap(map, config.basemap);
+  window.yizhanBasemap(map, config.basemap).then(() => { map.getContainer().dataset.streets = "drawn"; });
 
   const STYLES = {
     cells: (f) => ({ color: f.properties.colour, weight: 1, fillOpacity: 0.55, fillColor: f.properties.colour }),

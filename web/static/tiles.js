@@ -23,7 +23,8 @@ window.yizhanTiles = function (map, url, features, bounds) {
       const layers = [];
       const key = this._tileCoordsToKey(coords);
       drawn.set(key, layers);
-      fetch(L.Util.template(url, coords), { credentials: "same-origin" })
+      // 512-pixel tiles: the map's tiles at zoom z are the server's of zoom z - 1
+      fetch(L.Util.template(url, { x: coords.x, y: coords.y, z: coords.z - 1 }), { credentials: "same-origin" })
         .then((response) => {
           if (!response.ok) throw new Error(`${response.url}: ${response.status}`);
           return response.status === 204 ? null : response.json();
@@ -46,7 +47,8 @@ window.yizhanTiles = function (map, url, features, bounds) {
 
   const grid = new Grid({
     bounds: bounds && L.latLngBounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]]),
-    minNativeZoom: 5, maxNativeZoom: 18, updateWhenZooming: false, keepBuffer: 1,
+    tileSize: 512, minNativeZoom: 6, maxNativeZoom: 19,  // geo/tiles.py: MIN_ZOOM + 1, MAX_ZOOM + 1
+    updateWhenZooming: false, keepBuffer: 1,
   });
   function unload(key) {
     (drawn.get(key) || []).forEach((layer) => features.removeLayer(layer));
