@@ -71,7 +71,7 @@ def test_the_jinan_worker_pages_first_visit_is_at_most_300_kb(client, window):
     size += transfer(client, "/api/v1/stations?region=jinan")[0]
     zoom = tile_zoom(fit_zoom(settings["bounds"], *window))  # the worker map snaps to whole zooms
     basemap = settings["basemap"]
-    size += tiles(client, basemap["streetsUrl"], basemap["bounds"], zoom)
+    size += tiles(client, basemap["streetsUrl"], basemap["box"], zoom)
     assert size <= 300_000
 
 
@@ -80,7 +80,7 @@ def test_the_jinan_planners_first_view_is_at_most_1_mb(client):
     settings = config(page, "map-config")
     zoom = tile_zoom(fit_zoom(settings["bounds"], *DESKTOP, snap=0.25))
     basemap = settings["basemap"]
-    size += tiles(client, basemap["streetsUrl"], basemap["bounds"], zoom)
+    size += tiles(client, basemap["streetsUrl"], basemap["box"], zoom)
     for layer in settings["layers"]:
         if layer["on"] and "tiles" in layer:
             size += tiles(client, layer["tiles"], layer["box"], zoom)

@@ -280,7 +280,7 @@ def _render_form(region: Region, form: MultiDict, problems: list[Problem],
         levels=[(lv, level_label(lv)) for lv in LEVELS],
         amenities=[(a, amenity_label(a)) for a in AMENITIES],
         datums=[(d, datum_labels()[d]) for d in DATUMS],
-        map_config=basemap_config(region),
+        map_config={"bounds": _atlas().index(region.id).bounds, **basemap_config(region)},
     ), status
 
 

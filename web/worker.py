@@ -70,7 +70,7 @@ def basemap_config(region: Region) -> dict:
     street tiles (:func:`streets`) and the box they cover, and the attribution."""
     return {"tilesUrl": current_app.config["TILES_URL"],
             "streetsUrl": tile_url("worker.streets", region_id=region.id),
-            "bounds": None if current_app.config["TILES_URL"] else _streets(region).bounds,
+            "box": None if current_app.config["TILES_URL"] else _streets(region).bounds,
             "attribution": region.attribution}
 
 

@@ -18,5 +18,5 @@ window.yizhanBasemap = function (map, config) {
     style, interactive: false,
     pointToLayer: (feature, latlng) => L.circleMarker(latlng, { ...style, radius: 1, fillOpacity: 0.9, interactive: false }),
   }).addTo(map);
-  return window.yizhanTiles(map, config.streetsUrl, streets, config.bounds).ready;
+  return window.yizhanTiles(map, config.streetsUrl, streets, config.box).ready;
 };
