@@ -95,8 +95,8 @@ class LayerCache:
         return self.keep(key, make, lambda layer: layer.nbytes)
 
     def keep(self, key: tuple, make: Callable[[], T], size: Callable[[T], int]) -> T:
-        """What is kept under ``key``, made by ``make`` (and kept, counted as ``size`` of it
-        bytes) if not kept."""
+        """What is kept under ``key``; if nothing is, made by ``make`` and kept, counting
+        ``size(made)`` bytes against the budget."""
         found = self.find(key)
         if found is not None:
             return found

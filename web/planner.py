@@ -4,7 +4,7 @@ layers (``static/planner_map.js``) load from :func:`layer` when they are turned 
 from __future__ import annotations
 
 import numpy as np
-from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, g, render_template, request, url_for
 from flask_babel import get_locale, gettext as _
 
 from geo.analysis import CoverageAnalysis
@@ -17,6 +17,7 @@ from geo.regions import Region
 from geo.stations import KINDS
 from geo.tiles import TiledLayer, properties_text
 from web import params
+from web.params import BadParameter
 from web.api import coverage_analysis, coverage_cached, coverage_request
 from web.jobs import rate_limited, rate_limited_unless, run_job
 from web.i18n import group_label, kind_label
@@ -65,6 +66,17 @@ def _prepared() -> bool:
     cache = map_cache()
     return all(cache.find(key) is not None
                for key in _figure_keys(*coverage_request(request.args)).values())
+
+
+def _layer_kept() -> bool:
+    """Whether the requested tile's layer is indexed (cutting a tile from it is light work)."""
+    try:
+        region, group, threshold = coverage_request(request.args)
+    except BadParameter:
+        return False
+    keys = _figure_keys(region, group, threshold)
+    g.layer_keys = keys  # the view reads the station revision once
+    return map_cache().find(keys.get(request.view_args["name"])) is not None
 
 
 def _prepare(region: Region, group: WorkerGroup, threshold: float) -> dict[str, object]:
@@ -157,7 +169,7 @@ def chart_png():
 
 
 @bp.get("/tiles/<name>/<z>/<x>/<y>.json")
-@rate_limited_unless(_prepared)
+@rate_limited_unless(_layer_kept)
 def tile(name: str, z: str, x: str, y: str):
     """One tile of a layer of the planner's map (:data:`MAP_LAYERS`; see :mod:`geo.tiles`),
     cut from the layer indexed with the rest of its planner view (:func:`_prepare`) once per
@@ -167,8 +179,9 @@ def tile(name: str, z: str, x: str, y: str):
         abort(404)
     z, x, y = tile_numbers(z, x, y)
     region, group, threshold = coverage_request(request.args)
-    return send_tile(map_cache(), _figure_keys(region, group, threshold)[name],
-                     lambda: _prepare(region, group, threshold)[name], z, x, y)
+    keys = g.get("layer_keys") or _figure_keys(region, group, threshold)
+    return send_tile(map_cache(), keys[name], lambda: _prepare(region, group, threshold)[name],
+                     z, x, y)
 
 
 def _tiled_layer(name: str, analysis: CoverageAnalysis) -> TiledLayer:

@@ -67,9 +67,11 @@ def page():
 
 def basemap_config(region: Region) -> dict:
     """What ``static/basemap.js`` needs: the configured tiles, or the address of the region's
-    street tiles (:func:`streets`) and the box they cover, and the attribution."""
+    street tiles (:func:`streets`; it names the network, so a browser keeps them until the
+    region is built again) and the box they cover, and the attribution."""
     return {"tilesUrl": current_app.config["TILES_URL"],
-            "streetsUrl": tile_url("worker.streets", region_id=region.id),
+            "streetsUrl": tile_url("worker.streets", region_id=region.id,
+                                   v=_streets_key(region)[2]),
             "box": None if current_app.config["TILES_URL"] else _streets(region).bounds,
             "attribution": region.attribution}
 
@@ -94,8 +96,11 @@ def _streets_network(region: Region) -> Network:
 
 
 def _streets_key(region: Region) -> tuple:
-    """The cache key of a region's streets: the network the atlas holds now."""
-    return "streets", region.id, id(_streets_network(region))
+    """The cache key of a region's streets: its id and a stamp of the network the atlas holds
+    now (its counts of edges and shape points and the sum of their coordinates)."""
+    network = _streets_network(region)
+    shape = network.geom_lonlat
+    return "streets", region.id, f"{len(network.edge_u)}-{len(shape)}-{shape.sum():.6f}"
 
 
 def _streets(region: Region) -> TiledLayer:
