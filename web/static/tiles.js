@@ -1,12 +1,11 @@
 // Map layers served as GeoJSON tiles (see geo/tiles.py). yizhanTiles(map, url, features,
-// bounds) keeps a grid of tiles for the map's view and zoom (within bounds, [west, south,
-// east, north], if given); each tile's features go into
-// `features` (an L.geoJSON, whose options draw them) and leave it when the tile is dropped.
-// `features` is the layer the map shows and switches: the grid follows it onto and off the map.
-// Tiles are clipped, so polygons are drawn without a stroke (their edges would show the tiles'
-// edges); a layer that has outlines sends them as lines. Returns {grid, ready}: the grid
-// (it fires "features" when a tile's features are added) and a Promise of the first time the
-// view's tiles are all in.
+// bounds) keeps a grid of tiles for the map's view and zoom (within bounds, [west, south, east,
+// north], if given); each tile's features go into `features` (an L.geoJSON, whose options draw
+// them) and leave it when the tile is dropped. `features` is the layer the map shows and
+// switches: the grid follows it onto and off the map. Tiles are clipped, so polygons are drawn
+// without a stroke (their edges would show the tiles' edges); a layer that has outlines sends
+// them as lines. Returns {grid, ready}: the grid (it fires "features" when a tile's features
+// are added) and a Promise of the first time the view's tiles are all in.
 window.yizhanTiles = function (map, url, features, bounds) {
   "use strict";
   const drawn = new Map();  // tile key -> the layers of its features
