@@ -12,7 +12,8 @@ import pytest
 from click.testing import CliRunner
 
 from web import create_app, planner
-from web.layers import LayerCache, for_display
+from geo.tiles import region_tiles
+from web.layers import LayerCache
 from web.cli import main
 
 QUERY = "region=nanjing&group=street&threshold=3"
@@ -120,7 +121,19 @@ def map_config(page: str) -> dict:
     return json.loads(found.group(1))
 
 
-def test_the_page_carries_no_map_layer_each_loads_from_its_own_address(client):
+def layer_tiles(client, layer: dict, z: int) -> list[dict]:
+    """The features of every tile of a tiled layer at zoom ``z`` (the layer's ``tiles`` and
+    ``box`` from the map config)."""
+    features = []
+    for _z, x, y in region_tiles(layer["box"], z):
+        response = client.get(layer["tiles"].format(z=z, x=x, y=y))
+        assert response.status_code in (200, 204), response.data
+        if response.status_code == 200:
+            features += response.json["features"]
+    return features
+
+
+def test_the_page_carries_no_map_layer_each_loads_in_tiles_from_its_own_address(client):
     page = client.get(f"/planner?{QUERY}&lang=en").data.decode()
     assert len(page.encode()) < 40_000 and "FeatureCollection" not in page
     layers = {layer["id"]: layer for layer in map_config(page)["layers"]}
@@ -130,38 +143,69 @@ def test_the_page_carries_no_map_layer_each_loads_from_its_own_address(client):
     assert len(stations) == report["stations"]
     assert {s["properties"]["status"] for s in stations} == {"open"}
     for id in ("cells", "service-areas", "gaps", "uncovered-streets"):
-        body = client.get(layers[id]["url"]).json
-        assert body["type"] == "FeatureCollection" and body["features"], id
+        assert "{z}/{x}/{y}.json?" in layers[id]["tiles"], id
+        features = layer_tiles(client, layers[id], 16)
+        assert features, id
         shown = {key for key, _label in layers[id]["tooltip"]}
-        assert set(body["features"][0]["properties"]) - {"colour"} == shown, id
-    cells = client.get(layers["cells"]["url"]).json["features"]
-    assert len(cells) == len(report["cells"])
+        assert set(features[0]["properties"]) - {"colour"} == shown, id
+    cells = layer_tiles(client, layers["cells"], 16)
+    assert len({c["id"] for c in cells}) == len(report["cells"])
     assert {c["properties"]["colour"] for c in cells} <= {
         "#b71c1c", "#e65100", "#f9a825", "#9ccc65", "#2e7d32"}
-    assert client.get(f"/planner/layers/secrets.geojson?{QUERY}").status_code == 404
+    assert client.get(f"/planner/tiles/secrets/16/0/0.json?{QUERY}").status_code == 404
 
 
-def test_map_layers_are_simplified_for_display_and_gzipped_for_browsers(client):
-    full = client.get(f"/api/v1/service-areas?{QUERY}").data
-    url = f"/planner/layers/service-areas.geojson?{QUERY}"
-    shown = client.get(url).data
-    assert len(shown) < len(full) / 2
+@pytest.mark.parametrize("z", [5, 12, 15, 18])
+def test_every_feature_of_a_layer_is_in_its_tiles_at_every_zoom(client, z):
+    layers = {layer["id"]: layer for layer in map_config(client.get(f"/planner?{QUERY}").text)[
+        "layers"]}
+    areas = client.get(f"/api/v1/service-areas?{QUERY}").json["features"]
+    found = {f["id"] for f in layer_tiles(client, layers["service-areas"], z)}
+    assert found == set(range(len(areas)))
+
+
+def test_tiles_are_gzipped_kept_by_browsers_and_asked_again_by_their_etag(client):
+    layer = next(layer for layer in map_config(client.get(f"/planner?{QUERY}").text)["layers"]
+                 if layer["id"] == "service-areas")
+    _z, x, y = region_tiles(layer["box"], 15)[0]
+    url = layer["tiles"].format(z=15, x=x, y=y)
+    plain = client.get(url)
     packed = client.get(url, headers={"Accept-Encoding": "gzip, deflate"})
     assert packed.headers["Content-Encoding"] == "gzip" and "Accept-Encoding" in packed.vary
-    assert gzip.decompress(packed.data) == shown and len(packed.data) < len(shown) / 3
+    assert gzip.decompress(packed.data) == plain.data
+    assert packed.headers["Cache-Control"] == "max-age=86400" and packed.headers["ETag"]
+    again = client.get(url, headers={"If-None-Match": packed.headers["ETag"],
+                                     "Accept-Encoding": "gzip"})
+    assert again.status_code == 304 and not again.data
+
+
+@pytest.mark.parametrize("tile, parameter", [
+    ("4/13/6", "z"), ("19/0/0", "z"), ("x/1/1", "z"), ("15/-1/0", "x"), ("15/32768/0", "x"),
+    ("15/0/1e3", "y"), ("15/0/32768", "y"),
+])
+def test_a_tile_that_does_not_exist_is_refused_naming_its_number(client, tile, parameter):
+    assert bad(client, f"/planner/tiles/gaps/{tile}.json?{QUERY}") == parameter
+
+
+def test_a_tile_outside_the_layer_is_empty(client):
+    assert client.get(f"/planner/tiles/gaps/15/0/0.json?{QUERY}").status_code == 204
+    assert client.get("/streets/nanjing/15/0/0.json").status_code == 204
 
 
 def test_a_planner_views_layers_and_chart_are_made_together_once_per_station_revision(
         client, monkeypatch):
     made = []
-    monkeypatch.setattr(planner, "for_display", lambda *args: made.append(1) or for_display(*args))
+    real = planner._tiled_layer
+    monkeypatch.setattr(planner, "_tiled_layer", lambda *args: made.append(1) or real(*args))
     query = "region=nanjing&group=street&threshold=4"
-    url = f"/planner/layers/gaps.geojson?{query}"
+    url = f"/planner/tiles/gaps/15/27195/13301.json?{query}"
     assert client.get(url).data == client.get(url).data
     assert len(made) == len(planner.MAP_LAYERS)
     assert client.get(f"/planner?{query}").status_code == 200
     assert client.get(f"/planner/chart.svg?{query}").status_code == 200
-    assert client.get(f"/planner/layers/cells.geojson?{query}").status_code == 200
+    for z, x, y in region_tiles((118.756, 32.029, 118.80, 32.059), 16):
+        assert client.get(f"/planner/tiles/cells/{z}/{x}/{y}.json?{query}").status_code in (
+            200, 204)
     assert len(made) == len(planner.MAP_LAYERS)
 
 
@@ -171,7 +215,8 @@ def test_a_planner_view_counts_against_the_heavy_rate_only_when_it_makes_work(tm
     anonymous = app.test_client()
     views = [f"/planner?region=nanjing&group=street&threshold={t}" for t in (2, 3, 4)]
     assert [anonymous.get(views[0]).status_code for _ in range(4)] == [200] * 4
-    assert anonymous.get(f"/planner/layers/gaps.geojson?{views[0][9:]}").status_code == 200
+    assert anonymous.get(f"/planner/tiles/gaps/15/27195/13301.json?{views[0][9:]}"
+                         ).status_code in (200, 204)
     assert anonymous.get(f"/planner/chart.svg?{views[0][9:]}").status_code == 200
     assert anonymous.get(views[1]).status_code == 200
     refused = anonymous.get(views[2])
@@ -211,7 +256,7 @@ def test_the_hexagons_come_as_geojson_polygons(client):
 def test_the_planner_shows_a_region_without_open_stations(tmp_path):
     app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path}/yizhan.db"})
     client = app.test_client()
-    before = map_config(client.get(f"/planner?{QUERY}").data.decode())["layers"][0]["url"]
+    before = map_config(client.get(f"/planner?{QUERY}").data.decode())["layers"][0]["tiles"]
     store = app.extensions["atlas"].store
     for station in store.list("nanjing"):
         store.set_status(station.id, "closed", station.version)
@@ -220,11 +265,15 @@ def test_the_planner_shows_a_region_without_open_stations(tmp_path):
     page = response.data.decode()
     assert 'id="station-count">0<' in page and 'data-value="0.0"' in page
     assert ">– / – / – min<" in page
-    layers = map_config(page)["layers"]
-    assert layers[0]["url"] != before  # a browser keeps a layer until a station changes
-    for layer in layers:
-        assert client.get(layer["url"]).status_code == 200, layer["id"]
-    assert client.get(layers[0]["url"]).cache_control.max_age > 0
+    layers = {layer["id"]: layer for layer in map_config(page)["layers"]}
+    assert layers["cells"]["tiles"] != before  # a browser keeps a tile until a station changes
+    assert layers["service-areas"]["box"] is None  # no station, no service area
+    centre = "/15/27195/13301.json?"
+    assert client.get(layers["service-areas"]["tiles"].replace("/{z}/{x}/{y}.json?", centre)
+                      ).status_code == 204
+    for id in ("cells", "gaps", "uncovered-streets"):
+        assert layer_tiles(client, layers[id], 15), id
+    assert client.get(layers["stations"]["url"]).status_code == 200
     assert client.get(f"/planner/chart.svg?{QUERY}").status_code == 200
 
 

@@ -283,3 +283,22 @@ def test_a_bad_number_of_sites_is_explained_next_to_its_field(server, page):
     page.wait_for_selector("#recommend-result:not([hidden])")
     assert error.inner_text() == ""
     assert page.outside == [] and page.errors == []
+
+
+def test_tiled_layers_follow_the_zoom_and_keep_each_piece_once(page, server):
+    page.goto(server + PLANNER)
+    page.wait_for_selector("#planner-map[data-streets=drawn][data-loaded~=cells]"
+                           "[data-loaded~=service-areas][data-loaded~=gaps]")
+    count = """() => ['cells', 'service-areas', 'gaps'].map(
+        (id) => window.yizhanPlannerMap.layer(id).getLayers().length)"""
+    first = page.evaluate(count)
+    assert all(first)
+    zoom = page.evaluate("() => window.yizhanPlannerMap.map.getZoom()")
+    for button in (".leaflet-control-zoom-in",) * 2 + (".leaflet-control-zoom-out",) * 2:
+        page.click(button)
+        page.wait_for_timeout(300)
+    page.wait_for_function(f"() => window.yizhanPlannerMap.map.getZoom() === {zoom}")
+    page.wait_for_load_state("networkidle")
+    # once the tiles of the first zoom are back, those of the deeper zooms are gone
+    page.wait_for_function(f"(first) => ({count})().every((n, i) => n === first[i])", arg=first)
+    assert page.outside == [] and page.errors == []

@@ -288,7 +288,7 @@ def test_a_station_added_on_the_form_is_found_by_the_next_nearest_query(app):
     staff = signed_in(app, "staff", "wang")
     form = staff.get("/staff/stations/new?region=nanjing")
     assert form.status_code == 200
-    assert "/leaflet.js" in form.text and "/streets/nanjing.json" in form.text
+    assert "/leaflet.js" in form.text and "/streets/nanjing/{z}/{x}/{y}.json" in form.text
     assert 'name="amenities" value="toilet"' in form.text
     response = post(staff, "/staff/stations/new", station_form())
     assert response.status_code == 302

@@ -1,18 +1,33 @@
-"""A coverage analysis's map layers as GeoDataFrames, their simplification for display, and
-the cache that keeps them ready to send."""
+"""A coverage analysis's map layers as GeoDataFrames, their simplification for display, the
+cache that keeps them (indexed for tiles, and tiles ready to send), and sending a map tile."""
 
 from __future__ import annotations
 
 import gzip
+import hashlib
 import math
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
+from typing import TypeVar
 
 import geopandas as gpd
 import h3
 import pandas as pd
 import shapely
+from flask import Response, current_app, request, url_for
+
+from geo.tiles import TiledLayer, tile_problem
+from web.params import BadParameter, whole_number
+
+T = TypeVar("T")
+
+#: Most bytes of map layers, tiles and charts the app keeps ready to send.
+LAYER_CACHE_BYTES = 64 * 1024 * 1024
+
+#: How long a browser may keep a map tile or a chart, seconds (their addresses name the
+#: station revision or the network they are drawn from).
+LAYER_MAX_AGE_S = 86400
 
 
 def hexagon_layer(cells: pd.DataFrame) -> gpd.GeoDataFrame:
@@ -46,38 +61,116 @@ def for_display(layer: gpd.GeoDataFrame, tolerance: float) -> gpd.GeoDataFrame:
 
 
 class LayerCache:
-    """Map layers ready to send, plain and gzipped; beyond a byte budget the least recently used
-    are dropped. Safe to share between threads."""
+    """Map layers indexed for tiles, and tiles and charts ready to send (plain and gzipped);
+    beyond a byte budget the least recently used are dropped. Safe to share between threads."""
 
     def __init__(self, budget_bytes: int) -> None:
         """Args:
-            budget_bytes: most bytes kept (plain and gzipped together).
+            budget_bytes: most bytes kept (plain and gzipped together, and the layers' own
+                estimate of their size).
         """
         self.budget_bytes = budget_bytes
-        self._entries: OrderedDict[tuple, tuple[bytes, bytes]] = OrderedDict()
+        self._entries: OrderedDict[tuple, tuple[object, int]] = OrderedDict()
         self._size = 0
         self._lock = threading.Lock()
 
-    def find(self, key: tuple) -> tuple[bytes, bytes] | None:
-        """The plain and gzipped bytes of the layer ``key`` if kept, else None."""
+    def find(self, key: tuple) -> object | None:
+        """What is kept under ``key``, else None."""
         with self._lock:
             found = self._entries.get(key)
-            if found is not None:
-                self._entries.move_to_end(key)
-            return found
+            if found is None:
+                return None
+            self._entries.move_to_end(key)
+            return found[0]
 
     def get(self, key: tuple, make: Callable[[], bytes]) -> tuple[bytes, bytes]:
-        """The plain and gzipped bytes of the layer ``key``, made by ``make`` if not kept."""
+        """The plain and gzipped bytes of the figure ``key``, made by ``make`` if not kept."""
+        def packed() -> tuple[bytes, bytes]:
+            body = make()
+            return body, gzip.compress(body, compresslevel=5)
+        return self.keep(key, packed, lambda found: len(found[0]) + len(found[1]))
+
+    def layer(self, key: tuple, make: Callable[[], TiledLayer]) -> TiledLayer:
+        """The tiled layer ``key``, made by ``make`` if not kept."""
+        return self.keep(key, make, lambda layer: layer.nbytes)
+
+    def keep(self, key: tuple, make: Callable[[], T], size: Callable[[T], int]) -> T:
+        """What is kept under ``key``; if nothing is, made by ``make`` and kept, counting
+        ``size(made)`` bytes against the budget."""
         found = self.find(key)
         if found is not None:
             return found
-        body = make()
-        found = (body, gzip.compress(body, compresslevel=5))
+        made = make()
         with self._lock:
             if key not in self._entries:
-                self._entries[key] = found
-                self._size += len(body) + len(found[1])
+                self._entries[key] = (made, size(made))
+                self._size += self._entries[key][1]
             while self._size > self.budget_bytes:
-                _key, (plain, packed) = self._entries.popitem(last=False)
-                self._size -= len(plain) + len(packed)
-        return found
+                _key, (_value, dropped) = self._entries.popitem(last=False)
+                self._size -= dropped
+        return made
+
+
+def map_cache() -> LayerCache:
+    """The app's cache of map layers, tiles and charts, ready to send."""
+    return current_app.extensions.setdefault("map_layers", LayerCache(LAYER_CACHE_BYTES))
+
+
+def tile_numbers(z: str, x: str, y: str) -> tuple[int, int, int]:
+    """A tile's zoom, column and row from its address.
+
+    Raises:
+        BadParameter: naming ``z``, ``x`` or ``y`` if one is not a tile's.
+    """
+    numbers = {}
+    for name, raw in (("z", z), ("x", x), ("y", y)):
+        numbers[name] = whole_number(raw, 2**31 - 1)
+        if numbers[name] is None:
+            raise BadParameter(name, "must be a whole number")
+    problem = tile_problem(**numbers)
+    if problem:
+        raise BadParameter(*problem)
+    return numbers["z"], numbers["x"], numbers["y"]
+
+
+def tile_url(endpoint: str, **values) -> str:
+    """The address of an endpoint's tiles with ``{z}``, ``{x}`` and ``{y}`` for a map to fill
+    in, as Leaflet's tile layers take it; ``values`` fill the rest."""
+    url = url_for(endpoint, z="{z}", x="{x}", y="{y}", **values)
+    return url.replace("%7Bz%7D", "{z}").replace("%7Bx%7D", "{x}").replace("%7By%7D", "{y}")
+
+
+def send_figure(found: tuple[bytes, bytes], mimetype: str) -> Response:
+    """A figure from the cache (a tile, a chart), gzipped for a browser that takes it; a
+    browser may keep it, since its address names what it is drawn from, and asks again with
+    its ETag."""
+    body, packed = found
+    response = Response(body, mimetype=mimetype)
+    if "gzip" in request.accept_encodings:
+        response.set_data(packed)
+        response.content_encoding = "gzip"
+    response.vary.add("Accept-Encoding")
+    response.cache_control.max_age = LAYER_MAX_AGE_S
+    response.set_etag(hashlib.blake2b(packed, digest_size=12).hexdigest())
+    return response.make_conditional(request)
+
+
+def send_tile(cache: LayerCache, key: tuple, layer: Callable[[], TiledLayer],
+              z: int, x: int, y: int) -> Response:
+    """A tile of a layer from the cache, cut from the layer if not kept; 204 (no content) where
+    the layer has nothing.
+
+    Args:
+        cache: the cache the tile is kept in.
+        key: the layer's cache key; the tile's adds ``(z, x, y)``.
+        layer: the tiled layer, made if need be.
+    """
+    found = cache.find((*key, z, x, y))
+    if found is None:
+        text = layer().geojson(z, x, y)
+        if text is None:
+            response = Response(b"", status=204)  # of no length: not compressed
+            response.cache_control.max_age = LAYER_MAX_AGE_S
+            return response
+        found = cache.get((*key, z, x, y), lambda: text.encode("utf-8"))
+    return send_figure(found, "application/geo+json")

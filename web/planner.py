@@ -3,23 +3,26 @@ layers (``static/planner_map.js``) load from :func:`layer` when they are turned 
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
+import numpy as np
+from flask import Blueprint, Response, abort, current_app, g, render_template, request, url_for
 from flask_babel import get_locale, gettext as _
 
 from geo.analysis import CoverageAnalysis
 from geo.atlas import Atlas
 from geo.candidates import CANDIDATE_CATEGORIES, NODE_CATEGORY
 from geo.charts import curve_chart
-from geo.export import geojson_text
 from geo.groups import GROUPS, WorkerGroup
 from geo.recommend import PROBLEMS
 from geo.regions import Region
 from geo.stations import KINDS
+from geo.tiles import TiledLayer, properties_text
 from web import params
+from web.params import BadParameter
 from web.api import coverage_analysis, coverage_cached, coverage_request
 from web.jobs import rate_limited, rate_limited_unless, run_job
 from web.i18n import group_label, kind_label
-from web.layers import LayerCache, display_tolerance, for_display, hexagon_layer
+from web.layers import hexagon_layer, map_cache, send_figure, send_tile, tile_numbers, tile_url
+from web.worker import basemap_config
 
 bp = Blueprint("planner", __name__, url_prefix="/planner")
 
@@ -30,19 +33,13 @@ KIND_COLOURS = {"love_station": "#d7263d", "courier_home": "#1b998b",
                 "truck_driver_home": "#2e86ab", "platform_worker_station": "#f49d37"}
 
 #: The map's layers drawn from a coverage analysis: URL name -> (the analysis's layer, the
-#: properties the map shows).
+#: properties the map shows, whether its polygons come with outlines; see geo.tiles).
 MAP_LAYERS = {
-    "cells": ("cells", ("demand", "covered_pct", "mean_time_min", "colour")),
-    "service-areas": ("service_areas", ("name", "reached_m")),
-    "gaps": ("gaps", ("gap", "uncovered_demand", "street_m", "centre_time_s")),
-    "uncovered-streets": ("uncovered", ()),
+    "cells": ("cells", ("demand", "covered_pct", "mean_time_min", "colour"), False),
+    "service-areas": ("service_areas", ("name", "reached_m"), True),
+    "gaps": ("gaps", ("gap", "uncovered_demand", "street_m", "centre_time_s"), True),
+    "uncovered-streets": ("uncovered", (), False),
 }
-
-#: How long a browser may keep a map layer, seconds.
-LAYER_MAX_AGE_S = 86400
-
-#: Most bytes of map layers and charts the app keeps ready to send.
-LAYER_CACHE_BYTES = 64 * 1024 * 1024
 
 #: The cache name of a planner view's chart.
 CHART = "chart.svg"
@@ -52,14 +49,10 @@ def _atlas() -> Atlas:
     return current_app.extensions["atlas"]
 
 
-def _figures() -> LayerCache:
-    """The app's cache of map layers and chart images, ready to send."""
-    return current_app.extensions.setdefault("map_layers", LayerCache(LAYER_CACHE_BYTES))
-
-
 def _figure_keys(region: Region, group: WorkerGroup, threshold: float) -> dict[str, tuple]:
     """The cache keys of everything the planner page loads for a coverage analysis: each map
-    layer and the chart in the current language, at the stations' current revision."""
+    layer indexed for tiles (a tile's key adds its ``z, x, y``) and the chart in the current
+    language, at the stations' current revision."""
     base = (_atlas().store.revision(), region.id, group.id, threshold)
     return {**{name: (*base, name) for name in MAP_LAYERS},
             CHART: (*base, CHART, str(get_locale()))}
@@ -70,46 +63,43 @@ def _prepared() -> bool:
     :func:`web.api.coverage_cached`), map layers and chart."""
     if not coverage_cached(geometry=True):
         return False
-    cache = _figures()
+    cache = map_cache()
     return all(cache.find(key) is not None
                for key in _figure_keys(*coverage_request(request.args)).values())
 
 
-def _prepare(region: Region, group: WorkerGroup,
-             threshold: float) -> dict[str, tuple[bytes, bytes]]:
-    """Everything a planner view loads (each map layer and the chart, plain and gzipped),
-    from the cache or made together with its coverage analysis in the job pool.
+def _layer_kept() -> bool:
+    """Whether the requested tile's layer is indexed (cutting a tile from it is light work)."""
+    try:
+        region, group, threshold = coverage_request(request.args)
+    except BadParameter:
+        return False
+    keys = _figure_keys(region, group, threshold)
+    g.layer_keys = keys  # the view reads the station revision once
+    return map_cache().find(keys.get(request.view_args["name"])) is not None
+
+
+def _prepare(region: Region, group: WorkerGroup, threshold: float) -> dict[str, object]:
+    """Everything a planner view loads (each map layer indexed for tiles, and the chart, plain
+    and gzipped), from the cache or made together with its coverage analysis in the job pool.
 
     Returns:
-        Layer name (and :data:`CHART`) to its bytes.
+        Layer name to its :class:`~geo.tiles.TiledLayer`, and :data:`CHART` to its bytes.
     """
-    cache = _figures()
+    cache = map_cache()
     keys = _figure_keys(region, group, threshold)
     found = {name: cache.find(key) for name, key in keys.items()}
     if all(figure is not None for figure in found.values()):
         return found
     atlas = _atlas()
 
-    def work() -> dict[str, tuple[bytes, bytes]]:
+    def work() -> dict[str, object]:
         analysis = atlas.coverage(region.id, group.id, threshold)
-        made = {name: cache.get(keys[name], lambda: _layer_geojson(name, analysis, region))
+        made = {name: cache.layer(keys[name], lambda: _tiled_layer(name, analysis))
                 for name in MAP_LAYERS}
         return {**made, CHART: cache.get(keys[CHART], lambda: _chart(analysis, region, "svg"))}
 
     return run_job("coverage", work)
-
-
-def _send(found: tuple[bytes, bytes], mimetype: str) -> Response:
-    """A figure from the cache, gzipped for a browser that takes it (a city's service areas:
-    3.5 MB, gzipped 0.8 MB); a browser may keep it, since its address names the revision."""
-    body, packed = found
-    response = Response(body, mimetype=mimetype)
-    if "gzip" in request.accept_encodings:
-        response.set_data(packed)
-        response.content_encoding = "gzip"
-    response.vary.add("Accept-Encoding")
-    response.cache_control.max_age = LAYER_MAX_AGE_S
-    return response
 
 
 @bp.get("")
@@ -119,7 +109,7 @@ def page():
     a view not shown before counts against the client's rate of heavy requests."""
     region, group, threshold = coverage_request(request.args)
     scenario_id = params.integer(request.args, "scenario", None, 1, params.MAX_ID)
-    _prepare(region, group, threshold)
+    prepared = _prepare(region, group, threshold)
     analysis = coverage_analysis(region, group, threshold)
     query = {"region": region.id, "group": group.id, "threshold": f"{threshold:g}"}
     return render_template(
@@ -134,7 +124,7 @@ def page():
         top_gaps=analysis.gaps.head(8),
         stations=analysis.stations.sort_values("covered_demand", ascending=False),
         legend=_legend(),
-        map_config=map_config(region, query),
+        map_config=map_config(region, query, prepared),
         problems=problem_labels(),
         categories=category_labels(),
         planning={
@@ -162,7 +152,7 @@ def page():
 def chart_svg():
     """The cumulative coverage curve as an SVG image for the page."""
     region, group, threshold = coverage_request(request.args)
-    return _send(_prepare(region, group, threshold)[CHART], "image/svg+xml")
+    return send_figure(_prepare(region, group, threshold)[CHART], "image/svg+xml")
 
 
 @bp.get("/chart.png")
@@ -178,60 +168,70 @@ def chart_png():
                                f"{threshold:g}min.png"})
 
 
-@bp.get("/layers/<name>.geojson")
-@rate_limited_unless(_prepared)
-def layer(name: str):
-    """One layer of the planner's map (:data:`MAP_LAYERS`) as GeoJSON, made with the rest of
-    its planner view (:func:`_prepare`) once per station revision. The page asks for it with
-    that revision (``rev``), so a browser keeps it until a station changes."""
+@bp.get("/tiles/<name>/<z>/<x>/<y>.json")
+@rate_limited_unless(_layer_kept)
+def tile(name: str, z: str, x: str, y: str):
+    """One tile of a layer of the planner's map (:data:`MAP_LAYERS`; see :mod:`geo.tiles`),
+    cut from the layer indexed with the rest of its planner view (:func:`_prepare`) once per
+    station revision. The page asks for it with that revision (``rev``), so a browser keeps
+    it until a station changes. A tile with nothing of the layer is 204 (no content)."""
     if name not in MAP_LAYERS:
         abort(404)
+    z, x, y = tile_numbers(z, x, y)
     region, group, threshold = coverage_request(request.args)
-    return _send(_prepare(region, group, threshold)[name], "application/geo+json")
+    keys = g.get("layer_keys") or _figure_keys(region, group, threshold)
+    return send_tile(map_cache(), keys[name], lambda: _prepare(region, group, threshold)[name],
+                     z, x, y)
 
 
-def _layer_geojson(name: str, analysis: CoverageAnalysis, region: Region) -> bytes:
-    """A layer of ``analysis`` simplified for display, with only the properties the map shows,
+def _tiled_layer(name: str, analysis: CoverageAnalysis) -> TiledLayer:
+    """A layer of ``analysis`` indexed for tiles, with only the properties the map shows,
     numbers to one decimal."""
-    attribute, shown = MAP_LAYERS[name]
+    attribute, shown, outlined = MAP_LAYERS[name]
     if attribute == "cells":
         frame = hexagon_layer(analysis.cells)
         frame["covered_pct"] = frame["covered_share"] * 100
         frame["colour"] = frame["covered_share"].map(_share_colour)
     else:
-        frame = getattr(analysis, attribute)
-    simple = for_display(frame[[*shown, "geometry"]],
-                         display_tolerance(_atlas().index(region.id).bounds))
-    return geojson_text(simple.round(1), region.attribution).encode("utf-8")
+        frame = getattr(analysis, attribute).to_crs(4326)
+    values = frame[list(shown)].round(1).replace([np.inf, -np.inf], np.nan)
+    records = values.astype(object).where(values.notna(), None).to_dict("records")
+    return TiledLayer(frame.geometry.values, properties_text(records), outlined)
 
 
-def map_config(region: Region, query: dict[str, str]) -> dict:
+def map_config(region: Region, query: dict[str, str], layers: dict[str, object]) -> dict:
     """What ``static/planner_map.js`` needs to draw the map: the region's bounds, the basemap,
-    and each layer's name, address, whether it is on at first, and the properties its tooltips
-    show with their labels (in the current language)."""
+    and each layer's name, address (``tiles`` for a tiled layer's, with the box its tiles
+    cover, ``url`` for one loaded whole), whether it is on at first, and the properties its
+    tooltips show with their labels (in the current language).
+
+    Args:
+        region: the region.
+        query: the view's region, group and threshold as query parameters.
+        layers: the view's tiled layers, by name (see :func:`_prepare`).
+    """
     revision = _atlas().store.revision()
 
-    def url(name: str) -> str:
-        return url_for("planner.layer", name=name, rev=revision, **query)
+    def tiled(name: str) -> dict:
+        return {"tiles": tile_url("planner.tile", name=name, rev=revision, **query),
+                "box": layers[name].bounds}
 
     return {
         "bounds": _atlas().index(region.id).bounds,
-        "basemap": {"tilesUrl": current_app.config["TILES_URL"],
-                    "attribution": region.attribution,
-                    "streetsUrl": url_for("worker.streets", region_id=region.id)},
+        "basemap": basemap_config(region),
         "layers": [
-            {"id": "cells", "name": _("Demand hexagons"), "url": url("cells"), "on": True,
+            {"id": "cells", "name": _("Demand hexagons"), **tiled("cells"), "on": True,
              "tooltip": [["demand", _("Demand")], ["covered_pct", _("Covered (%)")],
                          ["mean_time_min", _("Mean time (min)")]]},
-            {"id": "service-areas", "name": _("Service areas"), "url": url("service-areas"),
+            {"id": "service-areas", "name": _("Service areas"), **tiled("service-areas"),
              "on": True, "tooltip": [["name", _("Station")],
                                      ["reached_m", _("Streets reached (m)")]]},
-            {"id": "gaps", "name": _("Gaps"), "url": url("gaps"), "on": True,
+            {"id": "gaps", "name": _("Gaps"), **tiled("gaps"), "on": True,
              "tooltip": [["gap", _("Gap")], ["uncovered_demand", _("Uncovered demand")],
                          ["street_m", _("Uncovered street (m)")],
                          ["centre_time_s", _("Time to nearest station (s)")]]},
             {"id": "uncovered-streets", "name": _("Uncovered streets"),
-             "url": url("uncovered-streets"), "on": False, "tooltip": []},
+             **tiled("uncovered-streets"), "on": False, "tooltip": []},
             {"id": "stations", "name": _("Stations"), "on": True, "tooltip": [],
              "url": url_for("api.stations", region=region.id, status="open")},
         ],

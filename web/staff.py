@@ -47,6 +47,7 @@ from web.edits import (EDITABLE, Problem, Rejected, change_station, create_stati
 from web.i18n import amenity_label, group_label, kind_label, status_label
 from web.jobs import rate_limited, run_job
 from web.params import MAX_ID, whole_number
+from web.worker import basemap_config
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 
@@ -271,7 +272,6 @@ def _form_from_station(station: Station) -> MultiDict:
 def _render_form(region: Region, form: MultiDict, problems: list[Problem],
                  station: Station | None, status: int = 200):
     """The add/edit form, filled with ``form``, problems shown next to their fields."""
-    index = _atlas().index(region.id)
     errors = {p.field: problem_message(p) for p in problems}
     return render_template(
         "staff/station_form.html", region=region, form=form, errors=errors, station=station,
@@ -280,12 +280,7 @@ def _render_form(region: Region, form: MultiDict, problems: list[Problem],
         levels=[(lv, level_label(lv)) for lv in LEVELS],
         amenities=[(a, amenity_label(a)) for a in AMENITIES],
         datums=[(d, datum_labels()[d]) for d in DATUMS],
-        map_config={
-            "bounds": index.bounds,
-            "streetsUrl": url_for("worker.streets", region_id=region.id),
-            "tilesUrl": current_app.config["TILES_URL"],
-            "attribution": region.attribution,
-        },
+        map_config={"bounds": _atlas().index(region.id).bounds, **basemap_config(region)},
     ), status
 
 

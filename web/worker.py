@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import numpy as np
+import shapely
 from flask import Blueprint, current_app, jsonify, render_template, request
 from flask_babel import gettext as _
 
 from geo.atlas import Atlas
-from geo.regions import RegionError
+from geo.network import Network
+from geo.regions import Region, RegionError
 from geo.stations import AMENITIES, KINDS
+from geo.tiles import TiledLayer
 from web.i18n import amenity_label, kind_label, mode_label
+from web.layers import map_cache, send_tile, tile_numbers, tile_url
 
 bp = Blueprint("worker", __name__)
 
@@ -57,27 +61,57 @@ def page():
         texts=texts,
         amenity_labels={a: amenity_label(a) for a in AMENITIES},
         kind_labels={k: kind_label(k) for k in KINDS},
-        tiles_url=current_app.config["TILES_URL"],
+        basemap=basemap_config(region),
     )
 
 
-@bp.get("/streets/<region_id>.json")
-def streets(region_id: str):
-    """The region's streets as one GeoJSON MultiLineString, drawn when there is no basemap.
+def basemap_config(region: Region) -> dict:
+    """What ``static/basemap.js`` needs: the configured tiles, or the address of the region's
+    street tiles (:func:`streets`; it names the network, so a browser keeps them until the
+    region is built again) and the box they cover, and the attribution."""
+    return {"tilesUrl": current_app.config["TILES_URL"],
+            "streetsUrl": tile_url("worker.streets", region_id=region.id,
+                                   v=_streets_key(region)[2]),
+            "box": None if current_app.config["TILES_URL"] else _streets(region).bounds,
+            "attribution": region.attribution}
 
-    Each street is sent once (not once per direction), rounded to about a metre.
-    """
+
+@bp.get("/streets/<region_id>/<z>/<x>/<y>.json")
+def streets(region_id: str, z: str, x: str, y: str):
+    """A tile of the region's streets (see :mod:`geo.tiles`), drawn when there is no basemap:
+    one feature of lines, each street once (not once per direction)."""
     atlas = _atlas()
     try:
         region = atlas.region(region_id)
     except RegionError as error:
         return jsonify(error={"parameter": "region", "message": str(error)}), 404
-    network = atlas.index(region.id).network("walk" if "walk" in region.modes
+    z, x, y = tile_numbers(z, x, y)
+    return send_tile(map_cache(), _streets_key(region), lambda: _streets(region), z, x, y)
+
+
+def _streets_network(region: Region) -> Network:
+    """The network a region's streets are drawn from: its walk network, or its first."""
+    return _atlas().index(region.id).network("walk" if "walk" in region.modes
                                              else region.modes[0])
-    u, v = network.edge_u, network.edge_v
-    once = np.nonzero((u < v) | (network.edge_ids(v, u) < 0))[0]
-    lines = [network.edge_shape(e).round(5).tolist() for e in once]
-    response = jsonify({"type": "Feature", "properties": {"attribution": region.attribution},
-                        "geometry": {"type": "MultiLineString", "coordinates": lines}})
-    response.cache_control.max_age = 3600
-    return response
+
+
+def _streets_key(region: Region) -> tuple:
+    """The cache key of a region's streets: its id and a stamp of the network the atlas holds
+    now (its counts of edges and shape points and the sum of their coordinates)."""
+    network = _streets_network(region)
+    shape = network.geom_lonlat
+    return "streets", region.id, f"{len(network.edge_u)}-{len(shape)}-{shape.sum():.6f}"
+
+
+def _streets(region: Region) -> TiledLayer:
+    """A region's streets indexed for tiles, from the cache or made (:func:`street_layer`)."""
+    return map_cache().layer(_streets_key(region),
+                             lambda: street_layer(_streets_network(region)))
+
+
+def street_layer(network: Network) -> TiledLayer:
+    """A network's streets for tiles, each street once (not once per direction)."""
+    edges = np.repeat(np.arange(len(network.edge_u)), np.diff(network.geom_offsets))
+    lines = shapely.linestrings(network.geom_lonlat, indices=edges)
+    _shapes, first = np.unique(shapely.to_wkb(shapely.normalize(lines)), return_index=True)
+    return TiledLayer(lines[np.sort(first)])

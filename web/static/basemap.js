@@ -1,6 +1,7 @@
 // The basemap every Yizhan map shares: the configured tiles, or, with none, the region's own
-// streets drawn from its network, so maps work offline. Resolves once the streets are drawn.
-// Leaflet shows attributions as HTML, so the region's attribution goes in escaped.
+// streets drawn from its network in tiles (tiles.js), so maps work offline. Resolves once the
+// first view's streets are drawn. Leaflet shows attributions as HTML, so the region's
+// attribution goes in escaped.
 window.yizhanBasemap = function (map, config) {
   "use strict";
   const attribution = window.yizhanDom.escape(config.attribution);
@@ -10,8 +11,12 @@ window.yizhanBasemap = function (map, config) {
     return Promise.resolve();
   }
   map.attributionControl.addAttribution(attribution);
-  return fetch(config.streetsUrl).then((r) => r.json()).then((streets) => {
-    L.geoJSON(streets, { style: { color: "#9aa5b1", weight: 1.5, opacity: 0.9 }, interactive: false })
-      .addTo(map).bringToBack();
-  });
+  // The streets have a pane of their own, under every other layer.
+  map.createPane("streets").style.zIndex = 350;
+  const style = { color: "#9aa5b1", weight: 1.5, opacity: 0.9, renderer: L.canvas({ pane: "streets" }) };
+  const streets = L.geoJSON(null, {
+    style, interactive: false,
+    pointToLayer: (feature, latlng) => L.circleMarker(latlng, { ...style, radius: 1, fillOpacity: 0.9, interactive: false }),
+  }).addTo(map);
+  return window.yizhanTiles(map, config.streetsUrl, streets, config.box).ready;
 };

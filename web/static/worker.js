@@ -18,7 +18,7 @@
   const [minLon, minLat, maxLon, maxLat] = config.bounds;
   const map = L.map("map", { preferCanvas: true, zoomControl: true, maxZoom: 19 });
   map.fitBounds([[minLat, minLon], [maxLat, maxLon]]);
-  window.yizhanBasemap(map, config);
+  window.yizhanBasemap(map, config.basemap).then(() => { map.getContainer().dataset.streets = "drawn"; });
 
   // Stations, clustered; coloured by kind, grey when not open or not open now.
   const stationLayer = L.markerClusterGroup({ maxClusterRadius: 40, showCoverageOnHover: false });
