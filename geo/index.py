@@ -1,15 +1,14 @@
 """A region's networks and stations, indexed for queries.
 
 A :class:`RegionIndex` snaps every station to every mode's network once, keeps a KD-tree of each
-network's nodes, and caches service fields by the set of stations they were computed from. It is
+network's nodes, and caches service fields by the set of stations they were computed from (up
+to a budget of bytes, see :class:`geo.memory.LruCache`). It is
 replaced, not mutated, when stations change (:meth:`RegionIndex.with_stations`), so readers in
 other threads always see one consistent state.
 """
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
@@ -19,11 +18,13 @@ from scipy.spatial import cKDTree
 
 from geo.field import ServiceField, StationTrees, service_field, station_trees
 from geo.hours import open_state
+from geo.memory import LruCache
 from geo.network import Network
 from geo.stations import AMENITIES, Station
 
-#: How many service fields (distinct station sets) each index keeps per mode.
-FIELD_CACHE_SIZE = 32
+#: Most bytes of service fields and station trees each index keeps, all modes together (a
+#: 1,000,000-node network's field is 32 MB).
+FIELD_CACHE_BYTES = 256 * 1024 * 1024
 
 #: Largest stations × nodes for which per-station trees are kept (12 bytes an entry).
 TREE_BUDGET = 8_000_000
@@ -67,8 +68,6 @@ class _ModeIndex:
         snap_m, nodes = tree.query(xy) if stations else (np.zeros(0), np.zeros(0, np.int64))
         self.station_nodes = np.asarray(nodes, dtype=np.int64)
         self.station_snap_m = np.asarray(snap_m, dtype=np.float64)
-        self.fields: OrderedDict[bytes, ServiceField] = OrderedDict()
-        self.trees: OrderedDict[bytes, StationTrees] = OrderedDict()
 
 
 class RegionIndex:
@@ -79,6 +78,7 @@ class RegionIndex:
         networks: the region's networks by mode id.
         stations: all the region's stations; only those with status ``open`` serve queries.
         tree_budget: largest stations × nodes for which :meth:`trees` keeps per-station trees.
+        cache_bytes: most bytes of service fields and station trees kept.
     """
 
     def __init__(
@@ -87,22 +87,24 @@ class RegionIndex:
         networks: dict[str, Network],
         stations: list[Station],
         tree_budget: int = TREE_BUDGET,
+        cache_bytes: int = FIELD_CACHE_BYTES,
         _trees: dict[str, cKDTree] | None = None,
     ) -> None:
         self.region_id = region_id
         self.tree_budget = tree_budget
+        self.cache_bytes = cache_bytes
+        self._cache = LruCache(cache_bytes)
         self.networks = networks
         self.stations = list(stations)
         trees = _trees or {m: cKDTree(n.node_xy) for m, n in networks.items()}
         self._modes = {m: _ModeIndex(n, trees[m], self.stations) for m, n in networks.items()}
-        self._lock = threading.Lock()
         self._open_cache: tuple[datetime, np.ndarray] | None = None
 
     def with_stations(self, stations: list[Station]) -> "RegionIndex":
         """Return an index over the same networks with another station list."""
         trees = {m: mi.tree for m, mi in self._modes.items()}
         return RegionIndex(self.region_id, self.networks, stations, self.tree_budget,
-                           _trees=trees)
+                           self.cache_bytes, _trees=trees)
 
     @property
     def modes(self) -> tuple[str, ...]:
@@ -196,7 +198,7 @@ class RegionIndex:
         """
         self.network(mode)
         mode_index = self._modes[mode]
-        return self._cached(mode_index.fields, mask, lambda: service_field(
+        return self._cached("field", mode, mask, lambda: service_field(
             mode_index.network, mode_index.station_nodes[mask]))
 
     def trees(self, mode: str, mask: np.ndarray) -> StationTrees | None:
@@ -206,20 +208,11 @@ class RegionIndex:
         mode_index = self._modes[mode]
         if int(mask.sum()) * mode_index.network.n_nodes > self.tree_budget:
             return None
-        return self._cached(mode_index.trees, mask, lambda: station_trees(
+        return self._cached("trees", mode, mask, lambda: station_trees(
             mode_index.network, mode_index.station_nodes[mask]))
 
-    def _cached(self, cache: OrderedDict, mask: np.ndarray, compute):
-        """Look ``mask``'s entry up in an LRU cache, computing and keeping it if missing."""
-        key = np.packbits(mask).tobytes() + len(mask).to_bytes(4, "little")
-        with self._lock:
-            found = cache.get(key)
-            if found is not None:
-                cache.move_to_end(key)
-                return found
-        computed = compute()
-        with self._lock:
-            cache[key] = computed
-            while len(cache) > FIELD_CACHE_SIZE:
-                cache.popitem(last=False)
-        return computed
+    def _cached(self, kind: str, mode: str, mask: np.ndarray, compute):
+        """The index's cached ``kind`` of ``mode`` for the stations in ``mask``, computed and
+        kept if missing."""
+        key = (kind, mode, np.packbits(mask).tobytes() + len(mask).to_bytes(4, "little"))
+        return self._cache.get(key, compute)

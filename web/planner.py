@@ -41,9 +41,6 @@ MAP_LAYERS = {
 #: How long a browser may keep a map layer, seconds.
 LAYER_MAX_AGE_S = 86400
 
-#: Most bytes of map layers and charts the app keeps ready to send.
-LAYER_CACHE_BYTES = 64 * 1024 * 1024
-
 #: The cache name of a planner view's chart.
 CHART = "chart.svg"
 
@@ -53,8 +50,10 @@ def _atlas() -> Atlas:
 
 
 def _figures() -> LayerCache:
-    """The app's cache of map layers and chart images, ready to send."""
-    return current_app.extensions.setdefault("map_layers", LayerCache(LAYER_CACHE_BYTES))
+    """The app's cache of map layers and chart images, ready to send (at most the app's
+    ``LAYER_CACHE_BYTES``)."""
+    return current_app.extensions.setdefault(
+        "map_layers", LayerCache(current_app.config["LAYER_CACHE_BYTES"]))
 
 
 def _figure_keys(region: Region, group: WorkerGroup, threshold: float) -> dict[str, tuple]:
