@@ -54,11 +54,11 @@ PAIR_BUDGET = 1 << 22
 _PAIR_STEP = 1 << 17
 
 #: Most grid nodes of the canvases areas are traced on (see :class:`_Tiles`) at once, unless
-#: one area's grid is larger; 4 bytes each, and 24 while marching squares runs.
-CANVAS_CELLS = 1 << 21
+#: one area's grid is larger; 4 bytes each, and 28 while marching squares runs.
+CANVAS_CELLS = 1 << 20
 
 #: Nodes a canvas row of area grids fills before the next row starts (see :class:`_Tiles`).
-_CANVAS_WIDTH = 2048
+_CANVAS_WIDTH = 1024
 
 #: Columns of :func:`service_areas`, :func:`gap_areas` and :func:`uncovered_streets` frames.
 SERVICE_AREA_COLUMNS = ["station", "reached_m", "area_m2", "geometry"]
@@ -788,16 +788,20 @@ class _Tiles(NamedTuple):
 
     @classmethod
     def pack(cls, area: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> "_Tiles":
-        """Lay the grids of ``area`` (boxes ``lo`` to ``hi``) in rows, in order."""
+        """Lay the grids of ``area`` (boxes ``lo`` to ``hi``) in rows, in order: a row starts
+        every tile that begins before its first :data:`_CANVAS_WIDTH` columns (one tile fills
+        its canvas alone)."""
         size = hi - lo + 3
         start = np.cumsum(size[:, 0]) - size[:, 0]
-        shelf = start // _CANVAS_WIDTH
+        widest = int(size[:, 0].max())
+        row = max(min(_CANVAS_WIDTH, int(start[-1])), 1)
+        shelf = start // row
         first = np.flatnonzero(np.diff(shelf, prepend=-1))
         rank = np.cumsum(np.diff(shelf, prepend=-1) > 0) - 1
         height = np.maximum.reduceat(size[:, 1], first)
         shelf_row = np.cumsum(height) - height
-        width = _CANVAS_WIDTH + int(size[:, 0].max())
-        column = start - shelf * _CANVAS_WIDTH
+        width = widest + (row if len(area) > 1 else 0)
+        column = start - shelf * row
         at = np.column_stack([column, shelf_row[rank]])
         return cls(area, lo, at, rank * width + column, shelf_row,
                    (int(height.sum()), width))

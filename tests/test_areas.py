@@ -271,7 +271,7 @@ def test_areas_traced_side_by_side_are_the_areas_traced_alone(monkeypatch):
     expected_gaps = gap_areas(net, times, 150.0, demand)
     expected_areas = service_areas(net, stations, 300.0)
     assert len(expected_gaps) > 10
-    for cells, width in ((1, 1), (1 << 30, 1 << 20)):
+    for cells, width in ((1, 1), (1 << 30, 1 << 12)):
         monkeypatch.setattr(geo.areas, "CANVAS_CELLS", cells)
         monkeypatch.setattr(geo.areas, "_CANVAS_WIDTH", width)
         for traced, expected in ((gap_areas(net, times, 150.0, demand), expected_gaps),
