@@ -186,17 +186,17 @@ def print_table(results: list[dict], views_per_round: int) -> None:
     print()
     print(f"== resident memory of yizhan serve over {len(peer['trace'])} planner views "
           f"({views_per_round} a round), MB ==")
-    print(f"{'run':<34} {'start':>7} {'peak':>7} {'end':>7} {'end/peer':>9} {'peak/peer':>10}"
+    print(f"{'run':<40} {'start':>7} {'peak':>7} {'end':>7} {'end/peer':>9} {'peak/peer':>10}"
           f" {'s':>6} {'requests':>9} {'MB sent':>8}")
     for r in results:
-        print(f"{r['label']:<34} {r['start']:>7.0f} {r['peak']:>7.0f} {r['end']:>7.0f} "
+        print(f"{r['label']:<40} {r['start']:>7.0f} {r['peak']:>7.0f} {r['end']:>7.0f} "
               f"{r['end'] / peer['end']:>9.2f} {r['peak'] / peer['peak']:>10.2f} {r['s']:>6.0f} "
               f"{r['requests']:>9} {r['mb_sent']:>8.1f}")
     print(f"target: at most {TARGET_MB} MB resident at the end")
     print()
     print("resident MB after each view:")
     for r in results:
-        print(f"{r['label']:<34} " + " ".join(f"{mb:.0f}" for mb in r["trace"]))
+        print(f"{r['label']:<40} " + " ".join(f"{mb:.0f}" for mb in r["trace"]))
 
 
 def main() -> None:
