@@ -1,5 +1,6 @@
 """What kept results weigh, and caches that keep within a budget of bytes."""
 
+from click.testing import CliRunner
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -14,6 +15,7 @@ from geo.store import StationStore
 from tests.test_field import grid_network
 from tests.test_nearest import station_at
 from web import create_app
+from web.cli import main
 
 
 def test_an_array_weighs_its_buffer():
@@ -125,3 +127,11 @@ def test_a_budget_that_is_not_a_number_names_its_variable(monkeypatch, fresh_ins
     monkeypatch.setenv("YIZHAN_FIELD_CACHE_MB", "lots")
     with pytest.raises(ValueError, match="YIZHAN_FIELD_CACHE_MB"):
         create_app({"DATABASE_URL": f"sqlite:///{fresh_instance}/y.db", "SEED_DEMO": False})
+
+
+def test_serve_refuses_a_budget_that_is_not_a_number_with_a_message(monkeypatch,
+                                                                      fresh_instance):
+    monkeypatch.setenv("YIZHAN_ANALYSIS_CACHE_MB", "1 GB")
+    result = CliRunner().invoke(main, ["serve", "--port", "5999"])
+    assert result.exit_code == 1
+    assert "YIZHAN_ANALYSIS_CACHE_MB must be a number of megabytes" in result.output
