@@ -671,8 +671,8 @@ def _traced_areas(edge_lines: _EdgeLines, part_area: np.ndarray, part_edge: np.n
             for chunk in _chunks(pair_ptr[local + 1] - pair_ptr[local], PAIR_BUDGET):
                 first, last = pair_ptr[local[chunk]], pair_ptr[local[chunk] + 1]
                 take = _ranges(first, last)
-                tiles.lower(canvas, np.repeat(tile[chunk], last - first), gx[take], gy[take],
-                            dist[take])
+                tiles.lower(canvas, np.repeat(tiles.shift[tile[chunk]], last - first),
+                            gx[take], gy[take], dist[take])
         return lower
 
     def measuring(s: int):
@@ -681,7 +681,7 @@ def _traced_areas(edge_lines: _EdgeLines, part_area: np.ndarray, part_edge: np.n
             for chunk in _chunks(cost[units_of[s]], PAIR_BUDGET):
                 a, b, _ = _segments_of(seg_a, seg_b, seg_ptr, units_of[s][chunk])
                 _, gx, gy, dist = _near_nodes(a, b, grid)
-                tiles.lower(canvas, np.zeros(len(gx), np.int64), gx, gy, dist)
+                tiles.lower(canvas, tiles.shift[0], gx, gy, dist)
         return lower
 
     order = np.argsort(area_xy[:, 0], kind="stable")
@@ -788,31 +788,34 @@ class _Tiles(NamedTuple):
 
     @classmethod
     def pack(cls, area: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> "_Tiles":
-        """Lay the grids of ``area`` (boxes ``lo`` to ``hi``) in rows, in order: a row starts
-        every tile that begins before its first :data:`_CANVAS_WIDTH` columns (one tile fills
-        its canvas alone)."""
+        """Lay the grids of ``area`` (boxes ``lo`` to ``hi``) in rows, in order: a row takes
+        the tiles that begin within its first :data:`_CANVAS_WIDTH` columns, and the canvas is
+        as wide as its widest row."""
         size = hi - lo + 3
         start = np.cumsum(size[:, 0]) - size[:, 0]
-        widest = int(size[:, 0].max())
-        row = max(min(_CANVAS_WIDTH, int(start[-1])), 1)
-        shelf = start // row
+        shelf = start // _CANVAS_WIDTH
         first = np.flatnonzero(np.diff(shelf, prepend=-1))
         rank = np.cumsum(np.diff(shelf, prepend=-1) > 0) - 1
         height = np.maximum.reduceat(size[:, 1], first)
         shelf_row = np.cumsum(height) - height
-        width = widest + (row if len(area) > 1 else 0)
-        column = start - shelf * row
+        column = start - shelf * _CANVAS_WIDTH
+        width = int((column + size[:, 0]).max())
         at = np.column_stack([column, shelf_row[rank]])
         return cls(area, lo, at, rank * width + column, shelf_row,
                    (int(height.sum()), width))
 
-    def lower(self, canvas: np.ndarray, tile: np.ndarray, gx: np.ndarray, gy: np.ndarray,
-              dist: np.ndarray) -> None:
-        """Lower the canvas to the distances ``dist`` at nodes (gx, gy) of the tiles ``tile``."""
-        shift = (self.at[:, 1] - self.lo[:, 1] + 1) * self.shape[1] + self.at[:, 0] \
+    @property
+    def shift(self) -> np.ndarray:
+        """What turns a grid node's ``row * width + column`` (``width`` the canvas's) into its
+        place on the canvas, in each tile (K,)."""
+        return (self.at[:, 1] - self.lo[:, 1] + 1) * self.shape[1] + self.at[:, 0] \
             - self.lo[:, 0] + 1
-        np.minimum.at(canvas.ravel(), gy.astype(np.int64) * self.shape[1] + gx + shift[tile],
-                      dist)
+
+    def lower(self, canvas: np.ndarray, shift: np.ndarray | int, gx: np.ndarray,
+              gy: np.ndarray, dist: np.ndarray) -> None:
+        """Lower the canvas to the distances ``dist`` at grid nodes (gx, gy) of tiles whose
+        :attr:`shift` is ``shift``."""
+        np.minimum.at(canvas.ravel(), gy.astype(np.int64) * self.shape[1] + gx + shift, dist)
 
     def find(self, xy: np.ndarray) -> np.ndarray:
         """The tile holding each canvas point (column, row) (P, 2) (P,)."""
