@@ -53,6 +53,13 @@ PAIR_BUDGET = 1 << 22
 #: About how many (grid node, segment) pairs are measured in one vectorised step.
 _PAIR_STEP = 1 << 17
 
+#: Most grid nodes of the canvases areas are traced on (see :class:`_Tiles`) at once, unless
+#: one area's grid is larger; 4 bytes each, and 28 while marching squares runs.
+CANVAS_CELLS = 1 << 20
+
+#: Nodes a canvas row of area grids fills before the next row starts (see :class:`_Tiles`).
+_CANVAS_WIDTH = 1024
+
 #: Columns of :func:`service_areas`, :func:`gap_areas` and :func:`uncovered_streets` frames.
 SERVICE_AREA_COLUMNS = ["station", "reached_m", "area_m2", "geometry"]
 GAP_COLUMNS = ["gap", "uncovered_demand", "street_m", "area_m2", "centre_time_s",
@@ -405,7 +412,7 @@ def _head_fraction(head_time: np.ndarray, edge_time: np.ndarray, threshold_s: fl
 def _streets(network: Network) -> _Streets:
     """Index each street once (see :class:`_Streets`)."""
     u, v = network.edge_u, network.edge_v
-    reverse = network.edge_ids(v, u)
+    reverse = network.reverse_edge
     edge = np.nonzero((reverse < 0) | (u < v))[0]
     street_reverse = reverse[edge]
     two_way = street_reverse >= 0
@@ -589,7 +596,10 @@ def _traced_areas(edge_lines: _EdgeLines, part_area: np.ndarray, part_edge: np.n
     segments' boxes widened by the cap, filled with the cap and lowered to the distances
     measured; marching squares on it give the area. A
     node beyond the cap has no neighbour within ``buffer_m`` (distance changes by at most a cell
-    between neighbours), so the capped nodes never bear on the outline.
+    between neighbours), so the capped nodes never bear on the outline. The grids of a batch's
+    areas are laid side by side on canvases of up to :data:`CANVAS_CELLS` nodes (see
+    :class:`_Tiles`), each lowered and traced in one pass, so that a city's thousands of small
+    gaps cost a few whole-array steps rather than a few steps each.
 
     Args:
         edge_lines: the network's edge shapes in UTM.
@@ -627,49 +637,64 @@ def _traced_areas(edge_lines: _EdgeLines, part_area: np.ndarray, part_edge: np.n
     unit_hi = np.full((units, 2), np.iinfo(np.int64).min)
     unit_lo[has_segments] = np.minimum.reduceat(seg_lo, seg_ptr[:-1][has_segments])
     unit_hi[has_segments] = np.maximum.reduceat(seg_hi, seg_ptr[:-1][has_segments])
+    # Each area's units and the box of its grid's nodes (lo > hi for one without segments).
     area_ptr = np.searchsorted(part_area, np.arange(count + 1))
     units_of = [unit_of_part[area_ptr[s]:area_ptr[s + 1]] for s in range(count)]
-    out = np.empty(count, dtype=object)
+    area_lo = np.full((count, 2), np.iinfo(np.int64).max)
+    area_hi = np.full((count, 2), np.iinfo(np.int64).min)
+    held = area_ptr[:-1] < area_ptr[1:]
+    area_lo[held] = np.minimum.reduceat(unit_lo[unit_of_part], area_ptr[:-1][held])
+    area_hi[held] = np.maximum.reduceat(unit_hi[unit_of_part], area_ptr[:-1][held])
+    out = np.full(count, shapely.Polygon(), dtype=object)
 
-    def trace_area(s: int, stored: tuple | None) -> None:
-        """Trace area ``s``, its distances read from ``stored`` (members, pair_ptr, gx, gy,
-        dist) or, if None, measured as it goes."""
-        mine = units_of[s]
-        lo = unit_lo[mine].min(axis=0, initial=np.iinfo(np.int64).max)
-        hi = unit_hi[mine].max(axis=0, initial=np.iinfo(np.int64).min)
-        if (lo > hi).any():
-            out[s] = shapely.Polygon()
-            return
-        values = grid.values(lo, hi)
-        if stored is not None:
-            members, pair_ptr, gx, gy, dist = stored
-            local = np.searchsorted(members, mine)
-            for chunk in _chunks(pair_ptr[local + 1] - pair_ptr[local], PAIR_BUDGET):
-                take = _ranges(pair_ptr[local[chunk]], pair_ptr[local[chunk] + 1])
-                grid.lower(values, lo, gx[take], gy[take], dist[take])
-        else:
-            for chunk in _chunks(cost[mine], PAIR_BUDGET):
-                a, b, _ = _segments_of(seg_a, seg_b, seg_ptr, mine[chunk])
-                grid.lower(values, lo, *_near_nodes(a, b, grid)[1:])
-        out[s] = _trace(values, grid.origin + (lo - 1) * cell_m, cell_m, buffer_m)
+    def trace(areas: np.ndarray, lower) -> None:
+        """Trace ``areas`` on canvases, each lowered by ``lower(tiles, canvas)``."""
+        sizes = np.prod(area_hi[areas] - area_lo[areas] + 3, axis=1)
+        for chunk in _chunks(sizes, CANVAS_CELLS):
+            tiles = _Tiles.pack(areas[chunk], area_lo[areas[chunk]], area_hi[areas[chunk]])
+            canvas = np.full(tiles.shape, grid.cap, dtype=np.float32)
+            lower(tiles, canvas)
+            polygons, tile = _trace(canvas, tiles, grid, buffer_m)
+            _gather(out, tiles.area, polygons, tile)
 
-    def trace_batch(batch: list[int], members: np.ndarray) -> None:
-        """Measure the batch's streets once (unless they exceed the budget: a batch of one
-        area), then trace its areas."""
-        if cost[members].sum() > PAIR_BUDGET:
-            for s in batch:
-                trace_area(s, None)
-            return
+    def measured(members: np.ndarray):
+        """A lowering from the distances of ``members``' streets, measured once."""
         a, b, owner = _segments_of(seg_a, seg_b, seg_ptr, members)
         counts, gx, gy, dist = _near_nodes(a, b, grid)
         pair_ptr = np.zeros(len(members) + 1, dtype=np.int64)
         np.cumsum(np.bincount(owner, counts, minlength=len(members)), out=pair_ptr[1:])
-        for s in batch:
-            trace_area(s, (members, pair_ptr, gx, gy, dist))
+
+        def lower(tiles: _Tiles, canvas: np.ndarray) -> None:
+            mine = [units_of[s] for s in tiles.area.tolist()]
+            local = np.searchsorted(members, np.concatenate(mine))
+            tile = np.repeat(np.arange(len(mine)), [len(m) for m in mine])
+            for chunk in _chunks(pair_ptr[local + 1] - pair_ptr[local], PAIR_BUDGET):
+                first, last = pair_ptr[local[chunk]], pair_ptr[local[chunk] + 1]
+                take = _ranges(first, last)
+                tiles.lower(canvas, np.repeat(tiles.shift[tile[chunk]], last - first),
+                            gx[take], gy[take], dist[take])
+        return lower
+
+    def measuring(s: int):
+        """A lowering that measures area ``s``'s streets as it goes (a batch of one area)."""
+        def lower(tiles: _Tiles, canvas: np.ndarray) -> None:
+            for chunk in _chunks(cost[units_of[s]], PAIR_BUDGET):
+                a, b, _ = _segments_of(seg_a, seg_b, seg_ptr, units_of[s][chunk])
+                _, gx, gy, dist = _near_nodes(a, b, grid)
+                tiles.lower(canvas, tiles.shift[0], gx, gy, dist)
+        return lower
 
     order = np.argsort(area_xy[:, 0], kind="stable")
     for batch, members in _area_batches(order, units_of, cost, PAIR_BUDGET):
-        trace_batch(batch, members)
+        batch = np.array(batch)
+        batch = batch[(area_lo[batch] <= area_hi[batch]).all(axis=1)]
+        if len(batch) == 0:
+            continue
+        if cost[members].sum() > PAIR_BUDGET:
+            for s in batch.tolist():
+                trace(np.array([s]), measuring(s))
+        else:
+            trace(batch, measured(members))
     return out
 
 
@@ -738,17 +763,64 @@ class _Grid(NamedTuple):
         hi = np.floor((np.maximum(a, b) + self.cap - self.origin) / self.cell_m)
         return lo.astype(np.int64), hi.astype(np.int64)
 
-    def values(self, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-        """A grid over nodes ``lo - 1`` to ``hi + 1`` (rows along y), all at the cap, in float32
-        as the distances lowered into it (see :func:`_near_nodes`)."""
-        nx, ny = (hi - lo + 3).tolist()
-        return np.full((ny, nx), self.cap, dtype=np.float32)
 
-    def lower(self, values: np.ndarray, lo: np.ndarray, gx: np.ndarray, gy: np.ndarray,
-              dist: np.ndarray) -> None:
-        """Lower the grid made by :meth:`values` for ``lo`` to the distances at nodes (gx, gy)."""
-        nx = values.shape[1]
-        np.minimum.at(values.ravel(), (gy - (lo[1] - 1)) * nx + (gx - (lo[0] - 1)), dist)
+class _Tiles(NamedTuple):
+    """Areas' grids laid side by side on one canvas, each its nodes ``lo - 1`` to ``hi + 1``
+    (a border of nodes at the cap around its box), in rows of about :data:`_CANVAS_WIDTH`
+    nodes.
+
+    Attributes:
+        area: the area of each tile (K,).
+        lo: each area's first node in its box, grid (column, row) (K, 2).
+        at: where each tile's first node (``lo - 1``) lies on the canvas (column, row) (K, 2).
+        key: each tile's position in the canvas's reading order, ``row of tiles * width +
+            column`` (K,), increasing.
+        shelf_row: the first canvas row of each row of tiles, increasing.
+        shape: the canvas's (rows, columns).
+    """
+
+    area: np.ndarray
+    lo: np.ndarray
+    at: np.ndarray
+    key: np.ndarray
+    shelf_row: np.ndarray
+    shape: tuple[int, int]
+
+    @classmethod
+    def pack(cls, area: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> "_Tiles":
+        """Lay the grids of ``area`` (boxes ``lo`` to ``hi``) in rows, in order: a row takes
+        the tiles that begin within its first :data:`_CANVAS_WIDTH` columns, and the canvas is
+        as wide as its widest row."""
+        size = hi - lo + 3
+        start = np.cumsum(size[:, 0]) - size[:, 0]
+        shelf = start // _CANVAS_WIDTH
+        first = np.flatnonzero(np.diff(shelf, prepend=-1))
+        rank = np.cumsum(np.diff(shelf, prepend=-1) > 0) - 1
+        height = np.maximum.reduceat(size[:, 1], first)
+        shelf_row = np.cumsum(height) - height
+        column = start - shelf * _CANVAS_WIDTH
+        width = int((column + size[:, 0]).max())
+        at = np.column_stack([column, shelf_row[rank]])
+        return cls(area, lo, at, rank * width + column, shelf_row,
+                   (int(height.sum()), width))
+
+    @property
+    def shift(self) -> np.ndarray:
+        """What turns a grid node's ``row * width + column`` (``width`` the canvas's) into its
+        place on the canvas, in each tile (K,)."""
+        return (self.at[:, 1] - self.lo[:, 1] + 1) * self.shape[1] + self.at[:, 0] \
+            - self.lo[:, 0] + 1
+
+    def lower(self, canvas: np.ndarray, shift: np.ndarray | int, gx: np.ndarray,
+              gy: np.ndarray, dist: np.ndarray) -> None:
+        """Lower the canvas to the distances ``dist`` at grid nodes (gx, gy) of tiles whose
+        :attr:`shift` is ``shift``."""
+        np.minimum.at(canvas.ravel(), gy.astype(np.int64) * self.shape[1] + gx + shift, dist)
+
+    def find(self, xy: np.ndarray) -> np.ndarray:
+        """The tile holding each canvas point (column, row) (P, 2) (P,)."""
+        rank = np.searchsorted(self.shelf_row, np.floor(xy[:, 1]), side="right") - 1
+        return np.searchsorted(self.key, rank * self.shape[1] + xy[:, 0], side="right") - 1
 
 
 def _segments_of(a: np.ndarray, b: np.ndarray, ptr: np.ndarray, groups: np.ndarray
@@ -848,25 +920,55 @@ def _ranges(start: np.ndarray, stop: np.ndarray) -> np.ndarray:
     return np.repeat(start - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
 
 
-def _trace(grid: np.ndarray, origin: np.ndarray, cell_m: float, level: float) -> shapely.Geometry:
-    """The region where ``grid`` (values at ``origin + (i, j) * cell_m``, rows along y) is at most
-    ``level``, as a Polygon or MultiPolygon; the grid's border must lie above ``level``.
+def _trace(canvas: np.ndarray, tiles: _Tiles, grid: _Grid, level: float
+           ) -> tuple[np.ndarray, np.ndarray]:
+    """The regions where ``canvas`` (tiles of area grids, rows along y) is at most ``level``,
+    as polygons in UTM, with the tile of each; every tile's border must lie above ``level``.
 
     Vertices in a straight line with their neighbours (within 1e-5 of a cell: the outline along
     a straight street) are dropped.
+
+    Returns:
+        The polygons, each within one tile, in the canvas's reading order, and their tiles.
     """
-    generator = contourpy.contour_generator(
-        z=grid, fill_type=contourpy.FillType.ChunkCombinedOffsetOffset, chunk_size=0)
+    rows, columns = canvas.shape
+    x, y = np.meshgrid(np.arange(columns, dtype=np.float64), np.arange(rows, dtype=np.float64))
+    generator = contourpy.SerialContourGenerator(
+        x, y, canvas.astype(np.float64), None, corner_mask=True,
+        line_type=contourpy.LineType.Separate,
+        fill_type=contourpy.FillType.ChunkCombinedOffsetOffset, quad_as_tri=False,
+        z_interp=contourpy.ZInterp.Linear)
     (points,), (ring_offsets,), (outer_offsets,) = generator.filled(-np.inf, level)
     if points is None:
-        return shapely.Polygon()
+        return np.zeros(0, dtype=object), np.zeros(0, dtype=np.int64)
     ring_offsets = ring_offsets.astype(np.int64)
+    outer_offsets = outer_offsets.astype(np.int64)
+    tile = tiles.find(points[ring_offsets[outer_offsets[:-1]]])
+    point_tile = np.repeat(tile, np.diff(ring_offsets[outer_offsets]))
     keep = _turning_vertices(points, ring_offsets)
     ring = np.repeat(np.arange(len(ring_offsets) - 1), np.diff(ring_offsets))[keep]
-    rings = shapely.linearrings(points[keep] * cell_m + origin, indices=ring)
+    origin = grid.origin + (tiles.lo - 1) * grid.cell_m
+    at = point_tile[keep]
+    rings = shapely.linearrings((points[keep] - tiles.at[at]) * grid.cell_m + origin[at],
+                                indices=ring)
     polygons = shapely.polygons(rings, indices=np.repeat(np.arange(len(outer_offsets) - 1),
                                                          np.diff(outer_offsets)))
-    return polygons[0] if len(polygons) == 1 else shapely.multipolygons(polygons)
+    return polygons, tile
+
+
+def _gather(out: np.ndarray, area: np.ndarray, polygons: np.ndarray, tile: np.ndarray) -> None:
+    """Set ``out`` of each tile's area to its polygons: one Polygon, or a MultiPolygon of
+    several in their order (tiles without polygons are left as they are)."""
+    order = np.argsort(tile, kind="stable")
+    tile, polygons = tile[order], polygons[order]
+    owner, first, count = np.unique(tile, return_index=True, return_counts=True)
+    single = count == 1
+    out[area[owner[single]]] = polygons[first[single]]
+    several = np.repeat(~single, count)
+    if several.any():
+        out[area[owner[~single]]] = shapely.multipolygons(
+            polygons[several], indices=np.repeat(np.arange(int((~single).sum())),
+                                                 count[~single]))
 
 
 def _turning_vertices(points: np.ndarray, ring_offsets: np.ndarray,
@@ -950,8 +1052,9 @@ def _gap_centres(network: Network, edge_lines: _EdgeLines, streets: _Streets,
     first = tied[np.unique(gap[tied], return_index=True)[1]]  # the lowest node of any tie
     centre_xy[gap[first]] = network.node_xy[nodes[first]]
     centre_time[gap[first]] = node_time_s[nodes[first]]
-    lone = np.setdiff1d(np.arange(count), gap)
-    piece = np.nonzero(np.isin(part_gap, lone))[0]
+    has_node = np.zeros(count, dtype=bool)
+    has_node[gap] = True
+    piece = np.nonzero(~has_node[part_gap])[0]
     along = (parts.start[piece] + parts.end[piece]) / 2.0
     centre_xy[part_gap[piece]] = _point_along(edge_lines, part_edge[piece], along)
     edge, reverse = streets.edge[parts.row[piece]], streets.reverse[parts.row[piece]]

@@ -4,12 +4,16 @@ An :class:`Atlas` builds a region's :class:`~geo.index.RegionIndex` the first ti
 (networks from the disk cache, stations from the store). Whenever the store's revision moves it
 asks the store which stations were written since (their history), and re-reads and re-snaps
 only those, so a saved change shows in the next query at a cost that grows with the change.
+
+The regions' networks stay loaded: they are what every query reads. What is computed from them
+(service fields, demand layers, coverage analyses) is kept in caches bounded by bytes (see
+:class:`geo.memory.LruCache`), so the atlas's memory is its networks and these budgets however
+many views are asked for.
 """
 
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
 from pathlib import Path
 
 import geopandas as gpd
@@ -20,7 +24,8 @@ from geo.candidates import CandidateRules, candidate_sites
 from geo.demand import DemandLayer, demand_layer
 from geo.demo import demo_stations, demo_stations_on_network
 from geo.groups import worker_group
-from geo.index import RegionIndex
+from geo.index import FIELD_CACHE_BYTES, RegionIndex
+from geo.memory import LruCache
 from geo.recommend import Recommendation, recommend_sites
 from geo.regions import OSM_SUFFIXES, Region, get_region, list_regions, load_networks
 from geo.sites import cached_sites
@@ -28,8 +33,12 @@ from geo.stations import Station
 from geo.store import StationStore
 from geo.whatif import Site, whatif_coverage
 
-#: How many coverage analyses the atlas keeps.
-ANALYSIS_CACHE_SIZE = 16
+#: Most bytes of coverage analyses the atlas keeps (a city's analysis with geometry: about
+#: 20–100 MB).
+ANALYSIS_CACHE_BYTES = 512 * 1024 * 1024
+
+#: Most bytes of demand layers the atlas keeps (8 bytes a network node each).
+DEMAND_CACHE_BYTES = 64 * 1024 * 1024
 
 #: How many demo stations a region without host-like sites gets.
 DEMO_NETWORK_STATIONS = 40
@@ -40,13 +49,19 @@ class Atlas:
 
     Args:
         store: the station store.
+        analysis_bytes: most bytes of coverage analyses kept.
+        demand_bytes: most bytes of demand layers kept.
+        field_bytes: most bytes of service fields and station trees each region's index keeps.
     """
 
-    def __init__(self, store: StationStore) -> None:
+    def __init__(self, store: StationStore, analysis_bytes: int = ANALYSIS_CACHE_BYTES,
+                 demand_bytes: int = DEMAND_CACHE_BYTES,
+                 field_bytes: int = FIELD_CACHE_BYTES) -> None:
         self.store = store
+        self.field_bytes = field_bytes
         self._indexes: dict[str, tuple[object, RegionIndex, int]] = {}
-        self._demand: dict[tuple[str, str], DemandLayer] = {}
-        self._analyses: OrderedDict[tuple, CoverageAnalysis] = OrderedDict()
+        self._demand = LruCache(demand_bytes)
+        self._analyses = LruCache(analysis_bytes)
         self._lock = threading.Lock()
 
     def regions(self) -> list[Region]:
@@ -75,7 +90,8 @@ class Atlas:
                 mark, _ = self.store.changed_since(None)
                 region = get_region(region_id)
                 index = RegionIndex(region_id, load_networks(region, progress=progress),
-                                    self.store.list(region=region_id))
+                                    self.store.list(region=region_id),
+                                    cache_bytes=self.field_bytes)
             self._indexes[region_id] = (revision, index, mark)
             return index
 
@@ -90,13 +106,11 @@ class Atlas:
         return mark, index.with_changes(changed, np.setdiff1d(written, kept))
 
     def demand(self, region_id: str, group_id: str) -> DemandLayer:
-        """A worker group's demand layer from the region's own data (built once, then kept)."""
-        key = (region_id, group_id)
-        if key not in self._demand:
-            group = worker_group(group_id)
-            network = self.index(region_id).network(group.mode)
-            self._demand[key] = demand_layer(get_region(region_id), group_id, network)
-        return self._demand[key]
+        """A worker group's demand layer from the region's own data (built once, then kept
+        within the demand budget)."""
+        return self._demand.get((region_id, group_id), lambda: demand_layer(
+            get_region(region_id), group_id,
+            self.index(region_id).network(worker_group(group_id).mode)))
 
     def coverage(self, region_id: str, group_id: str, threshold_min: float | None = None,
                  geometry: bool = True) -> CoverageAnalysis:
@@ -104,15 +118,11 @@ class Atlas:
         :func:`geo.analysis.coverage_analysis`), kept until the stations change."""
         index = self.index(region_id)
         key = self._analysis_key(region_id, group_id, threshold_min, geometry)
-        with self._lock:
-            found = self._kept(key)
+        found = self._kept(key)
         if found is None:
-            found = coverage_analysis(index, worker_group(group_id),
-                                      self.demand(region_id, group_id), key[3], geometry)
-            with self._lock:
-                self._analyses[key] = found
-                while len(self._analyses) > ANALYSIS_CACHE_SIZE:
-                    self._analyses.popitem(last=False)
+            found = self._analyses.put(key, coverage_analysis(
+                index, worker_group(group_id), self.demand(region_id, group_id), key[3],
+                geometry))
         return found
 
     def cached_coverage(self, region_id: str, group_id: str, threshold_min: float | None = None,
@@ -124,14 +134,14 @@ class Atlas:
             known = self._indexes.get(region_id)
             if known is None or known[0] != revision:
                 return None
-            return self._kept(self._analysis_key(region_id, group_id, threshold_min, geometry))
+            key = self._analysis_key(region_id, group_id, threshold_min, geometry)
+        return self._kept(key)
 
     def _kept(self, key: tuple) -> CoverageAnalysis | None:
-        """The kept analysis of a cache key; one with geometry also answers for one without
-        (call with the lock held)."""
-        found = self._analyses.get(key)
+        """The kept analysis of a cache key; one with geometry also answers for one without."""
+        found = self._analyses.find(key)
         if found is None and not key[-1]:
-            found = self._analyses.get((*key[:-1], True))
+            found = self._analyses.find((*key[:-1], True))
         return found
 
     def _analysis_key(self, region_id: str, group_id: str, threshold_min: float | None,

@@ -115,7 +115,7 @@ def street_lengths(network: Network, node_time_s: np.ndarray,
     """
     fraction = reached_fraction(network, node_time_s, threshold_s)
     u, v = network.edge_u, network.edge_v
-    reverse = network.edge_ids(v, u)
+    reverse = network.reverse_edge
     two_way = reverse >= 0
     first = ~two_way | (u < v)
     both = np.where(two_way, fraction + fraction[np.maximum(reverse, 0)], fraction)

@@ -400,7 +400,7 @@ def _street_weights(network: Network, edge_length: np.ndarray) -> np.ndarray:
     Returns:
         float64 (N,) length per node.
     """
-    two_way = network.edge_ids(network.edge_v, network.edge_u) >= 0
+    two_way = network.reverse_edge >= 0
     half = np.asarray(edge_length, dtype=np.float64) * np.where(two_way, 0.25, 0.5)
     return (np.bincount(network.edge_u, half, minlength=network.n_nodes)
             + np.bincount(network.edge_v, half, minlength=network.n_nodes))

@@ -9,13 +9,13 @@ its station arrays from the old ones with numpy.
 What is computed on a network alone is kept per mode and shared by every index over the same
 networks: fields are cached by the nodes of the stations they were computed from (so a change
 to a station outside a field's set keeps the field, and one inside it computes it anew, once),
-and trees by their root node.
+up to a budget of bytes for all modes together (see :class:`geo.memory.LruCache`), and trees by
+their root node, up to :data:`TREE_BUDGET` entries per mode.
 """
 
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
@@ -25,11 +25,13 @@ from scipy.spatial import cKDTree
 
 from geo.field import NodeTrees, ServiceField, node_trees, service_field
 from geo.hours import open_state
+from geo.memory import LruCache
 from geo.network import Network
 from geo.stations import AMENITIES, KINDS, Station
 
-#: How many service fields (distinct station sets) are kept per mode.
-FIELD_CACHE_SIZE = 32
+#: Most bytes of service fields each region keeps, all modes together (a 1,000,000-node
+#: network's field is 32 MB).
+FIELD_CACHE_BYTES = 256 * 1024 * 1024
 
 #: Largest tree roots × nodes for which shortest-path trees are kept (12 bytes an entry).
 TREE_BUDGET = 8_000_000
@@ -67,10 +69,10 @@ class _ModeIndex:
     """One mode's network, its node KD-tree and bounds, and the fields and trees computed on
     it."""
 
-    def __init__(self, network: Network) -> None:
+    def __init__(self, network: Network, fields: LruCache) -> None:
         self.network = network
         self.tree = cKDTree(network.node_xy)
-        self.fields: OrderedDict[bytes, ServiceField] = OrderedDict()
+        self.fields = fields
         self.trees: NodeTrees | None = None
         self.lock = threading.Lock()
         self.bounds = (network.lon.min(), network.lat.min(), network.lon.max(),
@@ -154,6 +156,7 @@ class RegionIndex:
         networks: the region's networks by mode id.
         stations: all the region's stations; only those with status ``open`` serve queries.
         tree_budget: largest tree roots × nodes for which :meth:`trees` keeps trees.
+        cache_bytes: most bytes of service fields kept, all modes together.
     """
 
     def __init__(
@@ -162,6 +165,7 @@ class RegionIndex:
         networks: dict[str, Network],
         stations: list[Station],
         tree_budget: int = TREE_BUDGET,
+        cache_bytes: int = FIELD_CACHE_BYTES,
         _modes: dict[str, _ModeIndex] | None = None,
         _arrays: _StationArrays | None = None,
     ) -> None:
@@ -169,7 +173,10 @@ class RegionIndex:
         self.tree_budget = tree_budget
         self.networks = networks
         self.stations = list(stations)
-        self._modes = _modes or {m: _ModeIndex(n) for m, n in networks.items()}
+        if _modes is None:
+            fields = LruCache(cache_bytes)
+            _modes = {m: _ModeIndex(n, fields) for m, n in networks.items()}
+        self._modes = _modes
         self._arrays = _arrays or _StationArrays.of(self.stations, self._modes)
         self._open_cache: tuple[datetime, np.ndarray] | None = None
 
@@ -283,8 +290,8 @@ class RegionIndex:
         self.network(mode)
         mode_index = self._modes[mode]
         nodes = self._arrays.nodes[mode][mask]
-        return self._cached(mode_index, nodes.tobytes(),
-                            lambda: service_field(mode_index.network, nodes))
+        return mode_index.fields.get((mode, nodes.tobytes()),
+                                     lambda: service_field(mode_index.network, nodes))
 
     def trees(self, mode: str, mask: np.ndarray) -> NodeTrees | None:
         """Return shortest-path trees rooted at the nodes of the stations in ``mask``, or None
@@ -310,21 +317,6 @@ class RegionIndex:
                 kept = None
             mode_index.trees = node_trees(mode_index.network, roots, kept)
             return mode_index.trees
-
-    def _cached(self, mode_index: _ModeIndex, key: bytes, compute) -> ServiceField:
-        """Look a field up in a mode's LRU cache, computing and keeping it if missing."""
-        cache = mode_index.fields
-        with mode_index.lock:
-            found = cache.get(key)
-            if found is not None:
-                cache.move_to_end(key)
-                return found
-        computed = compute()
-        with mode_index.lock:
-            cache[key] = computed
-            while len(cache) > FIELD_CACHE_SIZE:
-                cache.popitem(last=False)
-        return computed
 
 
 def _open_mask(stations: list[Station], when: datetime) -> np.ndarray:

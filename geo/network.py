@@ -199,6 +199,13 @@ class Network:
         found = (pos < self.n_edges) & (self._edge_keys[pos_ok] == wanted)
         return np.where(found, pos, -1)
 
+    @cached_property
+    def reverse_edge(self) -> np.ndarray:
+        """The opposite edge of every edge (v→u of u→v), -1 where there is none (a one-way
+        street), int64 (E,); found once, as every layer of a coverage report pairs the two
+        directions of each street."""
+        return self.edge_ids(self.edge_v, self.edge_u)
+
     def edge_shape(self, edge: int) -> np.ndarray:
         """Return the (k, 2) lon/lat shape of one edge, from tail to head."""
         return self.geom_lonlat[self.geom_offsets[edge]:self.geom_offsets[edge + 1]]

@@ -198,7 +198,7 @@ def add_region(
     estimate = osm_file.stat().st_size // _BYTES_PER_NODE[suffix]
     if area is None and estimate > max_whole_build_nodes():
         raise RegionError(
-            f"{osm_file}: about {estimate / 1e6:.0f} million OSM nodes, too many to build a "
+            f"{osm_file}: about {estimate / 1e6:.1f} million OSM nodes, too many to build a "
             f"region from the whole file (at most {max_whole_build_nodes() / 1e6:g} million); "
             f"cut out the part you need: `yizhan region boundaries {osm_file}` lists the "
             "boundaries in the file, then give one with --boundary NAME or ID, or an area "

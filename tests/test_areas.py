@@ -259,6 +259,28 @@ def test_service_areas_do_not_depend_on_the_memory_budget(monkeypatch):
                                     tolerance=1e-9).all()
 
 
+def test_areas_traced_side_by_side_are_the_areas_traced_alone(monkeypatch):
+    # Areas' grids are laid side by side on canvases of geo.areas.CANVAS_CELLS nodes in rows of
+    # geo.areas._CANVAS_WIDTH; one area a canvas, or all in one row, gives the same areas.
+    import geo.areas
+
+    net = random_streets(8, 150, 2000)
+    stations = np.arange(0, 150, 10)
+    times = service_field(net, stations).time_s
+    demand = np.ones(net.n_nodes)
+    expected_gaps = gap_areas(net, times, 150.0, demand)
+    expected_areas = service_areas(net, stations, 300.0)
+    assert len(expected_gaps) > 10
+    for cells, width in ((1, 1), (1 << 30, 1 << 12)):
+        monkeypatch.setattr(geo.areas, "CANVAS_CELLS", cells)
+        monkeypatch.setattr(geo.areas, "_CANVAS_WIDTH", width)
+        for traced, expected in ((gap_areas(net, times, 150.0, demand), expected_gaps),
+                                 (service_areas(net, stations, 300.0), expected_areas)):
+            np.testing.assert_allclose(traced.area_m2, expected.area_m2, rtol=1e-9)
+            assert shapely.equals_exact(traced.geometry.values, expected.geometry.values,
+                                        tolerance=1e-9).all()
+
+
 def test_a_coarser_grid_still_follows_the_streets():
     net = row_of_streets(5)
     exact_m2 = 300 * 2 * BUFFER + np.pi * BUFFER**2

@@ -14,11 +14,13 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 
 from geo.accounts import AccountStore
-from geo.atlas import Atlas
+from geo.atlas import ANALYSIS_CACHE_BYTES, DEMAND_CACHE_BYTES, Atlas
+from geo.index import FIELD_CACHE_BYTES
 from geo.scenarios import ScenarioStore
 from geo.settings import instance_dir
 from geo.store import StationStore, default_store_url
 from web.i18n import init_babel
+from web.layers import LAYER_CACHE_BYTES
 from web.params import BadParameter, IdConverter, check_text_parameters
 from web.security import install_security_headers
 
@@ -50,7 +52,10 @@ def create_app(config: dict | None = None) -> Flask:
     ``YIZHAN_TILES`` for a basemap tile URL template, ``YIZHAN_SECRET_KEY`` for the key that
     signs session cookies, ``YIZHAN_SECURE_COOKIES=0`` to send session cookies over plain
     HTTP, ``YIZHAN_JOB_WORKERS`` and ``YIZHAN_JOB_QUEUE`` for the heavy-work pool, see
-    :mod:`web.jobs`) and then from ``config``. Session cookies are HttpOnly, SameSite=Lax and,
+    :mod:`web.jobs`, ``YIZHAN_ANALYSIS_CACHE_MB``, ``YIZHAN_DEMAND_CACHE_MB``,
+    ``YIZHAN_FIELD_CACHE_MB`` and ``YIZHAN_LAYER_CACHE_MB`` for the budgets of the caches of
+    coverage analyses, demand layers, service fields (each region's) and map layers, see
+    :class:`geo.atlas.Atlas`) and then from ``config``. Session cookies are HttpOnly, SameSite=Lax and,
     unless turned off, Secure; they last until the browser closes and at most
     :data:`SESSION_LIFETIME`. Every form needs its CSRF token. Answers of
     :data:`COMPRESSED_MIMETYPES` are compressed (brotli or gzip, as the client accepts) unless
@@ -84,6 +89,10 @@ def create_app(config: dict | None = None) -> Flask:
         # A file's ETag names its encoding once compressed: answer revalidations with 304.
         COMPRESS_STREAMING_ENDPOINT_CONDITIONAL=["assets.own", "assets.vendor"],
         COMPRESS_MIN_SIZE=500,  # smaller answers fit in a packet as they are
+        ANALYSIS_CACHE_BYTES=_megabytes("YIZHAN_ANALYSIS_CACHE_MB", ANALYSIS_CACHE_BYTES),
+        DEMAND_CACHE_BYTES=_megabytes("YIZHAN_DEMAND_CACHE_MB", DEMAND_CACHE_BYTES),
+        FIELD_CACHE_BYTES=_megabytes("YIZHAN_FIELD_CACHE_MB", FIELD_CACHE_BYTES),
+        LAYER_CACHE_BYTES=_megabytes("YIZHAN_LAYER_CACHE_MB", LAYER_CACHE_BYTES),
     )
     app.config.update(config or {})
     app.json.ensure_ascii = False
@@ -91,7 +100,10 @@ def create_app(config: dict | None = None) -> Flask:
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = os.environ.get("YIZHAN_SECRET_KEY") or _instance_secret(
             Path(app.instance_path))
-    atlas = Atlas(StationStore(app.config["DATABASE_URL"]))
+    atlas = Atlas(StationStore(app.config["DATABASE_URL"]),
+                  analysis_bytes=app.config["ANALYSIS_CACHE_BYTES"],
+                  demand_bytes=app.config["DEMAND_CACHE_BYTES"],
+                  field_bytes=app.config["FIELD_CACHE_BYTES"])
     if app.config["SEED_DEMO"]:
         for region in atlas.regions():
             atlas.seed_demo_stations(region.id)
@@ -173,6 +185,17 @@ _HTTP_PARAMETERS: dict[int, str] = {
 def _is_api(path: str) -> bool:
     """Whether a request path belongs to the JSON API, whose every answer is JSON."""
     return path == "/api" or path.startswith("/api/")
+
+
+def _megabytes(variable: str, default: int) -> int:
+    """A byte budget from an environment variable in megabytes (MiB), or ``default`` bytes."""
+    value = os.environ.get(variable)
+    if value is None:
+        return default
+    try:
+        return int(float(value) * 1024 * 1024)
+    except ValueError:
+        raise ValueError(f"{variable} must be a number of megabytes, got {value!r}") from None
 
 
 def _instance_secret(folder: Path) -> str:

@@ -309,7 +309,10 @@ def serve(host: str, port: int, threads: int, trusted_proxy: str | None) -> None
 
     from web import create_app
 
-    app = create_app()
+    try:
+        app = create_app()
+    except ValueError as error:  # a setting in the environment that is not a number
+        raise click.ClickException(str(error)) from error
     pool = app.config["JOB_WORKERS"] + app.config["JOB_QUEUE"]
     if threads <= pool:
         raise click.BadParameter(f"must exceed the job pool's workers and queue ({pool}), so "

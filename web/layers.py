@@ -112,8 +112,10 @@ class LayerCache:
 
 
 def map_cache() -> LayerCache:
-    """The app's cache of map layers, tiles and charts, ready to send."""
-    return current_app.extensions.setdefault("map_layers", LayerCache(LAYER_CACHE_BYTES))
+    """The app's cache of map layers, tiles and charts, ready to send (at most the app's
+    ``LAYER_CACHE_BYTES``)."""
+    return current_app.extensions.setdefault(
+        "map_layers", LayerCache(current_app.config["LAYER_CACHE_BYTES"]))
 
 
 def tile_numbers(z: str, x: str, y: str) -> tuple[int, int, int]:
