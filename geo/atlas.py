@@ -23,11 +23,12 @@ from geo.analysis import CoverageAnalysis, coverage_analysis
 from geo.candidates import CandidateRules, candidate_sites
 from geo.demand import DemandLayer, demand_layer
 from geo.demo import demo_stations, demo_stations_on_network
+from geo.extract import OSM_SUFFIXES
 from geo.groups import worker_group
 from geo.index import FIELD_CACHE_BYTES, RegionIndex
 from geo.memory import LruCache
 from geo.recommend import Recommendation, recommend_sites
-from geo.regions import OSM_SUFFIXES, Region, get_region, list_regions, load_networks
+from geo.regions import Region, get_region, list_regions, load_networks, regions_stamp
 from geo.sites import cached_sites
 from geo.stations import Station
 from geo.store import StationStore
@@ -59,7 +60,7 @@ class Atlas:
                  field_bytes: int = FIELD_CACHE_BYTES) -> None:
         self.store = store
         self.field_bytes = field_bytes
-        self._indexes: dict[str, tuple[object, RegionIndex, int]] = {}
+        self._indexes: dict[str, tuple[tuple[object, int], RegionIndex, int]] = {}
         self._demand = LruCache(demand_bytes)
         self._analyses = LruCache(analysis_bytes)
         self._lock = threading.Lock()
@@ -72,18 +73,31 @@ class Atlas:
         """One region by id (``geo.regions.RegionError`` if unknown)."""
         return get_region(region_id)
 
+    def revision(self) -> tuple[object, int]:
+        """What the atlas's answers depend on besides the networks: the store's station
+        revision and the regions' stamp (:func:`geo.regions.regions_stamp`, moved by a region
+        added or removed). A cache of views keyed by it never serves a stale one."""
+        return self.store.revision(), regions_stamp()
+
     def index(self, region_id: str, progress=None) -> RegionIndex:
-        """Return the region's query index, current with the store.
+        """Return the region's query index, current with the store and the regions: once a
+        region is added or removed, every index and what was computed from it is made anew
+        (a region may have been removed and added again from another file).
 
         Args:
             region_id: the region.
             progress: told how far a network build is, a :class:`geo.progress.Progress`.
         """
-        revision = self.store.revision()
+        revision = self.revision()
         with self._lock:
             known = self._indexes.get(region_id)
             if known is not None and known[0] == revision:
                 return known[1]
+            if known is not None and known[0][1] != revision[1]:
+                self._indexes.clear()
+                self._demand.clear()
+                self._analyses.clear()
+                known = None
             if known is not None:
                 mark, index = self._updated(region_id, known[1], known[2])
             else:
@@ -129,7 +143,7 @@ class Atlas:
                         geometry: bool = True) -> CoverageAnalysis | None:
         """The coverage analysis :meth:`coverage` would answer from its cache, or None when it
         would have to compute it (the region's index or the analysis is missing or stale)."""
-        revision = self.store.revision()
+        revision = self.revision()
         with self._lock:
             known = self._indexes.get(region_id)
             if known is None or known[0] != revision:

@@ -95,6 +95,12 @@ class LruCache:
         self._size = 0
         self._lock = threading.Lock()
 
+    def clear(self) -> None:
+        """Drop every value."""
+        with self._lock:
+            self._entries.clear()
+            self._size = 0
+
     def __len__(self) -> int:
         return len(self._entries)
 

@@ -187,6 +187,19 @@ def test_a_tile_that_does_not_exist_is_refused_naming_its_number(client, tile, p
     assert bad(client, f"/planner/tiles/gaps/{tile}.json?{QUERY}") == parameter
 
 
+def test_a_zoom_too_large_to_read_is_refused_with_the_zooms_there_are(client):
+    response = client.get(f"/planner/tiles/gaps/99999999999999999999/1/1.json?{QUERY}")
+    assert response.status_code == 400
+    assert response.json["error"] == {"parameter": "z",
+                                      "message": "must be a whole number from 5 to 18"}
+
+
+def test_an_unknown_layer_is_a_json_404_naming_the_layers(client):
+    response = client.get(f"/planner/tiles/nope/15/0/0.json?{QUERY}")
+    assert response.status_code == 404 and response.json["error"]["parameter"] == "layer"
+    assert "cells, service-areas, gaps, uncovered-streets" in response.json["error"]["message"]
+
+
 def test_a_tile_outside_the_layer_is_empty(client):
     assert client.get(f"/planner/tiles/gaps/15/0/0.json?{QUERY}").status_code == 204
     assert client.get("/streets/nanjing/15/0/0.json").status_code == 204

@@ -17,7 +17,7 @@ import pandas as pd
 import shapely
 from flask import Response, current_app, request, url_for
 
-from geo.tiles import TiledLayer, tile_problem
+from geo.tiles import MAX_ZOOM, MIN_ZOOM, TiledLayer, tile_problem
 from web.params import BadParameter, whole_number
 
 T = TypeVar("T")
@@ -128,7 +128,8 @@ def tile_numbers(z: str, x: str, y: str) -> tuple[int, int, int]:
     for name, raw in (("z", z), ("x", x), ("y", y)):
         numbers[name] = whole_number(raw, 2**31 - 1)
         if numbers[name] is None:
-            raise BadParameter(name, "must be a whole number")
+            raise BadParameter(name, f"must be a whole number from {MIN_ZOOM} to {MAX_ZOOM}"
+                               if name == "z" else "must be a whole number, a tile's at zoom z")
     problem = tile_problem(**numbers)
     if problem:
         raise BadParameter(*problem)

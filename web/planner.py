@@ -4,7 +4,7 @@ layers (``static/planner_map.js``) load from :func:`layer` when they are turned 
 from __future__ import annotations
 
 import numpy as np
-from flask import Blueprint, Response, abort, current_app, g, render_template, request, url_for
+from flask import Blueprint, Response, current_app, g, render_template, request, url_for
 from flask_babel import get_locale, gettext as _
 
 from geo.analysis import CoverageAnalysis
@@ -49,11 +49,17 @@ def _atlas() -> Atlas:
     return current_app.extensions["atlas"]
 
 
+def _revision() -> str:
+    """The atlas's revision as the ``rev`` of a layer's or chart's address, so a browser's copy
+    is never one of stations or a region that changed since."""
+    return ".".join(str(part) for part in _atlas().revision())
+
+
 def _figure_keys(region: Region, group: WorkerGroup, threshold: float) -> dict[str, tuple]:
     """The cache keys of everything the planner page loads for a coverage analysis: each map
     layer indexed for tiles (a tile's key adds its ``z, x, y``) and the chart in the current
-    language, at the stations' current revision."""
-    base = (_atlas().store.revision(), region.id, group.id, threshold)
+    language, at the atlas's current revision (stations and regions)."""
+    base = (*_atlas().revision(), region.id, group.id, threshold)
     return {**{name: (*base, name) for name in MAP_LAYERS},
             CHART: (*base, CHART, str(get_locale()))}
 
@@ -141,7 +147,7 @@ def page():
             "cells_csv": url_for("api.cells_csv", **query),
             "cells_geojson": url_for("api.cell_layer", **query),
             "chart_png": url_for("planner.chart_png", **query),
-            "chart_svg": url_for("planner.chart_svg", rev=_atlas().store.revision(), **query),
+            "chart_svg": url_for("planner.chart_svg", rev=_revision(), **query),
             "coverage_json": url_for("api.coverage", **query),
         },
     )
@@ -173,10 +179,12 @@ def chart_png():
 def tile(name: str, z: str, x: str, y: str):
     """One tile of a layer of the planner's map (:data:`MAP_LAYERS`; see :mod:`geo.tiles`),
     cut from the layer indexed with the rest of its planner view (:func:`_prepare`) once per
-    station revision. The page asks for it with that revision (``rev``), so a browser keeps
-    it until a station changes. A tile with nothing of the layer is 204 (no content)."""
+    atlas revision. The page asks for it with that revision (``rev``), so a browser keeps
+    it until a station or the region changes. A tile with nothing of the layer is 204 (no
+    content)."""
     if name not in MAP_LAYERS:
-        abort(404)
+        raise BadParameter("layer", f"no map layer {name!r}; the layers are "
+                           f"{', '.join(MAP_LAYERS)}", 404)
     z, x, y = tile_numbers(z, x, y)
     region, group, threshold = coverage_request(request.args)
     keys = g.get("layer_keys") or _figure_keys(region, group, threshold)
@@ -210,7 +218,7 @@ def map_config(region: Region, query: dict[str, str], layers: dict[str, object])
         query: the view's region, group and threshold as query parameters.
         layers: the view's tiled layers, by name (see :func:`_prepare`).
     """
-    revision = _atlas().store.revision()
+    revision = _revision()
 
     def tiled(name: str) -> dict:
         return {"tiles": tile_url("planner.tile", name=name, rev=revision, **query),
