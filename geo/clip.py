@@ -247,7 +247,7 @@ def read_polygon_file(path: Path) -> shapely.Geometry:
         if polygon.is_empty or not polygon.is_valid:
             reason = shapely.is_valid_reason(polygon) if not polygon.is_empty else "empty"
             raise ClipError(f"{path}: the polygon is not valid ({reason})")
-    area = shapely.union_all(polygons)
+    area = shapely.force_2d(shapely.union_all(polygons))
     west, south, east, north = area.bounds
     if west < -180 or east > 180 or south < -90 or north > 90:
         raise ClipError(f"{path}: coordinates must be WGS-84 longitude, latitude in degrees")

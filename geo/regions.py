@@ -28,7 +28,7 @@ from shapely.geometry import mapping, shape
 
 from geo.build import build_networks, product_collectors
 from geo.clip import clip_file
-from geo.extract import CachedCollector, product_cache_path, save_product
+from geo.extract import OSM_SUFFIXES, CachedCollector, product_cache_path, save_product
 from geo.modes import MODES
 from geo.network import Network
 from geo.osm import OsmSourceError
@@ -38,13 +38,11 @@ from geo.settings import (OSM_ATTRIBUTION, data_dir, instance_dir, max_whole_bui
 #: Bump when the way networks are built changes, so old caches are not read.
 BUILD_VERSION = 2
 
-#: File names a user may add a region from.
-OSM_SUFFIXES = (".osm", ".osm.xml", ".osm.bz2", ".osm.pbf")
-
 #: Bytes an OSM node takes in a file of each type, with its share of the ways and relations
 #: (measured on the Nanjing extract: 8.8, 14.6 and 121; smaller extracts and files with more
 #: metadata take more), to estimate from a file's size how many nodes it holds.
-_BYTES_PER_NODE = {".osm.pbf": 8, ".osm.bz2": 14, ".osm.xml": 120, ".osm": 120}
+_BYTES_PER_NODE = {".osm.pbf": 8, ".pbf": 8, ".osm.bz2": 14, ".osm.gz": 14, ".osm.xml": 120,
+                   ".osm": 120}
 
 _REGION_ID = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
 
@@ -111,6 +109,15 @@ class Region:
 def user_regions_dir() -> Path:
     """The folder of user-added regions inside the instance folder."""
     return instance_dir() / "regions"
+
+
+def regions_stamp() -> int:
+    """A stamp that changes whenever a region is added or removed: the modification time of the
+    folder of user-added regions (which both rename entries of), 0 while there is none."""
+    try:
+        return user_regions_dir().stat().st_mtime_ns
+    except FileNotFoundError:
+        return 0
 
 
 def list_regions() -> list[Region]:
@@ -184,6 +191,10 @@ def add_region(
         )
     if any(r.id == region_id for r in list_regions()):
         raise RegionError(f"region {region_id!r} already exists")
+    if (user_regions_dir() / region_id).exists():
+        raise RegionError(f"{user_regions_dir() / region_id} is in the way of region "
+                          f"{region_id!r} (left from one not wholly added or removed); "
+                          "remove that folder first")
     osm_file = Path(osm_file)
     if not osm_file.is_file():
         raise RegionError(f"no such file: {osm_file}")
@@ -196,10 +207,14 @@ def add_region(
     suffix = next(s for s in sorted(OSM_SUFFIXES, key=len, reverse=True)
                   if osm_file.name.lower().endswith(s))
     estimate = osm_file.stat().st_size // _BYTES_PER_NODE[suffix]
-    if area is None and estimate > max_whole_build_nodes():
+    try:
+        limit = max_whole_build_nodes()
+    except ValueError as error:
+        raise RegionError(str(error)) from None
+    if area is None and estimate > limit:
         raise RegionError(
             f"{osm_file}: about {estimate / 1e6:.1f} million OSM nodes, too many to build a "
-            f"region from the whole file (at most {max_whole_build_nodes() / 1e6:g} million); "
+            f"region from the whole file (at most {limit / 1e6:g} million); "
             f"cut out the part you need: `yizhan region boundaries {osm_file}` lists the "
             "boundaries in the file, then give one with --boundary NAME or ID, or an area "
             "with --bbox W,S,E,N or --polygon FILE"
@@ -246,7 +261,9 @@ def _build_source(path: Path, osm_file: Path, modes: tuple[str, ...],
     except OsmSourceError as error:
         if path == osm_file:
             raise
-        raise OsmSourceError(f"{osm_file}, clipped to the area: {error}") from error
+        part = "the part inside the area"
+        detail = str(error).replace(f"OSM file {path}", part).replace(str(path), part)
+        raise OsmSourceError(f"{osm_file}: {detail}") from error
 
 
 def remove_region(region_id: str) -> Region:
@@ -263,6 +280,8 @@ def remove_region(region_id: str) -> Region:
     region = get_region(region_id)
     if region.demo:
         raise RegionError(f"region {region_id!r} ships with Yizhan and cannot be removed")
+    for collector in product_collectors(region.source):
+        product_cache_path(region.source, collector.product).unlink(missing_ok=True)
     shutil.rmtree(user_regions_dir() / region_id)
     for cached in (instance_dir() / "cache").glob(f"*/{region_id}"):
         shutil.rmtree(cached)

@@ -61,7 +61,12 @@ def max_whole_build_nodes() -> int:
     Three million (a large prefecture-level city) unless the environment variable
     ``YIZHAN_MAX_BUILD_NODES`` gives another number.
     """
-    return int(os.environ.get("YIZHAN_MAX_BUILD_NODES", "3000000"))
+    raw = os.environ.get("YIZHAN_MAX_BUILD_NODES", "3000000")
+    try:
+        return int(raw)
+    except ValueError:
+        raise ValueError(f"YIZHAN_MAX_BUILD_NODES must be a whole number of OSM nodes, "
+                         f"not {raw!r}") from None
 
 
 def private_folder(path: Path) -> Path:

@@ -130,6 +130,15 @@ def test_a_polygon_file_is_a_geometry_a_feature_or_a_feature_collection(tmp_path
     assert read_polygon_file(path).equals(shapely.geometry.shape(triangle()))
 
 
+def test_a_polygon_with_heights_is_read_flat(tmp_path):
+    path = tmp_path / "heights.geojson"
+    path.write_text(json.dumps({"type": "Polygon", "coordinates": [[
+        [118.76, 32.03, 5], [118.78, 32.03, 5], [118.78, 32.05, 5], [118.76, 32.03, 5]]]}))
+    area = read_polygon_file(path)
+    assert not area.has_z and area.equals(shapely.Polygon(
+        [(118.76, 32.03), (118.78, 32.03), (118.78, 32.05)]))
+
+
 @pytest.mark.parametrize("content, message", [
     ("{", "cannot read a GeoJSON file"),
     (json.dumps({"type": "Point", "coordinates": [118, 32]}), "must be a Polygon or Multi"),

@@ -11,7 +11,10 @@ import shapely
 from click.testing import CliRunner
 from osmium.osm.mutable import Way
 
+from geo.atlas import Atlas
+from geo.build import product_collectors
 from geo.clip import find_boundary
+from geo.extract import product_cache_path
 from geo.osm import OsmSourceError
 from geo.regions import (RegionError, add_region, get_region, list_regions, network_cache_path,
                          remove_region)
@@ -209,6 +212,60 @@ def test_a_removed_region_keeps_its_stations_for_the_region_added_again(
                   str(lonlat(5, 5)[0]), "--mode", "walk", "-k", "1")
     assert nearest.exit_code == 0, nearest.output
     assert "东区驿站" in nearest.output
+
+
+@needs_osmium_tool
+def test_a_removed_region_leaves_no_cached_products_behind(fresh_instance, districts):
+    region = add_region("east", districts, modes=("walk",),
+                        area=find_boundary(districts, "东区").geometry)
+    products = [product_cache_path(region.source, c.product)
+                for c in product_collectors(region.source)]
+    assert all(p.is_file() for p in products)
+    remove_region("east")
+    assert not any(p.exists() for p in products)
+
+
+@needs_osmium_tool
+def test_a_server_sees_a_region_removed_and_added_again_from_another_area(
+        fresh_instance, districts):
+    add_region("twin", districts, modes=("walk",), area=find_boundary(districts, "东区").geometry)
+    atlas = Atlas(StationStore(default_store_url()))
+    before, revision = atlas.index("twin").network("walk"), atlas.revision()
+    remove_region("twin")
+    add_region("twin", districts, modes=("walk",), area=find_boundary(districts, "西区").geometry)
+    after = atlas.index("twin").network("walk")
+    assert set(after.node_ids.tolist()) != set(before.node_ids.tolist())
+    assert atlas.revision() != revision
+
+
+def test_a_folder_in_the_way_of_a_new_region_is_named_and_nothing_is_added(fresh_instance,
+                                                                          districts):
+    ghost = fresh_instance / "regions" / "ghost"
+    ghost.mkdir(parents=True)
+    (ghost / "source.osm.pbf").touch()
+    result = run("region", "add", "ghost", "--osm", str(districts), "--modes", "walk")
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert f"{ghost} is in the way of region 'ghost'" in result.output
+    assert added_folders(fresh_instance) == ["ghost"]
+
+
+def test_a_bad_build_limit_setting_is_an_error_naming_it(fresh_instance, districts, monkeypatch):
+    monkeypatch.setenv("YIZHAN_MAX_BUILD_NODES", "abc")
+    result = run("region", "add", "east", "--osm", str(districts))
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "YIZHAN_MAX_BUILD_NODES must be a whole number of OSM nodes, not 'abc'" in \
+        result.output
+
+
+@needs_osmium_tool
+def test_an_area_without_streets_names_the_users_file_not_a_staging_one(fresh_instance,
+                                                                        districts):
+    lon, lat = lonlat(5, 5)
+    result = run("region", "add", "tiny", "--osm", str(districts), "--bbox",
+                 f"{lon - 1e-6},{lat - 1e-6},{lon + 1e-6},{lat + 1e-6}")
+    assert result.exit_code == 1
+    message = result.output.strip().splitlines()[-1]
+    assert message.startswith(f"Error: {districts}: ") and ".tiny-" not in message
 
 
 def test_clipping_without_osmium_tool_says_how_to_install_it_and_adds_nothing(
