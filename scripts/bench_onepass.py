@@ -114,7 +114,7 @@ def main() -> None:
         rows = bench("Nanjing Xinjiekou", NANJING, max(args.repeat, 3))
         rows += bench(f"synthetic city {args.city_nodes:,}", city, args.repeat)
     print()
-    print(f"| file | work | peer | wall s | CPU s | Yizhan | wall s | CPU s | wall ratio "
+    print("| file | work | peer | wall s | CPU s | Yizhan | wall s | CPU s | wall ratio "
           "| CPU ratio |")
     print("|---|---|---|---:|---:|---|---:|---:|---:|---:|")
     for name, work, peer, p_wall, p_cpu, ours, o_wall, o_cpu in rows:

@@ -295,7 +295,7 @@ def test_the_chart_downloads_as_a_png_and_shows_as_an_svg_image(client):
     assert response.status_code == 200 and response.data.startswith(b"\x89PNG")
     image = client.get(f"/planner/chart.svg?{QUERY}")
     assert image.mimetype == "image/svg+xml" and b"<svg" in image.data
-    assert f'src="/planner/chart.svg?' in client.get(f"/planner?{QUERY}").data.decode()
+    assert 'src="/planner/chart.svg?' in client.get(f"/planner?{QUERY}").data.decode()
     assert client.get(f"/planner/chart.gif?{QUERY}").status_code == 404
 
 
