@@ -7,6 +7,8 @@ import json
 import os
 import re
 import sqlite3
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from click.testing import CliRunner
@@ -219,6 +221,24 @@ def test_a_planner_views_layers_and_chart_are_made_together_once_per_station_rev
     for z, x, y in region_tiles((118.756, 32.029, 118.80, 32.059), 16):
         assert client.get(f"/planner/tiles/cells/{z}/{x}/{y}.json?{query}").status_code in (
             200, 204)
+    assert len(made) == len(planner.MAP_LAYERS)
+
+
+def test_tiles_asked_for_together_share_one_job_and_none_is_refused(client, monkeypatch):
+    made, started = [], threading.Barrier(4)
+    real_tiled = planner._tiled_layer
+    monkeypatch.setattr(planner, "_tiled_layer", lambda *args: made.append(1) or real_tiled(*args))
+    query = "region=nanjing&group=street&threshold=6"
+    tiles = region_tiles((118.756, 32.029, 118.80, 32.059), 14)[:4]
+
+    def ask(tile) -> int:
+        started.wait()
+        return client.get(f"/planner/tiles/cells/{tile[0]}/{tile[1]}/{tile[2]}.json?{query}"
+                          ).status_code
+
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(ask, tiles))
+    assert all(status in (200, 204) for status in answers), answers
     assert len(made) == len(planner.MAP_LAYERS)
 
 

@@ -22,8 +22,10 @@ from web.params import BadParameter, whole_number
 
 T = TypeVar("T")
 
-#: Most bytes of map layers, tiles and charts the app keeps ready to send.
-LAYER_CACHE_BYTES = 64 * 1024 * 1024
+#: Most bytes of map layers, tiles and charts the app keeps ready to send: the layers of a few
+#: planner views of a city (a 330,000-node city's four layers take about 40 MB, most of it
+#: uncovered streets), so a view's layers outlast the loading of its tiles.
+LAYER_CACHE_BYTES = 256 * 1024 * 1024
 
 #: How long a browser may keep a map tile or a chart, seconds (their addresses name the
 #: station revision or the network they are drawn from).

@@ -1,7 +1,12 @@
 """The planner's page: coverage of each worker group, gaps and service areas on a map whose
-layers (``static/planner_map.js``) load from :func:`layer` when they are turned on."""
+layers (``static/planner_map.js``) load as tiles from :func:`tile` when they are turned on."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import Future
+from threading import Lock
+from typing import TypeVar
 
 import numpy as np
 from flask import Blueprint, Response, current_app, g, render_template, request, url_for
@@ -25,6 +30,8 @@ from web.layers import hexagon_layer, map_cache, send_figure, send_tile, tile_nu
 from web.worker import basemap_config
 
 bp = Blueprint("planner", __name__, url_prefix="/planner")
+
+T = TypeVar("T")
 
 #: Colours of the covered-share classes of the demand hexagons, from uncovered to covered.
 SHARE_CLASSES = ((0.2, "#b71c1c"), (0.4, "#e65100"), (0.6, "#f9a825"), (0.8, "#9ccc65"),
@@ -105,7 +112,28 @@ def _prepare(region: Region, group: WorkerGroup, threshold: float) -> dict[str, 
                 for name in MAP_LAYERS}
         return {**made, CHART: cache.get(keys[CHART], lambda: _chart(analysis, region, "svg"))}
 
-    return run_job("coverage", work)
+    return _once(tuple(keys.values()), lambda: run_job("coverage", work))
+
+
+def _once(key: tuple, make: Callable[[], T]) -> T:
+    """``make()``, or, while another request is already making the same ``key``, what that one
+    makes (or raises): the tiles a browser asks for together share one job."""
+    lock, pending = current_app.extensions.setdefault("planner_pending", (Lock(), {}))
+    with lock:
+        future = pending.get(key)
+        mine = future is None
+        if mine:
+            future = pending[key] = Future()
+    if not mine:
+        return future.result()
+    try:
+        future.set_result(make())
+    except BaseException as error:
+        future.set_exception(error)
+    finally:
+        with lock:
+            del pending[key]
+    return future.result()
 
 
 @bp.get("")

@@ -16,6 +16,20 @@ window.yizhanTiles = function (map, url, features, bounds) {
     else if (layer.eachLayer) layer.eachLayer(fillOnly);
   }
 
+  /** A tile's features (null for none, a 204), asked again after the wait the server names
+   * while it is busy (429, 503), at most `tries` times in all. */
+  function fetchTile(address, tries) {
+    return fetch(address, { credentials: "same-origin" }).then((response) => {
+      if ((response.status === 429 || response.status === 503) && tries > 1) {
+        const wait = Math.min(Number(response.headers.get("Retry-After")) || 2, 10);
+        return new Promise((resolve) => setTimeout(resolve, wait * 1000))
+          .then(() => fetchTile(address, tries - 1));
+      }
+      if (!response.ok) throw new Error(`${response.url}: ${response.status}`);
+      return response.status === 204 ? null : response.json();
+    });
+  }
+
   const Grid = L.GridLayer.extend({
     createTile(coords, done) {
       const tile = document.createElement("div");
@@ -23,11 +37,7 @@ window.yizhanTiles = function (map, url, features, bounds) {
       const key = this._tileCoordsToKey(coords);
       drawn.set(key, layers);
       // 512-pixel tiles: the map's tiles at zoom z are the server's of zoom z - 1
-      fetch(L.Util.template(url, { x: coords.x, y: coords.y, z: coords.z - 1 }), { credentials: "same-origin" })
-        .then((response) => {
-          if (!response.ok) throw new Error(`${response.url}: ${response.status}`);
-          return response.status === 204 ? null : response.json();
-        })
+      fetchTile(L.Util.template(url, { x: coords.x, y: coords.y, z: coords.z - 1 }), 4)
         .then((data) => {
           if (data && drawn.get(key) === layers) {
             L.geoJSON(data, features.options).eachLayer((layer) => {
