@@ -91,6 +91,8 @@ class Browser:
                 self.waits += 1
                 time.sleep(float(response.getheader("Retry-After", "5")))
                 continue
+            if response.status == 204:  # an empty tile
+                return b""
             if response.status != 200:
                 raise RuntimeError(f"GET {path}: HTTP {response.status}")
             if response.getheader("Content-Encoding") == "gzip":
@@ -110,7 +112,7 @@ def view_addresses(page: str, tile_zoom: int) -> list[str]:
         addresses += _layer_addresses(layer, config["bounds"], tile_zoom)
     streets = config.get("basemap", {}).get("streetsUrl")
     if streets:
-        addresses.append(streets)
+        addresses += _layer_addresses({"url": streets}, config["bounds"], tile_zoom)
     addresses += [html.unescape(src) for src in re.findall(r'<img src="([^"]+)"', page)]
     return addresses
 
