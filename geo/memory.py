@@ -118,14 +118,19 @@ class LruCache:
             self._entries.move_to_end(key)
             return found[0]
 
-    def put(self, key: Hashable, value: object) -> object:
+    def put(self, key: Hashable, value: object, weight: int | None = None) -> object:
         """Keep ``value`` under ``key`` (replacing what was there) unless it is heavier than
         the budget, dropping the least recently used values beyond the budget.
+
+        Args:
+            key: the key.
+            value: the value.
+            weight: what the value weighs in bytes; :func:`nbytes` of it if None.
 
         Returns:
             ``value``.
         """
-        weight = nbytes(value)
+        weight = nbytes(value) if weight is None else weight
         with self._lock:
             old = self._entries.pop(key, None)
             if old is not None:

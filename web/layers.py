@@ -6,8 +6,6 @@ from __future__ import annotations
 import gzip
 import hashlib
 import math
-import threading
-from collections import OrderedDict
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -17,6 +15,7 @@ import pandas as pd
 import shapely
 from flask import Response, current_app, request, url_for
 
+from geo.memory import LruCache
 from geo.tiles import MAX_ZOOM, MIN_ZOOM, TiledLayer, tile_problem
 from web.params import BadParameter, whole_number
 
@@ -64,26 +63,20 @@ def for_display(layer: gpd.GeoDataFrame, tolerance: float) -> gpd.GeoDataFrame:
 
 class LayerCache:
     """Map layers indexed for tiles, and tiles and charts ready to send (plain and gzipped);
-    beyond a byte budget the least recently used are dropped. Safe to share between threads."""
+    beyond a byte budget the least recently used are dropped (see :class:`geo.memory.LruCache`).
+    Safe to share between threads.
+
+    Args:
+        budget_bytes: most bytes kept (plain and gzipped together, and the layers' own estimate
+            of their size).
+    """
 
     def __init__(self, budget_bytes: int) -> None:
-        """Args:
-            budget_bytes: most bytes kept (plain and gzipped together, and the layers' own
-                estimate of their size).
-        """
-        self.budget_bytes = budget_bytes
-        self._entries: OrderedDict[tuple, tuple[object, int]] = OrderedDict()
-        self._size = 0
-        self._lock = threading.Lock()
+        self._kept = LruCache(budget_bytes)
 
     def find(self, key: tuple) -> object | None:
         """What is kept under ``key``, else None."""
-        with self._lock:
-            found = self._entries.get(key)
-            if found is None:
-                return None
-            self._entries.move_to_end(key)
-            return found[0]
+        return self._kept.find(key)
 
     def get(self, key: tuple, make: Callable[[], bytes]) -> tuple[bytes, bytes]:
         """The plain and gzipped bytes of the figure ``key``, made by ``make`` if not kept."""
@@ -103,14 +96,7 @@ class LayerCache:
         if found is not None:
             return found
         made = make()
-        with self._lock:
-            if key not in self._entries:
-                self._entries[key] = (made, size(made))
-                self._size += self._entries[key][1]
-            while self._size > self.budget_bytes:
-                _key, (_value, dropped) = self._entries.popitem(last=False)
-                self._size -= dropped
-        return made
+        return self._kept.put(key, made, size(made))
 
 
 def map_cache() -> LayerCache:
