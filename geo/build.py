@@ -169,7 +169,7 @@ def build_networks(
     if source_kind(path) == "osm":
         highways = [HighwayCollector(path)] if modes else []
         read_osm(path, [*highways, *collectors], report)
-        ways = highways[0].result() if modes else None
+        ways = highways.pop().result() if modes else None  # the collector's arrays go
         report("building networks", 0, len(modes))
         for mode in modes:
             networks[mode] = build_mode_network(

@@ -725,7 +725,7 @@ def build_mode_network(
     new_index = np.cumsum(kept) - 1
     edges = np.flatnonzero(keep_edge)
     offsets, nodes = take_shapes(graph.shape_offsets, graph.shape_nodes, edges)
-    return Network.from_edges(
+    parts = dict(
         mode=mode,
         node_ids=seg.node_ids[kept],
         lon=seg.lon[kept],
@@ -739,6 +739,8 @@ def build_mode_network(
         dropped_km={c: km for c, km in zip(seg.classes.tolist(), dropped_km.tolist(),
                                              strict=True) if km > 0},
     )
+    del seg, graph, nodes  # a city's segments weigh more than its network: free them first
+    return Network.from_edges(**parts)
 
 
 def build_osm_network(path: Path, mode: str, overrides: Mapping | None = None) -> Network:
