@@ -11,7 +11,8 @@ index, a clip to the tile and a simplification to the tile's pixels. The rule a 
   sent as a point on it, so no feature is lost when the map is zoomed out.
 - A polygon layer may be *outlined*: each polygon then comes with its boundary inside the tile
   (a GeometryCollection of the fill and the outline), so a map draws the fill without a stroke
-  and the outline without the tile's edges.
+  and the outline without the tile's edges. An outline with no length left at the zoom (a
+  polygon smaller than a pixel) is left out; the polygon's fill or point still stands for it.
 - A layer without properties (a basemap's streets) is sent as one feature: its lines as a
   MultiLineString, its collapsed ones as a MultiPoint with one point per pixel.
 """
@@ -212,7 +213,8 @@ def _drawn(shapes: np.ndarray, pixel: float) -> np.ndarray:
 def _outlined(shapes: np.ndarray, whole: np.ndarray, box: shapely.Polygon,
               pixel: float) -> np.ndarray:
     """Drawn polygons (``shapes``, cut from ``whole`` by ``box``) with their outline inside the
-    box added: a GeometryCollection of the fill and the outline where one is left."""
+    box added: a GeometryCollection of the fill and the outline, where the simplified outline
+    has any length left."""
     polygonal = np.nonzero(np.isin(shapely.get_type_id(shapes), (3, 6)))[0]
     edges = _simplified(shapely.intersection(shapely.boundary(whole[polygonal]), box), pixel)
     kept = shapely.length(edges) > 0
