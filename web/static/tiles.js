@@ -64,10 +64,11 @@ window.yizhanTiles = function (map, url, features, bounds) {
     drawn.delete(key);
   }
   grid.on("tileunload", (event) => unload(grid._tileCoordsToKey(event.coords)));
-  // Leaflet may keep a tile of the zoom before while it fades in the new ones; once they are
-  // all in, the old zoom's features go (they would be drawn twice).
-  grid.on("load", () => drawn.forEach((layers, key) => {
-    if (grid._keyToTileCoords(key).z !== grid._tileZoom) unload(key);
+  // Leaflet may keep tiles of the zoom before while it fades in the new ones; once they are
+  // all in, the old zoom's tiles go, features and all (they would be drawn twice). They leave
+  // the grid too, so zooming back asks for them again rather than showing them empty.
+  grid.on("load", () => Object.keys(grid._tiles).forEach((key) => {
+    if (grid._keyToTileCoords(key).z !== grid._tileZoom) grid._removeTile(key);
   }));
   const ready = new Promise((resolve) => grid.once("load", resolve));
   features.on("add", () => map.addLayer(grid));
