@@ -28,7 +28,8 @@ from geo.groups import worker_group
 from geo.index import FIELD_CACHE_BYTES, RegionIndex
 from geo.memory import LruCache
 from geo.recommend import Recommendation, recommend_sites
-from geo.regions import Region, get_region, list_regions, load_networks, regions_stamp
+from geo.regions import (Region, get_region, list_regions, load_networks, regions_stamp,
+                         user_regions_dir)
 from geo.sites import cached_sites
 from geo.stations import Station
 from geo.store import StationStore
@@ -60,6 +61,7 @@ class Atlas:
                  field_bytes: int = FIELD_CACHE_BYTES) -> None:
         self.store = store
         self.field_bytes = field_bytes
+        self._regions_folder = user_regions_dir()
         self._indexes: dict[str, tuple[tuple[object, int], RegionIndex, int]] = {}
         self._demand = LruCache(demand_bytes)
         self._analyses = LruCache(analysis_bytes)
@@ -77,7 +79,7 @@ class Atlas:
         """What the atlas's answers depend on besides the networks: the store's station
         revision and the regions' stamp (:func:`geo.regions.regions_stamp`, moved by a region
         added or removed). A cache of views keyed by it never serves a stale one."""
-        return self.store.revision(), regions_stamp()
+        return self.store.revision(), regions_stamp(self._regions_folder)
 
     def index(self, region_id: str, progress=None) -> RegionIndex:
         """Return the region's query index, current with the store and the regions: once a

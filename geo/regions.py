@@ -111,11 +111,16 @@ def user_regions_dir() -> Path:
     return instance_dir() / "regions"
 
 
-def regions_stamp() -> int:
+def regions_stamp(folder: Path | None = None) -> int:
     """A stamp that changes whenever a region is added or removed: the modification time of the
-    folder of user-added regions (which both rename entries of), 0 while there is none."""
+    folder of user-added regions (which both rename entries of), 0 while there is none.
+
+    Args:
+        folder: that folder; :func:`user_regions_dir` if None (which checks the instance
+            folder's permissions, so a caller asking on every query passes it).
+    """
     try:
-        return user_regions_dir().stat().st_mtime_ns
+        return (folder or user_regions_dir()).stat().st_mtime_ns
     except FileNotFoundError:
         return 0
 
