@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from collections.abc import Iterable, Mapping, Sequence
 
-from geo.demand import FeatureCollector
+from geo.demand_sources import FeatureCollector
 from geo.extract import OSM_SUFFIXES, CachedCollector, Collector, read_osm
 from geo.modes import MODES
 from geo.network import Network
