@@ -28,7 +28,7 @@ from pathlib import Path
 
 from geo.demand_sources import FeatureCollector
 from geo.extract import cached_product, read_osm, save_product
-from geo.osm import HighwayCollector
+from geo.highways import HighwayCollector
 from geo.places import PlaceCollector
 from geo.settings import data_dir
 from geo.sites import SiteCollector

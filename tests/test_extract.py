@@ -14,7 +14,7 @@ from geo import demand, extract, places
 from geo.demand_sources import FeatureCollector, OsmFeatures, read_osm_features
 from geo.extract import (OSM_SUFFIXES, OsmSourceError, cached_product, product_cache_path,
                          read_osm)
-from geo.osm import HighwayCollector, read_highway_ways
+from geo.highways import HighwayCollector, read_highway_ways
 from geo.places import PlaceCollector, place_index
 from geo.regions import add_region, get_region, load_networks
 from geo.settings import data_dir
