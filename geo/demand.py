@@ -73,7 +73,6 @@ FLOOR_M2_PER_POINT = 1_000.0
 #: Area (m²) of industrial and logistics land that counts as one demand point (trucks).
 LAND_M2_PER_POINT = 10_000.0
 
-
 #: Weight of each point of interest, by part.
 POINT_WEIGHTS: Mapping[str, float] = {FOOD: 1.0, SHOPS: 1.0, FUEL: 2.0, SERVICES: 5.0,
                                       HGV_PARKING: 2.0}

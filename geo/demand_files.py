@@ -14,19 +14,12 @@ import shapely
 
 #: Geometry types of a user layer: points and lines go by their vertices, areas are spread.
 POINT_TYPES = (shapely.GeometryType.POINT, shapely.GeometryType.MULTIPOINT)
-
-
 LINE_TYPES = (shapely.GeometryType.LINESTRING, shapely.GeometryType.LINEARRING,
               shapely.GeometryType.MULTILINESTRING)
-
-
 AREA_TYPES = (shapely.GeometryType.POLYGON, shapely.GeometryType.MULTIPOLYGON)
-
 
 #: File-name endings of user layers read as vector data and as CSV.
 VECTOR_SUFFIXES = (".geojson", ".json", ".gpkg")
-
-
 CSV_SUFFIXES = (".csv",)
 
 

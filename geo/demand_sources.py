@@ -23,53 +23,30 @@ from geo.sites import area_point, way_point
 #: ``amenity=*`` values of food points of interest (couriers).
 FOOD_AMENITIES = frozenset({"restaurant", "fast_food", "cafe", "food_court", "bar", "pub"})
 
-
 #: ``building=*`` values of residential buildings (couriers).
 RESIDENTIAL_BUILDINGS = frozenset({
     "residential", "apartments", "house", "dormitory", "detached", "terrace",
 })
-
 
 #: Classes of major roads (trucks), per km.
 MAJOR_HIGHWAYS = frozenset({
     "motorway", "motorway_link", "trunk", "trunk_link", "primary", "primary_link",
 })
 
-
 #: Classes of local streets, the couriers' fallback in road-file regions, per km.
 LOCAL_HIGHWAYS = frozenset({"residential", "living_street", "tertiary", "unclassified"})
 
-
 #: Names of the parts of the layers.
 STREETS = "streets"
-
-
 FOOD = "food POIs"
-
-
 SHOPS = "shops"
-
-
 HOMES = "residential buildings"
-
-
 LOCAL_STREETS = "local streets"
-
-
 LAND = "industrial and logistics land"
-
-
 FUEL = "fuel stations"
-
-
 SERVICES = "highway services"
-
-
 HGV_PARKING = "HGV parking"
-
-
 MAJOR_ROADS = "major roads"
-
 
 #: Keys an OSM element needs to be read at all.
 OSM_KEYS = ("amenity", "shop", "building", "landuse", "man_made", "highway")

@@ -14,7 +14,6 @@ from geo.network import Network
 #: Points farther than this from every network node are not placed (metres).
 MAX_SNAP_M = 300.0
 
-
 #: A segment of an edge's shape lies along a road when its middle is this close to it (metres).
 ROAD_MATCH_M = 1.0
 
