@@ -12,26 +12,21 @@ from __future__ import annotations
 from pathlib import Path
 from collections.abc import Iterable, Mapping, Sequence
 
-from geo.demand import FeatureCollector
+from geo.demand_sources import FeatureCollector
 from geo.extract import OSM_SUFFIXES, CachedCollector, Collector, read_osm
+from geo.highways import HighwayCollector, count_highway_ways
 from geo.modes import MODES
 from geo.network import Network
-from geo.progress import Progress, silent
-from geo.osm import (
-    Boundary,
-    HighwayCollector,
-    OsmSourceError,
-    build_mode_network,
-    build_osm_network,
-    count_highway_ways,
-)
+from geo.osm import OsmSourceError, build_mode_network, build_osm_network
 from geo.places import PlaceCollector
+from geo.progress import Progress, silent
 from geo.roads import (
     build_road_mode_network,
     build_road_network,
     count_road_edges,
     read_road_layer,
 )
+from geo.segments import Boundary
 from geo.sites import SiteCollector
 
 #: Collectors of the products of an OSM file that are cached beside its networks.

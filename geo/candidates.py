@@ -9,7 +9,7 @@ three sources:
 | ``"nodes"`` | every node of the network | ``"node"`` | ``"node:<index>"`` |
 | a file | the points of a CSV (``lon``, ``lat``, optional ``name``, ``category``), GeoJSON or GeoPackage layer (points; polygons at a point on their surface) | the file's ``category``, empty if none | ``"row:<line>"``, ``"feature:<n>"`` |
 
-A candidate farther than :data:`geo.demand.MAX_SNAP_M` from the network is dropped, then the
+A candidate farther than :data:`geo.placement.MAX_SNAP_M` from the network is dropped, then the
 :class:`CandidateRules` apply. Several candidates on one node are one site to a solver that
 picks nodes, so only the first of them in source order is kept.
 """
@@ -28,10 +28,11 @@ import shapely
 from scipy.spatial import cKDTree
 
 from geo.build import OSM_SUFFIXES
-from geo.demand import (CSV_SUFFIXES, MAX_SNAP_M, VECTOR_SUFFIXES, DemandError, _checked_numbers,
-                         read_csv_text)
+from geo.demand_files import (CSV_SUFFIXES, VECTOR_SUFFIXES, DemandError, checked_numbers,
+                              read_csv_text)
 from geo.extract import OsmSourceError
 from geo.network import Network
+from geo.placement import MAX_SNAP_M
 from geo.sites import CATEGORIES, cached_sites
 
 #: Candidate categories: id -> Chinese label. The host-site categories plus convenience stores,
@@ -467,6 +468,6 @@ def _coordinates(
         CandidateError: naming the file, the row, the column and the value.
     """
     try:
-        return _checked_numbers(path, values, labels, name, -limit, limit)
+        return checked_numbers(path, values, labels, name, -limit, limit)
     except DemandError as err:
         raise CandidateError(str(err)) from err

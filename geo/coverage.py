@@ -14,9 +14,10 @@ import h3.api.basic_int
 import numpy as np
 import pandas as pd
 
-from geo.areas import reached_fraction, station_reach
+from geo.areas import station_reach
 from geo.field import ServiceField
 from geo.network import Network
+from geo.streets import reached_fraction
 
 #: Minutes at which the cumulative coverage curve is sampled (0 to 30 in half minutes).
 CURVE_MINUTES = np.arange(0, 30.5, 0.5)

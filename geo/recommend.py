@@ -30,15 +30,15 @@ from scipy.sparse import coo_matrix, csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
 from geo.areas import REACH_OFFSET_S, gap_of_nodes, station_reach
+from geo.cover_reduction import CoverInstance, reduce_cover
 from geo.demand import DemandLayer
 from geo.field import service_field
 from geo.groups import WorkerGroup
 from geo.index import RegionIndex
 from geo.network import Network
-from geo.siting import (CoverInstance, InfeasibleTarget, Solution, backup_weights,
-                        covered_weight, greedy_backup, greedy_cover, greedy_pmedian,
-                        order_by_gain, reduce_cover, solve_backup, solve_lscp, solve_mclp,
-                        solve_pmedian, time_saved)
+from geo.siting import (InfeasibleTarget, Solution, backup_weights, covered_weight,
+                        greedy_backup, greedy_cover, greedy_pmedian, order_by_gain,
+                        solve_backup, solve_lscp, solve_mclp, solve_pmedian, time_saved)
 
 #: The problems :func:`recommend_sites` solves.
 PROBLEMS: tuple[str, ...] = ("mclp", "lscp", "pmedian", "backup")

@@ -20,7 +20,7 @@ from pyproj import Geod
 
 from geo.modes import profile
 from geo.network import Network, largest_strong_component
-from geo.osm import OsmSourceError, edge_shapes
+from geo.osm import OsmSourceError
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -277,3 +277,23 @@ def build_road_network(path: Path, mode: str, overrides: Mapping | None = None) 
         ValueError: for an unknown mode or bad overrides.
     """
     return build_road_mode_network(read_road_layer(path), mode, overrides)
+
+
+def edge_shapes(coords: np.ndarray, part: np.ndarray, flip: np.ndarray) -> list[np.ndarray]:
+    """Split a flat coordinate array into per-edge shapes, reversing the flagged ones.
+
+    Args:
+        coords: (K, 2) vertices of all shapes, shape after shape.
+        part: which shape each vertex belongs to, ascending (K,).
+        flip: per-shape flag, True to reverse that shape's vertex order (S,).
+
+    Returns:
+        S arrays of shape (k, 2).
+    """
+    counts = np.bincount(part, minlength=len(flip))
+    offsets = np.zeros(len(flip) + 1, dtype=np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    start, end = offsets[:-1][part], offsets[1:][part]
+    index = np.arange(len(coords))
+    order = np.where(flip[part], start + end - 1 - index, index)
+    return np.split(coords[order], offsets[1:-1])

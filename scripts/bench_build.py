@@ -70,7 +70,7 @@ def build(builder: str, path: Path) -> dict:
         return {mode: [None, len(osm.get_network(network_type=kind))]
                 for mode, kind in PYROSM_NETWORKS.items()}
     from geo.modes import MODES
-    from geo.osm import read_highway_ways
+    from geo.highways import read_highway_ways
     from tests.osmnx_build import osmnx_mode_network
 
     ways = read_highway_ways(path)

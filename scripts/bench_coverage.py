@@ -144,14 +144,15 @@ def old_gaps(network, node_time_s: np.ndarray, threshold_s: float, demand: np.nd
     :data:`GAP_BUFFER_M` and unioned by GEOS, one union per gap."""
     import shapely
 
-    from geo.areas import _edge_lines, _pieces, _ranked_gaps
+    from geo.areas import ranked_gaps
+    from geo.streets import cut_pieces, utm_lines
 
-    gaps = _ranked_gaps(network, node_time_s, threshold_s, demand)
+    gaps = ranked_gaps(network, node_time_s, threshold_s, demand)
     if gaps is None:
         return np.zeros(0, dtype=object)
     _, parts, part_edge, part_gap, _, demand_of, _, rank = gaps
     order = np.argsort(part_gap, kind="stable")
-    pieces = _pieces(_edge_lines(network, part_edge), part_edge, parts.start, parts.end)[order]
+    pieces = cut_pieces(utm_lines(network, part_edge), part_edge, parts.start, parts.end)[order]
     bounds = np.searchsorted(part_gap[order], np.arange(len(demand_of) + 1))
     unions = np.array([shapely.union_all(shapely.buffer(pieces[first:last], GAP_BUFFER_M))
                        for first, last in zip(bounds[:-1], bounds[1:])], dtype=object)
@@ -311,7 +312,7 @@ def exact_agreement(case: dict) -> dict:
     and how the traced areas of the case compare with them."""
     import shapely
 
-    from geo.areas import edge_pieces
+    from geo.streets import edge_pieces
     from geo.field import service_field
 
     network, nodes = case["network"], case["nodes"]

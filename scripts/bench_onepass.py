@@ -26,9 +26,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from geo.demand import FeatureCollector
+from geo.demand_sources import FeatureCollector
 from geo.extract import cached_product, read_osm, save_product
-from geo.osm import HighwayCollector
+from geo.highways import HighwayCollector
 from geo.places import PlaceCollector
 from geo.settings import data_dir
 from geo.sites import SiteCollector

@@ -13,7 +13,7 @@ The instance, built the same way by each side:
 
 Ours (yizhan), step by step: the existing stations' reach (``geo.areas.station_reach``), whose
 covered demand is set aside; bounded searches between the candidates and the demand nodes still
-uncovered (``geo.recommend.pair_times``); the reduction (``geo.siting.reduce_cover``); the exact
+uncovered (``geo.recommend.pair_times``); the reduction (``geo.cover_reduction.reduce_cover``); the exact
 solve (``geo.siting.solve_mclp``, HiGHS). The objective is the demand the existing stations
 cover plus the solution's. The whole ``geo.recommend.recommend_sites`` call (``curve=False``) on
 the same instance is timed as well, in a process of its own; it also builds the explanation of
@@ -196,7 +196,8 @@ def run_ours(instance: Instance, events: Events) -> dict:
     """Our MCLP step by step: existing reach, pair searches, reduction, exact solve."""
     from geo.areas import station_reach
     from geo.recommend import pair_times
-    from geo.siting import reduce_cover, solve_mclp
+    from geo.cover_reduction import reduce_cover
+    from geo.siting import solve_mclp
 
     network, weights, nodes = instance.network, instance.weights, instance.candidates
     base = reset_peak()

@@ -19,9 +19,10 @@ import osmnx as ox
 import pandas as pd
 import shapely
 
+from geo.highways import HighwayWays, mode_pieces
 from geo.modes import ModeProfile, profile
 from geo.network import Network
-from geo.osm import HighwayWays, OsmSourceError, mode_pieces
+from geo.osm import OsmSourceError
 
 __all__ = ["osmnx_mode_network"]
 
@@ -71,7 +72,7 @@ def osmnx_mode_network(ways: HighwayWays, mode: str, overrides: Mapping | None =
     """Build one mode's street network from a file's highway pieces with osmnx.
 
     Args:
-        ways: the pieces from :func:`geo.osm.read_highway_ways`.
+        ways: the pieces from :func:`geo.highways.read_highway_ways`.
         mode: ``walk``, ``ebike`` or ``truck``.
         overrides: profile overrides, see :func:`geo.modes.profile`.
 

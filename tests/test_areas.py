@@ -20,15 +20,14 @@ from geo.areas import (
     REACH_OFFSET_S,
     SERVICE_AREA_COLUMNS,
     UNCOVERED_STREET_COLUMNS,
-    edge_pieces,
     gap_areas,
-    reached_fraction,
     service_areas,
     station_reach,
     uncovered_streets,
 )
 from geo.field import service_field
 from geo.network import Network
+from geo.streets import edge_pieces, reached_fraction
 from tests.test_field import grid_network
 
 #: Where the hand-made streets start, metres in UTM zone 50 (central Nanjing).
@@ -244,15 +243,15 @@ def test_service_areas_match_the_buffer_union_on_a_random_network():
 
 
 def test_service_areas_do_not_depend_on_the_memory_budget(monkeypatch):
-    # Stations are traced in batches whose streets' distances fit geo.areas.PAIR_BUDGET; a
+    # Stations are traced in batches whose streets' distances fit geo.tracing.PAIR_BUDGET; a
     # station over it on its own is measured street chunk by street chunk. Same areas either way.
-    import geo.areas
+    import geo.tracing
 
     net = random_streets(8, 150, 2000)
     stations = np.array([3, 50, 100, 149, 3])
     expected = service_areas(net, stations, 300.0)
     for budget in (4000, 500):  # batches of one or two stations; every station over budget
-        monkeypatch.setattr(geo.areas, "PAIR_BUDGET", budget)
+        monkeypatch.setattr(geo.tracing, "PAIR_BUDGET", budget)
         areas = service_areas(net, stations, 300.0)
         np.testing.assert_allclose(areas.area_m2, expected.area_m2, rtol=1e-9)
         assert shapely.equals_exact(areas.geometry.values, expected.geometry.values,
@@ -260,9 +259,9 @@ def test_service_areas_do_not_depend_on_the_memory_budget(monkeypatch):
 
 
 def test_areas_traced_side_by_side_are_the_areas_traced_alone(monkeypatch):
-    # Areas' grids are laid side by side on canvases of geo.areas.CANVAS_CELLS nodes in rows of
-    # geo.areas._CANVAS_WIDTH; one area a canvas, or all in one row, gives the same areas.
-    import geo.areas
+    # Areas' grids are laid side by side on canvases of geo.tracing.CANVAS_CELLS nodes in rows of
+    # geo.tracing._CANVAS_WIDTH; one area a canvas, or all in one row, gives the same areas.
+    import geo.tracing
 
     net = random_streets(8, 150, 2000)
     stations = np.arange(0, 150, 10)
@@ -272,8 +271,8 @@ def test_areas_traced_side_by_side_are_the_areas_traced_alone(monkeypatch):
     expected_areas = service_areas(net, stations, 300.0)
     assert len(expected_gaps) > 10
     for cells, width in ((1, 1), (1 << 30, 1 << 12)):
-        monkeypatch.setattr(geo.areas, "CANVAS_CELLS", cells)
-        monkeypatch.setattr(geo.areas, "_CANVAS_WIDTH", width)
+        monkeypatch.setattr(geo.tracing, "CANVAS_CELLS", cells)
+        monkeypatch.setattr(geo.tracing, "_CANVAS_WIDTH", width)
         for traced, expected in ((gap_areas(net, times, 150.0, demand), expected_gaps),
                                  (service_areas(net, stations, 300.0), expected_areas)):
             np.testing.assert_allclose(traced.area_m2, expected.area_m2, rtol=1e-9)

@@ -22,8 +22,9 @@ import shapely
 from scipy.sparse.csgraph import connected_components
 
 from geo.build import build_network, build_networks, read_highway_count, source_kind
+from geo.highways import read_highway_ways
 from geo.modes import MODES
-from geo.osm import OsmSourceError, build_mode_network, read_highway_ways
+from geo.osm import OsmSourceError, build_mode_network
 
 SMALL = Path(__file__).parent / "data" / "small.osm"
 

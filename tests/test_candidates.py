@@ -14,8 +14,8 @@ from geo.candidates import (
     candidate_sites,
     parse_excluded_area,
 )
-from geo.demand import MAX_SNAP_M
 from geo.network import Network
+from geo.placement import MAX_SNAP_M
 from geo.regions import get_region, load_networks
 from geo.sites import CATEGORIES, candidate_category, host_sites
 

@@ -9,7 +9,8 @@ import shapely
 from pyproj import Transformer
 
 from geo import demand
-from geo.demand import DemandError, demand_layer, osm_demand, user_demand
+from geo.demand import demand_layer, osm_demand, user_demand
+from geo.demand_files import DemandError
 from geo.groups import GROUPS
 from geo.network import Network
 from geo.regions import get_region, load_networks

@@ -11,10 +11,10 @@ import pytest
 import shapely
 
 from geo import demand, extract, places
-from geo.demand import FeatureCollector, read_osm_features
+from geo.demand_sources import FeatureCollector, OsmFeatures, read_osm_features
 from geo.extract import (OSM_SUFFIXES, OsmSourceError, cached_product, product_cache_path,
                          read_osm)
-from geo.osm import HighwayCollector, read_highway_ways
+from geo.highways import HighwayCollector, read_highway_ways
 from geo.places import PlaceCollector, place_index
 from geo.regions import add_region, get_region, load_networks
 from geo.settings import data_dir
@@ -31,7 +31,7 @@ EXTRACTS = sorted(
 ) + [SMALL]
 
 
-def same_features(one: demand.OsmFeatures, other: demand.OsmFeatures) -> None:
+def same_features(one: OsmFeatures, other: OsmFeatures) -> None:
     """Assert two sets of demand sources are equal, geometries byte for byte."""
     for name in ("part", "road_class"):
         assert getattr(one, name).tolist() == getattr(other, name).tolist()

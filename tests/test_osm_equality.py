@@ -15,8 +15,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from geo.highways import read_highway_ways
 from geo.modes import MODES
-from geo.osm import build_mode_network, read_highway_ways
+from geo.osm import build_mode_network
 from tests.osmnx_build import osmnx_mode_network
 
 ROOT = Path(__file__).resolve().parent.parent
