@@ -182,7 +182,8 @@ class Database:
         """Open a write transaction, or join the one already open in this thread or task.
 
         Nested calls share the outermost transaction, so writes of several stores made inside
-        one ``with database.transaction():`` block commit together or not at all.
+        one ``with database.transaction():`` block commit together or not at all. Reads through
+        :meth:`session` use a connection of their own and see only what is committed.
 
         Yields:
             The session; the outermost block commits when it ends without an exception and
