@@ -1,7 +1,7 @@
 """Staff accounts: who may change station records, and the API tokens they write with.
 
-Accounts live in the station store's database (same URL, tables made by the same Alembic
-migrations), so SQLite and PostgreSQL both have them. Passwords are stored only as salted
+Accounts live in the app's database (:class:`geo.database.Database`, tables made by the same
+Alembic migrations as the stations'), so SQLite and PostgreSQL both have them. Passwords are stored only as salted
 scrypt hashes (:func:`werkzeug.security.generate_password_hash`), API tokens only as SHA-256
 digests: a stolen database yields neither.
 
@@ -29,10 +29,10 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import (ForeignKey, Integer, String, case, func, literal, or_, select,
                         update)
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.orm import Mapped, Session, mapped_column
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from geo.store import UTCDateTime, _upgrade_to_head, create_store_engine
+from geo.database import Base, Database, UTCDateTime
 
 #: Roles, least to most trusted.
 ROLES: tuple[str, ...] = ("viewer", "staff", "admin")
@@ -169,11 +169,7 @@ class Token:
         return now >= self.expires_at
 
 
-class _Base(DeclarativeBase):
-    """Declarative base of the account tables."""
-
-
-class _UserRow(_Base):
+class _UserRow(Base):
     """One account."""
 
     __tablename__ = "users"
@@ -188,7 +184,7 @@ class _UserRow(_Base):
     session_version: Mapped[int] = mapped_column(Integer)
 
 
-class _TokenRow(_Base):
+class _TokenRow(Base):
     """One API token, kept as its SHA-256 digest only."""
 
     __tablename__ = "api_tokens"
@@ -202,33 +198,25 @@ class _TokenRow(_Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-#: The account tables as the ORM sees them; migrations ``0002`` and ``0004`` make the same
-#: schema.
-METADATA = _Base.metadata
-
-
 def _utc_now() -> datetime:
     """Return the current time, aware, in UTC."""
     return datetime.now(UTC)
 
 
 class AccountStore:
-    """Accounts and API tokens in the station store's database."""
+    """Accounts and API tokens in the app's database."""
 
-    def __init__(self, url: str, clock: Callable[[], datetime] = _utc_now,
+    def __init__(self, database: Database, clock: Callable[[], datetime] = _utc_now,
                  password_method: str = PASSWORD_METHOD) -> None:
-        """Connect and upgrade the database to the newest schema.
+        """Keep accounts in a database.
 
         Args:
-            url: SQLAlchemy database URL, the station store's (see
-                :class:`geo.store.StationStore`).
+            database: the app's database, already at the newest schema.
             clock: returns the current aware time; lock-outs are measured with it.
             password_method: how new passwords are hashed; checking reads the method from
                 each stored hash, so changing it never locks anyone out.
         """
-        self._engine = create_store_engine(url)
-        _upgrade_to_head(self._engine)
-        self._sessions = sessionmaker(self._engine, expire_on_commit=False)
+        self._database = database
         self._clock = clock
         self._password_method = password_method
         # Checked for unknown names, so that they cost what a known name costs.
@@ -236,7 +224,7 @@ class AccountStore:
 
     def close(self) -> None:
         """Release the database connections."""
-        self._engine.dispose()
+        self._database.close()
 
     def add_user(self, username: str, password: str, role: str = "staff") -> User:
         """Make an account.
@@ -257,7 +245,7 @@ class AccountStore:
             raise AccountError("username", "use 1 to 80 letters, digits, '.', '_', '@' or '-'")
         _check_password(password)
         _check_role(role)
-        with self._sessions.begin() as session:
+        with self._database.transaction() as session:
             if session.scalar(select(_UserRow.id).where(_UserRow.username == username)):
                 raise AccountError("username", f"{username!r} is taken")
             row = _UserRow(
@@ -279,7 +267,7 @@ class AccountStore:
         Returns:
             The account, or None if there is none with that id.
         """
-        with self._sessions() as session:
+        with self._database.session() as session:
             row = session.get(_UserRow, user_id)
             return _to_user(row) if row is not None else None
 
@@ -289,7 +277,7 @@ class AccountStore:
         Returns:
             The accounts in order of user name.
         """
-        with self._sessions() as session:
+        with self._database.session() as session:
             return [_to_user(row) for row in session.scalars(
                 select(_UserRow).order_by(_UserRow.username)
             )]
@@ -318,12 +306,12 @@ class AccountStore:
         Raises:
             SignInRefused: unknown name, wrong password, or a locked account.
         """
-        with self._sessions() as session:
+        with self._database.session() as session:
             row = session.scalar(select(_UserRow).where(_UserRow.username == username))
         right = check_password_hash(row.password_hash if row else self._decoy_hash, password)
         now = self._clock()
         locked = _UserRow.locked_until > now
-        with self._sessions.begin() as session:
+        with self._database.transaction() as session:
             if right and row is not None:
                 signed_in = session.scalar(
                     update(_UserRow)
@@ -400,7 +388,7 @@ class AccountStore:
         Args:
             user_id: the account's id; an unknown id changes nothing.
         """
-        with self._sessions.begin() as session:
+        with self._database.transaction() as session:
             session.execute(update(_UserRow).where(_UserRow.id == user_id)
                             .values(session_version=_UserRow.session_version + 1))
 
@@ -421,7 +409,7 @@ class AccountStore:
             raise AccountError("days", f"a token lasts 1 to {MAX_TOKEN_DAYS} days, not {days}")
         token = secrets.token_urlsafe(TOKEN_BYTES)
         now = self._clock()
-        with self._sessions.begin() as session:
+        with self._database.transaction() as session:
             session.add(_TokenRow(
                 user_id=_user_id(session, username), token_hash=_digest(token), created_at=now,
                 expires_at=now + timedelta(days=days), last_used_at=None, revoked_at=None,
@@ -440,7 +428,7 @@ class AccountStore:
         Raises:
             AccountError: no account has that name.
         """
-        with self._sessions() as session:
+        with self._database.session() as session:
             rows = session.scalars(
                 select(_TokenRow)
                 .where(_TokenRow.user_id == _user_id(session, username),
@@ -463,7 +451,7 @@ class AccountStore:
             The account, or None if the token is unknown, revoked or expired.
         """
         now = self._clock()
-        with self._sessions() as session:
+        with self._database.session() as session:
             found = session.execute(
                 select(_TokenRow.id, _TokenRow.last_used_at, _UserRow)
                 .join(_UserRow, _UserRow.id == _TokenRow.user_id)
@@ -474,7 +462,7 @@ class AccountStore:
             return None
         token_id, last_used_at, user_row = found
         if last_used_at is None or now - last_used_at >= TOKEN_USE_RESOLUTION:
-            with self._sessions.begin() as session:
+            with self._database.transaction() as session:
                 session.execute(update(_TokenRow).where(_TokenRow.id == token_id)
                                 .values(last_used_at=now))
         return _to_user(user_row)
@@ -491,7 +479,7 @@ class AccountStore:
         Raises:
             AccountError: no account has that name.
         """
-        with self._sessions.begin() as session:
+        with self._database.transaction() as session:
             return self._revoke_tokens(session, _user_id(session, username))
 
     def _revoke_tokens(self, session: Session, user_id: int) -> int:
@@ -524,7 +512,7 @@ class AccountStore:
         Raises:
             AccountError: no account has that name.
         """
-        with self._sessions.begin() as session:
+        with self._database.transaction() as session:
             row = session.scalar(
                 update(_UserRow)
                 .where(_UserRow.id == _user_id(session, username))

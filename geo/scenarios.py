@@ -1,17 +1,18 @@
 """What-if scenarios: named sets of hypothetical stations and switched-off ones that a planner
 saves, and that staff later turn into planned station records.
 
-Scenarios live in the station store's database (same URL, table made by the same Alembic
-migrations), on SQLite and PostgreSQL alike. A scenario's sites and removed station ids are kept
+Scenarios live in the app's database (:class:`geo.database.Database`, table made by the same
+Alembic migrations as the stations'), on SQLite and PostgreSQL alike. A scenario's sites and removed station ids are kept
 as JSON text; times are UTC. Names are cleaned as station text is (:func:`geo.records.clean_text`)
 and unique within a region by the rule station names are compared by
 (:func:`geo.records.name_key`: regardless of case, width and spaces), enforced by a unique index
 on that key, so two planners saving at once cannot both take a name.
 
-Turning a scenario into planned stations (:meth:`ScenarioStore.create_planned_stations`) first
-claims the scenario with a compare-and-set on its ``converted_at`` (``UPDATE ... WHERE
-converted_at IS NULL``): of several concurrent callers exactly one wins and creates the stations,
-the others are refused. Deleting a scenario keeps its row (who deleted it, and when) but frees
+Turning a scenario into planned stations (:meth:`ScenarioStore.create_planned_stations`) is one
+transaction: it claims the scenario with a compare-and-set on its ``converted_at`` (``UPDATE ...
+WHERE converted_at IS NULL``), stores the stations and records their ids, and all of it commits
+or none does. Of several concurrent callers exactly one wins and creates the stations, the others
+are refused. Deleting a scenario keeps its row (who deleted it, and when) but frees
 its name.
 """
 
@@ -26,12 +27,13 @@ from numbers import Real
 
 from sqlalchemy import Float, Index, Integer, String, Text, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
+from sqlalchemy.orm import Mapped, mapped_column
 
 from geo.groups import GROUPS
 from geo.records import clean_text, name_key
 from geo.stations import KINDS, Station
-from geo.store import StationStore, UTCDateTime, _upgrade_to_head, create_store_engine
+from geo.database import Base, Database, UTCDateTime
+from geo.store import StationStore
 
 #: Longest scenario name, in characters.
 NAME_LIMIT: int = 120
@@ -124,15 +126,11 @@ class ScenarioInvalid(ValueError):
         self.errors = errors
 
 
-class _Base(DeclarativeBase):
-    """Declarative base of the scenario table."""
-
-
-class _ScenarioRow(_Base):
+class _ScenarioRow(Base):
     """One scenario; ``deleted_at`` marks a deleted one, whose ``name_key`` is cleared.
 
-    ``converted_at`` is set when a conversion claims the scenario, ``planned_station_ids``
-    (JSON text) when the stations exist.
+    ``converted_at`` and ``planned_station_ids`` (JSON text) are set by the transaction that
+    turns the scenario into stations.
     """
 
     __tablename__ = "scenarios"
@@ -158,27 +156,20 @@ class _ScenarioRow(_Base):
     deleted_by: Mapped[str | None] = mapped_column(Text)
 
 
-#: The scenario table as the ORM sees it; migration ``0003`` makes the same schema.
-METADATA = _Base.metadata
-
-
 class ScenarioStore:
-    """Saved what-if scenarios in the station store's database."""
+    """Saved what-if scenarios in the app's database."""
 
-    def __init__(self, url: str) -> None:
-        """Connect and upgrade the database to the newest schema.
+    def __init__(self, database: Database) -> None:
+        """Keep scenarios in a database.
 
         Args:
-            url: SQLAlchemy database URL, the station store's (see
-                :class:`geo.store.StationStore`).
+            database: the app's database, already at the newest schema.
         """
-        self._engine = create_store_engine(url)
-        _upgrade_to_head(self._engine)
-        self._sessions = sessionmaker(self._engine, expire_on_commit=False)
+        self._database = database
 
     def close(self) -> None:
         """Release the database connections."""
-        self._engine.dispose()
+        self._database.close()
 
     def save(self, scenario: Scenario, *, actor: str) -> Scenario:
         """Store a new scenario.
@@ -211,7 +202,7 @@ class ScenarioStore:
             planned_station_ids="[]", deleted_at=None, deleted_by=None,
         )
         try:
-            with self._sessions.begin() as session:
+            with self._database.transaction() as session:
                 session.add(row)
         except IntegrityError:
             raise ScenarioInvalid({"name": f"region {scenario.region!r} already has a scenario "
@@ -230,7 +221,7 @@ class ScenarioStore:
         Raises:
             KeyError: no such scenario, or it was deleted.
         """
-        with self._sessions() as session:
+        with self._database.session() as session:
             row = session.get(_ScenarioRow, scenario_id)
             if row is None or row.deleted_at is not None:
                 raise KeyError(scenario_id)
@@ -251,7 +242,7 @@ class ScenarioStore:
         )
         if region is not None:
             query = query.where(_ScenarioRow.region == region)
-        with self._sessions() as session:
+        with self._database.session() as session:
             return [_to_scenario(row) for row in session.scalars(query)]
 
     def delete(self, scenario_id: int, *, actor: str) -> None:
@@ -266,7 +257,7 @@ class ScenarioStore:
         Raises:
             KeyError: no such scenario, or it was already deleted.
         """
-        with self._sessions.begin() as session:
+        with self._database.transaction() as session:
             result = session.execute(
                 update(_ScenarioRow)
                 .where(_ScenarioRow.id == scenario_id, _ScenarioRow.deleted_at.is_(None))
@@ -285,12 +276,13 @@ class ScenarioStore:
         stored in one batch by :meth:`StationStore.add_many` (history action ``create`` by
         ``actor``) and their ids recorded on the scenario.
 
-        The scenario is claimed by a compare-and-set before any station is made, so concurrent
-        calls create the stations once; if storing them fails the claim is released.
+        It is one transaction: the scenario is claimed by a compare-and-set before any station
+        is made, so concurrent calls create the stations once, and the claim, the stations and
+        their ids commit together or, if anything fails, not at all.
 
         Args:
             scenario_id: the scenario's id.
-            stations: the station store to add them to.
+            stations: the station store to add them to, on this store's database.
             actor: who converts it, for the stations' history.
             kind: the stations' kind, one of :data:`geo.stations.KINDS`.
 
@@ -302,7 +294,10 @@ class ScenarioStore:
             ScenarioInvalid: ``kind`` is unknown (field ``kind``), or the scenario has no added
                 sites or was already converted (field ``scenario``).
             StationInvalid: a station made from a site does not validate; nothing is stored.
+            ValueError: the station store works in another database.
         """
+        if stations.database is not self._database:
+            raise ValueError("the station store must work in the scenario store's database")
         if kind not in KINDS:
             raise ScenarioInvalid({"kind": f"unknown kind {kind!r}; use one of "
                                            f"{', '.join(KINDS)}"})
@@ -311,48 +306,22 @@ class ScenarioStore:
             raise ScenarioInvalid({"scenario": "it adds no sites to turn into stations"})
         planned = [_planned_station(scenario, number, site, kind)
                    for number, site in enumerate(scenario.added, start=1)]
-        self._claim(scenario_id)
-        try:
-            stored = stations.add_many(planned, actor=actor, action="create")
-        except BaseException:
-            self._set_conversion(scenario_id, converted_at=None)
-            raise
-        self._set_conversion(scenario_id, planned_station_ids=json.dumps([s.id for s in stored]))
-        return stored
-
-    def _claim(self, scenario_id: int) -> None:
-        """Mark a scenario as converted if nobody has: the compare-and-set of a conversion.
-
-        Args:
-            scenario_id: the scenario's id.
-
-        Raises:
-            KeyError: no such scenario, or it was deleted.
-            ScenarioInvalid: it was already converted, or another conversion is under way.
-        """
-        with self._sessions.begin() as session:
-            result = session.execute(
+        with self._database.transaction() as session:
+            claimed = session.execute(
                 update(_ScenarioRow)
                 .where(_ScenarioRow.id == scenario_id, _ScenarioRow.deleted_at.is_(None),
                        _ScenarioRow.converted_at.is_(None))
                 .values(converted_at=datetime.now(UTC))
             )
-        if result.rowcount != 1:
-            self.get(scenario_id)
-            raise ScenarioInvalid({"scenario": "it was already turned into planned stations"})
-
-    def _set_conversion(self, scenario_id: int, **values: object) -> None:
-        """Write a scenario's conversion columns.
-
-        Args:
-            scenario_id: the scenario's id.
-            **values: ``converted_at`` (None releases a claim) or ``planned_station_ids``
-                (JSON text).
-        """
-        with self._sessions.begin() as session:
+            if claimed.rowcount != 1:
+                self.get(scenario_id)
+                raise ScenarioInvalid({"scenario": "it was already turned into planned stations"})
+            stored = stations.add_many(planned, actor=actor, action="create")
             session.execute(
-                update(_ScenarioRow).where(_ScenarioRow.id == scenario_id).values(**values)
+                update(_ScenarioRow).where(_ScenarioRow.id == scenario_id)
+                .values(planned_station_ids=json.dumps([s.id for s in stored]))
             )
+        return stored
 
 
 def scenario_errors(scenario: Scenario) -> dict[str, str]:

@@ -238,11 +238,12 @@ def jinan_case(args) -> dict:
     """Jinan's truck network, its open demo stations and the trucks' demand, via an Atlas."""
     from geo.analysis import coverage_analysis, h3_resolution
     from geo.atlas import Atlas
+    from geo.database import Database
     from geo.groups import worker_group
     from geo.store import StationStore
 
     instance = Path(os.environ["YIZHAN_INSTANCE"])
-    atlas = Atlas(StationStore(f"sqlite:///{instance}/yizhan.db"))
+    atlas = Atlas(StationStore(Database(f"sqlite:///{instance}/yizhan.db")))
     atlas.seed_demo_stations(REGION)
     index = atlas.index(REGION)
     group = worker_group(GROUP)

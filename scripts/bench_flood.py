@@ -110,13 +110,15 @@ def prepare(instance: Path, db_url: str, clients: int) -> tuple[list[str], dict,
     sys.path.insert(0, str(ROOT))  # this tree's geo, as the servers run it
     from geo.accounts import AccountStore
     from geo.atlas import Atlas
+    from geo.database import Database
     from geo.store import StationStore
 
     say(f"instance {instance}: building {REGION} networks and demo stations")
-    atlas = Atlas(StationStore(db_url))
+    database = Database(db_url)
+    atlas = Atlas(StationStore(database))
     atlas.seed_demo_stations(REGION)
     network = atlas.index(REGION).network("truck")
-    accounts = AccountStore(db_url)
+    accounts = AccountStore(database)
     tokens = []
     for number in range(clients):
         accounts.add_user(f"planner{number}", "a long enough password", "viewer")

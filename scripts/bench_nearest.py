@@ -496,10 +496,11 @@ def main() -> None:
 
 def run(args, instance: Path, db_url: str) -> None:
     from geo.atlas import Atlas
+    from geo.database import Database
     from geo.store import StationStore
 
     say(f"instance {instance}; building/loading {REGION} networks and demo stations")
-    atlas = Atlas(StationStore(db_url))
+    atlas = Atlas(StationStore(Database(db_url)))
     atlas.seed_demo_stations(REGION)
     index = atlas.index(REGION)
     mode = args.mode
@@ -815,8 +816,9 @@ def field_update_costs(network, count: int, seed: int, repeats: int) -> dict:
 def staff_token(db_url: str) -> str:
     """An API token of a new staff account in the instance's database."""
     from geo.accounts import AccountStore
+    from geo.database import Database
 
-    accounts = AccountStore(db_url)
+    accounts = AccountStore(Database(db_url))
     name = f"bench{secrets.token_hex(4)}"
     accounts.add_user(name, secrets.token_urlsafe(24), "staff")
     return accounts.issue_token(name)
@@ -923,10 +925,11 @@ def run_mixed(args, instance: Path, db_url: str, code: Path, stations: list, net
 def run_many(args, instance: Path, db_url: str) -> None:
     from geo.atlas import Atlas
     from geo.index import StationFilter
+    from geo.database import Database
     from geo.regions import get_region, load_networks
     from geo.store import StationStore
 
-    store = StationStore(db_url)
+    store = StationStore(Database(db_url))
     network = load_networks(get_region(MANY_REGION), (MANY_MODE,))[MANY_MODE]
     if store.count(region=MANY_REGION) == 0:
         say(f"storing {args.stations} stations on {MANY_REGION}'s {MANY_MODE} network")

@@ -53,6 +53,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from geo.accounts import AccountStore  # noqa: E402
+from geo.database import Database  # noqa: E402
 from geo.stations import Station  # noqa: E402
 from geo.store import StationStore  # noqa: E402
 
@@ -354,11 +355,11 @@ def reader(run: Run, base: str, number: int, deadline: float) -> None:
 
 def prepare(url: str, editors: int) -> tuple[list[int], list[str]]:
     """Make the staff account, the editors' tokens and the stations they edit."""
-    accounts = AccountStore(url)
+    database = Database(url)
+    accounts = AccountStore(database)
     accounts.add_user("loader", PASSWORD, "staff")
     tokens = [accounts.issue_token("loader") for _ in range(editors)]
-    accounts.close()
-    store = StationStore(url)
+    store = StationStore(database)
     stations = store.add_many([
         Station(name=f"编辑 {i}", region=REGION, kind="love_station",
                 lon=CENTRE[0] + (i - EDITED_STATIONS / 2) * 0.001, lat=CENTRE[1])
@@ -370,7 +371,7 @@ def prepare(url: str, editors: int) -> tuple[list[int], list[str]]:
 
 def verify(run: Run, url: str) -> None:
     """Count the accepted writes that are stored."""
-    store = StationStore(url)
+    store = StationStore(Database(url))
     histories: dict[int, dict[int, object]] = {}
     run.tallies["editor"].found = 0
     for station_id, version, value in run.edits:
@@ -401,7 +402,7 @@ def kill_during_import(run: Run, base: str, kill: Callable[[], None], url: str,
 def killed_import(url: str, rows: int, killed: bool) -> str:
     """Say whether the killed import's stations are all stored, none, or some (which must
     never happen)."""
-    store = StationStore(url)
+    store = StationStore(Database(url))
     stored = sum(1 for s in store.list(region=REGION) if s.name.startswith("中断 "))
     store.close()
     if not killed:

@@ -4,8 +4,8 @@ session versions that end sessions, API tokens kept as digests only that expire 
 use without a write per request, the migrations that make the tables, and the ``yizhan user``
 command.
 
-Tests that take ``accounts_url`` run on both back ends (the PostgreSQL fixtures are the store
-suite's, and skip the same way when there is no server).
+Tests that take ``store_url`` or ``database`` run on both back ends (the PostgreSQL fixtures
+in ``tests/conftest.py`` skip and say why when there is no server).
 """
 
 import threading
@@ -23,9 +23,9 @@ from sqlalchemy.engine import Engine
 from geo import accounts as accounts_module
 from geo.accounts import (LOCKOUT, MAX_FAILED_ATTEMPTS, MAX_TOKEN_DAYS, ROLES, TOKEN_DAYS,
                           AccountError, AccountStore, SignInRefused)
+from geo.database import Database
 from geo.store import StationStore
-from tests.test_store import (migrations_config, postgis_url,  # noqa: F401 - fixtures
-                              postgres_database, postgres_server, xinjiekou_station)
+from tests.test_store import migrations_config, xinjiekou_station
 from web.cli import SHANGHAI, main
 
 PASSWORD = "长城-correct-horse"
@@ -52,19 +52,9 @@ def clock() -> Clock:
     return Clock(datetime(2026, 3, 2, 9, 30, tzinfo=UTC))
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def accounts_url(request, tmp_path) -> str:
-    """A new, empty database: a SQLite file, or a PostgreSQL + PostGIS schema."""
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'yizhan.db'}"
-    return request.getfixturevalue("postgis_url")
-
-
 @pytest.fixture
-def accounts(accounts_url, clock) -> Iterator[AccountStore]:
-    store = AccountStore(accounts_url, clock=clock, password_method=FAST_HASH)
-    yield store
-    store.close()
+def accounts(database, clock) -> AccountStore:
+    return AccountStore(database, clock=clock, password_method=FAST_HASH)
 
 
 def stored_rows(url: str, table: str) -> list[tuple]:
@@ -79,15 +69,16 @@ def stored_rows(url: str, table: str) -> list[tuple]:
 # Accounts and passwords
 
 
-def test_an_account_keeps_its_role_and_only_a_salted_scrypt_hash_of_its_password(accounts_url):
-    accounts = AccountStore(accounts_url)
+def test_an_account_keeps_its_role_and_only_a_salted_scrypt_hash_of_its_password(
+        database, store_url):
+    accounts = AccountStore(database)
     wang = accounts.add_user("王芳", PASSWORD, "staff")
     li = accounts.add_user("li.qiang", PASSWORD, "viewer")
     assert (wang.username, wang.role, wang.failed_attempts, wang.locked_until) == (
         "王芳", "staff", 0, None)
     assert accounts.get_user(wang.id) == wang
     assert [u.username for u in accounts.list_users()] == ["li.qiang", "王芳"]
-    rows = stored_rows(accounts_url, "users")
+    rows = stored_rows(store_url, "users")
     hashes = [value for row in rows for value in row if isinstance(value, str)
               and value.startswith("scrypt:")]
     assert len(hashes) == 2 and len(set(hashes)) == 2  # salted: same password, two hashes
@@ -98,9 +89,9 @@ def test_an_account_keeps_its_role_and_only_a_salted_scrypt_hash_of_its_password
     accounts.close()
 
 
-def test_passwords_hashed_another_way_still_sign_in(accounts_url):
-    AccountStore(accounts_url, password_method=FAST_HASH).add_user("wang", PASSWORD)
-    assert AccountStore(accounts_url).authenticate("wang", PASSWORD).username == "wang"
+def test_passwords_hashed_another_way_still_sign_in(database):
+    AccountStore(database, password_method=FAST_HASH).add_user("wang", PASSWORD)
+    assert AccountStore(database).authenticate("wang", PASSWORD).username == "wang"
 
 
 @pytest.mark.parametrize(("username", "password", "role", "field"), [
@@ -364,15 +355,15 @@ def test_a_bad_password_or_role_change_is_refused_naming_the_field(accounts, cha
 # API tokens
 
 
-def test_an_api_token_names_its_account_and_notes_its_use(accounts, accounts_url, clock):
+def test_an_api_token_names_its_account_and_notes_its_use(accounts, store_url, clock):
     wang = accounts.add_user("wang", PASSWORD)
     token = accounts.issue_token("wang")
     assert len(token) >= 40 and accounts.issue_token("wang") != token
     clock.advance(hours=1)
     assert accounts.user_for_token(token) == wang
-    rows = stored_rows(accounts_url, "api_tokens")
+    rows = stored_rows(store_url, "api_tokens")
     assert not any(token in str(value) for row in rows for value in row)
-    engine = create_engine(accounts_url)
+    engine = create_engine(store_url)
     with engine.connect() as connection:
         used = connection.execute(text(
             "SELECT last_used_at FROM api_tokens WHERE last_used_at IS NOT NULL")).scalars().all()
@@ -462,12 +453,12 @@ def test_unknown_and_revoked_tokens_name_no_account(accounts):
 # Schema
 
 
-def test_accounts_share_the_station_store_s_database_and_its_migrations(accounts_url):
-    stations = StationStore(accounts_url)
+def test_accounts_share_the_station_store_s_database_and_its_migrations(database, store_url):
+    stations = StationStore(database)
     stations.add(xinjiekou_station())
-    accounts = AccountStore(accounts_url)
+    accounts = AccountStore(database)
     accounts.add_user("wang", PASSWORD)
-    engine = create_engine(accounts_url)
+    engine = create_engine(store_url)
     with engine.connect() as connection:
         schema = connection.dialect.default_schema_name
         tables = set(inspect(connection).get_table_names(schema=schema))
@@ -480,8 +471,8 @@ def test_accounts_share_the_station_store_s_database_and_its_migrations(accounts
     accounts.close()
 
 
-def test_accounts_and_tokens_made_before_session_versions_keep_working(accounts_url):
-    engine = create_engine(accounts_url)
+def test_accounts_and_tokens_made_before_session_versions_keep_working(store_url):
+    engine = create_engine(store_url)
     with engine.connect() as connection:
         command.upgrade(migrations_config(connection), "0003")
         connection.execute(text(
@@ -493,7 +484,7 @@ def test_accounts_and_tokens_made_before_session_versions_keep_working(accounts_
                                           "at": datetime.now(UTC) - timedelta(days=365)})
         connection.commit()
     engine.dispose()
-    accounts = AccountStore(accounts_url)
+    accounts = AccountStore(Database(store_url))
     assert accounts.user_for_token("old token").session_version == 0
     (token,) = accounts.list_tokens("wang")
     assert abs(token.expires_at - datetime.now(UTC) - timedelta(days=90)) < timedelta(minutes=1)
@@ -521,7 +512,7 @@ def test_user_add_makes_an_account_with_a_prompted_or_piped_password(cli_databas
     piped = run("user", "add", "zhao", "--role", "admin", "--password-stdin",
                 stdin=f"{PASSWORD}\n")
     assert piped.exit_code == 0, piped.output
-    accounts = AccountStore(cli_database)
+    accounts = AccountStore(Database(cli_database))
     assert accounts.authenticate("wang", PASSWORD).role == "staff"
     assert accounts.authenticate("zhao", PASSWORD).role == "admin"
     listed = run("user", "list")
@@ -534,7 +525,7 @@ def test_user_add_refuses_a_short_password_and_an_unknown_role(cli_database):
     role = run("user", "add", "wang", "--role", "boss", "--password-stdin",
                stdin=f"{PASSWORD}\n")
     assert role.exit_code != 0 and all(r in role.output for r in ROLES)
-    assert AccountStore(cli_database).list_users() == []
+    assert AccountStore(Database(cli_database)).list_users() == []
 
 
 def test_user_token_prints_a_working_token_and_revoke_ends_it(cli_database):
@@ -542,7 +533,7 @@ def test_user_token_prints_a_working_token_and_revoke_ends_it(cli_database):
     printed = run("user", "token", "wang")
     assert printed.exit_code == 0
     token = printed.output.strip()
-    accounts = AccountStore(cli_database)
+    accounts = AccountStore(Database(cli_database))
     assert accounts.user_for_token(token).username == "wang"
     assert run("user", "revoke", "wang").exit_code == 0
     assert accounts.user_for_token(token) is None
@@ -556,7 +547,7 @@ def test_user_password_and_role_change_the_account_and_name_what_is_wrong(cli_da
     prompted = run("user", "password", "wang", stdin="another password\nanother password\n")
     assert prompted.exit_code == 0 and "another password" not in prompted.output
     assert run("user", "role", "wang", "admin").exit_code == 0
-    wang = AccountStore(cli_database).authenticate("wang", "another password")
+    wang = AccountStore(Database(cli_database)).authenticate("wang", "another password")
     assert (wang.role, wang.session_version) == ("admin", 3)
     short = run("user", "password", "wang", "--password-stdin", stdin="short\n")
     assert short.exit_code != 0 and "password" in short.output
@@ -571,7 +562,7 @@ def test_user_token_lasts_the_days_asked_and_user_list_shows_tokens_and_locks(cl
     run("user", "add", "li", "--password-stdin", stdin=f"{PASSWORD}\n")
     assert run("user", "token", "wang", "--days", "0").exit_code != 0
     token = run("user", "token", "wang", "--days", "7").output.strip()
-    accounts = AccountStore(cli_database)
+    accounts = AccountStore(Database(cli_database))
     accounts.user_for_token(token)
     for _ in range(MAX_FAILED_ATTEMPTS):
         with pytest.raises(SignInRefused):

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from geo.atlas import Atlas
+from geo.database import Database
 from geo.index import StationFilter
 from geo.nearest import nearest_stations
 from geo.store import StationStore
@@ -11,7 +12,7 @@ from geo.store import StationStore
 
 @pytest.fixture
 def atlas(fresh_instance):
-    atlas = Atlas(StationStore(f"sqlite:///{fresh_instance}/yizhan.db"))
+    atlas = Atlas(StationStore(Database(f"sqlite:///{fresh_instance}/yizhan.db")))
     atlas.seed_demo_stations("nanjing")
     return atlas
 

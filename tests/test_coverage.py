@@ -7,6 +7,7 @@ import pytest
 from geo.atlas import Atlas
 from geo.coverage import (cell_statistics, coverage_curve, coverage_report, station_catchments,
                           station_reach_counts, street_lengths)
+from geo.database import Database
 from geo.field import service_field
 from geo.groups import GROUPS
 from geo.network import Network
@@ -114,7 +115,7 @@ def test_with_no_stations_nothing_is_covered():
 @pytest.fixture(scope="module")
 def nanjing(tmp_path_factory):
     folder = tmp_path_factory.mktemp("coverage")
-    atlas = Atlas(StationStore(f"sqlite:///{folder}/yizhan.db"))
+    atlas = Atlas(StationStore(Database(f"sqlite:///{folder}/yizhan.db")))
     atlas.seed_demo_stations("nanjing")
     return atlas
 

@@ -5,6 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from geo.database import Database
 from geo.demo import demo_stations, demo_stations_on_network, farthest_points
 from geo.settings import data_dir
 from geo.sites import host_sites, site_category
@@ -104,7 +105,7 @@ def test_a_limited_count_mixes_host_categories(nanjing_sites):
 
 
 def test_demo_stations_replace_a_regions_demo_data_in_the_store(nanjing_sites, tmp_path):
-    store = StationStore(f"sqlite:///{tmp_path / 'yizhan.db'}")
+    store = StationStore(Database(f"sqlite:///{tmp_path / 'yizhan.db'}"))
     store.replace_demo("nanjing", demo_stations("nanjing", nanjing_sites))
     stored = store.replace_demo("nanjing", demo_stations("nanjing", nanjing_sites, count=10))
     assert store.list(region="nanjing") == stored

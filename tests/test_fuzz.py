@@ -20,8 +20,6 @@ from schemathesis.checks import (content_type_conformance, not_a_server_error,
 
 from tests.test_staff import add, make_app
 from tests.test_staff_api import token_for
-from tests.test_store import (postgis_url, postgres_database,  # noqa: F401 - fixtures
-                              postgres_server, store_url)
 
 pytestmark = pytest.mark.fuzz
 

@@ -11,8 +11,6 @@ import pytest
 from geo.stations import MAX_CAPACITY
 from tests.test_staff import add, edit_form, make_app, post, signed_in, station_form, store
 from tests.test_staff_api import NEW, token_for
-from tests.test_store import (postgis_url, postgres_database,  # noqa: F401 - fixtures
-                              postgres_server, store_url)
 from web.params import MAX_ID
 
 

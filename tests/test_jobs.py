@@ -9,7 +9,6 @@ import time
 import pytest
 from click.testing import CliRunner
 
-from geo.accounts import AccountStore
 from web import create_app
 from web.cli import main
 from web.jobs import JobPool, JobRefused
@@ -45,7 +44,7 @@ def client_from(app, address: str):
 
 def planner_token(app) -> str:
     """An API token of a signed-in planner (any account)."""
-    store = AccountStore(app.config["DATABASE_URL"])
+    store = app.extensions["accounts"]
     if not any(u.username == "planner" for u in store.list_users()):
         store.add_user("planner", "a long enough password", "viewer")
     return store.issue_token("planner")

@@ -9,8 +9,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.test_store import postgres_server  # noqa: F401 (a fixture)
-
 SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "load_fault.py"
 
 
@@ -42,6 +40,6 @@ def test_on_sqlite_under_load_nothing_fails_and_no_accepted_write_is_lost():
 
 
 def test_on_postgis_under_load_nothing_fails_and_no_accepted_write_is_lost(
-        postgres_server):  # noqa: F811 (the fixture)
+        postgres_server):
     report = load_and_fault("--backend", "postgis", "--postgres", postgres_server)
     assert_no_failure_and_nothing_lost(report["runs"]["postgis"])

@@ -8,6 +8,7 @@ import pytest
 import shapely
 
 from geo.atlas import Atlas
+from geo.database import Database
 from geo.field import service_field
 from geo.index import RegionIndex
 from geo.memory import COORDINATE_BYTES, GEOMETRY_BYTES, LruCache, nbytes
@@ -91,7 +92,7 @@ def test_an_index_keeps_as_many_fields_as_its_budget_holds():
 @pytest.fixture(scope="module")
 def nanjing_store(tmp_path_factory):
     folder = tmp_path_factory.mktemp("memory")
-    atlas = Atlas(StationStore(f"sqlite:///{folder}/yizhan.db"))
+    atlas = Atlas(StationStore(Database(f"sqlite:///{folder}/yizhan.db")))
     atlas.seed_demo_stations("nanjing")
     return atlas.store
 

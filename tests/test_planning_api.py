@@ -7,7 +7,6 @@ import json
 
 import pytest
 
-from geo.accounts import AccountStore
 from geo.scenarios import NOTE_LIMIT, REMOVED_LIMIT
 from tests.test_api import make_app
 
@@ -185,7 +184,7 @@ def test_an_excluded_area_keeps_candidates_out(client):
 
 def token_for(app, role: str) -> str:
     """An API token of a new account with ``role``."""
-    store = AccountStore(app.config["DATABASE_URL"])
+    store = app.extensions["accounts"]
     name = f"{role}-planner"
     if not any(u.username == name for u in store.list_users()):
         store.add_user(name, "a long enough password", role)

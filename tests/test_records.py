@@ -18,6 +18,7 @@ import pytest
 from openpyxl import Workbook, load_workbook
 
 from geo.coords import from_wgs84, to_wgs84
+from geo.database import Database
 from geo.records import (
     ATTRIBUTION_COLUMN,
     CHINESE_HEADERS,
@@ -723,7 +724,7 @@ def test_stations_not_yet_stored_read_back_as_new_stations(fmt):
 
 
 def test_a_plan_is_stored_by_the_caller_and_nothing_before(tmp_path):
-    store = StationStore(f"sqlite:///{tmp_path / 'yizhan.db'}")
+    store = StationStore(Database(f"sqlite:///{tmp_path / 'yizhan.db'}"))
     data = (DATA / "good_chinese_gcj02.csv").read_bytes()
 
     plan = read_station_file(data, "stations.csv", "nanjing", store.list(region="nanjing"),

@@ -14,6 +14,7 @@ from osmium.osm.mutable import Way
 from geo.atlas import Atlas
 from geo.build import product_collectors
 from geo.clip import find_boundary
+from geo.database import Database
 from geo.extract import product_cache_path
 from geo.osm import OsmSourceError
 from geo.regions import (RegionError, add_region, get_region, list_regions, network_cache_path,
@@ -181,7 +182,7 @@ def test_a_removed_region_keeps_its_stations_for_the_region_added_again(
     added = run("region", "add", "east", "--osm", str(districts), "--boundary", "东区",
                 "--modes", "walk")
     assert added.exit_code == 0, added.output
-    store = StationStore(default_store_url())
+    store = StationStore(Database(default_store_url()))
     inside = store.add(Station(name="东区驿站", region="east", kind="love_station",
                                lon=lonlat(5, 5)[0], lat=lonlat(5, 5)[1]))
     outside = store.add(Station(name="西区驿站", region="east", kind="love_station",
@@ -229,7 +230,7 @@ def test_a_removed_region_leaves_no_cached_products_behind(fresh_instance, distr
 def test_a_server_sees_a_region_removed_and_added_again_from_another_area(
         fresh_instance, districts):
     add_region("twin", districts, modes=("walk",), area=find_boundary(districts, "东区").geometry)
-    atlas = Atlas(StationStore(default_store_url()))
+    atlas = Atlas(StationStore(Database(default_store_url())))
     before, revision = atlas.index("twin").network("walk"), atlas.revision()
     remove_region("twin")
     add_region("twin", districts, modes=("walk",), area=find_boundary(districts, "西区").geometry)

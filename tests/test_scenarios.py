@@ -3,26 +3,25 @@ deleting them, validation that names the field, names unique per region by the r
 names are compared by, the migrations that make the table and key the names, and turning a
 scenario into planned stations exactly once.
 
-Tests that take ``store_url`` run on both back ends (the PostgreSQL fixtures are the store
-suite's, and skip the same way when there is no server).
+Tests that take ``store_url`` or ``database`` run on both back ends (the PostgreSQL fixtures in
+``tests/conftest.py`` skip and say why when there is no server).
 """
 
 import dataclasses
 import math
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
 from alembic import command
 from sqlalchemy import create_engine, inspect, text
+from sqlalchemy.exc import DBAPIError
 
+from geo.database import Database
 from geo.scenarios import (NOTE_LIMIT, REMOVED_LIMIT, Scenario, ScenarioInvalid, ScenarioSite,
                            ScenarioStore)
 from geo.stations import Station
 from geo.store import StationStore
-from tests.test_store import (migrations_config, postgis_url,  # noqa: F401 - fixtures
-                              postgres_database, postgres_server, run_together, store_url,
-                              xinjiekou_station)
+from tests.test_store import migrations_config, run_together, xinjiekou_station
 
 #: Two hypothetical stations in Nanjing: one at a named place, one at a bare point.
 SITES = (
@@ -40,17 +39,13 @@ def scenario(**changes) -> Scenario:
 
 
 @pytest.fixture
-def scenarios(store_url) -> Iterator[ScenarioStore]:
-    store = ScenarioStore(store_url)
-    yield store
-    store.close()
+def scenarios(database) -> ScenarioStore:
+    return ScenarioStore(database)
 
 
 @pytest.fixture
-def stations(store_url) -> Iterator[StationStore]:
-    store = StationStore(store_url)
-    yield store
-    store.close()
+def stations(database) -> StationStore:
+    return StationStore(database)
 
 
 # Saving and reading
@@ -176,7 +171,7 @@ def test_a_longest_note_and_removed_list_are_kept(scenarios):
 
 
 def test_of_planners_saving_the_same_name_at_once_exactly_one_wins(scenarios, store_url):
-    stores = [ScenarioStore(store_url) for _ in range(4)]
+    stores = [ScenarioStore(Database(store_url)) for _ in range(4)]
     refused: list[ScenarioInvalid] = []
 
     def save(i: int) -> None:
@@ -240,25 +235,70 @@ def test_a_scenario_without_added_sites_or_an_unknown_kind_cannot_be_converted(
                                              kind="love_station")
 
 
-def test_a_failed_conversion_releases_the_scenario_for_another_try(scenarios, stations):
+def test_a_conversion_failing_after_its_stations_are_stored_leaves_neither_stations_nor_mark(
+        scenarios, stations, monkeypatch):
     saved = scenarios.save(scenario(), actor="wang")
+    revision = stations.revision()
+    store_many = stations.add_many
+    stored: list[Station] = []
 
-    class Failing:
-        def add_many(self, planned: list[Station], actor: str, action: str) -> list[Station]:
-            raise ConnectionError("the database went away")
+    def store_then_fail(planned: list[Station], actor: str, action: str) -> list[Station]:
+        stored.extend(store_many(planned, actor=actor, action=action))
+        raise ConnectionError("the database went away")
 
+    monkeypatch.setattr(stations, "add_many", store_then_fail)
     with pytest.raises(ConnectionError):
-        scenarios.create_planned_stations(saved.id, Failing(), actor="li", kind="courier_home")
+        scenarios.create_planned_stations(saved.id, stations, actor="li", kind="courier_home")
+    assert len(stored) == 2
     assert scenarios.get(saved.id).planned_station_ids == ()
+    assert (stations.count(), stations.revision()) == (0, revision)
+    assert stations.list(include_deleted=True) == []
+    assert all(stations.history(s.id) == [] for s in stored)
+    monkeypatch.undo()
     created = scenarios.create_planned_stations(saved.id, stations, actor="li",
                                                 kind="courier_home")
-    assert len(created) == 2
+    assert scenarios.get(saved.id).planned_station_ids == tuple(s.id for s in created)
+    assert stations.count() == 2
+
+
+def test_a_conversion_refused_by_the_database_on_its_last_write_leaves_no_stations(
+        scenarios, stations, store_url):
+    saved = scenarios.save(scenario(), actor="wang")
+    engine = create_engine(store_url)
+    with engine.begin() as connection:
+        if connection.dialect.name == "sqlite":
+            connection.execute(text(
+                "CREATE TRIGGER refuse BEFORE UPDATE OF planned_station_ids ON scenarios "
+                "BEGIN SELECT RAISE(ABORT, 'refused'); END"))
+        else:
+            connection.execute(text(
+                "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS "
+                "$$ BEGIN RAISE EXCEPTION 'refused'; END $$"))
+            connection.execute(text(
+                "CREATE TRIGGER refuse BEFORE UPDATE OF planned_station_ids ON scenarios "
+                "FOR EACH ROW EXECUTE FUNCTION refuse()"))
+    engine.dispose()
+    with pytest.raises(DBAPIError):
+        scenarios.create_planned_stations(saved.id, stations, actor="li", kind="courier_home")
+    assert scenarios.get(saved.id).planned_station_ids == ()
+    assert (stations.count(), stations.revision()) == (0, 0)
+
+
+def test_a_conversion_into_a_station_store_of_another_database_is_refused(
+        scenarios, tmp_path):
+    saved = scenarios.save(scenario(), actor="wang")
+    elsewhere = StationStore(Database(f"sqlite:///{tmp_path / 'elsewhere.db'}"))
+    with pytest.raises(ValueError):
+        scenarios.create_planned_stations(saved.id, elsewhere, actor="li", kind="courier_home")
+    assert scenarios.get(saved.id).planned_station_ids == () and elsewhere.count() == 0
+    elsewhere.close()
 
 
 def test_of_staff_converting_at_once_exactly_one_creates_the_stations(scenarios, store_url):
     saved = scenarios.save(scenario(), actor="wang")
     workers = 6
-    pairs = [(ScenarioStore(store_url), StationStore(store_url)) for _ in range(workers)]
+    databases = [Database(store_url) for _ in range(workers)]
+    pairs = [(ScenarioStore(database), StationStore(database)) for database in databases]
     created: list[list[Station]] = []
     refused: list[ScenarioInvalid] = []
 
@@ -291,7 +331,7 @@ def test_deleting_a_converted_scenario_keeps_its_stations(scenarios, stations):
 
 
 def test_scenarios_share_the_station_store_s_database_at_the_newest_migration(store_url):
-    ScenarioStore(store_url).close()
+    Database(store_url).close()
     engine = create_engine(store_url)
     with engine.connect() as connection:
         schema = connection.dialect.default_schema_name
@@ -316,7 +356,7 @@ def test_scenarios_saved_under_the_old_name_rule_are_keyed_by_the_new_one(store_
                  "at": datetime.now(UTC), "deleted_at": datetime.now(UTC) if name == "gone"
                  else None})
     engine.dispose()
-    scenarios = ScenarioStore(store_url)
+    scenarios = ScenarioStore(Database(store_url))
     assert sorted(s.name for s in scenarios.list()) == ["S4", "Summer Peak", "ｓ4"]
     for taken in ("s4", "ＳＵＭＭＥＲ  peak"):
         with pytest.raises(ScenarioInvalid):

@@ -19,6 +19,7 @@ from werkzeug.datastructures import MultiDict
 
 from geo.accounts import AccountStore
 from geo.coords import from_wgs84
+from geo.database import Database
 from geo.stations import Station
 from geo.store import StationStore
 from tests.test_accounts import FAST_HASH, PASSWORD, Clock
@@ -44,12 +45,12 @@ def clock() -> Clock:
 def make_app(folder: Path, clock: Clock | None = None, **config):
     """An app with a store of its own and no demo stations; its accounts hash passwords
     cheaply and measure lock-outs on ``clock``."""
-    url = f"sqlite:///{folder}/yizhan.db"
-    app = create_app({"DATABASE_URL": url, "SEED_DEMO": False, **config})
+    app = create_app({"DATABASE_URL": f"sqlite:///{folder}/yizhan.db", "SEED_DEMO": False,
+                      **config})
     app.testing = True
-    app.extensions["accounts"].close()
     app.extensions["accounts"] = AccountStore(
-        url, clock=clock or Clock(datetime.now(UTC)), password_method=FAST_HASH)
+        app.extensions["database"], clock=clock or Clock(datetime.now(UTC)),
+        password_method=FAST_HASH)
     return app
 
 
@@ -646,12 +647,13 @@ def test_the_import_and_export_commands(tmp_path, monkeypatch):
     assert bad.exit_code != 0 and "line 5, amenities" in bad.output
     dry = runner.invoke(main, ["import", "--region", "nanjing", "--dry-run",
                                str(RECORDS / "good_chinese_gcj02.csv")])
-    assert dry.exit_code == 0 and StationStore(url).revision() == 0
+    stored = StationStore(Database(url))
+    assert dry.exit_code == 0 and stored.revision() == 0
     real = runner.invoke(main, ["import", "--region", "nanjing", "--as", "wang",
                                 str(RECORDS / "good_chinese_gcj02.csv")])
     assert real.exit_code == 0, real.output
-    stations = StationStore(url).list()
-    assert len(stations) == 3 and StationStore(url).history(stations[0].id)[0].actor == "wang"
+    stations = stored.list()
+    assert len(stations) == 3 and stored.history(stations[0].id)[0].actor == "wang"
     out = tmp_path / "out.csv"
     exported = runner.invoke(main, ["export", "--region", "nanjing", "--format", "csv",
                                     "-o", str(out)])

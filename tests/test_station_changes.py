@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from geo.atlas import Atlas
+from geo.database import Database
 from geo.field import service_field
 from geo.index import RegionIndex, StationFilter
 from geo.nearest import nearest_stations
@@ -25,7 +26,7 @@ HOURS = ["", "24/7", "Mo-Fr 08:00-20:00", "Sa-Su 10:00-16:00"]
 
 @pytest.fixture
 def atlas(fresh_instance):
-    return Atlas(StationStore(f"sqlite:///{fresh_instance}/yizhan.db"))
+    return Atlas(StationStore(Database(f"sqlite:///{fresh_instance}/yizhan.db")))
 
 
 def random_station(network, rng: np.random.Generator, name: str) -> Station:

@@ -1,25 +1,22 @@
 """The station store, on SQLite and on PostgreSQL + PostGIS: records, validation, versions,
 concurrency, history, restore, bulk imports, nearby stations, demo data and schema migrations.
 
-Every test that takes the ``store`` (or ``store_url``) fixture runs on both back ends. The
-PostgreSQL runs need a server reachable at ``YIZHAN_TEST_POSTGRES`` (default
-``postgresql://postgres@127.0.0.1:5432/postgres``, a role that may create databases) with the
-PostGIS extension installed; without one they skip and say why. The session works in a scratch
-database of its own, dropped at the end, and every test in a fresh schema of it.
+Every test that takes the ``store`` (or ``database``, ``store_url``) fixture runs on both back
+ends. The PostgreSQL runs need a server at ``YIZHAN_TEST_POSTGRES`` (a role that may create
+databases) with the PostGIS extension installed; without one they skip and say why. The test run
+works in one scratch database, dropped at the end, and every test in a fresh schema of it (see
+``tests/conftest.py``).
 """
 
 import dataclasses
 import json
 import math
-import os
-import secrets
 import sqlite3
 import stat
 import subprocess
 import sys
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, date
 from itertools import pairwise
 
@@ -29,8 +26,7 @@ from alembic.config import Config
 from sqlalchemy import Connection, create_engine, inspect, text
 from sqlalchemy.exc import DBAPIError
 
-from geo.accounts import AccountStore
-from geo.scenarios import ScenarioStore
+from geo.database import Database
 from geo.stations import Station
 from geo.store import (
     EARTH_RADIUS_M,
@@ -40,9 +36,9 @@ from geo.store import (
     StationInvalid,
     StationStore,
     VersionConflict,
-    create_store_engine,
     default_store_url,
 )
+from tests.conftest import scratch_database
 
 #: The public interface of the store. History has a reader and no writer.
 STORE_INTERFACE = {
@@ -92,85 +88,10 @@ def migrations_config(connection: Connection) -> Config:
     return config
 
 
-@pytest.fixture(scope="session")
-def postgres_server() -> str:
-    """The URL of a PostgreSQL server with PostGIS available, as a role that may create
-    databases (``YIZHAN_TEST_POSTGRES``); skips when there is none."""
-    try:
-        import psycopg
-    except ImportError:
-        pytest.skip("psycopg is not installed (pip install 'psycopg[binary]')")
-    url = os.environ.get("YIZHAN_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
-    try:
-        with psycopg.connect(url, connect_timeout=3) as connection:
-            postgis = connection.execute(
-                "SELECT 1 FROM pg_available_extensions WHERE name = 'postgis'"
-            ).fetchone()
-    except psycopg.OperationalError as error:
-        pytest.skip(f"PostgreSQL is unreachable at {url}: {' '.join(str(error).split())}")
-    if postgis is None:
-        pytest.skip(
-            f"PostGIS is not installed on the PostgreSQL server at {url} "
-            "(apt-get install postgresql-15-postgis-3)"
-        )
-    return url
-
-
-@contextmanager
-def scratch_database(server_url: str) -> Iterator[str]:
-    """Create a database named ``yizhan_test_<random>`` on the server, drop it afterwards.
-
-    Yields:
-        Its URL, as a plain ``postgresql://`` URL like the server's.
-    """
-    import psycopg
-
-    name = f"yizhan_test_{secrets.token_hex(4)}"
-    with psycopg.connect(server_url, autocommit=True) as admin:
-        admin.execute(f"CREATE DATABASE {name}")
-        try:
-            yield server_url.rsplit("/", 1)[0] + f"/{name}"
-        finally:
-            admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
-
-
-@pytest.fixture(scope="session")
-def postgres_database(postgres_server) -> Iterator[str]:
-    """The session's scratch database, with PostGIS installed in its public schema for the
-    per-test schemas to share."""
-    with scratch_database(postgres_server) as url:
-        engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
-        with engine.begin() as connection:
-            connection.execute(text("CREATE EXTENSION postgis"))
-        engine.dispose()
-        yield url.replace("postgresql://", "postgresql+psycopg://", 1)
-
-
 @pytest.fixture
-def postgis_url(postgres_database) -> str:
-    """The URL of a fresh, empty schema in the session's PostgreSQL database."""
-    schema = f"test_{secrets.token_hex(4)}"
-    engine = create_engine(postgres_database)
-    with engine.begin() as connection:
-        connection.execute(text(f"CREATE SCHEMA {schema}"))
-    engine.dispose()
-    return f"{postgres_database}?options=-csearch_path%3D{schema},public"
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store_url(request, tmp_path) -> str:
-    """The URL of a new, empty database: a SQLite file, or a PostgreSQL + PostGIS schema."""
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'yizhan.db'}"
-    return request.getfixturevalue("postgis_url")
-
-
-@pytest.fixture
-def store(store_url) -> Iterator[StationStore]:
+def store(database) -> StationStore:
     """An empty store on each back end."""
-    station_store = StationStore(store_url)
-    yield station_store
-    station_store.close()
+    return StationStore(database)
 
 
 def run_together(workers: int, work: Callable[[int], None]) -> None:
@@ -206,10 +127,10 @@ def test_an_added_station_reads_back_exactly_with_id_timestamps_and_version_1(st
 
 
 def test_the_store_survives_reopening(store_url):
-    first = StationStore(store_url)
+    first = StationStore(Database(store_url))
     added = first.add(xinjiekou_station())
     first.close()
-    second = StationStore(store_url)
+    second = StationStore(Database(store_url))
     assert second.get(added.id) == added
     assert second.history(added.id)[0].action == "create"
     second.close()
@@ -555,7 +476,7 @@ def test_a_bulk_insert_of_several_batches_keeps_every_station_with_its_own_histo
 
 
 def test_imports_running_at_once_give_every_station_its_own_history(store_url):
-    stores = [StationStore(store_url) for _ in range(3)]
+    stores = [StationStore(Database(store_url)) for _ in range(3)]
 
     def add(i: int) -> None:
         stores[i].add_many([xinjiekou_station(name=f"导入 {i} 站 {n}", lon=XINJIEKOU[0] + n * 1e-5)
@@ -740,11 +661,11 @@ def test_the_revision_grows_with_every_write_and_only_with_writes(store):
 
 
 def test_opening_a_store_twice_finds_the_schema_at_head_and_leaves_it_alone(store_url):
-    first = StationStore(store_url)
+    first = StationStore(Database(store_url))
     added = first.add(xinjiekou_station())
     revision = first.revision()
     first.close()
-    second = StationStore(store_url)
+    second = StationStore(Database(store_url))
     assert (second.list(), second.revision()) == ([added], revision)
     second.close()
     engine = create_engine(store_url)
@@ -762,7 +683,7 @@ def test_databases_opened_by_many_stores_at_once_are_migrated_once(store_url):
 
     def open_store(_: int) -> None:
         try:
-            opened.append(StationStore(store_url))
+            opened.append(StationStore(Database(store_url)))
         except Exception as error:  # noqa: BLE001 - the test reports any failure
             failures.append(error)
 
@@ -775,7 +696,7 @@ def test_databases_opened_by_many_stores_at_once_are_migrated_once(store_url):
 
 
 def test_the_schema_migrates_down_to_nothing_and_up_again(store_url):
-    StationStore(store_url).close()
+    StationStore(Database(store_url)).close()
     engine = create_engine(store_url)
     with engine.begin() as connection:
         command.downgrade(migrations_config(connection), "base")
@@ -783,7 +704,7 @@ def test_the_schema_migrates_down_to_nothing_and_up_again(store_url):
         schema = connection.dialect.default_schema_name
         assert inspect(connection).get_table_names(schema=schema) == ["alembic_version"]
     engine.dispose()
-    reopened = StationStore(store_url)
+    reopened = StationStore(Database(store_url))
     assert (reopened.count(), reopened.revision()) == (0, 0)
     reopened.close()
 
@@ -793,7 +714,7 @@ def test_the_schema_migrates_down_to_nothing_and_up_again(store_url):
 
 def test_a_new_postgresql_database_gets_postgis_and_the_tables_on_first_open(postgres_server):
     with scratch_database(postgres_server) as url:
-        store = StationStore(url)  # a plain postgresql:// URL: the store picks psycopg 3
+        store = StationStore(Database(url))  # a plain postgresql:// URL: psycopg 3 is picked
         added = store.add(xinjiekou_station())
         assert store.within(*XINJIEKOU, 1) == [(added, 0.0)]
         store.close()
@@ -809,7 +730,7 @@ def test_a_new_postgresql_database_gets_postgis_and_the_tables_on_first_open(pos
 
 
 def test_on_postgis_every_station_has_a_point_equal_to_its_lon_and_lat(postgis_url):
-    store = StationStore(postgis_url)
+    store = StationStore(Database(postgis_url))
     added = store.add(xinjiekou_station())
     moved_lon, moved_lat = moved(*XINJIEKOU, 30, 30)
     store.update(added.id, {"lon": moved_lon, "lat": moved_lat}, expected_version=1)
@@ -825,7 +746,7 @@ def test_on_postgis_every_station_has_a_point_equal_to_its_lon_and_lat(postgis_u
 
 
 def test_on_postgis_nearby_stations_are_found_through_the_spatial_index(postgis_url):
-    store = StationStore(postgis_url)
+    store = StationStore(Database(postgis_url))
     store.add_many(xinjiekou_station(name=f"驿站 {i}", lon=118.7 + i / 1000) for i in range(50))
     store.close()
     engine = create_engine(postgis_url)
@@ -842,11 +763,9 @@ def test_on_postgis_nearby_stations_are_found_through_the_spatial_index(postgis_
 # Connections
 
 
-@pytest.mark.parametrize("opener", [StationStore, AccountStore, ScenarioStore])
-def test_every_store_keeps_sqlite_in_write_ahead_mode_in_a_file_only_its_owner_reads(
-        tmp_path, opener):
+def test_a_database_keeps_sqlite_in_write_ahead_mode_in_a_file_only_its_owner_reads(tmp_path):
     path = tmp_path / "yizhan.db"
-    opened = opener(f"sqlite:///{path}")
+    opened = Database(f"sqlite:///{path}")
     with sqlite3.connect(path) as connection:
         assert connection.execute("PRAGMA journal_mode").fetchone() == ("wal",)
     for name in ("yizhan.db", "yizhan.db-wal", "yizhan.db-shm"):
@@ -855,15 +774,15 @@ def test_every_store_keeps_sqlite_in_write_ahead_mode_in_a_file_only_its_owner_r
 
 
 def test_a_sqlite_connection_waits_30_s_for_the_write_lock(tmp_path):
-    engine = create_store_engine(f"sqlite:///{tmp_path / 'yizhan.db'}")
-    with engine.connect() as connection:
+    database = Database(f"sqlite:///{tmp_path / 'yizhan.db'}")
+    with database.engine.connect() as connection:
         assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30_000
-    engine.dispose()
+    database.close()
 
 
 def test_readers_go_on_while_another_process_holds_the_sqlite_write_lock(tmp_path):
     path = tmp_path / "yizhan.db"
-    store = StationStore(f"sqlite:///{path}")
+    store = StationStore(Database(f"sqlite:///{path}"))
     added = store.add(xinjiekou_station())
     writer = sqlite3.connect(path, isolation_level=None, timeout=0)
     writer.execute("BEGIN EXCLUSIVE")
@@ -878,13 +797,13 @@ def test_readers_go_on_while_another_process_holds_the_sqlite_write_lock(tmp_pat
 
 
 def test_opening_more_stores_on_a_sqlite_file_in_use_keeps_other_processes_in_step(tmp_path):
-    """Each store opened makes sure the file is private; that must not drop the locks SQLite
-    holds for the stores already open, or another process resets the write-ahead log and
+    """Each database opened makes sure the file is private; that must not drop the locks SQLite
+    holds for the databases already open, or another process resets the write-ahead log and
     stops seeing their writes."""
     path = tmp_path / "yizhan.db"
-    store = StationStore(f"sqlite:///{path}")
+    store = StationStore(Database(f"sqlite:///{path}"))
     store.add(xinjiekou_station(name="甲"))
-    others = [AccountStore(f"sqlite:///{path}"), ScenarioStore(f"sqlite:///{path}")]
+    others = [Database(f"sqlite:///{path}"), Database(f"sqlite:///{path}")]
     assert stations_seen_by_another_process(path) == 1
     store.add(xinjiekou_station(name="乙", lon=XINJIEKOU[0] + 0.01))
     assert stations_seen_by_another_process(path) == 2
@@ -904,12 +823,12 @@ def test_an_existing_sqlite_file_readable_by_others_is_made_private(tmp_path):
     path = tmp_path / "yizhan.db"
     sqlite3.connect(path).close()
     path.chmod(0o644)
-    StationStore(f"sqlite:///{path}").close()
+    StationStore(Database(f"sqlite:///{path}")).close()
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
 
 
 def test_a_postgresql_store_replaces_pooled_connections_the_server_closed(postgis_url):
-    store = StationStore(postgis_url)
+    store = StationStore(Database(postgis_url))
     added = store.add(xinjiekou_station())
     admin = create_engine(postgis_url)
     with admin.begin() as connection:

@@ -15,10 +15,11 @@ from werkzeug.exceptions import HTTPException
 
 from geo.accounts import AccountStore
 from geo.atlas import ANALYSIS_CACHE_BYTES, DEMAND_CACHE_BYTES, Atlas
+from geo.database import Database, default_store_url
 from geo.index import FIELD_CACHE_BYTES
 from geo.scenarios import ScenarioStore
 from geo.settings import instance_dir
-from geo.store import StationStore, default_store_url
+from geo.store import StationStore
 from web.i18n import init_babel
 from web.layers import LAYER_CACHE_BYTES
 from web.params import BadParameter, IdConverter, check_text_parameters
@@ -59,7 +60,9 @@ def create_app(config: dict | None = None) -> Flask:
     unless turned off, Secure; they last until the browser closes and at most
     :data:`SESSION_LIFETIME`. Every form needs its CSRF token. Answers of
     :data:`COMPRESSED_MIMETYPES` are compressed (brotli or gzip, as the client accepts) unless
-    small or already encoded; assets are served by :mod:`web.static`.
+    small or already encoded; assets are served by :mod:`web.static`. The app opens one
+    :class:`~geo.database.Database` (``app.extensions["database"]``) and its stores work in it:
+    stations (``app.extensions["atlas"].store``), ``accounts`` and ``scenarios``.
 
     Args:
         config: overrides, e.g. ``{"DATABASE_URL": "sqlite:///..."}``.
@@ -100,7 +103,9 @@ def create_app(config: dict | None = None) -> Flask:
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = os.environ.get("YIZHAN_SECRET_KEY") or _instance_secret(
             Path(app.instance_path))
-    atlas = Atlas(StationStore(app.config["DATABASE_URL"]),
+    database = Database(app.config["DATABASE_URL"])
+    app.extensions["database"] = database
+    atlas = Atlas(StationStore(database),
                   analysis_bytes=app.config["ANALYSIS_CACHE_BYTES"],
                   demand_bytes=app.config["DEMAND_CACHE_BYTES"],
                   field_bytes=app.config["FIELD_CACHE_BYTES"])
@@ -108,8 +113,8 @@ def create_app(config: dict | None = None) -> Flask:
         for region in atlas.regions():
             atlas.seed_demo_stations(region.id)
     app.extensions["atlas"] = atlas
-    app.extensions["accounts"] = AccountStore(app.config["DATABASE_URL"])
-    app.extensions["scenarios"] = ScenarioStore(app.config["DATABASE_URL"])
+    app.extensions["accounts"] = AccountStore(database)
+    app.extensions["scenarios"] = ScenarioStore(database)
     app.url_map.converters["id"] = IdConverter
     app.before_request(lambda: check_text_parameters(request))
 

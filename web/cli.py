@@ -41,14 +41,20 @@ from geo.records import (EXPORT_FORMATS, IMPORT_PROBLEM_LIMIT, RecordsError, exp
 from geo.regions import (Region, RegionError, add_region, get_region, list_regions,
                          load_networks, remove_region)
 from geo.stations import AMENITIES, KINDS, Station
-from geo.store import StationInvalid, StationStore, default_store_url
+from geo.database import Database, default_store_url
+from geo.store import StationInvalid, StationStore
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
+def _stations() -> StationStore:
+    """The station store of the configured database (``DATABASE_URL``)."""
+    return StationStore(Database(default_store_url()))
+
+
 def _atlas() -> Atlas:
     """The atlas over the configured store."""
-    return Atlas(StationStore(default_store_url()))
+    return Atlas(_stations())
 
 
 class _RateColumn(ProgressColumn):
@@ -157,7 +163,7 @@ def region_add(name: str, osm_file: Path, title: str | None, modes: tuple[str, .
     click.echo(f"added region {added.id}: {added.source.parent}")
     for mode, net in load_networks(added).items():
         click.echo(f"{mode:<6} {_dropped_streets(net)}")
-    stations = StationStore(default_store_url()).list(region=added.id)
+    stations = _stations().list(region=added.id)
     if stations:
         outside = _outside(added, stations)
         click.echo(f"{len(stations)} stored stations of {added.id} belong to it again")
@@ -187,7 +193,7 @@ def region_remove(name: str) -> None:
         removed = remove_region(name)
     except RegionError as error:
         raise click.ClickException(str(error)) from error
-    kept = len(StationStore(default_store_url()).list(region=removed.id))
+    kept = len(_stations().list(region=removed.id))
     click.echo(f"removed region {removed.id}; its {kept} stations stay stored for a region "
                f"{removed.id} added again")
 
@@ -545,7 +551,7 @@ def export(region_id: str, fmt: str, output: Path) -> None:
         target = get_region(region_id)
     except RegionError as error:
         raise click.ClickException(str(error)) from error
-    stations = StationStore(default_store_url()).list(region=region_id)
+    stations = _stations().list(region=region_id)
     output.write_bytes(export_stations(stations, fmt, target.attribution))
     click.echo(f"wrote {len(stations)} stations to {output}")
 
@@ -556,8 +562,8 @@ def user() -> None:
 
 
 def _accounts() -> AccountStore:
-    """The account store beside the configured station store."""
-    return AccountStore(default_store_url())
+    """The account store of the configured database (``DATABASE_URL``)."""
+    return AccountStore(Database(default_store_url()))
 
 
 def _when(moment: datetime) -> str:

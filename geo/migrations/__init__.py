@@ -1,6 +1,6 @@
-"""Alembic migrations of the station store's schema.
+"""Alembic migrations of the app's database schema.
 
-:class:`geo.store.StationStore` applies them when it opens a database: it builds the Alembic
+:class:`geo.database.Database` applies them when it opens a database: it builds the Alembic
 ``Config`` in code (no ``alembic.ini``), points ``script_location`` at this package and hands
 its connection to ``env.py`` in ``config.attributes["connection"]``. To write the next
 migration, run ``alembic.command.revision(config, message, autogenerate=True)`` with such a

@@ -1,13 +1,14 @@
-"""Alembic environment of the station store: runs migrations on the caller's connection.
+"""Alembic environment of the app's database: runs migrations on the caller's connection.
 
-The caller (:func:`geo.store._upgrade_to_head`, or code that generates or checks migrations)
+The caller (:meth:`geo.database.Database.upgrade`, or code that generates or checks migrations)
 opens the connection, starts the transaction and commits it; the migrations run inside it.
 """
 
 from alembic import context
 from sqlalchemy.schema import SchemaItem
 
-from geo import accounts, scenarios, store
+from geo import accounts, scenarios, store  # noqa: F401 - they map the tables
+from geo.database import METADATA
 
 #: Schema objects only the PostgreSQL schema has, which the ORM metadata leaves out on purpose:
 #: the PostGIS point of a station, its indexes, and the table PostGIS itself creates.
@@ -48,7 +49,7 @@ def run_migrations() -> None:
     connection = context.config.attributes["connection"]
     context.configure(
         connection=connection,
-        target_metadata=[store.METADATA, accounts.METADATA, scenarios.METADATA],
+        target_metadata=METADATA,
         include_object=include_object,
         version_table=VERSION_TABLE,
         version_table_schema=connection.dialect.default_schema_name,

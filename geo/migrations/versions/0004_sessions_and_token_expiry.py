@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 from alembic import op
 
-from geo.store import UTCDateTime
+from geo.database import UTCDateTime
 
 revision = "0004"
 down_revision = "0003"
