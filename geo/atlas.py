@@ -31,6 +31,7 @@ from geo.recommend import Recommendation, recommend_sites
 from geo.regions import (Region, get_region, list_regions, load_networks, regions_stamp,
                          user_regions_dir)
 from geo.sites import cached_sites
+from geo.stamp import Stamped
 from geo.stations import Station
 from geo.store import StationStore
 from geo.whatif import Site, whatif_coverage
@@ -62,6 +63,7 @@ class Atlas:
         self.store = store
         self.field_bytes = field_bytes
         self._regions_folder = user_regions_dir()
+        self._station_revision = Stamped(store.changes, store.revision)
         self._indexes: dict[str, tuple[tuple[object, int], RegionIndex, int]] = {}
         self._demand = LruCache(demand_bytes)
         self._analyses = LruCache(analysis_bytes)
@@ -78,8 +80,12 @@ class Atlas:
     def revision(self) -> tuple[object, int]:
         """What the atlas's answers depend on besides the networks: the store's station
         revision and the regions' stamp (:func:`geo.regions.regions_stamp`, moved by a region
-        added or removed). A cache of views keyed by it never serves a stale one."""
-        return self.store.revision(), regions_stamp(self._regions_folder)
+        added or removed). A cache of views keyed by it never serves a stale one.
+
+        The station revision is asked of the store only when its change stamp moved (a write
+        by any process on this machine) or a second has passed (see :mod:`geo.stamp`), so a
+        query costs two ``os.stat`` calls, not a database round trip."""
+        return self._station_revision.get(), regions_stamp(self._regions_folder)
 
     def index(self, region_id: str, progress=None) -> RegionIndex:
         """Return the region's query index, current with the store and the regions: once a

@@ -67,6 +67,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sess
 from sqlalchemy.sql.elements import ColumnElement
 
 from geo.settings import instance_dir, private_file
+from geo.stamp import station_stamp
 from geo.stations import Station, validate_station
 
 #: Station fields the store sets; ``update`` refuses to change them.
@@ -376,6 +377,9 @@ class StationStore:
         self._within: _WithinQuery = (
             _within_postgis if self._engine.dialect.name == "postgresql" else _within_bounding_box
         )
+        #: Moved after every committed write, for readers that ask :meth:`revision` only when
+        #: it moved (see :mod:`geo.stamp`).
+        self.changes = station_stamp()
 
     def close(self) -> None:
         """Release the database connections."""
@@ -847,10 +851,12 @@ class StationStore:
         Yields:
             The session; the transaction commits when the block ends without an exception
             (and rolls back otherwise). Writers that changed stations call
-            :func:`_bump_revision` and :func:`_record` inside it.
+            :func:`_bump_revision` and :func:`_record` inside it; once it commits, the store's
+            change stamp moves.
         """
         with self._sessions.begin() as session:
             yield session
+        self.changes.bump()
 
 
 def _with_driver(url: str) -> str:
