@@ -10,8 +10,8 @@ street basemap and the chart image. ``--rounds`` opens them all again, so views 
 dropped are made again.
 
 The worker process's resident memory (``VmRSS`` of ``/proc/PID/status``) is read after every
-view and at the end, with its peak (``VmHWM``). The target: at most 1.5 GB at the end. The peer, in the
-same run: the same server with every cache budget effectively unbounded
+view and at the end, with its peak (``VmHWM``). The target: at most 1.5 GB at the end. The
+peer, in the same run: the same server with every cache budget effectively unbounded
 (``YIZHAN_*_CACHE_MB``). ``--env NAME=VALUE`` (repeatable) adds a run with the default budgets
 and that environment besides, e.g. ``MALLOC_ARENA_MAX=2``.
 
