@@ -42,7 +42,7 @@ from geo.regions import (Region, RegionError, add_region, get_region, list_regio
                          load_networks, remove_region)
 from geo.stations import AMENITIES, KINDS, Station
 from geo.store import StationInvalid, StationStore, default_store_url
-from web.serve import THREADS, default_workers
+from web.serve import THREADS, Server, behind_proxy, default_workers, server_options, warm
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -313,7 +313,6 @@ def serve(host: str, port: int, workers: int | None, threads: int,
     rate of heavy requests.
     """
     from web import create_app
-    from web.serve import Server, behind_proxy, server_options, warm
 
     try:
         app = create_app()
