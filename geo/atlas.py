@@ -31,6 +31,7 @@ from geo.recommend import Recommendation, recommend_sites
 from geo.regions import (Region, get_region, list_regions, load_networks, regions_stamp,
                          user_regions_dir)
 from geo.sites import cached_sites
+from geo.stamp import Stamped
 from geo.stations import Station
 from geo.store import StationStore
 from geo.whatif import Site, whatif_coverage
@@ -62,24 +63,41 @@ class Atlas:
         self.store = store
         self.field_bytes = field_bytes
         self._regions_folder = user_regions_dir()
+        self._station_revision = Stamped(store.changes, store.revision)
+        self._regions: tuple[int, dict[str, Region]] | None = None
         self._indexes: dict[str, tuple[tuple[object, int], RegionIndex, int]] = {}
         self._demand = LruCache(demand_bytes)
         self._analyses = LruCache(analysis_bytes)
         self._lock = threading.Lock()
 
     def regions(self) -> list[Region]:
-        """All configured regions."""
-        return list_regions()
+        """All configured regions, read from their files again only once a region was added or
+        removed (:func:`geo.regions.regions_stamp`)."""
+        return list(self._regions_by_id().values())
 
     def region(self, region_id: str) -> Region:
         """One region by id (``geo.regions.RegionError`` if unknown)."""
-        return get_region(region_id)
+        found = self._regions_by_id().get(region_id)
+        return get_region(region_id) if found is None else found
+
+    def _regions_by_id(self) -> dict[str, Region]:
+        """The regions by id, in :func:`geo.regions.list_regions`'s order, kept while the
+        regions' stamp stays."""
+        stamp = regions_stamp(self._regions_folder)
+        known = self._regions
+        if known is None or known[0] != stamp:
+            known = self._regions = (stamp, {r.id: r for r in list_regions()})
+        return known[1]
 
     def revision(self) -> tuple[object, int]:
         """What the atlas's answers depend on besides the networks: the store's station
         revision and the regions' stamp (:func:`geo.regions.regions_stamp`, moved by a region
-        added or removed). A cache of views keyed by it never serves a stale one."""
-        return self.store.revision(), regions_stamp(self._regions_folder)
+        added or removed). A cache of views keyed by it never serves a stale one.
+
+        The station revision is asked of the store only when its change stamp moved (a write
+        by any process on this machine) or a second has passed (see :mod:`geo.stamp`), so a
+        query costs two ``os.stat`` calls, not a database round trip."""
+        return self._station_revision.get(), regions_stamp(self._regions_folder)
 
     def index(self, region_id: str, progress=None) -> RegionIndex:
         """Return the region's query index, current with the store and the regions: once a

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
@@ -52,6 +52,9 @@ POSTGRES_POOL: dict[str, object] = {
 #: Rows per multi-row INSERT when rows are stored in bulk (a station has 23 columns, so a
 #: batch stays well under SQLite's and PostgreSQL's limits on bound parameters).
 INSERT_BATCH_ROWS: int = 500
+
+#: Key of a session's ``info`` holding what to run once its transaction commits.
+_ON_COMMIT = "yizhan.on_commit"
 
 
 class Base(DeclarativeBase):
@@ -199,6 +202,20 @@ class Database:
                 yield session
             finally:
                 self._transaction.reset(token)
+        for action in session.info.pop(_ON_COMMIT, ()):
+            action()
+
+    def on_commit(self, action: Callable[[], None]) -> None:
+        """Run ``action`` once the transaction open in this thread or task commits (not at all
+        if it rolls back).
+
+        Raises:
+            RuntimeError: no transaction is open.
+        """
+        current = self._transaction.get()
+        if current is None:
+            raise RuntimeError("on_commit needs an open transaction")
+        current.info.setdefault(_ON_COMMIT, []).append(action)
 
     def close(self) -> None:
         """Release the database connections (the engine reconnects if used again)."""

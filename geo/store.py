@@ -20,12 +20,14 @@ deletes history, so it also says which stations changed since an earlier reading
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from itertools import chain
 
 import numpy as np
 from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.orm import Session
 
 from geo.database import INSERT_BATCH_ROWS, METADATA, MIGRATIONS, Database, default_store_url
 from geo.nearby import EARTH_RADIUS_M, WithinQuery, within_bounding_box, within_postgis
@@ -33,6 +35,7 @@ from geo.station_history import (HISTORY_ACTIONS, INSERT_ACTIONS, HistoryEntry, 
                                  insert_stations, record_change)
 from geo.station_tables import (STORE_FIELDS, HistoryRow, RevisionRow, StationRow, json_fields,
                                 row_values, station_errors, to_station)
+from geo.stamp import station_stamp
 from geo.stations import Station
 
 #: Names other modules import from here, though they are defined next to what they describe.
@@ -99,6 +102,9 @@ class StationStore:
         self._within: WithinQuery = (
             within_postgis if database.dialect == "postgresql" else within_bounding_box
         )
+        #: Moved after every committed write, for readers that ask :meth:`revision` only when
+        #: it moved (see :mod:`geo.stamp`).
+        self.changes = station_stamp()
 
     def close(self) -> None:
         """Release the database connections."""
@@ -121,7 +127,7 @@ class StationStore:
         errors = station_errors(station)
         if errors:
             raise StationInvalid(errors)
-        with self.database.transaction() as session:
+        with self._write() as session:
             (stored,) = insert_stations(session, [station], actor, "create")
         return stored
 
@@ -152,7 +158,7 @@ class StationStore:
                 raise StationInvalid(errors, index)
         if not stations:
             return []
-        with self.database.transaction() as session:
+        with self._write() as session:
             return insert_stations(session, stations, actor, action)
 
     def get(self, station_id: int) -> Station:
@@ -409,7 +415,7 @@ class StationStore:
                 errors["region"] = f"must be {region!r}"
             if errors:
                 raise StationInvalid(errors, index)
-        with self.database.transaction() as session:
+        with self._write() as session:
             bump_revision(session)
             removed = session.execute(
                 delete(StationRow).where(StationRow.region == region, StationRow.demo.is_(True))
@@ -545,7 +551,7 @@ class StationStore:
         """
         deleted_at = StationRow.deleted_at
         deletion = deleted_at.is_not(None) if deleted else deleted_at.is_(None)
-        with self.database.transaction() as session:
+        with self._write() as session:
             result = session.execute(
                 update(StationRow)
                 .where(StationRow.id == station_id, StationRow.version == expected_version,
@@ -562,3 +568,15 @@ class StationStore:
         if is_deleted != deleted:
             raise KeyError(station_id)
         raise VersionConflict(current, expected_version)
+
+
+    @contextmanager
+    def _write(self) -> Iterator[Session]:
+        """Open (or join) a write transaction whose commit moves the store's change stamp.
+
+        Yields:
+            The session; see :meth:`geo.database.Database.transaction`.
+        """
+        with self.database.transaction() as session:
+            self.database.on_commit(self.changes.bump)
+            yield session

@@ -1,6 +1,6 @@
 """Benchmark: worker queries while the planner API is flooded with heavy requests.
 
-Starts ``yizhan serve`` (waitress, a subprocess on a free loopback port) over a temporary
+Starts ``yizhan serve`` (a subprocess on a free loopback port) over a temporary
 instance with Jinan's demo stations, and measures ``GET /api/v1/nearest`` latency (one query
 every ``--probe-pause-s``, on one keep-alive connection) at rest and during each flood:
 
@@ -64,7 +64,7 @@ def main() -> None:
     parser.add_argument("--flood-pause-s", type=float, default=0.1,
                         help="pause of a flooding client between its requests")
     parser.add_argument("--probe-pause-s", type=float, default=0.05)
-    parser.add_argument("--threads", type=int, default=8, help="waitress threads")
+    parser.add_argument("--threads", type=int, default=8, help="request threads of each server process")
     parser.add_argument("--peer", default="pool-off",
                         help="'pool-off' (this code, no job pool) or a git revision")
     parser.add_argument("--floods", nargs="+", default=["audit", "anonymous", "signed-in"],
@@ -143,7 +143,7 @@ class Server:
         db_url: the station store.
         source: the source tree to run.
         env: more environment variables.
-        threads: waitress threads.
+        threads: request threads of each server process.
     """
 
     def __init__(self, instance: Path, db_url: str, source: Path, env: dict, threads: int):

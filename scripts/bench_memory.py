@@ -1,6 +1,6 @@
 """Benchmark: the server's resident memory after every planner view of the demo regions.
 
-Starts ``yizhan serve`` (waitress, a subprocess on a free loopback port) over a private instance
+Starts ``yizhan serve --workers 1`` (a subprocess on a free loopback port) over a private instance
 folder with the demo regions (Nanjing and Jinan, their networks built beforehand so that the
 build is not measured) and opens every planner view as a browser would: for each region, each
 worker group its networks allow and each of ``--thresholds`` (minutes), the planner page, then
@@ -9,9 +9,9 @@ planner turning every layer on; a tiled layer's tiles over the region at ``--til
 street basemap and the chart image. ``--rounds`` opens them all again, so views the caches
 dropped are made again.
 
-The server's resident memory (``VmRSS`` of ``/proc/PID/status``) is read after every view and
-at the end, with its peak (``VmHWM``). The target: at most 1.5 GB at the end. The peer, in the
-same run: the same server with every cache budget effectively unbounded
+The worker process's resident memory (``VmRSS`` of ``/proc/PID/status``) is read after every
+view and at the end, with its peak (``VmHWM``). The target: at most 1.5 GB at the end. The
+peer, in the same run: the same server with every cache budget effectively unbounded
 (``YIZHAN_*_CACHE_MB``). ``--env NAME=VALUE`` (repeatable) adds a run with the default budgets
 and that environment besides, e.g. ``MALLOC_ARENA_MAX=2``.
 
@@ -137,6 +137,12 @@ def _tile(lon: float, lat: float, zoom: int) -> tuple[int, int]:
     return int((lon + 180) / 360 * n), int((1 - math.asinh(math.tan(rad)) / math.pi) / 2 * n)
 
 
+def worker_pid(master: int) -> int:
+    """The one worker process of a ``yizhan serve --workers 1`` master."""
+    return int(subprocess.run(["pgrep", "-P", str(master)], capture_output=True, text=True,
+                              check=True).stdout.split()[0])
+
+
 def views(browser: Browser) -> list[dict]:
     """Every planner view's query: each demo region, each group its modes allow."""
     regions = {r["id"]: r for r in json.loads(browser.get("/api/v1/regions"))["regions"]}
@@ -149,10 +155,12 @@ def run(label: str, env: dict, args, instance: Path) -> dict:
     """Open every view on a fresh server with ``env``; the memory after each and at the end."""
     port = free_port()
     log = instance / f"serve-{label.split()[0]}.log"
-    with serving([*command(), "serve", "--port", str(port)], env, log, cwd=ROOT) as proc:
-        wait_ready(proc, port, 600)
+    with serving([*command(), "serve", "--port", str(port), "--workers", "1"], env, log,
+                 cwd=ROOT) as server:
+        wait_ready(server, port, 600)
+        pid = worker_pid(server.pid)
         browser = Browser(port)
-        start_mb = memory_mb(proc.pid)["rss"]
+        start_mb = memory_mb(pid)["rss"]
         trace = []
         started = time.perf_counter()
         queries = views(browser)
@@ -163,11 +171,11 @@ def run(label: str, env: dict, args, instance: Path) -> dict:
                     page = browser.get(path).decode("utf-8")
                     for address in view_addresses(page, args.tile_zoom):
                         browser.get(address)
-                    trace.append(memory_mb(proc.pid)["rss"])
+                    trace.append(memory_mb(pid)["rss"])
             say(f"{label}: round {round_ + 1}, {len(trace)} views, "
                 f"{trace[-1]:.0f} MB resident")
         time.sleep(2)
-        end = memory_mb(proc.pid)
+        end = memory_mb(pid)
     return {"label": label, "start": start_mb, "end": end["rss"], "peak": end["hwm"],
             "trace": trace, "s": time.perf_counter() - started, "requests": browser.requests,
             "mb_sent": browser.bytes / 1e6, "waits": browser.waits}

@@ -28,6 +28,9 @@ of stations: N stations on random nodes of Nanjing's walking network (seeded), a
   p50/p95 of ``/nearest``. ``--baseline-code DIR`` runs the same load against another source
   tree (e.g. ``git archive main``) as a peer.
 
+The load test of ``yizhan serve`` with a real load generator (wrk, 32 connections, random points
+in Nanjing) against the single-process server it replaced is ``scripts/bench_serve.py``.
+
     python scripts/bench_nearest.py --parts stations [--stations 5000] [--edits 60]
         [--mixed-seconds 20] [--readers 4] [--edit-interval 0.25] [--baseline-code DIR]
 """
@@ -45,6 +48,7 @@ import os
 import pstats
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -416,11 +420,13 @@ def run_http(instance: Path, db_url: str, points: np.ndarray, mode: str, ours_k3
 
 @contextlib.contextmanager
 def serving(command: list[str], env: dict, log_path: Path, cwd: Path | None = None):
-    """Run a server command, its output appended to ``log_path``; show the log's tail if the
-    block fails, and stop the server on leaving it."""
+    """Run a server command in a process group of its own, its output appended to
+    ``log_path``; show the log's tail if the block fails, and stop the server (a gunicorn
+    master and its workers) on leaving it."""
     with open(log_path, "ab") as log:
         proc = subprocess.Popen(command, env=env, cwd=cwd, stdout=log,
-                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                start_new_session=True)
         try:
             yield proc
         except BaseException:
@@ -429,11 +435,12 @@ def serving(command: list[str], env: dict, log_path: Path, cwd: Path | None = No
             print(f"yizhan serve log (tail):\n{tail}", file=sys.stderr)
             raise
         finally:
-            proc.terminate()
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGTERM)
             try:
-                proc.wait(timeout=10)
+                proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
-                proc.kill()
+                os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
 
 
@@ -451,7 +458,7 @@ def main() -> None:
     parser.add_argument("--http-queries", type=int, default=2_000)
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8],
                         help="HTTP client concurrencies")
-    parser.add_argument("--threads", type=int, default=8, help="waitress threads")
+    parser.add_argument("--threads", type=int, default=8, help="request threads of each server process")
     parser.add_argument("--warmup", type=int, default=100)
     parser.add_argument("--snap-m", type=float, default=500.0,
                         help="keep query points at most this far from a network node")

@@ -1,9 +1,10 @@
 """Load and fault test: the app under concurrent importers, editors and readers, on SQLite and
 on PostGIS, then killed in the middle of an import.
 
-For each back end it starts the app with waitress in a child process on 127.0.0.1 (a free
-port), over a new database (a SQLite file, or a scratch PostgreSQL database it creates and drops;
-PostGIS is skipped with a message when the server is unreachable), and for ``--seconds``:
+For each back end it starts the app as ``yizhan serve`` does (gunicorn, two worker processes)
+in a child process on 127.0.0.1 (a free port), over a new database (a SQLite file, or a scratch
+PostgreSQL database it creates and drops; PostGIS is skipped with a message when the server is
+unreachable), and for ``--seconds``:
 
 - importers sign in on the staff pages and send a file of ``--rows`` new stations to
   ``/staff/import``, the dry run and then the import, with the session's CSRF token;
@@ -12,10 +13,10 @@ PostGIS is skipped with a message when the server is unreachable), and for ``--s
 - readers ask ``/api/v1/nearest`` and ``/api/v1/stations``.
 
 Then the fault: it starts the import of a ``--kill-rows`` file and kills the server with
-SIGKILL as soon as the import's write transaction is open, and starts the server again. Last it
-checks that the killed file's stations are all stored or none of them, and that every accepted
-write is stored: each accepted edit in its station's history with its version and value, each
-imported file's stations all present.
+SIGKILL (the master and its workers) as soon as the import's write transaction is open, and
+starts the server again. Last it checks that the killed file's stations are all stored or none
+of them, and that every accepted write is stored: each accepted edit in its station's history
+with its version and value, each imported file's stations all present.
 
 It prints a table per back end and exits 1 if any request got a 5xx answer, an accepted write
 is missing or the killed import left part of its rows. Every request goes to 127.0.0.1; every
@@ -71,13 +72,14 @@ START_TIMEOUT_S = 300
 #: Tries of one edit before the editor gives up on it (each 409 is one).
 EDIT_TRIES = 50
 
-#: The child process: the app, without demo stations, served by waitress.
+#: The child process: the app, without demo stations, served as ``yizhan serve`` serves it.
 SERVER = """
 import sys
-from waitress import serve
 from web import create_app
-serve(create_app({"SEED_DEMO": False}), host="127.0.0.1", port=int(sys.argv[1]),
-      threads=int(sys.argv[2]))
+from web.serve import Server, server_options, warm
+app = create_app({"SEED_DEMO": False})
+warm(app)
+Server(app, server_options("127.0.0.1", int(sys.argv[1]), 2, int(sys.argv[2]), None)).run()
 """
 
 
@@ -142,7 +144,8 @@ def server(env: dict[str, str], log: Path, threads: int = 8) -> Iterator[tuple[s
     port = free_port()
     with open(log, "ab") as out:
         child = subprocess.Popen([sys.executable, "-c", SERVER, str(port), str(threads)],
-                                 env=env, cwd=ROOT, stdout=out, stderr=out)
+                                 env=env, cwd=ROOT, stdout=out, stderr=out,
+                                 start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + START_TIMEOUT_S
@@ -157,14 +160,14 @@ def server(env: dict[str, str], log: Path, threads: int = 8) -> Iterator[tuple[s
             if time.monotonic() > deadline:
                 raise RuntimeError(f"the server did not start in {START_TIMEOUT_S} s")
             time.sleep(0.2)
-        yield base, lambda: child.send_signal(signal.SIGKILL)
+        yield base, lambda: os.killpg(child.pid, signal.SIGKILL)
     finally:
         if child.poll() is None:
             child.terminate()
             try:
                 child.wait(10)
             except subprocess.TimeoutExpired:
-                child.kill()
+                os.killpg(child.pid, signal.SIGKILL)
         child.wait()
 
 

@@ -1,6 +1,5 @@
 """Shared pieces of the browser tests: the app on a loopback port and an offline Chromium page."""
 
-import socket
 import threading
 from contextlib import contextmanager
 from pathlib import Path
@@ -13,18 +12,17 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-net
 
 @contextmanager
 def serving(app):
-    """Run ``app`` under waitress on a free loopback port; yield its base URL."""
-    from waitress.server import create_server
+    """Run ``app`` under werkzeug's threaded server on a free loopback port, in a thread of
+    this process (so a test can reach into the app); yield its base URL."""
+    from werkzeug.serving import make_server
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    wsgi = create_server(app, host="127.0.0.1", port=port, threads=4)
-    threading.Thread(target=wsgi.run, daemon=True).start()
+    wsgi = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=wsgi.serve_forever, daemon=True).start()
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield f"http://127.0.0.1:{wsgi.server_port}"
     finally:
-        wsgi.close()
+        wsgi.shutdown()
+        wsgi.server_close()
 
 
 @contextmanager

@@ -14,7 +14,7 @@ if not Path(CHROMIUM).exists():
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    """The app under waitress on a free loopback port, for the whole module."""
+    """The app on a free loopback port, for the whole module."""
     from web import create_app
 
     folder = tmp_path_factory.mktemp("browser")

@@ -8,10 +8,12 @@ import time
 
 import pytest
 from click.testing import CliRunner
+from flask import Flask
 
 from web import create_app
 from web.cli import main
 from web.jobs import JobPool, JobRefused
+from web.serve import behind_proxy
 from tests.test_staff import sign_in
 
 #: Nanjing couriers at 3 minutes leave gaps to close.
@@ -289,16 +291,47 @@ def test_the_openapi_document_describes_the_refusals(app):
 
 
 def test_serve_keeps_threads_for_worker_queries_and_trusts_only_a_named_proxy(monkeypatch):
-    served = {}
-    monkeypatch.setattr("waitress.serve", lambda app, **options: served.update(options))
+    served = []
+    monkeypatch.setattr("web.cli.warm", lambda app: None)
+    monkeypatch.setattr("web.serve.Server.run", lambda server: served.append(server))
     runner = CliRunner()
     too_few = runner.invoke(main, ["serve", "--threads", "4"])
     assert too_few.exit_code == 2 and "--threads" in too_few.output and not served
     assert runner.invoke(main, ["serve"]).exit_code == 0
-    assert "trusted_proxy" not in served
+    assert served[-1].cfg.forwarded_allow_ips == []
+    assert isinstance(served[-1].load(), Flask)
     assert runner.invoke(main, ["serve", "--trusted-proxy", "10.1.1.1"]).exit_code == 0
-    assert served["trusted_proxy"] == "10.1.1.1"
-    assert "x-forwarded-for" in served["trusted_proxy_headers"]
+    assert served[-1].cfg.forwarded_allow_ips == ["10.1.1.1"]
+    assert not isinstance(served[-1].load(), Flask)  # wrapped by behind_proxy
+
+
+def test_serve_runs_one_worker_process_per_cpu_unless_told(monkeypatch):
+    served = []
+    monkeypatch.setattr("web.cli.warm", lambda app: None)
+    monkeypatch.setattr("web.serve.Server.run", lambda server: served.append(server))
+    monkeypatch.setattr("os.cpu_count", lambda: 6)
+    runner = CliRunner()
+    assert runner.invoke(main, ["serve"]).exit_code == 0
+    assert runner.invoke(main, ["serve", "--workers", "3", "--threads", "12", "--host", "::1",
+                                "--port", "8123"]).exit_code == 0
+    assert runner.invoke(main, ["serve", "--workers", "0"]).exit_code == 2
+    default, told = (server.cfg for server in served)
+    assert (default.workers, default.threads, default.address) == (6, 8, [("127.0.0.1", 5000)])
+    assert (told.workers, told.threads, told.address[0][:2]) == (3, 12, ("::1", 8123))
+    assert told.worker_class_str == "gthread" and told.preload_app
+
+
+def test_only_the_trusted_proxy_names_the_client():
+    seen = []
+
+    def app(environ, start_response):
+        seen.append(environ["REMOTE_ADDR"])
+        return []
+
+    proxied = behind_proxy(app, "10.1.1.1")
+    for peer in ("10.1.1.1", "198.51.100.2"):
+        proxied({"REMOTE_ADDR": peer, "HTTP_X_FORWARDED_FOR": "192.0.2.9, 203.0.113.7"}, None)
+    assert seen == ["203.0.113.7", "198.51.100.2"]
 
 
 def test_an_ipv6_client_is_known_by_its_64_network(app):

@@ -1,7 +1,7 @@
-"""The app served by waitress under a few seconds of concurrent importers, editors and readers,
-on SQLite and on PostGIS, then killed during an import (``scripts/load_fault.py``): no request
-fails on the server's side, no accepted write is lost, and the killed import stores all its rows
-or none."""
+"""The app served by gunicorn (two worker processes) under a few seconds of concurrent
+importers, editors and readers, on SQLite and on PostGIS, then killed during an import
+(``scripts/load_fault.py``): no request fails on the server's side, no accepted write is lost,
+and the killed import stores all its rows or none."""
 
 import json
 import os

@@ -24,7 +24,7 @@ PLANNER = "/planner?region=nanjing&group=couriers&threshold=3&lang=en"
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    """The app (demo stations, one staff account) under waitress on a free loopback port; every
+    """The app (demo stations, one staff account) on a free loopback port; every
     request comes from one address, so its rate of heavy requests is raised."""
     with serving_with_staff(tmp_path_factory.mktemp("planner-browser"), "zhao",
                             PASSWORD) as (base, app):

@@ -21,7 +21,7 @@ NAME = "<script>alert(1)</script>"
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    """The app (demo stations, one staff account) under waitress on a free loopback port."""
+    """The app (demo stations, one staff account) on a free loopback port."""
     with serving_with_staff(tmp_path_factory.mktemp("staff-browser"), "wang", PASSWORD) as both:
         yield both
 

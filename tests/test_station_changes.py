@@ -1,5 +1,6 @@
 """Station edits reach the index incrementally, and the result is the index built afresh."""
 
+import stat
 from datetime import datetime
 
 import numpy as np
@@ -10,8 +11,10 @@ from geo.database import Database
 from geo.field import service_field
 from geo.index import RegionIndex, StationFilter
 from geo.nearest import nearest_stations
+from geo.stamp import ChangeStamp, Stamped
 from geo.stations import AMENITIES, KINDS, Station
 from geo.store import StationStore
+from web import create_app
 
 MODES = ("walk", "ebike", "truck")
 FILTERS = [
@@ -191,3 +194,51 @@ def test_replaced_demo_stations_leave_the_index_as_the_new_ones_arrive(atlas):
     assert [s.name for s in kept.stations] == [s.name for s in demo]
     assert_same_index(kept, RegionIndex("nanjing", kept.networks,
                                         atlas.store.list(region="nanjing")), points)
+
+
+def test_an_edit_in_one_server_process_shows_in_the_next_query_of_another(tmp_path,
+                                                                          monkeypatch):
+    """Two apps on one database and instance folder stand for two worker processes of
+    ``yizhan serve``: the reader asks the database for the station revision only once the
+    editor's write has moved the change stamp."""
+    monkeypatch.setattr("geo.stamp.MAX_AGE_S", 3600.0)  # only the stamp tells of a change
+    asked = []
+    revision = StationStore.revision
+    monkeypatch.setattr(StationStore, "revision", lambda store: asked.append(1) or revision(store))
+    url = f"sqlite:///{tmp_path}/y.db"
+    editor, reader = create_app({"DATABASE_URL": url}), create_app({"DATABASE_URL": url})
+    client = reader.test_client()
+    lon, lat = 118.7790, 32.0418
+
+    def nearest_name() -> str:
+        answer = client.get(f"/api/v1/nearest?lat={lat}&lon={lon}&limit=1").get_json()
+        return next(f["properties"]["name"] for f in answer["features"]
+                    if f["properties"]["feature_type"] == "station")
+
+    first = nearest_name()
+    asked.clear()
+    assert [nearest_name() for _ in range(5)] == [first] * 5
+    assert asked == []
+    editor.extensions["atlas"].store.add(
+        Station(name="across the street", region="nanjing", kind="love_station", lon=lon,
+                lat=lat))
+    assert nearest_name() == "across the street"
+    assert len(asked) == 1
+
+
+def test_a_stamp_counts_every_write_even_within_one_clock_tick(tmp_path):
+    stamp = ChangeStamp(tmp_path / "changes")
+    assert stamp.read() == 0
+    for _ in range(100):
+        stamp.bump()
+    assert stamp.read() == 100
+    assert stat.S_IMODE((tmp_path / "changes").stat().st_mode) == 0o600
+
+
+def test_a_stamped_value_is_read_again_once_the_stamp_moves(tmp_path):
+    stamp = ChangeStamp(tmp_path / "changes")
+    readings = iter(range(100))
+    value = Stamped(stamp, lambda: next(readings), max_age_s=3600.0)
+    assert [value.get(), value.get()] == [0, 0]
+    stamp.bump()
+    assert [value.get(), value.get()] == [1, 1]

@@ -7,7 +7,8 @@ import secrets
 from datetime import timedelta
 from pathlib import Path
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, Request, jsonify, render_template, request
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask_babel import gettext as _
 from flask_compress import Compress
 from flask_wtf.csrf import CSRFError, CSRFProtect
@@ -99,6 +100,7 @@ def create_app(config: dict | None = None) -> Flask:
     )
     app.config.update(config or {})
     app.json.ensure_ascii = False
+    app.session_interface = _CookieSessions()
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = os.environ.get("YIZHAN_SECRET_KEY") or _instance_secret(
@@ -178,6 +180,16 @@ def create_app(config: dict | None = None) -> Flask:
                               "message": "the server failed to answer; try again later"}), 500
 
     return app
+
+
+class _CookieSessions(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, that make no signer for a request without a session
+    cookie (a worker's query through the API): an empty session, as Flask would give."""
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        if not request.cookies.get(self.get_cookie_name(app)):
+            return self.session_class()
+        return super().open_session(app, request)
 
 
 #: The part of a request each HTTP refusal is about, as API errors name it.

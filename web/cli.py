@@ -43,6 +43,7 @@ from geo.regions import (Region, RegionError, add_region, get_region, list_regio
 from geo.stations import AMENITIES, KINDS, Station
 from geo.database import Database, default_store_url
 from geo.store import StationInvalid, StationStore
+from web.serve import THREADS, Server, behind_proxy, default_workers, server_options, warm
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -301,18 +302,22 @@ def nearest(region_id: str, lat: float, lon: float, mode: str, datum: str, k: in
 @main.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
-@click.option("--threads", default=8, show_default=True, type=int)
+@click.option("--workers", default=None, type=click.IntRange(min=1),
+              help="worker processes  [default: one per CPU]")
+@click.option("--threads", default=THREADS, show_default=True, type=int,
+              help="request threads of each worker process")
 @click.option("--trusted-proxy", default=None, metavar="ADDRESS",
               help="the reverse proxy in front; its X-Forwarded-For names the client")
-def serve(host: str, port: int, threads: int, trusted_proxy: str | None) -> None:
-    """Run the web app under the waitress production server.
+def serve(host: str, port: int, workers: int | None, threads: int,
+          trusted_proxy: str | None) -> None:
+    """Run the web app under the gunicorn production server, in worker processes.
 
-    Heavy requests wait in the request threads for the job pool, so ``--threads`` must exceed
-    the pool's workers and queue; behind a reverse proxy, name it with ``--trusted-proxy`` so
-    that each client, not the proxy, gets its own job and rate of heavy requests.
+    Every region's index is loaded before the workers start, so they share its memory (see
+    :mod:`web.serve`). Heavy requests wait in the request threads for their process's job
+    pool, so ``--threads`` must exceed the pool's workers and queue; behind a reverse proxy,
+    name it with ``--trusted-proxy`` so that each client, not the proxy, gets its own job and
+    rate of heavy requests.
     """
-    from waitress import serve as waitress_serve
-
     from web import create_app
 
     try:
@@ -324,11 +329,10 @@ def serve(host: str, port: int, threads: int, trusted_proxy: str | None) -> None
         raise click.BadParameter(f"must exceed the job pool's workers and queue ({pool}), so "
                                  "that worker queries never wait behind heavy ones",
                                  param_hint="--threads")
-    proxy = {"trusted_proxy": trusted_proxy, "trusted_proxy_count": 1,
-             "trusted_proxy_headers": {"x-forwarded-for", "x-forwarded-proto"}} \
-        if trusted_proxy else {}
-    click.echo(f"Yizhan on http://{host}:{port}/")
-    waitress_serve(app, host=host, port=port, threads=threads, **proxy)
+    warm(app)
+    options = server_options(host, port, workers or default_workers(), threads, trusted_proxy)
+    click.echo(f"Yizhan on http://{host}:{port}/ ({options['workers']} worker processes)")
+    Server(behind_proxy(app, trusted_proxy) if trusted_proxy else app, options).run()
 
 
 def _planning_options(command):

@@ -12,7 +12,9 @@ unbounded), which is only there to measure against.
 On top of the pool, Flask-Limiter caps how many heavy requests one client may send a minute
 (``HEAVY_RATE_ANONYMOUS``, ``HEAVY_RATE_SIGNED_IN``), shared across the heavy routes: the pool
 bounds how many jobs run, the rate keeps one client from taking a worker again the moment its
-last job ends. Its in-memory storage fits the single server process ``yizhan serve`` runs.
+last job ends. The pool, the clients' jobs and the counts of heavy requests (Flask-Limiter's
+memory storage) belong to one server process: under ``yizhan serve``'s worker processes a
+client may run a job and spend its rate in each (see :mod:`web.serve`).
 
 Jobs run in threads of the server process, not in separate processes. Measured on the 2-core
 machine, a site recommendation with every Jinan node a candidate (k = 100, 86 s) in a thread
@@ -177,6 +179,10 @@ def init_jobs(app: Flask, client: Callable[[], str], signed_in: Callable[[], boo
     app.extensions["job_client"] = client
     app.extensions["job_signed_in"] = signed_in
     limiter = Limiter(client, app=app, storage_uri="memory://")
+    # The app has no limit of its own, only the heavy views' shared one, which its decorator
+    # checks: Flask-Limiter's check before every request would find nothing to count, at
+    # 130 µs a worker query.
+    app.before_request_funcs[None].remove(limiter._check_request_limit)
 
     def rate() -> str:
         return config["HEAVY_RATE_SIGNED_IN" if signed_in() else "HEAVY_RATE_ANONYMOUS"]
