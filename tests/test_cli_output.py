@@ -1,5 +1,5 @@
-"""Every `yizhan … --json` prints JSON and nothing else on standard output, so it can be piped
-into `jq`; progress and solver logs go to standard error.
+"""`yizhan` starts light, and every `yizhan … --json` prints JSON and nothing else on standard
+output, so it can be piped into `jq`; progress and solver logs go to standard error.
 
 The commands run in a child process: HiGHS writes its banner from C code straight to file
 descriptor 1, which an in-process runner would never see."""
@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import click
+from click.testing import CliRunner
 import pytest
 
 from web.cli import main
@@ -52,3 +53,17 @@ def test_standard_output_is_json_alone(command):
                           env=env, check=False)
     assert done.returncode == 0, done.stderr
     assert isinstance(json.loads(done.stdout), dict)
+
+
+def test_the_command_loads_no_numerical_library_until_a_command_needs_it():
+    loaded = subprocess.run(
+        [sys.executable, "-c", "import sys, web.cli; print(' '.join(sorted(sys.modules)))"],
+        capture_output=True, text=True, cwd=ROOT, check=True).stdout.split()
+    heavy = {"geopandas", "osmnx", "matplotlib", "scipy", "highspy", "pandas", "osmium",
+             "openpyxl", "pyproj"}
+    assert heavy.isdisjoint(loaded)
+
+
+def test_help_lists_every_command():
+    shown = CliRunner().invoke(main, ["--help"]).output
+    assert all(f"  {name} " in shown for name in main.commands)
