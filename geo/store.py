@@ -33,8 +33,6 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import numpy as np
-from alembic import command
-from alembic.config import Config
 from geoalchemy2 import Geography, Geometry
 from sqlalchemy import (
     JSON,
@@ -875,6 +873,9 @@ def _upgrade_to_head(engine: Engine) -> None:
     Args:
         engine: the store's engine.
     """
+    from alembic import command
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", MIGRATIONS)
     with engine.connect() as connection:
