@@ -8,7 +8,6 @@ import getpass
 import importlib
 import json
 import sys
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -24,14 +23,13 @@ from geo.accounts import MAX_TOKEN_DAYS, ROLES, TOKEN_DAYS, AccountError, Accoun
 from geo.coords import DATUMS
 from geo.groups import GROUPS
 from geo.modes import MODES
-from geo.stations import AMENITIES, KINDS
+from geo.stations import AMENITIES, KINDS, Station
 
 if TYPE_CHECKING:
     from geo.atlas import Atlas
     from geo.network import Network
     from geo.recommend import Recommendation
     from geo.regions import Region
-    from geo.stations import Station
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -52,9 +50,18 @@ class _EngineChoice(click.Choice):
         return tuple(getattr(importlib.import_module(module), name))
 
 
-def _engine_constant(module: str, name: str) -> Callable[[], object]:
-    """A default taken from an engine module when the command runs."""
-    return lambda: getattr(importlib.import_module(module), name)
+class _EngineDefault(click.Option):
+    """An option whose default is a constant of an engine module, imported when the command
+    runs or its help is shown."""
+
+    def __init__(self, *args, constant: tuple[str, str], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._constant = constant
+
+    def get_default(self, ctx: click.Context, call: bool = True) -> object:
+        """The constant."""
+        module, name = self._constant
+        return getattr(importlib.import_module(module), name)
 
 
 def _atlas() -> Atlas:
@@ -539,8 +546,9 @@ def _print_recommendation(found: Recommendation, region_name: str) -> None:
 @click.option("--datum", type=click.Choice(DATUMS), default="wgs84", show_default=True,
               help="Datum of rows that name none (Amap: gcj02, Baidu: bd09).")
 @click.option("--dry-run", is_flag=True, help="Only check the file; store nothing.")
-@click.option("--max-problems", type=click.IntRange(min=1), default=_engine_constant("geo.records", "IMPORT_PROBLEM_LIMIT"),
-              show_default=True, help="List at most this many problems; count the rest.")
+@click.option("--max-problems", type=click.IntRange(min=1), cls=_EngineDefault,
+              constant=("geo.records", "IMPORT_PROBLEM_LIMIT"), show_default=True,
+              help="List at most this many problems; count the rest.")
 @click.option("--as", "actor", default=None,
               help="Who imports, for the history (default: cli:<login name>).")
 def import_stations(region_id: str, station_file: Path, datum: str, dry_run: bool,
