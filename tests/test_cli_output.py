@@ -14,6 +14,8 @@ import click
 from click.testing import CliRunner
 import pytest
 
+from geo.recommend import PROBLEMS
+from geo.records import IMPORT_PROBLEM_LIMIT
 from web.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -67,3 +69,10 @@ def test_the_command_loads_no_numerical_library_until_a_command_needs_it():
 def test_help_lists_every_command():
     shown = CliRunner().invoke(main, ["--help"]).output
     assert all(f"  {name} " in shown for name in main.commands)
+
+
+def test_help_of_a_command_shows_the_engine_s_defaults_and_choices():
+    shown = CliRunner().invoke(main, ["import", "--help"], terminal_width=200).output
+    assert f"[default: {IMPORT_PROBLEM_LIMIT}; x>=1]" in shown
+    shown = CliRunner().invoke(main, ["recommend", "--help"], terminal_width=200).output
+    assert f"[{'|'.join(PROBLEMS)}]" in shown
