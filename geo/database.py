@@ -21,8 +21,6 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 from pathlib import Path
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import (Connection, DateTime, MetaData, create_engine, event, func, make_url,
                         select)
 from sqlalchemy.engine import Dialect, Engine
@@ -164,6 +162,9 @@ class Database:
         On SQLite the upgrade's transaction takes the database's write lock at once
         (``BEGIN IMMEDIATE``); on PostgreSQL it takes an advisory lock held until it ends.
         """
+        from alembic import command  # only opening a database needs it, not the CLI's start
+        from alembic.config import Config
+
         config = Config()
         config.set_main_option("script_location", MIGRATIONS)
         with self.engine.connect() as connection:

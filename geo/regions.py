@@ -26,7 +26,6 @@ from pathlib import Path
 import shapely
 from shapely.geometry import mapping, shape
 
-from geo.build import build_networks, product_collectors
 from geo.clip import clip_file
 from geo.extract import OSM_SUFFIXES, CachedCollector, product_cache_path, save_product
 from geo.modes import MODES
@@ -189,6 +188,8 @@ def add_region(
         geo.clip.ClipError: if the file cannot be clipped to the area.
         geo.osm.OsmSourceError: for a file that cannot be read or has no usable streets.
     """
+    from geo.build import product_collectors  # the build reads demand with geopandas
+
     if not _REGION_ID.match(region_id):
         raise RegionError(
             f"region id {region_id!r} must start with a lowercase letter and use only "
@@ -260,6 +261,8 @@ def _build_source(path: Path, osm_file: Path, modes: tuple[str, ...],
     """Build a new region's networks (and the collectors' products) from one read of its source,
     with roads leaving its area kept (see :mod:`geo.osm`), naming the user's file in an error
     about a part clipped from it."""
+    from geo.build import build_networks
+
     try:
         return build_networks(path, modes, {}, progress=progress, collectors=collectors,
                               boundary=area)
@@ -285,6 +288,8 @@ def remove_region(region_id: str) -> Region:
     region = get_region(region_id)
     if region.demo:
         raise RegionError(f"region {region_id!r} ships with Yizhan and cannot be removed")
+    from geo.build import product_collectors
+
     for collector in product_collectors(region.source):
         product_cache_path(region.source, collector.product).unlink(missing_ok=True)
     shutil.rmtree(user_regions_dir() / region_id)
@@ -318,6 +323,8 @@ def load_networks(
     Raises:
         RegionError: if the region does not offer one of the modes.
     """
+    from geo.build import build_networks, product_collectors
+
     modes = region.modes if modes is None else tuple(modes)
     lacking = [m for m in modes if m not in region.modes]
     if lacking:

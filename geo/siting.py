@@ -21,16 +21,24 @@ Formulations (x_j = 1 when candidate j is built, w_i the demand weight of node i
 
 from __future__ import annotations
 
+import os
+import sys
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
-import highspy
 import numpy as np
 from scipy.sparse import csr_matrix, hstack, identity, vstack
 
 #: Relative tolerance under which two objective values count as equal.
 TOLERANCE = 1e-9
+
+
+#: Held while standard output points at standard error, so two solves starting together restore
+#: it in order.
+_STDOUT_SWAP = threading.Lock()
 
 
 class InfeasibleTarget(ValueError):
@@ -407,13 +415,14 @@ class _Model:
     def solve(self, n_sites: int, time_limit_s: float, start: np.ndarray) -> Solution:
         """Solve, starting from the 0/1 site vector ``start``; the first ``n_sites`` columns are
         the site variables."""
+        import highspy
+
         n_cols = len(self.cost)
         integrality = np.zeros(n_cols, np.int32)
         integrality[self.integer] = 1
         lower = np.zeros(n_cols) if self.lower is None else self.lower
         matrix = self.matrix
-        highs = highspy.Highs()
-        highs.setOptionValue("output_flag", False)
+        highs = _quiet_highs()
         highs.setOptionValue("time_limit", float(time_limit_s))
         highs.setOptionValue("mip_rel_gap", 0.0)
         highs.setOptionValue("mip_abs_gap", 1e-7)
@@ -439,6 +448,33 @@ class _Model:
         gap = 0.0 if optimal else _gap(objective, bound)
         return Solution(chosen, objective, bound, gap, optimal,
                         status == highspy.HighsModelStatus.kTimeLimit, seconds)
+
+
+@contextmanager
+def _stdout_to_stderr() -> Iterator[None]:
+    """Send what C code writes to standard output (file descriptor 1) to standard error while
+    the block runs."""
+    with _STDOUT_SWAP:
+        sys.stdout.flush()
+        saved = os.dup(1)
+        try:
+            os.dup2(2, 1)
+            yield
+        finally:
+            os.dup2(saved, 1)
+            os.close(saved)
+
+
+def _quiet_highs():
+    """A HiGHS solver that logs nothing. HiGHS prints its banner to standard output when the
+    solver is made, before any option can be set, so it is made with standard output sent to
+    standard error: a command's standard output stays its answer alone."""
+    import highspy
+
+    with _stdout_to_stderr():
+        highs = highspy.Highs()
+    highs.setOptionValue("output_flag", False)
+    return highs
 
 
 def _measured(found: Solution, value: Callable[[np.ndarray], float], alone: np.ndarray,

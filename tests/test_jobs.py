@@ -292,7 +292,7 @@ def test_the_openapi_document_describes_the_refusals(app):
 
 def test_serve_keeps_threads_for_worker_queries_and_trusts_only_a_named_proxy(monkeypatch):
     served = []
-    monkeypatch.setattr("web.cli.warm", lambda app: None)
+    monkeypatch.setattr("web.serve.warm", lambda app: None)
     monkeypatch.setattr("web.serve.Server.run", lambda server: served.append(server))
     runner = CliRunner()
     too_few = runner.invoke(main, ["serve", "--threads", "4"])
@@ -307,7 +307,7 @@ def test_serve_keeps_threads_for_worker_queries_and_trusts_only_a_named_proxy(mo
 
 def test_serve_runs_one_worker_process_per_cpu_unless_told(monkeypatch):
     served = []
-    monkeypatch.setattr("web.cli.warm", lambda app: None)
+    monkeypatch.setattr("web.serve.warm", lambda app: None)
     monkeypatch.setattr("web.serve.Server.run", lambda server: served.append(server))
     monkeypatch.setattr("os.cpu_count", lambda: 6)
     runner = CliRunner()

@@ -14,15 +14,8 @@ from flask_compress import Compress
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 
-from geo.accounts import AccountStore
-from geo.atlas import ANALYSIS_CACHE_BYTES, DEMAND_CACHE_BYTES, Atlas
-from geo.database import Database, default_store_url
-from geo.index import FIELD_CACHE_BYTES
-from geo.scenarios import ScenarioStore
 from geo.settings import instance_dir
-from geo.store import StationStore
 from web.i18n import init_babel
-from web.layers import LAYER_CACHE_BYTES
 from web.params import BadParameter, IdConverter, check_text_parameters
 from web.security import install_security_headers
 
@@ -68,6 +61,14 @@ def create_app(config: dict | None = None) -> Flask:
     Args:
         config: overrides, e.g. ``{"DATABASE_URL": "sqlite:///..."}``.
     """
+    from geo.accounts import AccountStore
+    from geo.atlas import ANALYSIS_CACHE_BYTES, DEMAND_CACHE_BYTES, Atlas
+    from geo.index import FIELD_CACHE_BYTES
+    from geo.database import Database, default_store_url
+    from geo.scenarios import ScenarioStore
+    from geo.store import StationStore
+    from web.layers import LAYER_CACHE_BYTES
+
     app = Flask(__name__, instance_path=str(instance_dir()), static_folder=None)
     app.config.update(
         DATABASE_URL=default_store_url(),

@@ -156,7 +156,7 @@ def places():
 @bp.get("/openapi.json")
 def openapi():
     """The OpenAPI 3.0 description of this API."""
-    return jsonify(openapi_document(MAX_LIMIT, MAX_PLACES))
+    return jsonify(openapi_document(MAX_LIMIT, MAX_PLACES, MAX_THRESHOLD_MIN))
 
 
 # --- coverage ---------------------------------------------------------------------------------

@@ -3,58 +3,80 @@ import and export, staff accounts and the server."""
 
 from __future__ import annotations
 
+import functools
 import getpass
+import importlib
 import json
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import click
-import numpy as np
 from rich.console import Console
 from rich.progress import (BarColumn, MofNCompleteColumn, Progress, ProgressColumn, Task,
                            TextColumn, TimeElapsedColumn, TimeRemainingColumn)
 from rich.text import Text
-import shapely
-from shapely.geometry import box
 
 from geo.accounts import MAX_TOKEN_DAYS, ROLES, TOKEN_DAYS, AccountError, AccountStore
-from geo.analysis import coverage_analysis
-from geo.atlas import Atlas
-from geo.demand import demand_layer
-from geo.candidates import CANDIDATE_CATEGORIES, CandidateError, CandidateRules, parse_excluded_area
-from geo.clip import (ClipError, find_boundary, osmium_tool, parse_bbox, read_boundaries,
-                      read_polygon_file)
-from geo.export import recommendation_csv, recommendation_geojson, write_coverage_files
+from geo.coords import DATUMS
 from geo.groups import GROUPS
-from geo.coords import DATUMS, to_wgs84
-from geo.geojson import answer_geojson
-from geo.index import StationFilter
 from geo.modes import MODES
-from geo.nearest import nearest_stations
-from geo.network import Network
-from geo.osm import OsmSourceError
-from geo.recommend import PROBLEMS, Recommendation, RecommendError
-from geo.records import (EXPORT_FORMATS, IMPORT_PROBLEM_LIMIT, RecordsError, export_stations,
-                         read_station_file)
-from geo.regions import (Region, RegionError, add_region, get_region, list_regions,
-                         load_networks, remove_region)
 from geo.stations import AMENITIES, KINDS, Station
-from geo.database import Database, default_store_url
-from geo.store import StationInvalid, StationStore
-from web.serve import THREADS, Server, behind_proxy, default_workers, server_options, warm
+
+if TYPE_CHECKING:
+    from geo.atlas import Atlas
+    from geo.store import StationStore
+    from geo.network import Network
+    from geo.recommend import Recommendation
+    from geo.regions import Region
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 def _stations() -> StationStore:
     """The station store of the configured database (``DATABASE_URL``)."""
+    from geo.database import Database, default_store_url
+    from geo.store import StationStore
+
     return StationStore(Database(default_store_url()))
+
+
+class _EngineChoice(click.Choice):
+    """A choice among the names of a vocabulary of an engine module, imported when the option
+    is first checked or its help shown: `yizhan --help` and the light commands do not load
+    the engine's numerical libraries."""
+
+    def __init__(self, module: str, name: str) -> None:
+        self._vocabulary = (module, name)
+        self.case_sensitive = True
+
+    @functools.cached_property
+    def choices(self) -> tuple[str, ...]:
+        """The vocabulary's names."""
+        module, name = self._vocabulary
+        return tuple(getattr(importlib.import_module(module), name))
+
+
+class _EngineDefault(click.Option):
+    """An option whose default is a constant of an engine module, imported when the command
+    runs or its help is shown."""
+
+    def __init__(self, *args, constant: tuple[str, str], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._constant = constant
+
+    def get_default(self, ctx: click.Context, call: bool = True) -> object:
+        """The constant."""
+        module, name = self._constant
+        return getattr(importlib.import_module(module), name)
 
 
 def _atlas() -> Atlas:
     """The atlas over the configured store."""
+    from geo.atlas import Atlas
+
     return Atlas(_stations())
 
 
@@ -109,6 +131,8 @@ def region() -> None:
 @region.command("list")
 def region_list() -> None:
     """Show the configured regions."""
+    from geo.regions import list_regions
+
     for r in list_regions():
         flags = " (default)" if r.default else ""
         kind = "demo" if r.demo else "added"
@@ -149,6 +173,11 @@ def region_add(name: str, osm_file: Path, title: str | None, modes: tuple[str, .
     Stations stored under NAME (from a region NAME removed before) belong to it again; those
     outside its area are listed.
     """
+    from geo.clip import (ClipError, find_boundary, osmium_tool, parse_bbox,
+                          read_polygon_file)
+    from geo.osm import OsmSourceError
+    from geo.regions import RegionError, add_region, load_networks
+
     if sum(x is not None for x in (boundary, bbox, polygon_file)) > 1:
         raise click.UsageError("give at most one of --boundary, --bbox and --polygon")
     try:
@@ -178,6 +207,9 @@ def region_add(name: str, osm_file: Path, title: str | None, modes: tuple[str, .
 def _outside(target: Region, stations: list[Station]) -> list[Station]:
     """The stations outside a region's boundary, or outside its streets' bounds if it has no
     boundary."""
+    import shapely
+    from shapely.geometry import box
+
     area = target.boundary
     if area is None:
         area = box(*_atlas().index(target.id, progress=_progress).bounds)
@@ -190,6 +222,8 @@ def _outside(target: Region, stations: list[Station]) -> list[Station]:
 def region_remove(name: str) -> None:
     """Remove the added region NAME and its cached networks; its stations stay stored and
     belong to a region NAME added again."""
+    from geo.regions import RegionError, remove_region
+
     try:
         removed = remove_region(name)
     except RegionError as error:
@@ -206,6 +240,8 @@ def region_remove(name: str) -> None:
 def region_boundaries(osm_file: Path, level: int | None) -> None:
     """List the administrative boundaries in an OSM file, to pick one for `region add
     --boundary`."""
+    from geo.clip import ClipError, read_boundaries
+
     try:
         found = read_boundaries(osm_file, level)
     except ClipError as error:
@@ -226,6 +262,8 @@ def region_boundaries(osm_file: Path, level: int | None) -> None:
 @click.option("--region", "region_id", required=True, help="Region id.")
 def build(region_id: str) -> None:
     """Build (or load from the cache) every network of a region and report its size."""
+    from geo.regions import RegionError, get_region, load_networks
+
     try:
         target = get_region(region_id)
     except RegionError as error:
@@ -240,6 +278,8 @@ def build(region_id: str) -> None:
 @click.option("--region", "region_id", required=True, help="Region id.")
 def demo(region_id: str) -> None:
     """Give a demo region its demo stations if it has none."""
+    from geo.regions import RegionError
+
     atlas = _atlas()
     try:
         added = atlas.seed_demo_stations(region_id, progress=_progress)
@@ -268,6 +308,12 @@ def nearest(region_id: str, lat: float, lon: float, mode: str, datum: str, k: in
             amenities: tuple[str, ...], kinds: tuple[str, ...], open_now: bool,
             as_json: bool) -> None:
     """Find the nearest open stations by travel time from a point."""
+    from geo.coords import to_wgs84
+    from geo.geojson import answer_geojson
+    from geo.index import StationFilter
+    from geo.nearest import nearest_stations
+    from geo.regions import RegionError, get_region
+
     atlas = _atlas()
     try:
         target = get_region(region_id)
@@ -304,7 +350,8 @@ def nearest(region_id: str, lat: float, lon: float, mode: str, datum: str, k: in
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--workers", default=None, type=click.IntRange(min=1),
               help="worker processes  [default: one per CPU]")
-@click.option("--threads", default=THREADS, show_default=True, type=int,
+@click.option("--threads", cls=_EngineDefault, constant=("web.serve", "THREADS"),
+              show_default=True, type=int,
               help="request threads of each worker process")
 @click.option("--trusted-proxy", default=None, metavar="ADDRESS",
               help="the reverse proxy in front; its X-Forwarded-For names the client")
@@ -319,6 +366,7 @@ def serve(host: str, port: int, workers: int | None, threads: int,
     rate of heavy requests.
     """
     from web import create_app
+    from web.serve import Server, behind_proxy, default_workers, server_options, warm
 
     try:
         app = create_app()
@@ -361,6 +409,11 @@ def _planning_options(command):
 def coverage(region_id: str, group_id: str, threshold: float | None, demand_file: Path | None,
              as_json: bool, out_dir: Path | None) -> None:
     """How much of a worker group's demand reaches an open station within a threshold."""
+    from geo.analysis import coverage_analysis
+    from geo.demand import demand_layer
+    from geo.export import write_coverage_files
+    from geo.regions import RegionError, get_region
+
     atlas = _atlas()
     try:
         target = get_region(region_id)
@@ -401,7 +454,7 @@ def coverage(region_id: str, group_id: str, threshold: float | None, demand_file
 
 @main.command("recommend")
 @_planning_options
-@click.option("--problem", type=click.Choice(PROBLEMS), default="mclp", show_default=True,
+@click.option("--problem", type=_EngineChoice("geo.recommend", "PROBLEMS"), default="mclp", show_default=True,
               help="mclp: k sites covering the most demand; lscp: fewest sites reaching "
                    "--target; pmedian: k sites minimising mean travel time; backup: k sites "
                    "covering the most demand twice.")
@@ -416,7 +469,7 @@ def coverage(region_id: str, group_id: str, threshold: float | None, demand_file
 @click.option("--exclude", "exclude_file", type=click.Path(dir_okay=False, path_type=Path),
               default=None, help="GeoJSON polygon(s) where no new station may go.")
 @click.option("--category", "categories", multiple=True,
-              type=click.Choice(list(CANDIDATE_CATEGORIES)),
+              type=_EngineChoice("geo.candidates", "CANDIDATE_CATEGORIES"),
               help="Allow only these candidate categories (repeatable).")
 @click.option("--time-limit", type=click.FloatRange(0.1, 3600), default=10.0, show_default=True,
               help="Solver time limit in seconds (the curve gets as much again).")
@@ -429,6 +482,11 @@ def recommend(region_id: str, group_id: str, threshold: float | None, problem: s
               exclude_file: Path | None, categories: tuple[str, ...], time_limit: float,
               no_curve: bool, as_json: bool, out_file: Path | None) -> None:
     """Recommend where to build new stations for a worker group."""
+    from geo.candidates import CandidateError, CandidateRules, parse_excluded_area
+    from geo.export import recommendation_csv, recommendation_geojson
+    from geo.recommend import RecommendError
+    from geo.regions import RegionError, get_region
+
     if problem != "lscp" and (k is None or k < 1):
         raise click.UsageError("--k must be a whole number of new sites, at least 1")
     if problem == "lscp" and (target is None or not 0 < target <= 1):
@@ -467,6 +525,8 @@ def recommend(region_id: str, group_id: str, threshold: float | None, problem: s
 
 def _print_recommendation(found: Recommendation, region_name: str) -> None:
     """The recommendation as a readable table."""
+    import numpy as np
+
     unit = found.demand_unit
     status = ("proven optimal" if found.optimal else
               f"best found, gap {found.gap:.2%}" if np.isfinite(found.gap)
@@ -497,8 +557,9 @@ def _print_recommendation(found: Recommendation, region_name: str) -> None:
 @click.option("--datum", type=click.Choice(DATUMS), default="wgs84", show_default=True,
               help="Datum of rows that name none (Amap: gcj02, Baidu: bd09).")
 @click.option("--dry-run", is_flag=True, help="Only check the file; store nothing.")
-@click.option("--max-problems", type=click.IntRange(min=1), default=IMPORT_PROBLEM_LIMIT,
-              show_default=True, help="List at most this many problems; count the rest.")
+@click.option("--max-problems", type=click.IntRange(min=1), cls=_EngineDefault,
+              constant=("geo.records", "IMPORT_PROBLEM_LIMIT"), show_default=True,
+              help="List at most this many problems; count the rest.")
 @click.option("--as", "actor", default=None,
               help="Who imports, for the history (default: cli:<login name>).")
 def import_stations(region_id: str, station_file: Path, datum: str, dry_run: bool,
@@ -508,6 +569,10 @@ def import_stations(region_id: str, station_file: Path, datum: str, dry_run: boo
     Bad rows are listed with their line and reason (the first --max-problems problems, then
     how many more there are), and then nothing is stored.
     """
+    from geo.records import RecordsError, read_station_file
+    from geo.regions import RegionError, get_region
+    from geo.store import StationInvalid
+
     atlas = _atlas()
     try:
         get_region(region_id)
@@ -545,12 +610,15 @@ def import_stations(region_id: str, station_file: Path, datum: str, dry_run: boo
 
 @main.command("export")
 @click.option("--region", "region_id", required=True, help="Region id.")
-@click.option("--format", "fmt", type=click.Choice(EXPORT_FORMATS), default="csv",
+@click.option("--format", "fmt", type=_EngineChoice("geo.records", "EXPORT_FORMATS"), default="csv",
               show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="The file to write.")
 def export(region_id: str, fmt: str, output: Path) -> None:
     """Write a region's stations (deleted ones left out) to a file, with the attribution."""
+    from geo.records import export_stations
+    from geo.regions import RegionError, get_region
+
     try:
         target = get_region(region_id)
     except RegionError as error:
@@ -567,6 +635,8 @@ def user() -> None:
 
 def _accounts() -> AccountStore:
     """The account store of the configured database (``DATABASE_URL``)."""
+    from geo.database import Database, default_store_url
+
     return AccountStore(Database(default_store_url()))
 
 

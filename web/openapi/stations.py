@@ -1,0 +1,184 @@
+"""The paths of the stations API: regions, stations and their writes (staff), the nearest
+open stations and place search, and this document."""
+
+from __future__ import annotations
+
+from geo.coords import DATUMS
+from geo.modes import MODES
+from geo.stations import AMENITIES, KINDS, STATUSES
+from web.openapi.parts import (BAD_REQUEST, ETAG_HEADER, id_parameter, json_response,
+                               list_parameter, parameter, region_parameter, station_links,
+                               station_response, write_operation)
+
+
+def station_paths(max_nearest: int, max_places: int) -> dict:
+    """The stations API's paths.
+
+    Args:
+        max_nearest: the largest ``limit`` of ``/nearest``.
+        max_places: the largest ``limit`` of ``/places``.
+    """
+    return {
+        "/regions": {
+            "get": {
+                "summary": "All regions with their modes, bounds and attribution",
+                "operationId": "listRegions",
+                "responses": {
+                    "200": json_response("The regions", {
+                        "type": "object",
+                        "required": ["regions"],
+                        "properties": {"regions": {
+                            "type": "array",
+                            "items": {"$ref": "#/components/schemas/Region"},
+                        }},
+                    }),
+                },
+            },
+        },
+        "/stations": {
+            "get": {
+                "summary": "Stations of a region as GeoJSON",
+                "operationId": "listStations",
+                "parameters": [
+                    region_parameter(),
+                    list_parameter("kind", KINDS, "Only stations of these kinds."),
+                    list_parameter("status", STATUSES, "Only stations in these states."),
+                    list_parameter("amenity", AMENITIES,
+                                    "Only stations that have all these amenities."),
+                ],
+                "responses": {
+                    "200": json_response(
+                        "A FeatureCollection of station Points",
+                        {"$ref": "#/components/schemas/FeatureCollection"},
+                    ),
+                    "400": BAD_REQUEST,
+                },
+            },
+            "post": write_operation(
+                "Add a station (staff)", "addStation",
+                "The station's fields; `name`, `region`, `kind`, `lon` and `lat` are "
+                "required, `lon`/`lat` are in `datum`.", {"201": {
+                    **station_response(
+                        "The stored station (version 1); its URL is in Location"),
+                    "links": station_links(),
+                }},
+                body="StationInput", if_match=False,
+            ),
+        },
+        "/stations/{id}": {
+            "parameters": [id_parameter()],
+            "get": {
+                "summary": "One station that is not deleted",
+                "operationId": "getStation",
+                "responses": {
+                    "200": station_response("The station; its version is the ETag"),
+                    "404": {"$ref": "#/components/responses/NotFound"},
+                },
+            },
+            "patch": write_operation(
+                "Change fields of a station (staff)", "changeStation",
+                "Any subset of the station's fields; `lon`/`lat` are in `datum`.",
+                {"200": {**station_response("The station as stored now"),
+                         "links": station_links()}},
+                body="StationInput",
+            ),
+            "delete": write_operation(
+                "Delete a station (staff); restore undoes it", "deleteStation", "",
+                {"200": {**json_response("The station is deleted", {
+                    "type": "object",
+                    "properties": {"id": {"type": "integer"}, "deleted": {"type": "boolean"},
+                                   "version": {"type": "integer",
+                                               "description": "The deleted station's "
+                                                              "version, for restore."}},
+                }), "headers": ETAG_HEADER, "links": {"RestoreStation": {
+                    "operationId": "restoreStation",
+                    "parameters": {"id": "$response.body#/id",
+                                   "header.If-Match": "$response.header.ETag"}}}}},
+            ),
+        },
+        "/stations/{id}/restore": {
+            "parameters": [id_parameter()],
+            "post": write_operation(
+                "Undo the deletion of a station (staff)", "restoreStation", "",
+                {"200": station_response("The restored station")},
+            ),
+        },
+        "/nearest": {
+            "get": {
+                "summary": "The nearest matching open stations by travel time, with routes",
+                "operationId": "nearestStations",
+                "parameters": [
+                    region_parameter(),
+                    parameter("lat", True, {"type": "number", "minimum": -90,
+                                             "maximum": 90},
+                               "Latitude of the worker, in `datum`; the point must lie in "
+                               "the region."),
+                    parameter("lon", True, {"type": "number", "minimum": -180,
+                                             "maximum": 180},
+                               "Longitude of the worker, in `datum`."),
+                    parameter("mode", False, {"type": "string", "enum": list(MODES),
+                                               "default": "walk"},
+                               "Travel mode; the region must offer it."),
+                    parameter("datum", False, {"type": "string", "enum": list(DATUMS),
+                                                "default": "wgs84"},
+                               "Datum of lat/lon: wgs84 (GPS, OSM), gcj02 (Amap, "
+                               "Tencent) or bd09 (Baidu)."),
+                    list_parameter("kind", KINDS, "Only stations of these kinds."),
+                    list_parameter("amenity", AMENITIES,
+                                    "Only stations that have all these amenities."),
+                    parameter("open_now", False, {"type": "boolean", "default": False},
+                               "Only stations open now (Asia/Shanghai time); true/false, "
+                               "1/0 or yes/no."),
+                    parameter("limit", False, {"type": "integer", "minimum": 1,
+                                                "maximum": max_nearest, "default": 3},
+                               "How many stations to return."),
+                ],
+                "responses": {
+                    "200": json_response(
+                        "Each station as a Point feature (feature_type `station`, with "
+                        "rank, time_s, time_min, distance_m and navigation links) followed "
+                        "by its route as a LineString feature (feature_type `route`), in "
+                        "order of travel time",
+                        {"$ref": "#/components/schemas/NearestAnswer"},
+                    ),
+                    "400": BAD_REQUEST,
+                },
+            },
+        },
+        "/places": {
+            "get": {
+                "summary": "Search the region's streets, buildings and places by name",
+                "operationId": "searchPlaces",
+                "parameters": [
+                    region_parameter(),
+                    parameter("q", False, {"type": "string"},
+                               "Part of a name (case-insensitive); a blank query finds "
+                               "nothing. Exact matches come first, then names that start "
+                               "with it, then shorter names."),
+                    parameter("limit", False, {"type": "integer", "minimum": 1,
+                                                "maximum": max_places, "default": 10},
+                               "How many places to return."),
+                ],
+                "responses": {
+                    "200": json_response("The matching places, best first", {
+                        "type": "object",
+                        "required": ["places"],
+                        "properties": {
+                            "region": {"type": "string"},
+                            "attribution": {"type": "string"},
+                            "places": {
+                                "type": "array",
+                                "items": {"$ref": "#/components/schemas/Place"},
+                            },
+                        },
+                    }),
+                    "400": BAD_REQUEST,
+                },
+            },
+        },
+        "/openapi.json": {"get": {
+            "summary": "This document",
+            "operationId": "openapiDocument",
+            "responses": {"200": json_response("The OpenAPI 3.0 document", {"type": "object"})},
+        }},
+    }
