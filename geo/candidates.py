@@ -28,7 +28,7 @@ import shapely
 from scipy.spatial import cKDTree
 
 from geo.build import OSM_SUFFIXES
-from geo.demand import (CSV_SUFFIXES, MAX_SNAP_M, VECTOR_SUFFIXES, DemandError, _checked_numbers,
+from geo.demand import (CSV_SUFFIXES, MAX_SNAP_M, VECTOR_SUFFIXES, DemandError, checked_numbers,
                          read_csv_text)
 from geo.extract import OsmSourceError
 from geo.network import Network
@@ -467,6 +467,6 @@ def _coordinates(
         CandidateError: naming the file, the row, the column and the value.
     """
     try:
-        return _checked_numbers(path, values, labels, name, -limit, limit)
+        return checked_numbers(path, values, labels, name, -limit, limit)
     except DemandError as err:
         raise CandidateError(str(err)) from err

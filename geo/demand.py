@@ -897,9 +897,9 @@ def _read_csv_points(path: Path, weight_column: str) -> tuple[np.ndarray, np.nda
                               f"{', '.join(frame.columns)})")
     if len(frame) == 0:
         raise DemandError(f"{path.name}: the file has no rows")
-    lon = _checked_numbers(path, frame["lon"], labels, "lon", -180.0, 180.0)
-    lat = _checked_numbers(path, frame["lat"], labels, "lat", -90.0, 90.0)
-    weights = _checked_numbers(path, frame[weight_column], labels, weight_column, 0.0, np.inf)
+    lon = checked_numbers(path, frame["lon"], labels, "lon", -180.0, 180.0)
+    lat = checked_numbers(path, frame["lat"], labels, "lat", -90.0, 90.0)
+    weights = checked_numbers(path, frame[weight_column], labels, weight_column, 0.0, np.inf)
     return shapely.points(lon, lat), weights
 
 
@@ -932,7 +932,7 @@ def _read_vector_layer(path: Path, weight_column: str) -> tuple[np.ndarray, np.n
     if layer.crs is not None:
         layer = layer.to_crs(4326)
     labels = np.array([f"feature {i + 1}" for i in range(len(layer))])
-    weights = _checked_numbers(path, layer[weight_column], labels, weight_column, 0.0, np.inf)
+    weights = checked_numbers(path, layer[weight_column], labels, weight_column, 0.0, np.inf)
     geoms = layer.geometry.to_numpy()
     missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
     if missing.any():
@@ -980,7 +980,7 @@ def read_csv_text(path: Path, error: type[ValueError]) -> pd.DataFrame:
         raise error(f"{path.name}: not a readable CSV file ({str(err).strip()})") from err
 
 
-def _checked_numbers(
+def checked_numbers(
     path: Path, values: pd.Series, labels: np.ndarray, name: str, low: float, high: float
 ) -> np.ndarray:
     """Parse a column as numbers in ``[low, high]``, naming the first row that is not.

@@ -184,7 +184,7 @@ def coverage_request(args) -> tuple[Region, WorkerGroup, float]:
     return region, group, threshold
 
 
-def _records(frame) -> list[dict]:
+def json_rows(frame) -> list[dict]:
     """A frame's rows as JSON-ready dicts (NaN and infinity become null)."""
     clean = frame.replace([np.inf, -np.inf], np.nan).astype(object)
     return clean.where(clean.notna(), None).to_dict(orient="records")
@@ -224,10 +224,10 @@ def coverage():
         demand={"unit": demand.unit, "total": demand.total, "parts": demand.parts,
                 "unplaced": demand.unplaced, "description": demand.description},
         **analysis.report.as_dict(),
-        curve=_records(analysis.curve),
-        catchments=_records(analysis.stations),
+        curve=json_rows(analysis.curve),
+        catchments=json_rows(analysis.stations),
         h3_resolution=analysis.h3_resolution,
-        cells=_records(analysis.cells),
+        cells=json_rows(analysis.cells),
         attribution=region.attribution,
     )
 
@@ -386,7 +386,7 @@ def client_key() -> str:
     return f"address:{address}"
 
 
-def _writer(role: str = "staff") -> str:
+def writer(role: str = "staff") -> str:
     """The name of the account making a write.
 
     A request with ``Authorization: Bearer <token>`` is the token's account. Without one, a
@@ -428,11 +428,6 @@ def _if_match() -> int:
     if version is None:
         raise BadParameter("If-Match", f"must be a station version such as \"3\", got {raw!r}")
     return version
-
-
-def _body() -> dict:
-    """The request's JSON object (see :func:`web.params.json_body`)."""
-    return params.json_body(request)
 
 
 def _rejected(problems: list[Problem]) -> WriteRefused:
@@ -483,8 +478,8 @@ def station(station_id: int):
 @bp.post("/stations")
 def add_station():
     """Add a station (staff): the JSON fields, coordinates in ``datum`` (WGS-84 if absent)."""
-    actor = _writer()
-    values, problems = values_from_json(_body(), new=True)
+    actor = writer()
+    values, problems = values_from_json(params.json_body(request), new=True)
     try:
         added = create_station(_atlas(), values, actor, problems)
     except Rejected as error:
@@ -497,10 +492,10 @@ def add_station():
 @bp.patch("/stations/<id:station_id>")
 def change_station_fields(station_id: int):
     """Change fields of a station (staff), based on the version in ``If-Match``."""
-    actor = _writer()
+    actor = writer()
     version = _if_match()
     _stored(station_id)
-    values, problems = values_from_json(_body(), new=False)
+    values, problems = values_from_json(params.json_body(request), new=False)
     try:
         changed = change_station(_atlas(), station_id, values, version, actor, problems)
     except Rejected as error:
@@ -517,7 +512,7 @@ def change_station_fields(station_id: int):
 def delete_station(station_id: int):
     """Soft-delete a station (staff), based on the version in ``If-Match``; restore undoes it,
     based on the deleted station's version (the answer's ETag)."""
-    actor = _writer()
+    actor = writer()
     version = _if_match()
     _stored(station_id)
     try:
@@ -535,7 +530,7 @@ def delete_station(station_id: int):
 @bp.post("/stations/<id:station_id>/restore")
 def restore_station(station_id: int):
     """Undo the deletion of a station (staff), based on the version in ``If-Match``."""
-    actor = _writer()
+    actor = writer()
     version = _if_match()
     store = _atlas().store
     try:
