@@ -24,8 +24,7 @@ from geo.geojson import answer_geojson, station_feature, stations_geojson
 from geo.groups import GROUPS, WorkerGroup
 from geo.index import StationFilter
 from geo.navigation import navigation_links
-from geo.nearest import OutsideRegion, nearest_stations
-from geo.places import places_for
+from geo.nearest import OutsideRegion
 from geo.regions import Region, RegionError
 from geo.stations import AMENITIES, KINDS, STATUSES, Station
 from geo.store import VersionConflict
@@ -62,8 +61,7 @@ def _region(args) -> Region:
     atlas = _atlas()
     region_id = args.get("region", "").strip()
     if not region_id:
-        regions = atlas.regions()
-        return next((r for r in regions if r.default), regions[0])
+        return atlas.region_or_default(None)
     try:
         return atlas.region(region_id)
     except RegionError as error:
@@ -126,9 +124,8 @@ def nearest():
     )
     limit = params.integer(args, "limit", 3, 1, MAX_LIMIT)
     lon84, lat84 = to_wgs84(lon, lat, datum)
-    index = _atlas().index(region.id)
     try:
-        answer = nearest_stations(index, (lon84, lat84), mode, k=limit, filters=filters)
+        answer = _atlas().nearest(region.id, (lon84, lat84), mode, k=limit, filters=filters)
     except OutsideRegion as error:
         raise BadParameter("lat", str(error)) from None
     body = answer_geojson(answer, region.attribution, now)
@@ -148,7 +145,7 @@ def places():
     args = request.args
     region = _region(args)
     limit = params.integer(args, "limit", 10, 1, MAX_PLACES)
-    found = places_for(region).search(args.get("q", ""), limit)
+    found = _atlas().places(region.id).search(args.get("q", ""), limit)
     return jsonify(region=region.id, attribution=region.attribution,
                    places=[asdict(place) for place in found])
 

@@ -20,9 +20,7 @@ import shapely
 from shapely.geometry import box
 
 from geo.accounts import MAX_TOKEN_DAYS, ROLES, TOKEN_DAYS, AccountError, AccountStore
-from geo.analysis import coverage_analysis
 from geo.atlas import Atlas
-from geo.demand import demand_layer
 from geo.candidates import CANDIDATE_CATEGORIES, CandidateError, CandidateRules, parse_excluded_area
 from geo.clip import (ClipError, find_boundary, osmium_tool, parse_bbox, read_boundaries,
                       read_polygon_file)
@@ -32,14 +30,14 @@ from geo.coords import DATUMS, to_wgs84
 from geo.geojson import answer_geojson
 from geo.index import StationFilter
 from geo.modes import MODES
-from geo.nearest import nearest_stations
 from geo.network import Network
 from geo.osm import OsmSourceError
 from geo.recommend import PROBLEMS, Recommendation, RecommendError
-from geo.records import (EXPORT_FORMATS, IMPORT_PROBLEM_LIMIT, RecordsError, export_stations,
-                         read_station_file)
+from geo.records import IMPORT_PROBLEM_LIMIT
 from geo.regions import (Region, RegionError, add_region, get_region, list_regions,
                          load_networks, remove_region)
+from geo.sheets import RecordsError
+from geo.station_export import EXPORT_FORMATS, export_stations
 from geo.stations import AMENITIES, KINDS, Station
 from geo.store import StationInvalid, StationStore, default_store_url
 
@@ -266,12 +264,12 @@ def nearest(region_id: str, lat: float, lon: float, mode: str, datum: str, k: in
         target = get_region(region_id)
         lon84, lat84 = to_wgs84(lon, lat, datum)
         atlas.seed_demo_stations(region_id, progress=_progress)
-        index = atlas.index(region_id, progress=_progress)
         filters = StationFilter(
             kinds=frozenset(kinds), amenities=frozenset(amenities),
             open_at=datetime.now(SHANGHAI).replace(tzinfo=None) if open_now else None,
         )
-        answer = nearest_stations(index, (lon84, lat84), mode, k=k, filters=filters)
+        answer = atlas.nearest(region_id, (lon84, lat84), mode, k=k, filters=filters,
+                               progress=_progress)
     except (RegionError, ValueError) as error:
         raise click.ClickException(str(error)) from error
     if as_json:
@@ -355,13 +353,10 @@ def coverage(region_id: str, group_id: str, threshold: float | None, demand_file
     try:
         target = get_region(region_id)
         atlas.seed_demo_stations(region_id, progress=_progress)
-        index = atlas.index(region_id, progress=_progress)
-        if demand_file is None:
-            analysis = atlas.coverage(region_id, group_id, threshold, geometry=out_dir is not None)
-        else:
-            group = GROUPS[group_id]
-            layer = demand_layer(target, group_id, index.network(group.mode), demand_file)
-            analysis = coverage_analysis(index, group, layer, threshold, out_dir is not None)
+        atlas.index(region_id, progress=_progress)
+        layer = None if demand_file is None else atlas.demand(region_id, group_id, demand_file)
+        analysis = atlas.coverage(region_id, group_id, threshold, geometry=out_dir is not None,
+                                  demand=layer)
     except (RegionError, ValueError) as error:
         raise click.ClickException(str(error)) from error
     numbers = {"region": region_id, "group": group_id, "mode": analysis.group.mode,
@@ -500,12 +495,9 @@ def import_stations(region_id: str, station_file: Path, datum: str, dry_run: boo
     """
     atlas = _atlas()
     try:
-        get_region(region_id)
-        bounds = atlas.index(region_id, progress=_progress).bounds
         with open(station_file, "rb") as file:
-            plan = read_station_file(file, station_file.name, region_id,
-                                     atlas.store.list(region=region_id), datum, bounds,
-                                     max_problems)
+            plan = atlas.plan_import(region_id, file, station_file.name, datum, max_problems,
+                                     progress=_progress)
     except (RegionError, RecordsError) as error:
         raise click.ClickException(str(error)) from error
     for problem in plan.problems:
@@ -513,21 +505,20 @@ def import_stations(region_id: str, station_file: Path, datum: str, dry_run: boo
     if plan.more_problems:
         click.echo(f"… and {plan.more_problems:,} more problems (--max-problems lists more)",
                    err=True)
-    updates = [s.id for s in plan.stations if s.id is not None]
+    updates = [s.id for s in plan.updates]
     if updates:
         click.echo(f"{len(updates)} rows carry the id of a stored station "
                    f"({', '.join(map(str, updates))}): an import only adds new stations; "
                    "remove the id column or change those stations one by one", err=True)
     click.echo(f"{plan.rows} rows: {len(plan.stations)} good, "
                f"{plan.rows - len(plan.stations)} with problems")
-    if plan.problem_count or updates:
+    if not plan.importable:
         raise click.ClickException("nothing was imported")
     if dry_run:
         click.echo("dry run: nothing was stored")
         return
     try:
-        added = atlas.store.add_many(plan.stations, actor=actor or f"cli:{getpass.getuser()}",
-                                     action="import")
+        added = atlas.apply_import(plan, actor or f"cli:{getpass.getuser()}")
     except StationInvalid as error:
         raise click.ClickException(f"nothing was imported: {error}") from error
     click.echo(f"imported {len(added)} stations into {region_id}")

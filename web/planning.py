@@ -23,10 +23,10 @@ from geo.candidates import CANDIDATE_CATEGORIES, CandidateError, CandidateRules,
 from geo.export import geojson_text, recommendation_csv, recommendation_geojson
 from geo.recommend import PROBLEMS, RecommendError
 from geo.regions import Region
-from geo.records import clean_text
+from geo.rules import clean_text
 from geo.scenarios import (NOTE_LIMIT, REMOVED_LIMIT, SITE_CATEGORY_LIMIT, SITE_NAME_LIMIT,
                            Scenario, ScenarioInvalid, ScenarioSite, ScenarioStore)
-from geo.whatif import WhatIfError, check_removed
+from geo.whatif import WhatIfError
 from web import params
 from web.api import WriteRefused, bp, coverage_request, json_rows, signed_in, writer
 from web.jobs import rate_limited, run_job
@@ -348,7 +348,7 @@ def save_scenario():
         raise BadParameter("note", f"must be text of at most {NOTE_LIMIT} characters")
     added, removed = _sites(body), _removed(body)
     try:
-        check_removed(_atlas().index(region.id), removed)
+        _atlas().check_removed(region.id, removed)
     except WhatIfError as error:
         raise BadParameter(error.field, str(error)) from None
     try:

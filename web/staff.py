@@ -33,11 +33,12 @@ from werkzeug.datastructures import MultiDict
 from geo.atlas import Atlas
 from geo.coords import DATUMS
 from geo.groups import GROUPS
-from geo.records import (EXPORT_FORMATS, IMPORT_PROBLEM_LIMIT, IMPORT_SUFFIXES, ImportPlan,
-                         RecordsError, export_stations, read_station_file)
+from geo.records import IMPORT_PROBLEM_LIMIT, ImportPlan
 from geo.regions import Region, RegionError
 from geo.scenarios import Scenario, ScenarioInvalid, ScenarioStore
 from geo.settings import open_private, private_folder
+from geo.sheets import IMPORT_SUFFIXES, RecordsError
+from geo.station_export import EXPORT_FORMATS, export_stations
 from geo.stations import AMENITIES, KINDS, LEVELS, STATUSES, Station
 from geo.store import StationInvalid, VersionConflict
 from geo.whatif import GROUP_KINDS
@@ -83,9 +84,7 @@ def _atlas() -> Atlas:
 
 def _region(region_id: str | None) -> Region:
     """The region named, or the default region when it is absent or unknown."""
-    regions = _atlas().regions()
-    return next((r for r in regions if r.id == region_id), None) or next(
-        (r for r in regions if r.default), regions[0])
+    return _atlas().region_or_default(region_id)
 
 
 def _station_or_404(station_id: int) -> tuple[Station, bool]:
@@ -478,22 +477,13 @@ def _claim_upload(name: str) -> Path | None:
     return claimed
 
 
-def _plan(kept: Path, filename: str, region: Region, datum: str) -> tuple[ImportPlan,
-                                                                          list[Station]]:
-    """Read a kept station file against the region's stored stations, listing as many
-    problems as the setting ``IMPORT_PROBLEM_LIMIT`` says.
-
-    Returns:
-        The plan, and the stations in it that update stored ones (an import only adds
-        stations, so these keep it from being imported).
-    """
-    atlas = _atlas()
+def _plan(kept: Path, filename: str, region: Region, datum: str) -> ImportPlan:
+    """Plan the import of a kept station file (:meth:`geo.atlas.Atlas.plan_import`), listing
+    as many problems as the setting ``IMPORT_PROBLEM_LIMIT`` says."""
     with kept.open("rb") as file:
-        plan = read_station_file(
-            file, filename, region.id, atlas.store.list(region=region.id), datum,
-            atlas.index(region.id).bounds,
+        return _atlas().plan_import(
+            region.id, file, filename, datum,
             current_app.config.get("IMPORT_PROBLEM_LIMIT", IMPORT_PROBLEM_LIMIT))
-    return plan, [s for s in plan.stations if s.id is not None]
 
 
 def _import_page(region: Region, datum: str, status: int = 200, **shown_plan):
@@ -531,8 +521,8 @@ def import_stations():
         filename, kept = upload.filename, _keep_upload(upload.stream)
     importable = False
     try:
-        plan, updates = _plan(kept, filename, region, datum)
-        importable = bool(plan.stations) and not plan.problem_count and not updates
+        plan = _plan(kept, filename, region, datum)
+        importable = plan.importable
     except RecordsError as error:
         return _import_page(region, datum, 422, failure=str(error))
     finally:
@@ -540,14 +530,13 @@ def import_stations():
             kept.unlink()
     if importing and importable:
         try:
-            added = _atlas().store.add_many(plan.stations, actor=current_user.username,
-                                            action="import")
+            added = _atlas().apply_import(plan, current_user.username)
         except StationInvalid as error:
             return _import_page(region, datum, 422, failure=str(error))
         flash(_("%(n)s stations imported from %(file)s.", n=len(added), file=filename))
         return redirect(url_for(".stations", region=region.id, sort="updated", order="desc"))
     return _import_page(
-        region, datum, 200 if importable else 422, plan=plan, updates=updates,
+        region, datum, 200 if importable else 422, plan=plan, updates=plan.updates,
         filename=filename, importable=importable, upload=kept.name if importable else "",
     )
 
