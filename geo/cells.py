@@ -82,7 +82,7 @@ def _text(value: object) -> str:
             digits-only cells such as phone numbers as numbers).
 
     Returns:
-        The text cleaned by :func:`clean_text`; blank for an empty cell.
+        The text cleaned by :func:`geo.rules.clean_text`; blank for an empty cell.
 
     Raises:
         ValueError: not text or a number.

@@ -138,7 +138,7 @@ def read_station_file(
         region: the region the stations belong to.
         existing: the stations already stored, to find updated stations and duplicates.
         default_datum: the datum of rows without a ``datum`` value; any name of
-            :data:`DATUM_NAMES`.
+            :data:`geo.cells.DATUM_NAMES`.
         region_bounds: ``(min_lon, min_lat, max_lon, max_lat)`` in WGS-84; stations more than
             :data:`geo.rules.REGION_MARGIN_M` outside are refused. None accepts any place.
         problem_limit: how many problems the plan lists; the rest are only counted.

@@ -45,7 +45,7 @@ ABOUT_SHEET: str = "about"
 def export_stations(stations: list[Station], fmt: str, attribution: str) -> bytes:
     """Write stations to a file in one of :data:`EXPORT_FORMATS`.
 
-    ``csv``: UTF-8 with a byte-order mark, the canonical :data:`COLUMNS` and
+    ``csv``: UTF-8 with a byte-order mark, the canonical :data:`geo.sheets.COLUMNS` and
     :data:`ATTRIBUTION_COLUMN`. ``xlsx``: the same columns in a sheet ``stations`` (bold header,
     typed cells), and a sheet ``about`` with the attribution and the vocabularies in Chinese and
     English. ``geojson``: a FeatureCollection of Points with every field as a property and an
@@ -76,7 +76,7 @@ def export_stations(stations: list[Station], fmt: str, attribution: str) -> byte
 
 
 def _row(station: Station) -> list[object]:
-    """A station's values in :data:`COLUMNS` order, typed (numbers, booleans, dates).
+    """A station's values in :data:`geo.sheets.COLUMNS` order, typed (numbers, booleans, dates).
 
     Args:
         station: the station.
