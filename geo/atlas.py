@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
@@ -40,7 +39,8 @@ from geo.recommend import Recommendation, recommend_sites
 from geo.records import IMPORT_PROBLEM_LIMIT, ImportPlan, apply_import, read_station_file
 from geo.regions import (Region, default_region, get_region, list_regions, load_networks,
                          regions_stamp, user_regions_dir)
-from geo.rules import DUPLICATE_RADIUS_M, name_key, nearest_duplicate, too_far_outside
+from geo.rules import (DUPLICATE_RADIUS_M, Refusal, name_key, nearest_duplicate,
+                       too_far_outside)
 from geo.sites import cached_sites
 from geo.stations import Station
 from geo.store import StationStore
@@ -55,24 +55,6 @@ DEMAND_CACHE_BYTES = 64 * 1024 * 1024
 
 #: How many demo stations a region without host-like sites gets.
 DEMO_NETWORK_STATIONS = 40
-
-
-@dataclass(frozen=True)
-class Refusal:
-    """Why a station may not stand where it was put (see :mod:`geo.rules`).
-
-    Attributes:
-        field: the field at fault: ``lon`` for a place outside the region, ``name`` for a
-            duplicate.
-        reason: ``outside`` or ``duplicate``.
-        metres: how far outside the region's bounds it lies, or how far from the duplicate.
-        other: the stored station it duplicates.
-    """
-
-    field: str
-    reason: str
-    metres: float
-    other: Station | None = None
 
 
 class Atlas:

@@ -17,8 +17,10 @@ from __future__ import annotations
 import math
 import unicodedata
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import TypeVar
 
+from geo.stations import Station
 from geo.store import EARTH_RADIUS_M
 
 #: How far outside its region's bounds (the box of its street network) a station may lie, in
@@ -44,6 +46,25 @@ INVISIBLE_CHARACTERS: frozenset[str] = frozenset(
 )
 
 T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why a station may not stand where it was put: the rule it breaks (the answer of
+    :meth:`geo.atlas.Atlas.check_station`).
+
+    Attributes:
+        field: the field at fault: ``lon`` for a place outside the region, ``name`` for a
+            duplicate.
+        reason: ``outside`` or ``duplicate``.
+        metres: how far outside the region's bounds it lies, or how far from the duplicate.
+        other: the stored station it duplicates.
+    """
+
+    field: str
+    reason: str
+    metres: float
+    other: Station | None = None
 
 
 def clean_text(text: str) -> str:
