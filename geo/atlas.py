@@ -9,12 +9,18 @@ The regions' networks stay loaded: they are what every query reads. What is comp
 (service fields, demand layers, coverage analyses) is kept in caches bounded by bytes (see
 :class:`geo.memory.LruCache`), so the atlas's memory is its networks and these budgets however
 many views are asked for.
+
+The atlas is the one way the web pages and the command line reach the engine: regions, the
+nearest stations, place search, coverage, recommendations, what-ifs, the station rules and the
+bulk import all go through its methods, each a thin call of the engine function it names.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
 from pathlib import Path
+from typing import BinaryIO
 
 import geopandas as gpd
 import numpy as np
@@ -25,16 +31,21 @@ from geo.demand import DemandLayer, demand_layer
 from geo.demo import demo_stations, demo_stations_on_network
 from geo.extract import OSM_SUFFIXES
 from geo.groups import worker_group
-from geo.index import FIELD_CACHE_BYTES, RegionIndex
+from geo.index import FIELD_CACHE_BYTES, RegionIndex, StationFilter
 from geo.memory import LruCache
+from geo.nearest import NearestAnswer, nearest_stations
+from geo.places import Places, places_for
 from geo.recommend import Recommendation, recommend_sites
-from geo.regions import (Region, get_region, list_regions, load_networks, regions_stamp,
-                         user_regions_dir)
+from geo.records import IMPORT_PROBLEM_LIMIT, ImportPlan, apply_import, read_station_file
+from geo.regions import (Region, default_region, get_region, list_regions, load_networks,
+                         regions_stamp, user_regions_dir)
+from geo.rules import (DUPLICATE_RADIUS_M, Refusal, name_key, nearest_duplicate,
+                       too_far_outside)
 from geo.sites import cached_sites
 from geo.stamp import Stamped
 from geo.stations import Station
 from geo.store import StationStore
-from geo.whatif import Site, whatif_coverage
+from geo.whatif import Site, check_removed, whatif_coverage
 
 #: Most bytes of coverage analyses the atlas keeps (a city's analysis with geometry: about
 #: 20–100 MB).
@@ -64,30 +75,30 @@ class Atlas:
         self.field_bytes = field_bytes
         self._regions_folder = user_regions_dir()
         self._station_revision = Stamped(store.changes, store.revision)
-        self._regions: tuple[int, dict[str, Region]] | None = None
+        self._registry: tuple[int, list[Region]] | None = None
         self._indexes: dict[str, tuple[tuple[object, int], RegionIndex, int]] = {}
         self._demand = LruCache(demand_bytes)
         self._analyses = LruCache(analysis_bytes)
         self._lock = threading.Lock()
 
     def regions(self) -> list[Region]:
-        """All configured regions, read from their files again only once a region was added or
-        removed (:func:`geo.regions.regions_stamp`)."""
-        return list(self._regions_by_id().values())
+        """All configured regions (:func:`geo.regions.list_regions`), read again only once the
+        regions' stamp moves (a region added or removed)."""
+        stamp = regions_stamp(self._regions_folder)
+        known = self._registry
+        if known is None or known[0] != stamp:
+            known = self._registry = (stamp, list_regions())
+        return known[1]
 
     def region(self, region_id: str) -> Region:
         """One region by id (``geo.regions.RegionError`` if unknown)."""
-        found = self._regions_by_id().get(region_id)
-        return get_region(region_id) if found is None else found
+        return get_region(region_id, self.regions())
 
-    def _regions_by_id(self) -> dict[str, Region]:
-        """The regions by id, in :func:`geo.regions.list_regions`'s order, kept while the
-        regions' stamp stays."""
-        stamp = regions_stamp(self._regions_folder)
-        known = self._regions
-        if known is None or known[0] != stamp:
-            known = self._regions = (stamp, {r.id: r for r in list_regions()})
-        return known[1]
+    def region_or_default(self, region_id: str | None) -> Region:
+        """The region of this id, or the region shown first when the id is absent or unknown
+        (:func:`geo.regions.default_region`)."""
+        regions = self.regions()
+        return next((r for r in regions if r.id == region_id), None) or default_region(regions)
 
     def revision(self) -> tuple[object, int]:
         """What the atlas's answers depend on besides the networks: the store's station
@@ -122,7 +133,7 @@ class Atlas:
                 mark, index = self._updated(region_id, known[1], known[2])
             else:
                 mark, _ = self.store.changed_since(None)
-                region = get_region(region_id)
+                region = self.region(region_id)
                 index = RegionIndex(region_id, load_networks(region, progress=progress),
                                     self.store.list(region=region_id),
                                     cache_bytes=self.field_bytes)
@@ -139,18 +150,94 @@ class Atlas:
         kept = np.array([s.id for s in changed], dtype=np.int64)
         return mark, index.with_changes(changed, np.setdiff1d(written, kept))
 
-    def demand(self, region_id: str, group_id: str) -> DemandLayer:
+    def nearest(self, region_id: str, point: tuple[float, float], mode: str, k: int = 1,
+                filters: StationFilter | None = None, progress=None) -> NearestAnswer:
+        """The ``k`` stations nearest by travel time from a WGS-84 point that meet ``filters``
+        (see :func:`geo.nearest.nearest_stations`, whose errors it raises); ``progress`` is
+        told how far a network build is."""
+        return nearest_stations(self.index(region_id, progress=progress), point, mode, k=k,
+                                filters=filters)
+
+    def places(self, region_id: str) -> Places:
+        """The region's searchable places (see :func:`geo.places.places_for`)."""
+        return places_for(self.region(region_id))
+
+    def check_station(self, station: Station, exclude_id: int | None = None) -> Refusal | None:
+        """Check where a station is put by the station rules (:mod:`geo.rules`): inside its
+        region (with the margin) and no stored station of the same name close by.
+
+        Args:
+            station: the station, with its region, name and WGS-84 point.
+            exclude_id: a stored station not to compare with (the one being changed).
+
+        Returns:
+            The first rule it breaks, or None.
+
+        Raises:
+            geo.regions.RegionError: its region is unknown.
+        """
+        outside = too_far_outside(station.lon, station.lat, self.index(station.region).bounds)
+        if outside is not None:
+            return Refusal("lon", "outside", outside)
+        wanted = name_key(station.name)
+        near = nearest_duplicate(station.lon, station.lat, (
+            (other.lon, other.lat, other)
+            for other, _ in self.store.within(station.lon, station.lat, DUPLICATE_RADIUS_M,
+                                               region=station.region, exclude_id=exclude_id)
+            if name_key(other.name) == wanted))
+        return None if near is None else Refusal("name", "duplicate", near[0], near[1])
+
+    def plan_import(self, region_id: str, file: bytes | BinaryIO, filename: str,
+                    datum: str = "wgs84", problem_limit: int = IMPORT_PROBLEM_LIMIT,
+                    progress=None) -> ImportPlan:
+        """Read and check a station file for a region against its stored stations and the
+        station rules, storing nothing (see :func:`geo.records.read_station_file`, whose errors
+        it raises).
+
+        Args:
+            region_id: the region the stations are for.
+            file: the file's bytes, or the file open for binary reading.
+            filename: its name (its ending picks the format).
+            datum: the datum of rows that name none.
+            problem_limit: how many problems the plan lists; the rest are counted.
+            progress: told how far a network build is, a :class:`geo.progress.Progress`.
+        """
+        region = self.region(region_id)
+        bounds = self.index(region.id, progress=progress).bounds
+        return read_station_file(file, filename, region.id, self.store.list(region=region.id),
+                                 datum, bounds, problem_limit)
+
+    def apply_import(self, plan: ImportPlan, actor: str) -> list[Station]:
+        """Store an importable plan's stations in one transaction (see
+        :func:`geo.records.apply_import`, whose errors it raises)."""
+        return apply_import(self.store, plan, actor)
+
+    def demand(self, region_id: str, group_id: str, user_file: Path | None = None
+               ) -> DemandLayer:
         """A worker group's demand layer from the region's own data (built once, then kept
-        within the demand budget)."""
-        return self._demand.get((region_id, group_id), lambda: demand_layer(
-            get_region(region_id), group_id,
-            self.index(region_id).network(worker_group(group_id).mode)))
+        within the demand budget), or from a user's demand file (read each time; see
+        :func:`geo.demand.demand_layer`, whose errors it raises)."""
+        if user_file is not None:
+            return self._demand_layer(region_id, group_id, user_file)
+        return self._demand.get((region_id, group_id),
+                                lambda: self._demand_layer(region_id, group_id))
+
+    def _demand_layer(self, region_id: str, group_id: str, user_file: Path | None = None
+                      ) -> DemandLayer:
+        """Build a worker group's demand layer on its mode's network of the region."""
+        network = self.index(region_id).network(worker_group(group_id).mode)
+        return demand_layer(self.region(region_id), group_id, network, user_file)
 
     def coverage(self, region_id: str, group_id: str, threshold_min: float | None = None,
-                 geometry: bool = True) -> CoverageAnalysis:
+                 geometry: bool = True, demand: DemandLayer | None = None) -> CoverageAnalysis:
         """The coverage analysis of a region's open stations for a worker group (see
-        :func:`geo.analysis.coverage_analysis`), kept until the stations change."""
+        :func:`geo.analysis.coverage_analysis`), kept until the stations change; with
+        ``demand`` (a layer other than the region's own, say from :meth:`demand` with a user
+        file) it is computed and not kept."""
         index = self.index(region_id)
+        if demand is not None:
+            return coverage_analysis(index, worker_group(group_id), demand, threshold_min,
+                                     geometry)
         key = self._analysis_key(region_id, group_id, threshold_min, geometry)
         found = self._kept(key)
         if found is None:
@@ -192,7 +279,7 @@ class Atlas:
         """Candidate sites for new stations on a region's mode network (see
         :func:`geo.candidates.candidate_sites`); the minimum-distance rule measures from the
         region's open stations."""
-        region = get_region(region_id)
+        region = self.region(region_id)
         index = self.index(region_id)
         lonlat = np.array([[s.lon, s.lat] for s in index.stations]).reshape(-1, 2)
         return candidate_sites(
@@ -228,6 +315,11 @@ class Atlas:
         return whatif_coverage(self.index(region_id), group, self.demand(region_id, group_id),
                                added, removed, threshold_min)
 
+    def check_removed(self, region_id: str, removed: Iterable[int]) -> None:
+        """Check that the stations a what-if switches off are the region's (see
+        :func:`geo.whatif.check_removed`, whose ``WhatIfError`` it raises)."""
+        check_removed(self.index(region_id), removed)
+
     def seed_demo_stations(self, region_id: str, progress=None) -> list[Station]:
         """Give a demo region demo stations, unless it has stations already.
 
@@ -238,7 +330,7 @@ class Atlas:
         Returns:
             The stations added (empty if the region had stations or is not a demo region).
         """
-        region = get_region(region_id)
+        region = self.region(region_id)
         if not region.demo or self.store.count(region=region_id) > 0:
             return []
         sites = cached_sites(region.source, hosts_only=True) if _is_osm(region) else None

@@ -27,6 +27,7 @@ from geo.field import NodeTrees, ServiceField, node_trees, service_field
 from geo.hours import open_state
 from geo.memory import LruCache
 from geo.network import Network
+from geo.rules import metres_outside
 from geo.stations import AMENITIES, KINDS, Station
 
 #: Most bytes of service fields each region keeps, all modes together (a 1,000,000-node
@@ -224,11 +225,10 @@ class RegionIndex:
                 float(bounds[:, 3].max()))
 
     def covers(self, lon: float, lat: float, margin_m: float = 1000.0) -> bool:
-        """Whether a point lies within the region's bounds widened by ``margin_m`` metres."""
-        min_lon, min_lat, max_lon, max_lat = self.bounds
-        dlat = margin_m / 111_320.0
-        dlon = dlat / max(np.cos(np.radians(lat)), 0.01)
-        return (min_lon - dlon <= lon <= max_lon + dlon) and (min_lat - dlat <= lat <= max_lat + dlat)
+        """Whether a point lies within ``margin_m`` metres of the region's bounds (measured by
+        :func:`geo.rules.metres_outside`). Where a station may stand is the station rule
+        :func:`geo.rules.too_far_outside`; this is where a worker may ask from."""
+        return metres_outside(lon, lat, self.bounds) <= margin_m
 
     def network(self, mode: str) -> Network:
         """Return one mode's network; ``ValueError`` naming the mode if the region lacks it."""

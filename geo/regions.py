@@ -133,13 +133,17 @@ def list_regions() -> list[Region]:
     ]
 
 
-def get_region(region_id: str) -> Region:
+def get_region(region_id: str, regions: list[Region] | None = None) -> Region:
     """Return the region with this id.
+
+    Args:
+        region_id: the id.
+        regions: the regions to look in; :func:`list_regions` if None.
 
     Raises:
         RegionError: if there is none; the message lists the ids there are.
     """
-    regions = list_regions()
+    regions = list_regions() if regions is None else regions
     for region in regions:
         if region.id == region_id:
             return region
@@ -147,9 +151,16 @@ def get_region(region_id: str) -> Region:
     raise RegionError(f"unknown region {region_id!r}; known regions: {known}")
 
 
-def default_region() -> Region:
-    """Return the region marked default, or the first one."""
-    regions = list_regions()
+def default_region(regions: list[Region] | None = None) -> Region:
+    """Return the region shown first: the one marked default, or the first one.
+
+    Args:
+        regions: the regions to choose from; :func:`list_regions` if None.
+
+    Raises:
+        RegionError: there are no regions.
+    """
+    regions = list_regions() if regions is None else regions
     if not regions:
         raise RegionError("no regions are configured")
     return next((r for r in regions if r.default), regions[0])

@@ -3,9 +3,9 @@ saves, and that staff later turn into planned station records.
 
 Scenarios live in the app's database (:class:`geo.database.Database`, table made by the same
 Alembic migrations as the stations'), on SQLite and PostgreSQL alike. A scenario's sites and removed station ids are kept
-as JSON text; times are UTC. Names are cleaned as station text is (:func:`geo.records.clean_text`)
+as JSON text; times are UTC. Names are cleaned as station text is (:func:`geo.rules.clean_text`)
 and unique within a region by the rule station names are compared by
-(:func:`geo.records.name_key`: regardless of case, width and spaces), enforced by a unique index
+(:func:`geo.rules.name_key`: regardless of case, width and spaces), enforced by a unique index
 on that key, so two planners saving at once cannot both take a name.
 
 Turning a scenario into planned stations (:meth:`ScenarioStore.create_planned_stations`) is one
@@ -30,7 +30,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
 from geo.groups import GROUPS
-from geo.records import clean_text, name_key
+from geo.rules import clean_text, name_key
 from geo.stations import KINDS, Station
 from geo.database import Base, Database, UTCDateTime
 from geo.store import StationStore
@@ -54,7 +54,7 @@ REMOVED_LIMIT: int = 1000
 #: stations made from it, after a line naming the scenario.
 NOTE_LIMIT: int = 2000
 
-#: Longest key of a name (:func:`geo.records.name_key`), the width of its column: compatibility
+#: Longest key of a name (:func:`geo.rules.name_key`), the width of its column: compatibility
 #: and case folding make a name longer only in rare scripts; a name whose key is longer still
 #: is refused as too long.
 _KEY_LIMIT: int = 3 * NAME_LIMIT
@@ -83,7 +83,7 @@ class Scenario:
 
     Attributes:
         region: the region's id.
-        name: unique within the region, compared by :func:`geo.records.name_key`.
+        name: unique within the region, compared by :func:`geo.rules.name_key`.
         group: the worker group's id (:data:`geo.groups.GROUPS`).
         threshold_min: the travel-time threshold the planner looked at, in minutes.
         added: hypothetical new stations.
@@ -177,7 +177,7 @@ class ScenarioStore:
         Args:
             scenario: the scenario; its ``id``, ``created_by``, ``created_at`` and
                 ``planned_station_ids`` are ignored. Its name is stored cleaned
-                (:func:`geo.records.clean_text`).
+                (:func:`geo.rules.clean_text`).
             actor: who saves it.
 
         Returns:
@@ -186,7 +186,7 @@ class ScenarioStore:
 
         Raises:
             ScenarioInvalid: a field does not validate, or the region already has a scenario
-                of that name (compared by :func:`geo.records.name_key`); nothing is stored.
+                of that name (compared by :func:`geo.rules.name_key`); nothing is stored.
         """
         if isinstance(scenario.name, str):
             scenario = dataclasses.replace(scenario, name=clean_text(scenario.name))

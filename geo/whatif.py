@@ -10,6 +10,7 @@ from geo.analysis import CoverageAnalysis, coverage_analysis
 from geo.demand import DemandLayer
 from geo.groups import WorkerGroup
 from geo.index import RegionIndex
+from geo.rules import too_far_outside
 from geo.stations import Station
 
 #: The station kind a hypothetical station of each worker group is.
@@ -81,12 +82,13 @@ def whatif_stations(index: RegionIndex, group: WorkerGroup, added: Sequence[Site
         The station list of the what-if.
 
     Raises:
-        WhatIfError: for an id not among the region's stations, or a place outside the region.
+        WhatIfError: for an id not among the region's stations, or a place a station may not
+            stand at (:func:`geo.rules.too_far_outside`).
     """
     removed = set(removed)
     check_removed(index, removed)
     for number, site in enumerate(added, start=1):
-        if not index.covers(site.lon, site.lat):
+        if too_far_outside(site.lon, site.lat, index.bounds) is not None:
             raise WhatIfError("added", f"new station {number} at ({site.lon:.5f}, "
                               f"{site.lat:.5f}) is outside region {index.region_id!r}")
     kind = GROUP_KINDS.get(group.id, "love_station")

@@ -7,6 +7,7 @@ from geo.atlas import Atlas
 from geo.database import Database
 from geo.index import StationFilter
 from geo.nearest import nearest_stations
+from geo.sheets import RecordsError
 from geo.store import StationStore
 
 
@@ -52,3 +53,22 @@ def test_walkers_reach_nearby_stations_and_filters_hold_on_real_data(atlas):
     assert all("toilet" in h.station.amenities for h in answer.hits)
     times = [h.time_s for h in answer.hits]
     assert times == sorted(times) and times[0] < 15 * 60
+
+
+def test_the_region_shown_first_is_the_one_asked_for_else_the_default(fresh_instance):
+    atlas = Atlas(StationStore(Database(f"sqlite:///{fresh_instance}/yizhan.db")))
+    assert atlas.region_or_default("jinan").id == "jinan"
+    assert atlas.region_or_default(None).id == "nanjing"
+    assert atlas.region_or_default("atlantis").id == "nanjing"
+
+
+def test_a_plan_that_updates_a_stored_station_is_not_imported(atlas):
+    stored = atlas.store.list(region="nanjing")[0]
+    row = f"id,name,kind,lon,lat\n{stored.id},改名驿站,love_station,{stored.lon},{stored.lat}\n"
+    plan = atlas.plan_import("nanjing", row.encode(), "stations.csv")
+    assert plan.problem_count == 0 and [s.id for s in plan.updates] == [stored.id]
+    assert not plan.importable
+    revision = atlas.store.revision()
+    with pytest.raises(RecordsError, match="nothing was imported"):
+        atlas.apply_import(plan, "wang")
+    assert atlas.store.revision() == revision

@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-import geo.records
-from geo.records import IMPORT_PROBLEM_LIMIT, RecordsError, RowProblem, read_station_file
+import geo.sheets
+from geo.records import IMPORT_PROBLEM_LIMIT, RowProblem, read_station_file
+from geo.sheets import RecordsError
 from tests.test_staff import csrf_token, make_app, signed_in
 from web.cli import main
 
@@ -43,7 +44,7 @@ def test_the_default_list_holds_200_problems():
 
 
 def test_checking_a_csv_file_holds_neither_the_file_nor_its_problems(tmp_path, monkeypatch):
-    monkeypatch.setattr(geo.records, "_CHUNK_BYTES", 1 << 14)
+    monkeypatch.setattr(geo.sheets, "_CHUNK_BYTES", 1 << 14)
     path = tmp_path / "bad.csv"
     path.write_bytes(bad_csv(3000))
     tracemalloc.start()
@@ -71,7 +72,7 @@ def test_a_file_is_read_the_same_from_its_bytes_and_as_an_open_file_left_open(tm
 def test_the_encoding_is_decided_by_the_whole_file_not_its_first_chunk(monkeypatch, encoding):
     """A UTF-8 character split across chunks is still UTF-8; a GB18030 character after the
     first chunks, all ASCII, makes the whole file GB18030."""
-    monkeypatch.setattr(geo.records, "_CHUNK_BYTES", 7)
+    monkeypatch.setattr(geo.sheets, "_CHUNK_BYTES", 7)
     data = "name,kind,lon,lat\nX驿站,love_station,118.78,32.04\n".encode(encoding)
     plan = read_station_file(data, "one.csv", "nanjing", [])
     assert plan.problems == [] and plan.stations[0].name == "X驿站"

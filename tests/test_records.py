@@ -19,18 +19,10 @@ from openpyxl import Workbook, load_workbook
 
 from geo.coords import from_wgs84, to_wgs84
 from geo.database import Database
-from geo.records import (
-    ATTRIBUTION_COLUMN,
-    CHINESE_HEADERS,
-    COLUMNS,
-    ImportPlan,
-    RecordsError,
-    RowProblem,
-    clean_text,
-    export_stations,
-    name_key,
-    read_station_file,
-)
+from geo.records import ImportPlan, RowProblem, read_station_file
+from geo.rules import clean_text, name_key
+from geo.sheets import CHINESE_HEADERS, COLUMNS, RecordsError
+from geo.station_export import ATTRIBUTION_COLUMN, export_stations
 from geo.stations import AMENITIES, KINDS, LEVELS, STATUSES, Station
 from geo.store import StationStore
 

@@ -24,8 +24,7 @@ from geo.geojson import answer_geojson, station_feature, stations_geojson
 from geo.groups import GROUPS, WorkerGroup
 from geo.index import StationFilter
 from geo.navigation import navigation_links
-from geo.nearest import OutsideRegion, nearest_stations
-from geo.places import places_for
+from geo.nearest import OutsideRegion
 from geo.regions import Region, RegionError
 from geo.stations import AMENITIES, KINDS, STATUSES, Station
 from geo.store import VersionConflict
@@ -62,8 +61,7 @@ def _region(args) -> Region:
     atlas = _atlas()
     region_id = args.get("region", "").strip()
     if not region_id:
-        regions = atlas.regions()
-        return next((r for r in regions if r.default), regions[0])
+        return atlas.region_or_default(None)
     try:
         return atlas.region(region_id)
     except RegionError as error:
@@ -126,9 +124,8 @@ def nearest():
     )
     limit = params.integer(args, "limit", 3, 1, MAX_LIMIT)
     lon84, lat84 = to_wgs84(lon, lat, datum)
-    index = _atlas().index(region.id)
     try:
-        answer = nearest_stations(index, (lon84, lat84), mode, k=limit, filters=filters)
+        answer = _atlas().nearest(region.id, (lon84, lat84), mode, k=limit, filters=filters)
     except OutsideRegion as error:
         raise BadParameter("lat", str(error)) from None
     body = answer_geojson(answer, region.attribution, now)
@@ -148,7 +145,7 @@ def places():
     args = request.args
     region = _region(args)
     limit = params.integer(args, "limit", 10, 1, MAX_PLACES)
-    found = places_for(region).search(args.get("q", ""), limit)
+    found = _atlas().places(region.id).search(args.get("q", ""), limit)
     return jsonify(region=region.id, attribution=region.attribution,
                    places=[asdict(place) for place in found])
 
@@ -184,7 +181,7 @@ def coverage_request(args) -> tuple[Region, WorkerGroup, float]:
     return region, group, threshold
 
 
-def _records(frame) -> list[dict]:
+def json_rows(frame) -> list[dict]:
     """A frame's rows as JSON-ready dicts (NaN and infinity become null)."""
     clean = frame.replace([np.inf, -np.inf], np.nan).astype(object)
     return clean.where(clean.notna(), None).to_dict(orient="records")
@@ -224,10 +221,10 @@ def coverage():
         demand={"unit": demand.unit, "total": demand.total, "parts": demand.parts,
                 "unplaced": demand.unplaced, "description": demand.description},
         **analysis.report.as_dict(),
-        curve=_records(analysis.curve),
-        catchments=_records(analysis.stations),
+        curve=json_rows(analysis.curve),
+        catchments=json_rows(analysis.stations),
         h3_resolution=analysis.h3_resolution,
-        cells=_records(analysis.cells),
+        cells=json_rows(analysis.cells),
         attribution=region.attribution,
     )
 
@@ -386,7 +383,7 @@ def client_key() -> str:
     return f"address:{address}"
 
 
-def _writer(role: str = "staff") -> str:
+def writer(role: str = "staff") -> str:
     """The name of the account making a write.
 
     A request with ``Authorization: Bearer <token>`` is the token's account. Without one, a
@@ -428,11 +425,6 @@ def _if_match() -> int:
     if version is None:
         raise BadParameter("If-Match", f"must be a station version such as \"3\", got {raw!r}")
     return version
-
-
-def _body() -> dict:
-    """The request's JSON object (see :func:`web.params.json_body`)."""
-    return params.json_body(request)
 
 
 def _rejected(problems: list[Problem]) -> WriteRefused:
@@ -483,8 +475,8 @@ def station(station_id: int):
 @bp.post("/stations")
 def add_station():
     """Add a station (staff): the JSON fields, coordinates in ``datum`` (WGS-84 if absent)."""
-    actor = _writer()
-    values, problems = values_from_json(_body(), new=True)
+    actor = writer()
+    values, problems = values_from_json(params.json_body(request), new=True)
     try:
         added = create_station(_atlas(), values, actor, problems)
     except Rejected as error:
@@ -497,10 +489,10 @@ def add_station():
 @bp.patch("/stations/<id:station_id>")
 def change_station_fields(station_id: int):
     """Change fields of a station (staff), based on the version in ``If-Match``."""
-    actor = _writer()
+    actor = writer()
     version = _if_match()
     _stored(station_id)
-    values, problems = values_from_json(_body(), new=False)
+    values, problems = values_from_json(params.json_body(request), new=False)
     try:
         changed = change_station(_atlas(), station_id, values, version, actor, problems)
     except Rejected as error:
@@ -517,7 +509,7 @@ def change_station_fields(station_id: int):
 def delete_station(station_id: int):
     """Soft-delete a station (staff), based on the version in ``If-Match``; restore undoes it,
     based on the deleted station's version (the answer's ETag)."""
-    actor = _writer()
+    actor = writer()
     version = _if_match()
     _stored(station_id)
     try:
@@ -535,7 +527,7 @@ def delete_station(station_id: int):
 @bp.post("/stations/<id:station_id>/restore")
 def restore_station(station_id: int):
     """Undo the deletion of a station (staff), based on the version in ``If-Match``."""
-    actor = _writer()
+    actor = writer()
     version = _if_match()
     store = _atlas().store
     try:

@@ -311,7 +311,6 @@ def nearest(region_id: str, lat: float, lon: float, mode: str, datum: str, k: in
     from geo.coords import to_wgs84
     from geo.geojson import answer_geojson
     from geo.index import StationFilter
-    from geo.nearest import nearest_stations
     from geo.regions import RegionError, get_region
 
     atlas = _atlas()
@@ -319,12 +318,12 @@ def nearest(region_id: str, lat: float, lon: float, mode: str, datum: str, k: in
         target = get_region(region_id)
         lon84, lat84 = to_wgs84(lon, lat, datum)
         atlas.seed_demo_stations(region_id, progress=_progress)
-        index = atlas.index(region_id, progress=_progress)
         filters = StationFilter(
             kinds=frozenset(kinds), amenities=frozenset(amenities),
             open_at=datetime.now(SHANGHAI).replace(tzinfo=None) if open_now else None,
         )
-        answer = nearest_stations(index, (lon84, lat84), mode, k=k, filters=filters)
+        answer = atlas.nearest(region_id, (lon84, lat84), mode, k=k, filters=filters,
+                               progress=_progress)
     except (RegionError, ValueError) as error:
         raise click.ClickException(str(error)) from error
     if as_json:
@@ -409,8 +408,6 @@ def _planning_options(command):
 def coverage(region_id: str, group_id: str, threshold: float | None, demand_file: Path | None,
              as_json: bool, out_dir: Path | None) -> None:
     """How much of a worker group's demand reaches an open station within a threshold."""
-    from geo.analysis import coverage_analysis
-    from geo.demand import demand_layer
     from geo.export import write_coverage_files
     from geo.regions import RegionError, get_region
 
@@ -418,13 +415,10 @@ def coverage(region_id: str, group_id: str, threshold: float | None, demand_file
     try:
         target = get_region(region_id)
         atlas.seed_demo_stations(region_id, progress=_progress)
-        index = atlas.index(region_id, progress=_progress)
-        if demand_file is None:
-            analysis = atlas.coverage(region_id, group_id, threshold, geometry=out_dir is not None)
-        else:
-            group = GROUPS[group_id]
-            layer = demand_layer(target, group_id, index.network(group.mode), demand_file)
-            analysis = coverage_analysis(index, group, layer, threshold, out_dir is not None)
+        atlas.index(region_id, progress=_progress)
+        layer = None if demand_file is None else atlas.demand(region_id, group_id, demand_file)
+        analysis = atlas.coverage(region_id, group_id, threshold, geometry=out_dir is not None,
+                                  demand=layer)
     except (RegionError, ValueError) as error:
         raise click.ClickException(str(error)) from error
     numbers = {"region": region_id, "group": group_id, "mode": analysis.group.mode,
@@ -569,18 +563,15 @@ def import_stations(region_id: str, station_file: Path, datum: str, dry_run: boo
     Bad rows are listed with their line and reason (the first --max-problems problems, then
     how many more there are), and then nothing is stored.
     """
-    from geo.records import RecordsError, read_station_file
-    from geo.regions import RegionError, get_region
+    from geo.sheets import RecordsError
+    from geo.regions import RegionError
     from geo.store import StationInvalid
 
     atlas = _atlas()
     try:
-        get_region(region_id)
-        bounds = atlas.index(region_id, progress=_progress).bounds
         with open(station_file, "rb") as file:
-            plan = read_station_file(file, station_file.name, region_id,
-                                     atlas.store.list(region=region_id), datum, bounds,
-                                     max_problems)
+            plan = atlas.plan_import(region_id, file, station_file.name, datum, max_problems,
+                                     progress=_progress)
     except (RegionError, RecordsError) as error:
         raise click.ClickException(str(error)) from error
     for problem in plan.problems:
@@ -588,21 +579,20 @@ def import_stations(region_id: str, station_file: Path, datum: str, dry_run: boo
     if plan.more_problems:
         click.echo(f"… and {plan.more_problems:,} more problems (--max-problems lists more)",
                    err=True)
-    updates = [s.id for s in plan.stations if s.id is not None]
+    updates = [s.id for s in plan.updates]
     if updates:
         click.echo(f"{len(updates)} rows carry the id of a stored station "
                    f"({', '.join(map(str, updates))}): an import only adds new stations; "
                    "remove the id column or change those stations one by one", err=True)
     click.echo(f"{plan.rows} rows: {len(plan.stations)} good, "
                f"{plan.rows - len(plan.stations)} with problems")
-    if plan.problem_count or updates:
+    if not plan.importable:
         raise click.ClickException("nothing was imported")
     if dry_run:
         click.echo("dry run: nothing was stored")
         return
     try:
-        added = atlas.store.add_many(plan.stations, actor=actor or f"cli:{getpass.getuser()}",
-                                     action="import")
+        added = atlas.apply_import(plan, actor or f"cli:{getpass.getuser()}")
     except StationInvalid as error:
         raise click.ClickException(f"nothing was imported: {error}") from error
     click.echo(f"imported {len(added)} stations into {region_id}")
@@ -610,13 +600,13 @@ def import_stations(region_id: str, station_file: Path, datum: str, dry_run: boo
 
 @main.command("export")
 @click.option("--region", "region_id", required=True, help="Region id.")
-@click.option("--format", "fmt", type=_EngineChoice("geo.records", "EXPORT_FORMATS"), default="csv",
+@click.option("--format", "fmt", type=_EngineChoice("geo.station_export", "EXPORT_FORMATS"), default="csv",
               show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="The file to write.")
 def export(region_id: str, fmt: str, output: Path) -> None:
     """Write a region's stations (deleted ones left out) to a file, with the attribution."""
-    from geo.records import export_stations
+    from geo.station_export import export_stations
     from geo.regions import RegionError, get_region
 
     try:

@@ -4,7 +4,8 @@ Form fields (the staff pages) and JSON bodies (the REST API) become station valu
 coordinates in any datum converted to WGS-84. Every problem is a :class:`Problem` naming its
 field, so a page can show it next to the field and the API can name it. Beyond
 :func:`geo.stations.validate_station`, a station must lie in its region and must not repeat a
-station of the same name within :data:`DUPLICATE_RADIUS_M`.
+station of the same name close by: the station rules of :mod:`geo.rules`, asked through
+:meth:`geo.atlas.Atlas.check_station` as the bulk import asks them.
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ from werkzeug.datastructures import MultiDict
 
 from geo.atlas import Atlas
 from geo.coords import DATUMS, to_wgs84
-from geo.records import clean_text, name_key
 from geo.regions import RegionError
+from geo.rules import clean_text
 from geo.stations import (AMENITIES, MAX_CAPACITY, TEXT_FIELDS, Station, text_problem,
                           validate_station)
 from geo.store import HistoryEntry, StationInvalid, VersionConflict
@@ -33,9 +34,6 @@ EDITABLE: tuple[str, ...] = (
 
 #: Fields a new station must have.
 REQUIRED: tuple[str, ...] = ("name", "region", "kind", "lon", "lat")
-
-#: A new station may not have the same name as a stored one this close, in metres.
-DUPLICATE_RADIUS_M: float = 50.0
 
 #: What :func:`geo.stations.validate_station` complaints about a field mean, as problem codes.
 _VALIDATION_CODES: dict[str, str] = {
@@ -278,19 +276,18 @@ def station_problems(atlas: Atlas, station: Station, current: Station | None,
         return problems
     try:
         region = atlas.region(station.region)
+        refusal = atlas.check_station(station, current.id if current is not None else None)
     except RegionError as error:
         return [Problem("region", str(error), "choice")]
-    if not atlas.index(region.id).covers(station.lon, station.lat):
-        return [Problem("lon", f"the point ({station.lon:.6f}, {station.lat:.6f}) is outside "
-                               f"region {region.id!r}", "outside", region.name)]
-    exclude = current.id if current is not None else None
-    wanted = name_key(station.name)
-    for other, metres in atlas.store.within(station.lon, station.lat, DUPLICATE_RADIUS_M,
-                                            region=region.id, exclude_id=exclude):
-        if name_key(other.name) == wanted:
-            return [Problem("name", f"station {other.id} has the same name {metres:.0f} m away",
-                            "duplicate", f"{other.name} ({other.id}, {metres:.0f} m)")]
-    return []
+    if refusal is None:
+        return []
+    if refusal.reason == "outside":
+        return [Problem("lon", f"the point ({station.lon:.6f}, {station.lat:.6f}) is "
+                               f"{refusal.metres / 1000:.1f} km outside region {region.id!r}",
+                        "outside", region.name)]
+    other, metres = refusal.other, refusal.metres
+    return [Problem("name", f"station {other.id} has the same name {metres:.0f} m away",
+                    "duplicate", f"{other.name} ({other.id}, {metres:.0f} m)")]
 
 
 def _validation_problem(station: Station, field: str, message: str) -> Problem:

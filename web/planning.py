@@ -23,12 +23,12 @@ from geo.candidates import CANDIDATE_CATEGORIES, CandidateError, CandidateRules,
 from geo.export import geojson_text, recommendation_csv, recommendation_geojson
 from geo.recommend import PROBLEMS, RecommendError
 from geo.regions import Region
-from geo.records import clean_text
+from geo.rules import clean_text
 from geo.scenarios import (NOTE_LIMIT, REMOVED_LIMIT, SITE_CATEGORY_LIMIT, SITE_NAME_LIMIT,
                            Scenario, ScenarioInvalid, ScenarioSite, ScenarioStore)
-from geo.whatif import WhatIfError, check_removed
+from geo.whatif import WhatIfError
 from web import params
-from web.api import WriteRefused, _body, _records, _writer, bp, coverage_request, signed_in
+from web.api import WriteRefused, bp, coverage_request, json_rows, signed_in, writer
 from web.jobs import rate_limited, run_job
 from web.params import BadParameter
 from web.layers import display_tolerance, for_display
@@ -145,7 +145,7 @@ def _anonymous_candidates(raw: object) -> None:
 @rate_limited
 def recommend():
     """Recommend new station sites; ``?format=geojson`` or ``csv`` returns the sites alone."""
-    body = _body()
+    body = params.json_body(request)
     fmt = request.args.get("format", "json")
     if fmt not in ("json", "geojson", "csv"):
         raise BadParameter("format", f"unknown format {fmt!r}; use json, geojson or csv")
@@ -268,7 +268,7 @@ def _removed(body: dict) -> tuple[int, ...]:
 def whatif():
     """Coverage with hypothetical stations added (``added``) and existing ones switched off
     (``removed``), next to the real coverage; nothing is saved."""
-    body = _body()
+    body = params.json_body(request)
     region, group, threshold = planning_request(body)
     added, removed = _sites(body), _removed(body)
     atlas = _atlas()
@@ -282,7 +282,7 @@ def whatif():
             region=region.id, group=group.id, threshold_min=threshold,
             report=analysis.report.as_dict(),
             baseline=baseline.report.as_dict(),
-            stations=_records(analysis.stations),
+            stations=json_rows(analysis.stations),
             gaps=json.loads(geojson_text(for_display(analysis.gaps, detail),
                                          region.attribution)),
             new_service_areas=json.loads(geojson_text(for_display(new_areas, detail),
@@ -337,8 +337,8 @@ def scenario(scenario_id: int):
 @bp.post("/scenarios")
 def save_scenario():
     """Save a what-if as a named scenario (any signed-in account, or an API token)."""
-    actor = _writer(role="viewer")
-    body = _body()
+    actor = writer(role="viewer")
+    body = params.json_body(request)
     region, group, threshold = planning_request(body)
     name = body.get("name")
     if not isinstance(name, str):
@@ -348,7 +348,7 @@ def save_scenario():
         raise BadParameter("note", f"must be text of at most {NOTE_LIMIT} characters")
     added, removed = _sites(body), _removed(body)
     try:
-        check_removed(_atlas().index(region.id), removed)
+        _atlas().check_removed(region.id, removed)
     except WhatIfError as error:
         raise BadParameter(error.field, str(error)) from None
     try:

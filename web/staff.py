@@ -1,29 +1,22 @@
 """The staff pages: keep station records true.
 
 A searchable, sortable table of a region's stations; a form to add or edit one with a map to
-place it; status changes, soft delete with undo, the history of every change, bulk import and
-export, the planners' saved what-if scenarios (which staff turn into planned stations), and
-(for admins) the list of accounts. Every page needs an account; every change needs
-the ``staff`` role. Every change is based on the version the page showed: if someone saved in
-between, a conflict page shows both versions and nothing is overwritten.
+place it; status changes, soft delete with undo, the history of every change, the planners'
+saved what-if scenarios (which staff turn into planned stations), and (for admins) the list of
+accounts; bulk import and export are in :mod:`web.station_files`. Every page needs an account;
+every change needs the ``staff`` role. Every change is based on the version the page showed: if
+someone saved in between, a conflict page shows both versions and nothing is overwritten.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import io
-import re
-import secrets
-import shutil
-import time
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import BinaryIO
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request,
-                   send_file, url_for)
+                   url_for)
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -33,19 +26,15 @@ from werkzeug.datastructures import MultiDict
 from geo.atlas import Atlas
 from geo.coords import DATUMS
 from geo.groups import GROUPS
-from geo.records import (EXPORT_FORMATS, IMPORT_PROBLEM_LIMIT, IMPORT_SUFFIXES, ImportPlan,
-                         RecordsError, export_stations, read_station_file)
-from geo.regions import Region, RegionError
+from geo.regions import Region
 from geo.scenarios import Scenario, ScenarioInvalid, ScenarioStore
-from geo.settings import open_private, private_folder
 from geo.stations import AMENITIES, KINDS, LEVELS, STATUSES, Station
-from geo.store import StationInvalid, VersionConflict
+from geo.store import VersionConflict
 from geo.whatif import GROUP_KINDS
 from web.auth import accounts, requires
 from web.edits import (EDITABLE, Problem, Rejected, change_station, create_station, field_values,
                        same_value, values_at_version, values_from_form)
 from web.i18n import amenity_label, group_label, kind_label, status_label
-from web.jobs import rate_limited, run_job
 from web.params import MAX_ID, whole_number
 from web.worker import basemap_config
 
@@ -62,30 +51,13 @@ SORT_KEYS = {
     "updated": lambda s: s.updated_at,
 }
 
-#: How long an uploaded file waits for its import after the dry run, in seconds.
-UPLOAD_LIFETIME_S = 24 * 3600
-
-#: The names uploaded files are kept under.
-UPLOAD_NAME = re.compile(r"[0-9a-f]{32}")
-
-#: Media type of each export format.
-EXPORT_TYPES = {
-    "csv": "text/csv; charset=utf-8",
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    "geojson": "application/geo+json",
-    "gpkg": "application/geopackage+sqlite3",
-}
-
-
 def _atlas() -> Atlas:
     return current_app.extensions["atlas"]
 
 
 def _region(region_id: str | None) -> Region:
     """The region named, or the default region when it is absent or unknown."""
-    regions = _atlas().regions()
-    return next((r for r in regions if r.id == region_id), None) or next(
-        (r for r in regions if r.default), regions[0])
+    return _atlas().region_or_default(region_id)
 
 
 def _station_or_404(station_id: int) -> tuple[Station, bool]:
@@ -435,142 +407,6 @@ def restore_station(station_id: int):
         return _action_conflict(conflict.current, version, "restore")
     flash(_("Station %(name)s restored.", name=restored.name))
     return redirect(url_for(".station", station_id=station_id))
-
-
-# --- import and export ------------------------------------------------------------------------
-
-def _uploads() -> Path:
-    """The folder where uploaded station files wait between the dry run and the import."""
-    return private_folder(Path(current_app.instance_path) / "uploads")
-
-
-def _keep_upload(upload: BinaryIO) -> Path:
-    """Keep an uploaded file for its dry run and the import that may follow; forget old ones.
-
-    Returns:
-        Where it is kept; its name is the random one the import form carries.
-    """
-    folder = _uploads()
-    cutoff = time.time() - UPLOAD_LIFETIME_S
-    for old in folder.iterdir():
-        try:
-            if old.stat().st_mtime < cutoff:
-                old.unlink()
-        except FileNotFoundError:  # another request cleared it first
-            pass
-    path = folder / secrets.token_hex(16)
-    with open_private(path) as file:
-        shutil.copyfileobj(upload, file)
-    return path
-
-
-def _claim_upload(name: str) -> Path | None:
-    """Take the file kept under a name from :func:`_keep_upload` for its import, if it is still
-    there: it is moved aside at once, so that the form sent twice imports it once."""
-    if not UPLOAD_NAME.fullmatch(name):
-        return None
-    kept = _uploads() / name
-    claimed = kept.with_name(f"{name}.import")
-    try:
-        kept.rename(claimed)
-    except FileNotFoundError:
-        return None
-    return claimed
-
-
-def _plan(kept: Path, filename: str, region: Region, datum: str) -> tuple[ImportPlan,
-                                                                          list[Station]]:
-    """Read a kept station file against the region's stored stations, listing as many
-    problems as the setting ``IMPORT_PROBLEM_LIMIT`` says.
-
-    Returns:
-        The plan, and the stations in it that update stored ones (an import only adds
-        stations, so these keep it from being imported).
-    """
-    atlas = _atlas()
-    with kept.open("rb") as file:
-        plan = read_station_file(
-            file, filename, region.id, atlas.store.list(region=region.id), datum,
-            atlas.index(region.id).bounds,
-            current_app.config.get("IMPORT_PROBLEM_LIMIT", IMPORT_PROBLEM_LIMIT))
-    return plan, [s for s in plan.stations if s.id is not None]
-
-
-def _import_page(region: Region, datum: str, status: int = 200, **shown_plan):
-    """The import page: the upload form, and a dry run's findings when there are any."""
-    return render_template(
-        "staff/import.html", region=region, regions=_atlas().regions(), datum=datum,
-        datums=[(d, datum_labels()[d]) for d in DATUMS], suffixes=IMPORT_SUFFIXES,
-        **shown_plan,
-    ), status
-
-
-@bp.route("/import", methods=["GET", "POST"])
-@requires("staff")
-def import_stations():
-    """Bulk import: upload a file for a dry run that lists its problems (the first
-    ``IMPORT_PROBLEM_LIMIT``, and how many more there are), then import all its rows in one
-    transaction, or none."""
-    region = _region(request.values.get("region"))
-    datum = request.values.get("datum", "wgs84")
-    if datum not in DATUMS:
-        datum = "wgs84"
-    if request.method == "GET":
-        return _import_page(region, datum)
-    importing = request.form.get("step") == "import"
-    if importing:
-        filename = request.form.get("filename", "")
-        kept = _claim_upload(request.form.get("upload", ""))
-        if kept is None:
-            return _import_page(region, datum, 422, failure=_(
-                "The uploaded file is no longer here; upload it again."))
-    else:
-        upload = request.files.get("file")
-        if upload is None or not upload.filename:
-            return _import_page(region, datum, 422, failure=_("Choose a file to import."))
-        filename, kept = upload.filename, _keep_upload(upload.stream)
-    importable = False
-    try:
-        plan, updates = _plan(kept, filename, region, datum)
-        importable = bool(plan.stations) and not plan.problem_count and not updates
-    except RecordsError as error:
-        return _import_page(region, datum, 422, failure=str(error))
-    finally:
-        if importing or not importable:  # only a clean dry run's upload waits for its import
-            kept.unlink()
-    if importing and importable:
-        try:
-            added = _atlas().store.add_many(plan.stations, actor=current_user.username,
-                                            action="import")
-        except StationInvalid as error:
-            return _import_page(region, datum, 422, failure=str(error))
-        flash(_("%(n)s stations imported from %(file)s.", n=len(added), file=filename))
-        return redirect(url_for(".stations", region=region.id, sort="updated", order="desc"))
-    return _import_page(
-        region, datum, 200 if importable else 422, plan=plan, updates=updates,
-        filename=filename, importable=importable, upload=kept.name if importable else "",
-    )
-
-
-@bp.get("/export")
-@rate_limited
-@requires("viewer")
-def export():
-    """Download a region's stations as CSV, Excel, GeoJSON or GeoPackage (written in the job
-    pool)."""
-    atlas = _atlas()
-    try:
-        region = atlas.region(request.args.get("region", ""))
-    except RegionError as error:
-        abort(400, description=str(error))
-    fmt = request.args.get("format", "csv")
-    if fmt not in EXPORT_FORMATS:
-        abort(400, description=_("Unknown format %(format)s; use csv, xlsx, geojson or gpkg.",
-                                 format=fmt))
-    stations = atlas.store.list(region=region.id)
-    data = run_job("export", lambda: export_stations(stations, fmt, region.attribution))
-    return send_file(io.BytesIO(data), mimetype=EXPORT_TYPES[fmt], as_attachment=True,
-                     download_name=f"stations-{region.id}.{fmt}")
 
 
 # --- what-if scenarios ------------------------------------------------------------------------

@@ -31,9 +31,7 @@ def page():
     """The worker page for one region (``?region=``, the default region otherwise)."""
     atlas = _atlas()
     regions = atlas.regions()
-    wanted = request.args.get("region", "")
-    region = next((r for r in regions if r.id == wanted), None) or next(
-        (r for r in regions if r.default), regions[0])
+    region = atlas.region_or_default(request.args.get("region", ""))
     index = atlas.index(region.id)
     texts = {
         "minutes": _("%(n)s min"), "metres": _("%(n)s m"), "km": _("%(n)s km"),

@@ -1,4 +1,4 @@
-"""Scenario names compared as station names are: by :func:`geo.records.name_key`.
+"""Scenario names compared as station names are: by :func:`geo.rules.name_key`.
 
 Live scenarios get the new key. Where two live scenarios of a region have the same new key
 (``ｓ4`` and ``S4``, saved under the old rule), the older keeps it and each later one gets its
@@ -15,7 +15,7 @@ from collections.abc import Callable
 import sqlalchemy as sa
 from alembic import op
 
-from geo.records import name_key
+from geo.rules import name_key
 
 revision = "0005"
 down_revision = "0004"
@@ -28,7 +28,7 @@ _SCENARIOS = sa.table("scenarios", sa.column("id", sa.Integer()),
 
 
 def upgrade() -> None:
-    """Key every live scenario's name by :func:`geo.records.name_key`."""
+    """Key every live scenario's name by :func:`geo.rules.name_key`."""
     _rekey(name_key)
 
 
