@@ -224,6 +224,21 @@ def test_open_now_only_returns_open_stations_or_none(client):
     assert all(f["properties"]["status"] == "open" for f in stations_of(body))
 
 
+def test_without_open_now_an_open_station_ranks_above_a_nearer_closed_one(tmp_path):
+    app = make_app(tmp_path)
+    client = app.test_client()
+    store = app.extensions["atlas"].store
+    first, second = [f["properties"] for f in stations_of(get_json(client, NEAREST))][:2]
+    store.update(first["id"], {"opening_hours": "off"}, first["version"])
+    store.update(second["id"], {"opening_hours": "24/7"}, second["version"])
+    ranked = [f["properties"] for f in stations_of(get_json(client, NEAREST + "&limit=10"))]
+    ids = [p["id"] for p in ranked]
+    assert ids[0] == second["id"] and first["id"] in ids
+    states = [p["open_state"] for p in ranked]
+    assert states == sorted(states, key=lambda state: state != "open")  # open ones first
+    open_times = [p["time_s"] for p in ranked if p["open_state"] == "open"]
+    assert open_times == sorted(open_times)
+
 def test_truck_mode_in_jinan(client):
     body = get_json(client, "/api/v1/nearest?region=jinan&lat=36.6512&lon=117.1201&mode=truck")
     assert body["mode"] == "truck" and len(stations_of(body)) == 3

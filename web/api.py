@@ -24,7 +24,7 @@ from geo.geojson import answer_geojson, station_feature, stations_geojson
 from geo.groups import GROUPS, WorkerGroup
 from geo.index import StationFilter
 from geo.navigation import navigation_links
-from geo.nearest import OutsideRegion, nearest_stations
+from geo.nearest import OutsideRegion, nearest_open_first, nearest_stations
 from geo.places import places_for
 from geo.regions import Region, RegionError
 from geo.stations import AMENITIES, KINDS, STATUSES, Station
@@ -110,7 +110,8 @@ def stations():
 
 @bp.get("/nearest")
 def nearest():
-    """The nearest matching open stations by travel time, with routes, as GeoJSON."""
+    """The nearest matching open stations by travel time, with routes, as GeoJSON: only those
+    open now with ``open_now``, else those open now first, then the others."""
     args = request.args
     region = _region(args)
     lat = params.number(args, "lat", -90, 90)
@@ -119,16 +120,21 @@ def nearest():
                          else region.modes[0])
     datum = params.choice(args, "datum", DATUMS, "wgs84")
     now = _now()
+    open_now = params.flag(args, "open_now")
     filters = StationFilter(
         kinds=params.choices(args, "kind", KINDS),
         amenities=params.choices(args, "amenity", AMENITIES),
-        open_at=now if params.flag(args, "open_now") else None,
+        open_at=now if open_now else None,
     )
     limit = params.integer(args, "limit", 3, 1, MAX_LIMIT)
     lon84, lat84 = to_wgs84(lon, lat, datum)
     index = _atlas().index(region.id)
     try:
-        answer = nearest_stations(index, (lon84, lat84), mode, k=limit, filters=filters)
+        if open_now:
+            answer = nearest_stations(index, (lon84, lat84), mode, k=limit, filters=filters)
+        else:
+            answer = nearest_open_first(index, (lon84, lat84), mode, now, k=limit,
+                                        filters=filters)
     except OutsideRegion as error:
         raise BadParameter("lat", str(error)) from None
     body = answer_geojson(answer, region.attribution, now)
