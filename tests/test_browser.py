@@ -51,6 +51,25 @@ def tap_map(page, across: float = 0.5, down: float = 0.6) -> None:
     page.wait_for_selector(".result")
 
 
+#: The contrast ratio (WCAG 2) of each visible text of the header with the header's background.
+HEADER_CONTRASTS = """() => {
+    const luminance = (colour) => {
+        const [r, g, b] = colour.match(/[\\d.]+/g).slice(0, 3).map((v) => {
+            const c = Number(v) / 255;
+            return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+        });
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+    };
+    const back = luminance(getComputedStyle(document.querySelector('.topbar')).backgroundColor);
+    return [...document.querySelectorAll('.topbar a, .topbar strong, .topbar button')]
+        .filter((e) => e.offsetParent !== null)
+        .map((e) => {
+            const fore = luminance(getComputedStyle(e).color);
+            return (Math.max(fore, back) + 0.05) / (Math.min(fore, back) + 0.05);
+        });
+}"""
+
+
 def overflow(page) -> int:
     """How many pixels the page is wider than the screen."""
     return page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
@@ -225,6 +244,8 @@ def test_nothing_overflows_a_360_pixel_screen_and_the_header_fits(server, phone,
         box = phone.locator(needed).bounding_box()
         assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"], needed
         assert header["y"] <= box["y"] and box["y"] + box["height"] <= header["y"] + header["height"]
+    contrasts = phone.evaluate(HEADER_CONTRASTS)
+    assert contrasts and min(contrasts) >= 4.5, contrasts
     OUTPUT.mkdir(exist_ok=True)
     phone.screenshot(path=str(OUTPUT / f"worker-phone-{lang}.png"))
     station = phone.evaluate("fetch('/api/v1/stations').then((r) => r.json())"

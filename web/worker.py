@@ -63,6 +63,7 @@ def page():
         "host": _("Host"), "hours": _("Hours"), "error": _("Something went wrong"),
         "outside": _("That point is outside this region; choose a point on its streets."),
         "smart_24h": _("24-hour smart station (scan the QR code to enter)"),
+        "smart_badge": _("24h · scan QR"),
         "verified": _("Last verified %(date)s"), "details": _("Station page"),
         "legend": _("Legend"), "grey": _("Closed or hours unknown"), "route": _("Route"),
     }

@@ -45,6 +45,7 @@
   const navLinks = (nav) => el("div", { class: "navigate" }, el("span", {}, `${T.navigate}: `),
     ["amap", "baidu", "osm"].filter((k) => nav[k]).map((k) =>
       el("a", { href: nav[k], target: "_blank", rel: "noopener", class: `nav-${k}` }, T[k])));
+  const POPUP = { autoPanPaddingTopLeft: [50, 50], maxWidth: 280 };
   const popupFor = (p) => {
     const hit = answered.get(p.id);
     return el("div", { class: "popup" },
@@ -68,7 +69,7 @@
       stationMarkers = data.features.map((f) => {
         const [lon, lat] = f.geometry.coordinates;
         const marker = L.marker([lat, lon], { icon: stationIcon(f.properties), title: f.properties.name })
-          .bindPopup(() => popupFor(f.properties));
+          .bindPopup(() => popupFor(f.properties), POPUP);
         marker.station = f.properties;
         return marker;
       });
@@ -104,7 +105,7 @@
         el("strong", { class: "name" }, p.name),
         el("span", { class: "time" }, formatTime(p.time_s)),
         el("span", { class: "distance" }, formatDistance(p.distance_m)),
-        p.smart_24h ? el("span", { class: "badge is-smart", title: T.smart_24h }, "24h") : ""),
+        p.smart_24h ? el("span", { class: "badge is-smart", title: T.smart_24h }, T.smart_badge) : ""),
       el("div", { class: "meta" }, config.kinds[p.kind] || p.kind, " · ", openBadge(p),
         p.demo ? el("span", { class: "demo" }, ` · ${T.demo}`) : ""),
       el("div", { class: "hours" }, `${T.hours}: ${p.hours_text || T.unknown}`),
@@ -147,8 +148,8 @@
       const p = s.properties;
       answered.set(p.id, p);
       const [lon, lat] = s.geometry.coordinates;
-      L.marker([lat, lon], { icon: stationIcon(p, i + 1), title: p.name, zIndexOffset: 1000 })
-        .bindPopup(() => popupFor(p)).addTo(answerLayer);
+      L.marker([lat, lon], { icon: stationIcon(p, i + 1), title: p.name, zIndexOffset: 10000 - 1000 * i })
+        .bindPopup(() => popupFor(p), POPUP).addTo(answerLayer);
       results.append(card(s, i + 1));
     });
     results.dataset.routes = routes.length;
@@ -157,7 +158,7 @@
     // The answer first: the sheet opens over the map with the first card at its top, and the
     // map fits the routes into the part the sheet leaves free.
     page.classList.add("has-answer");
-    panel.scrollTop = results.offsetTop - panel.offsetTop - 8;
+    panel.scrollTop = 0;
     const drawn = L.featureGroup([...answerLayer.getLayers(), hereMarker]);
     map.fitBounds(drawn.getBounds(), { paddingTopLeft: [30, 30], paddingBottomRight: [30, sheetCover() + 30] });
   }
