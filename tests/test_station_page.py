@@ -59,6 +59,14 @@ def test_every_text_of_the_station_is_escaped(app):
     assert html.count("&lt;script&gt;window.__xss=1&lt;/script&gt;") >= 3  # title, name, ...
 
 
+def test_a_suspended_station_says_so_whatever_its_hours(app):
+    store = app.extensions["atlas"].store
+    paused = store.add(Station(name="暂停的驿站", region="nanjing", kind="love_station",
+                               lon=118.78, lat=32.04, opening_hours="24/7", status="suspended"))
+    html = page_text(app, f"/s/{paused.id}?lang=en")
+    assert '<span class="badge is-closed">suspended</span>' in html
+    assert "open 24 hours" not in html
+
 @pytest.mark.parametrize(("url", "language", "words"), [
     ("/s/999999?lang=zh", "zh-CN", "没有这个驿站"),
     ("/s/999999?lang=en", "en", "No such station"),

@@ -14,9 +14,9 @@ from geo.hours import CHINA_TZ, hours_status, hours_text, open_state
 from geo.navigation import navigation_links
 from geo.network import Network
 from geo.regions import Region, RegionError
-from geo.stations import AMENITIES, KINDS
+from geo.stations import AMENITIES, KINDS, STATUSES
 from geo.tiles import TiledLayer
-from web.i18n import amenity_label, current_lang, kind_label, mode_label
+from web.i18n import amenity_label, current_lang, kind_label, mode_label, status_label
 from web.layers import map_cache, send_tile, tile_numbers, tile_url
 
 bp = Blueprint("worker", __name__)
@@ -79,6 +79,7 @@ def page():
         amenity_labels={a: amenity_label(a) for a in AMENITIES},
         amenity_icons=AMENITY_ICONS,
         kind_labels={k: kind_label(k) for k in KINDS},
+        status_labels={s: status_label(s) for s in STATUSES},
         basemap=basemap_config(region),
     )
 
@@ -103,8 +104,10 @@ def station_page(station_id: str):
         station=station,
         region=region,
         kind=kind_label(station.kind),
-        open_state=open_state(station.opening_hours, now),
-        open_text=hours_status(station.opening_hours, now, lang),
+        # Planned, suspended or closed stations say so, whatever their hours.
+        open_state=open_state(station.opening_hours, now) if station.status == "open" else "closed",
+        open_text=hours_status(station.opening_hours, now, lang) if station.status == "open"
+        else status_label(station.status),
         hours=hours_text(station.opening_hours, lang),
         amenities=[(AMENITY_ICONS.get(a, "•"), amenity_label(a)) for a in station.amenities
                    if a in AMENITIES],

@@ -90,7 +90,9 @@
   });
 
   function openBadge(p) {
-    const state = p.status === "open" ? p.open_state || "unknown" : "closed";
+    // A station that is not open as a station (planned, suspended, ...) says so, whatever its hours.
+    if (p.status !== "open") return el("span", { class: "badge is-closed" }, config.statuses[p.status] || T.closed);
+    const state = p.open_state || "unknown";
     const label = p.open_text || { open: T.open, closed: T.closed }[state] || T.unknown;
     return el("span", { class: `badge is-${state}` }, label);
   }
