@@ -45,7 +45,7 @@
   const navLinks = (nav) => el("div", { class: "navigate" }, el("span", {}, `${T.navigate}: `),
     ["amap", "baidu", "osm"].filter((k) => nav[k]).map((k) =>
       el("a", { href: nav[k], target: "_blank", rel: "noopener", class: `nav-${k}` }, T[k])));
-  const POPUP = { autoPanPaddingTopLeft: [50, 50], maxWidth: 280 };
+  const POPUP = { autoPanPaddingTopLeft: [50, 50], maxWidth: 240 };
   const popupFor = (p) => {
     const hit = answered.get(p.id);
     return el("div", { class: "popup" },
@@ -129,6 +129,14 @@
   }).bindTooltip(T.you);
   const panel = document.getElementById("panel");
   const page = document.querySelector(".worker");
+  // While a popup is open the sheet lowers, and a popup behind it moves up into the map.
+  map.on("popupopen", (e) => {
+    if (!sheetCover()) return;
+    page.classList.add("is-peeking");
+    const below = e.popup.getElement().getBoundingClientRect().bottom - panel.getBoundingClientRect().top + 12;
+    if (below > 0) map.panBy([0, below]);
+  });
+  map.on("popupclose", () => page.classList.remove("is-peeking"));
 
   function show(answer) {
     answerLayer.clearLayers();
