@@ -5,8 +5,9 @@ into a saved scenario's name, note and site name, and into an import file whose 
 Then every page that shows them is opened — the worker page with the station among the results
 and its popup open, each station's own page (/s/<id>), the planner with its popup and tooltips
 open and the gap and service-area layers on, the staff list, station page, history, edit form,
-conflict page, scenarios page and the import's dry run — and none may open a dialog, log a console error, set ``window.__xss`` or hold
-an injected element; the name must show as the text it is.
+conflict page, scenarios page and the import's dry run — and none may open a dialog, log a
+console error, set ``window.__xss`` or hold an injected element; the name must show as the text
+it is.
 """
 
 import math
@@ -104,8 +105,8 @@ def site(tmp_path_factory):
         places = [spot for group in group_sites(app) for spot in group]
         stations = [store.add(Station(
             name=name(i), region="nanjing", kind="courier_home", lon=places[i][0],
-            lat=places[i][1], opening_hours="24/7", **{field: PAYLOADS[i] for field in TEXT_FIELDS}),
-            actor="wang")
+            lat=places[i][1], opening_hours="24/7",
+            **{field: PAYLOADS[i] for field in TEXT_FIELDS}), actor="wang")
             for i in range(len(PAYLOADS))]
         scenario = app.extensions["scenarios"].save(Scenario(
             region="nanjing", name=" ".join(PAYLOADS[:4]), group="couriers", threshold_min=3,
