@@ -58,10 +58,12 @@
       p.id ? el("a", { href: `/s/${p.id}`, class: "details" }, T.details) : "");
   };
   let stationMarkers = [];
+  // The answer's stations are drawn once, numbered (see show), not also among the others.
   const drawStations = () => {
     const all = !document.getElementById("open-now").checked;
     stationLayer.clearLayers();
-    stationLayer.addLayers(stationMarkers.filter((m) => all || isOpen(m.station)));
+    stationLayer.addLayers(stationMarkers.filter(
+      (m) => (all || isOpen(m.station)) && !answered.has(m.station.id)));
   };
   fetch(`/api/v1/stations?region=${encodeURIComponent(config.region)}&lang=${config.lang}`)
     .then((r) => r.json())
@@ -162,6 +164,7 @@
         .bindPopup(() => popupFor(p), POPUP).addTo(answerLayer);
       results.append(card(s, i + 1));
     });
+    drawStations();
     results.dataset.routes = routes.length;
     const snapped = answer.snap && answer.snap.distance_m > 30 ? ` ${fill(T.snapped, Math.round(answer.snap.distance_m))}` : "";
     statusLine.textContent = stations.length ? snapped.trim() : T.no_hits;
@@ -189,6 +192,8 @@
       const body = await response.json();
       if (!response.ok) {
         answerLayer.clearLayers();
+        answered.clear();
+        drawStations();
         results.replaceChildren();
         const where = body.error && ["lat", "lon"].includes(body.error.parameter);
         statusLine.textContent = where ? T.outside : T.error;
