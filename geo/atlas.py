@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable
+from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
 
@@ -33,7 +34,7 @@ from geo.extract import OSM_SUFFIXES
 from geo.groups import worker_group
 from geo.index import FIELD_CACHE_BYTES, RegionIndex, StationFilter
 from geo.memory import LruCache
-from geo.nearest import NearestAnswer, nearest_stations
+from geo.nearest import NearestAnswer, nearest_open_first, nearest_stations
 from geo.places import Places, places_for
 from geo.recommend import Recommendation, recommend_sites
 from geo.records import IMPORT_PROBLEM_LIMIT, ImportPlan, apply_import, read_station_file
@@ -151,12 +152,17 @@ class Atlas:
         return mark, index.with_changes(changed, np.setdiff1d(written, kept))
 
     def nearest(self, region_id: str, point: tuple[float, float], mode: str, k: int = 1,
-                filters: StationFilter | None = None, progress=None) -> NearestAnswer:
+                filters: StationFilter | None = None, open_first_at: datetime | None = None,
+                progress=None) -> NearestAnswer:
         """The ``k`` stations nearest by travel time from a WGS-84 point that meet ``filters``
-        (see :func:`geo.nearest.nearest_stations`, whose errors it raises); ``progress`` is
-        told how far a network build is."""
-        return nearest_stations(self.index(region_id, progress=progress), point, mode, k=k,
-                                filters=filters)
+        (see :func:`geo.nearest.nearest_stations`, whose errors it raises); with
+        ``open_first_at``, those open then rank before the others
+        (:func:`geo.nearest.nearest_open_first`). ``progress`` is told how far a network build
+        is."""
+        index = self.index(region_id, progress=progress)
+        if open_first_at is not None:
+            return nearest_open_first(index, point, mode, open_first_at, k=k, filters=filters)
+        return nearest_stations(index, point, mode, k=k, filters=filters)
 
     def places(self, region_id: str) -> Places:
         """The region's searchable places (see :func:`geo.places.places_for`)."""

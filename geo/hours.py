@@ -9,7 +9,7 @@ mainland China, and times are China Standard Time (Asia/Shanghai).
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Literal
 from zoneinfo import ZoneInfo
@@ -23,6 +23,37 @@ CHINA_TZ = ZoneInfo("Asia/Shanghai")
 HOLIDAY_COUNTRY = "CN"
 
 OpenState = Literal["open", "closed", "unknown"]
+
+#: Languages hours are told in.
+Lang = Literal["zh", "en"]
+
+#: Weekday abbreviations of the syntax, Monday first, and their names in each language.
+_DAYS = ("Mo", "Tu", "We", "Th", "Fr", "Sa", "Su")
+_DAY_NAMES = {"zh": ("周一", "周二", "周三", "周四", "周五", "周六", "周日"),
+              "en": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")}
+
+#: The words of an expression and the phrases of its state, in each language.
+_WORDS = {
+    "zh": {"24/7": "24 小时", "PH off": "法定节假日休息", "PH": "法定节假日", "off": "休息",
+           "to": "至", "and": "、", "rule": "；", "open_24h": "24 小时营业",
+           "open_until": "营业至 {time}", "closed": "已停止开放", "opens_today": "{time} 开门",
+           "opens_tomorrow": "明天 {time} 开门", "opens_on": "{day} {time} 开门",
+           "unknown": "营业时间未知"},
+    "en": {"24/7": "24 hours", "PH off": "closed on public holidays", "PH": "public holidays",
+           "off": "closed", "to": "–", "and": ", ", "rule": "; ", "open_24h": "open 24 hours",
+           "open_until": "open until {time}", "closed": "closed", "opens_today": "opens at {time}",
+           "opens_tomorrow": "opens {time} tomorrow", "opens_on": "opens {day} {time}",
+           "unknown": "hours unknown"},
+}
+
+#: The parts of an expression :func:`hours_text` tells: 24/7, "PH off", a day range, a day, a
+#: time range, "off"/"closed", and the separators of days and of rules.
+_TOKEN = re.compile(
+    r"(?P<always>24/7)|(?P<ph_off>PH\s+(?:off|closed))|(?P<ph>\bPH\b)"
+    r"|(?P<days>\b(?:Mo|Tu|We|Th|Fr|Sa|Su)-(?:Mo|Tu|We|Th|Fr|Sa|Su)\b)"
+    r"|(?P<day>\b(?:Mo|Tu|We|Th|Fr|Sa|Su)\b)"
+    r"|(?P<times>\b\d\d:\d\d-\d\d:\d\d\b)|(?P<off>\b(?:off|closed)\b)"
+    r"|(?P<comma>\s*,\s*)|(?P<rule>\s*;\s*)")
 
 #: Where the parser's report gives the failing column (``--> line:column``) and its reason
 #: (``= expected ...``).
@@ -70,6 +101,84 @@ def open_state(expr: str, when: datetime) -> OpenState:
     if state == opening_hours.State.CLOSED:
         return "closed"
     return "unknown"
+
+
+def hours_text(expr: str, lang: Lang) -> str:
+    """Tell opening hours in words of a language.
+
+    Args:
+        expr: expression in OSM ``opening_hours`` syntax.
+        lang: ``"zh"`` or ``"en"``.
+
+    Returns:
+        e.g. ``"周一至周五 09:00–17:00；法定节假日休息"`` or ``"Mon–Fri 09:00–17:00; closed on
+        public holidays"``, ``"24 小时"`` / ``"24 hours"``; the expression as written if it does
+        not parse, and ``""`` if it is empty. Parts without words here are kept as written.
+    """
+    expr = expr.strip()
+    if not expr or _parse(expr)[0] is None:
+        return expr
+    words, days = _WORDS[lang], _DAY_NAMES[lang]
+
+    def told(match: re.Match) -> str:
+        kind, token = match.lastgroup, match.group()
+        if kind == "always":
+            return words["24/7"]
+        if kind == "ph_off":
+            return words["PH off"]
+        if kind in ("ph", "off"):
+            return words[{"ph": "PH", "off": "off"}[kind]]
+        if kind == "days":
+            first, last = token.split("-")
+            return f"{days[_DAYS.index(first)]}{words['to']}{days[_DAYS.index(last)]}"
+        if kind == "day":
+            return days[_DAYS.index(token)]
+        if kind == "times":
+            return token.replace("-", "–")
+        return words["and"] if kind == "comma" else words["rule"]
+
+    return _TOKEN.sub(told, expr)
+
+
+def hours_status(expr: str, when: datetime, lang: Lang) -> str:
+    """Say whether a place is open at ``when`` and until when, or when it opens next.
+
+    Args:
+        expr: expression in OSM ``opening_hours`` syntax.
+        when: the time asked about (Asia/Shanghai when naive, converted when aware).
+        lang: ``"zh"`` or ``"en"``.
+
+    Returns:
+        e.g. ``"营业至 17:00"`` / ``"open until 17:00"``, ``"明天 08:30 开门"`` / ``"opens 08:30
+        tomorrow"``, ``"24 小时营业"`` / ``"open 24 hours"``, or "hours unknown" in the
+        language when :func:`open_state` says ``unknown``.
+    """
+    words = _WORDS[lang]
+    state = open_state(expr, when)
+    if state == "unknown":
+        return words["unknown"]
+    if when.tzinfo is not None:
+        when = when.astimezone(CHINA_TZ).replace(tzinfo=None)
+    change = _parse(expr)[0].next_change(when)
+    if state == "open":
+        if change is None:
+            return words["open_24h"]
+        return words["open_until"].format(time=_time_on(change, when, lang))
+    if change is None:
+        return words["closed"]
+    time = f"{change:%H:%M}"
+    if change.date() == when.date():
+        return words["opens_today"].format(time=time)
+    if change.date() == when.date() + timedelta(days=1):
+        return words["opens_tomorrow"].format(time=time)
+    return words["opens_on"].format(day=_DAY_NAMES[lang][change.weekday()], time=time)
+
+
+def _time_on(moment: datetime, today: datetime, lang: Lang) -> str:
+    """``"17:00"`` on the same day, else with the weekday (``"周二 09:00"``, ``"Tue 09:00"``)."""
+    if moment.date() == today.date():
+        return f"{moment:%H:%M}"
+    return f"{_DAY_NAMES[lang][moment.weekday()]} {moment:%H:%M}"
 
 
 @lru_cache(maxsize=4096)

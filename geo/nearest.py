@@ -16,7 +16,8 @@ from __future__ import annotations
 import heapq
 import math
 from bisect import bisect_left, bisect_right
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime
 
 import numpy as np
 from scipy.sparse.csgraph import dijkstra
@@ -141,6 +142,40 @@ def nearest_stations(
         for i, path in zip(order, paths)
     ]
     return NearestAnswer(mode=mode, snap=snap, hits=hits)
+
+
+def nearest_open_first(
+    index: RegionIndex,
+    point: tuple[float, float],
+    mode: str,
+    now: datetime,
+    k: int = 1,
+    filters: StationFilter | None = None,
+) -> NearestAnswer:
+    """Find the ``k`` nearest stations that meet ``filters``, those open at ``now`` first.
+
+    A station that is closed at ``now`` or whose hours are unknown never ranks above one that
+    is open: the open ones come in order of travel time, then the others, also in order of
+    time. Each part is exact (:func:`nearest_stations`).
+
+    Args:
+        index: the region's query index.
+        point: the worker's position as WGS-84 ``(lon, lat)``.
+        mode: travel mode id.
+        now: the time whose opening hours count (Asia/Shanghai when naive).
+        k: how many stations to return, at least 1.
+        filters: kinds and amenities the stations must meet (its ``open_at`` is replaced).
+    """
+    filters = filters or StationFilter()
+    opened = nearest_stations(index, point, mode, k, replace(filters, open_at=now))
+    if len(opened.hits) == k:
+        return opened
+    # Every open station is among the first hits already, so k more hits hold k others.
+    anyhow = nearest_stations(index, point, mode, k + len(opened.hits),
+                              replace(filters, open_at=None))
+    kept = [hit.station for hit in opened.hits]
+    others = [hit for hit in anyhow.hits if hit.station not in kept]
+    return NearestAnswer(mode=mode, snap=opened.snap, hits=(opened.hits + others)[:k])
 
 
 def _first_k(times: np.ndarray, chosen: np.ndarray, k: int) -> np.ndarray:

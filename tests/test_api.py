@@ -8,6 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from geo.coords import DATUMS, from_wgs84, to_wgs84
+from geo.hours import hours_text
 from geo.modes import MODES
 from geo.places import CATEGORIES
 from geo.stations import AMENITIES, KINDS, STATUSES
@@ -224,6 +225,31 @@ def test_open_now_only_returns_open_stations_or_none(client):
     body = get_json(client, NEAREST + "&open_now=true")
     assert all(f["properties"]["status"] == "open" for f in stations_of(body))
 
+
+def test_station_hours_come_in_words_of_the_requests_language(client):
+    zh = stations_of(get_json(client, NEAREST + "&lang=zh"))[0]["properties"]
+    en = stations_of(get_json(client, NEAREST + "&lang=en"))[0]["properties"]
+    assert zh["id"] == en["id"]
+    assert zh["hours_text"] == hours_text(zh["opening_hours"], "zh")
+    assert en["hours_text"] == hours_text(zh["opening_hours"], "en") != zh["hours_text"]
+    assert en["open_text"] and zh["open_text"] and en["open_text"] != zh["open_text"]
+    listed = get_json(client, "/api/v1/stations?lang=en")["features"][0]["properties"]
+    assert {"hours_text", "open_text"} <= set(listed)
+
+def test_without_open_now_an_open_station_ranks_above_a_nearer_closed_one(tmp_path):
+    app = make_app(tmp_path)
+    client = app.test_client()
+    store = app.extensions["atlas"].store
+    first, second = [f["properties"] for f in stations_of(get_json(client, NEAREST))][:2]
+    store.update(first["id"], {"opening_hours": "off"}, first["version"])
+    store.update(second["id"], {"opening_hours": "24/7"}, second["version"])
+    ranked = [f["properties"] for f in stations_of(get_json(client, NEAREST + "&limit=10"))]
+    ids = [p["id"] for p in ranked]
+    assert ids[0] == second["id"] and first["id"] in ids
+    states = [p["open_state"] for p in ranked]
+    assert states == sorted(states, key=lambda state: state != "open")  # open ones first
+    open_times = [p["time_s"] for p in ranked if p["open_state"] == "open"]
+    assert open_times == sorted(open_times)
 
 def test_truck_mode_in_jinan(client):
     body = get_json(client, "/api/v1/nearest?region=jinan&lat=36.6512&lon=117.1201&mode=truck")

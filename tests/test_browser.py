@@ -1,5 +1,6 @@
 """The worker page in headless Chromium, offline: a location gives results and routes, and no
-request leaves this machine."""
+request leaves this machine; on a 360 × 640 phone the first answer is on screen, "open now" is
+on by default, nothing overflows sideways and a language switch keeps the page's state."""
 
 from pathlib import Path
 
@@ -22,6 +23,10 @@ def server(tmp_path_factory):
         yield base
 
 
+#: A small Android phone's screen.
+PHONE = {"width": 360, "height": 640}
+
+
 @pytest.fixture
 def page(server):
     """A phone-sized offline page (see :func:`tests.browser.offline_page`)."""
@@ -29,12 +34,50 @@ def page(server):
         yield page
 
 
-def test_tapping_the_map_shows_three_stations_and_their_routes_offline(server, page):
-    page.goto(server + "/")
+@pytest.fixture
+def phone(server):
+    """An offline page on a 360 × 640 screen."""
+    with offline_page(playwright_api, server, PHONE) as page:
+        yield page
+
+
+def tap_map(page, across: float = 0.5, down: float = 0.6) -> None:
+    """Tap the part of the map the panel leaves free, at fractions of its width and height."""
     page.wait_for_selector(".leaflet-marker-icon")  # stations drawn, clustered or not
     box = page.locator("#map").bounding_box()
-    page.mouse.click(box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.75)
+    sheet = page.locator("#panel").bounding_box()
+    free = sheet["y"] - box["y"] if sheet["y"] > box["y"] else box["height"]
+    page.mouse.click(box["x"] + box["width"] * across, box["y"] + free * down)
     page.wait_for_selector(".result")
+
+
+#: The contrast ratio (WCAG 2) of each visible text of the header with the header's background.
+HEADER_CONTRASTS = """() => {
+    const luminance = (colour) => {
+        const [r, g, b] = colour.match(/[\\d.]+/g).slice(0, 3).map((v) => {
+            const c = Number(v) / 255;
+            return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+        });
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+    };
+    const back = luminance(getComputedStyle(document.querySelector('.topbar')).backgroundColor);
+    return [...document.querySelectorAll('.topbar a, .topbar strong, .topbar button')]
+        .filter((e) => e.offsetParent !== null)
+        .map((e) => {
+            const fore = luminance(getComputedStyle(e).color);
+            return (Math.max(fore, back) + 0.05) / (Math.min(fore, back) + 0.05);
+        });
+}"""
+
+
+def overflow(page) -> int:
+    """How many pixels the page is wider than the screen."""
+    return page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+
+
+def test_tapping_the_map_shows_three_stations_and_their_routes_offline(server, page):
+    page.goto(server + "/")
+    tap_map(page)
     assert page.locator(".result").count() == 3
     assert page.locator("#results").get_attribute("data-routes") == "3"
     first = page.locator(".result").first
@@ -85,7 +128,8 @@ def test_a_point_outside_the_region_is_explained_not_answered(server, page):
     for _ in range(4):  # zoom far out, then tap far from Nanjing
         page.click(".leaflet-control-zoom-out")
         page.wait_for_timeout(300)
-    page.mouse.click(box["x"] + 8, box["y"] + box["height"] - 30)
+    sheet = page.locator("#panel").bounding_box()
+    page.mouse.click(box["x"] + 8, min(box["y"] + box["height"], sheet["y"]) - 30)
     page.wait_for_function(
         "() => document.querySelector('#status').textContent.includes('outside')")
     assert page.locator(".result").count() == 0
@@ -128,3 +172,85 @@ def test_the_planner_switches_layers_and_groups_and_shows_the_apis_numbers(serve
     page.screenshot(path=str(OUTPUT / "planner.png"), full_page=False)
     assert page.outside == [], f"requests left localhost: {page.outside}"
     assert page.errors == []
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_on_a_small_phone_the_first_answer_is_on_screen_after_a_tap(server, phone, lang):
+    phone.goto(f"{server}/?lang={lang}")
+    tap_map(phone)
+    first = phone.locator(".result").first.bounding_box()
+    assert first["y"] >= 0 and first["y"] + first["height"] <= PHONE["height"], first
+    assert first["x"] >= 0 and first["x"] + first["width"] <= PHONE["width"], first
+    assert overflow(phone) <= 0
+    OUTPUT.mkdir(exist_ok=True)
+    phone.screenshot(path=str(OUTPUT / f"worker-phone-answer-{lang}.png"))
+    assert phone.errors == [] and phone.outside == []
+
+
+def test_tapping_a_cluster_of_stations_chooses_the_location(server, phone):
+    phone.goto(server + "/?lang=en#all=1")  # every station drawn, so some are clustered
+    phone.wait_for_selector(".marker-cluster")
+    zoom = phone.evaluate("location.hash")
+    phone.locator(".marker-cluster").first.click()
+    phone.wait_for_selector(".result")
+    assert "lat=" in phone.evaluate("location.hash") != zoom
+    assert phone.errors == []
+
+
+def test_open_now_is_on_by_default_and_closed_stations_come_only_when_asked_and_grey(
+        server, phone):
+    phone.goto(server + "/?lang=en")
+    assert phone.locator("#open-now").is_checked()
+    with phone.expect_request(lambda r: "/api/v1/nearest?" in r.url) as asked:
+        tap_map(phone)
+    assert "open_now=true" in asked.value.url
+    assert phone.locator(".result.is-grey").count() == 0
+    with phone.expect_request(lambda r: "/api/v1/nearest?" in r.url) as asked:
+        phone.locator("#open-now").uncheck()
+    assert "open_now" not in asked.value.url
+    phone.wait_for_function("document.querySelectorAll('.result').length === 3")
+    grey = [phone.locator(".result").nth(i).evaluate("(e) => e.classList.contains('is-grey')")
+            for i in range(3)]
+    assert grey == sorted(grey)  # an open station is never ranked below a closed one
+
+
+def test_switching_language_keeps_mode_needs_location_and_results(server, phone):
+    phone.goto(server + "/?lang=zh")
+    phone.check("input[name=mode][value=ebike]")
+    phone.check("input[name=amenity][value=toilet]")
+    tap_map(phone)
+    phone.wait_for_function("!document.getElementById('status').textContent.includes('…')")
+    names = phone.locator(".result .name").all_inner_texts()
+    place = phone.evaluate("location.hash")
+    phone.click("a[data-lang=en]")
+    phone.wait_for_selector(".result")
+    phone.wait_for_function("(n) => document.querySelectorAll('.result').length === n",
+                            arg=len(names))
+    assert phone.locator("#locate").inner_text() == "Use my position"
+    assert phone.locator("input[name=mode][value=ebike]").is_checked()
+    assert phone.locator("input[name=amenity][value=toilet]").is_checked()
+    assert phone.evaluate("location.hash") == place
+    assert phone.locator(".result .name").all_inner_texts() == names
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_nothing_overflows_a_360_pixel_screen_and_the_header_fits(server, phone, lang):
+    phone.goto(f"{server}/?lang={lang}")
+    phone.wait_for_selector(".leaflet-marker-icon")
+    assert overflow(phone) <= 0
+    header = phone.locator(".topbar").bounding_box()
+    other = "en" if lang == "zh" else "zh"
+    for needed in ("#sign-in", f"a[data-lang={other}]", ".brand"):
+        box = phone.locator(needed).bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"], needed
+        assert header["y"] <= box["y"]
+        assert box["y"] + box["height"] <= header["y"] + header["height"]
+    contrasts = phone.evaluate(HEADER_CONTRASTS)
+    assert contrasts and min(contrasts) >= 4.5, contrasts
+    OUTPUT.mkdir(exist_ok=True)
+    phone.screenshot(path=str(OUTPUT / f"worker-phone-{lang}.png"))
+    station = phone.evaluate("fetch('/api/v1/stations').then((r) => r.json())"
+                             ".then((b) => b.features[0].properties.id)")
+    phone.goto(f"{server}/s/{station}?lang={lang}")
+    assert overflow(phone) <= 0
+

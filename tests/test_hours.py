@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from geo.hours import hours_error, open_state
+from geo.hours import hours_error, hours_status, hours_text, open_state
 
 WEDNESDAY_NOON = datetime(2024, 5, 15, 12, 0)
 WEDNESDAY_EVENING = datetime(2024, 5, 15, 19, 0)
@@ -61,3 +61,37 @@ def test_hours_that_say_unknown_give_unknown():
 def test_valid_hours_have_no_error():
     assert hours_error("24/7") is None
     assert hours_error("Mo-Fr 09:00-17:00; Sa,Su 10:00-16:00") is None
+
+
+# --- hours told in words ----------------------------------------------------------------------
+
+@pytest.mark.parametrize(("expr", "zh", "en"), [
+    ("Mo-Fr 09:00-17:00", "周一至周五 09:00–17:00", "Mon–Fri 09:00–17:00"),
+    ("24/7", "24 小时", "24 hours"),
+    ("Mo-Su 07:00-21:00; PH off", "周一至周日 07:00–21:00；法定节假日休息",
+     "Mon–Sun 07:00–21:00; closed on public holidays"),
+    ("Mo,We 08:00-12:00,14:00-18:00; Sa off", "周一、周三 08:00–12:00、14:00–18:00；周六 休息",
+     "Mon, Wed 08:00–12:00, 14:00–18:00; Sat closed"),
+])
+def test_hours_are_told_in_the_pages_language(expr, zh, en):
+    assert hours_text(expr, "zh") == zh
+    assert hours_text(expr, "en") == en
+
+
+def test_hours_that_do_not_parse_are_told_as_written_and_empty_ones_as_nothing():
+    assert hours_text("Mo-Fr 8-18", "zh") == "Mo-Fr 8-18"
+    assert hours_text("  ", "en") == ""
+
+
+@pytest.mark.parametrize(("hours", "when", "zh", "en"), [
+    ("Mo-Fr 09:00-17:00", WEDNESDAY_NOON, "营业至 17:00", "open until 17:00"),
+    ("Mo-Fr 08:30-17:00", WEDNESDAY_EVENING, "明天 08:30 开门", "opens 08:30 tomorrow"),
+    ("Mo-Fr 08:30-17:00", WEDNESDAY_NOON.replace(hour=7), "08:30 开门", "opens at 08:30"),
+    ("Mo-Fr 08:30-17:00", SUNDAY_NOON.replace(day=18), "周一 08:30 开门", "opens Mon 08:30"),
+    ("24/7", SUNDAY_NOON, "24 小时营业", "open 24 hours"),
+    ("off", SUNDAY_NOON, "已停止开放", "closed"),
+    ("", SUNDAY_NOON, "营业时间未知", "hours unknown"),
+])
+def test_the_state_says_until_when_a_place_is_open_or_when_it_opens(hours, when, zh, en):
+    assert hours_status(hours, when, "zh") == zh
+    assert hours_status(hours, when, "en") == en

@@ -7,7 +7,7 @@ import pytest
 from scipy.sparse.csgraph import dijkstra
 
 from geo.index import RegionIndex, StationFilter
-from geo.nearest import nearest_stations
+from geo.nearest import nearest_open_first, nearest_stations
 from geo.network import Network
 from geo.stations import Station
 from tests.test_field import grid_network
@@ -101,6 +101,18 @@ def test_open_now_uses_opening_hours_and_treats_unknown_hours_as_not_open(grid):
     sunday = nearest_stations(index, node_point(net, 2), "walk", k=3,
                               filters=StationFilter(open_at=SUNDAY_NOON))
     assert names(sunday) == ["west"]
+
+
+def test_open_first_ranks_an_open_station_above_nearer_closed_and_unknown_ones(grid):
+    net, index = grid
+    # On Sunday, from 2: east (60 s) is closed, south-east (120 s) has no hours, west is open.
+    answer = nearest_open_first(index, node_point(net, 2), "walk", SUNDAY_NOON, k=3)
+    assert names(answer) == ["west", "east", "south-east"]
+    assert [h.time_s for h in answer.hits] == pytest.approx([150, 60, 120])
+    weekday = nearest_open_first(index, node_point(net, 2), "walk", WEDNESDAY_NOON, k=3)
+    assert names(weekday) == ["east", "west", "south-east"]
+    assert names(nearest_open_first(index, node_point(net, 2), "walk", SUNDAY_NOON, k=2)) == [
+        "west", "east"]
 
 
 def test_a_status_change_takes_effect_in_the_next_query(grid):

@@ -71,6 +71,7 @@ def test_staff_add_a_station_by_tapping_the_map_and_workers_find_it(server, page
     page.fill("#f-name", NAME)
     page.select_option("#f-kind", "love_station")
     page.check("input[name=amenities][value=toilet]")
+    page.fill("#f-opening_hours", "24/7")  # open now, as the worker page asks by default
     OUTPUT.mkdir(exist_ok=True)
     page.screenshot(path=str(OUTPUT / "staff-form.png"), full_page=True)
     page.click("#save-station")

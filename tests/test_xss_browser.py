@@ -3,10 +3,11 @@
 Each payload goes into every free-text field of a station (name, address, host, union, notes),
 into a saved scenario's name, note and site name, and into an import file whose rows are refused.
 Then every page that shows them is opened — the worker page with the station among the results
-and its popup open, the planner with its popup and tooltips open and the gap and service-area
-layers on, the staff list, station page, history, edit form, conflict page, scenarios page and the
-import's dry run — and none may open a dialog, log a console error, set ``window.__xss`` or hold
-an injected element; the name must show as the text it is.
+and its popup open, each station's own page (/s/<id>), the planner with its popup and tooltips
+open and the gap and service-area layers on, the staff list, station page, history, edit form,
+conflict page, scenarios page and the import's dry run — and none may open a dialog, log a
+console error, set ``window.__xss`` or hold an injected element; the name must show as the text
+it is.
 """
 
 import math
@@ -104,7 +105,8 @@ def site(tmp_path_factory):
         places = [spot for group in group_sites(app) for spot in group]
         stations = [store.add(Station(
             name=name(i), region="nanjing", kind="courier_home", lon=places[i][0],
-            lat=places[i][1], **{field: PAYLOADS[i] for field in TEXT_FIELDS}), actor="wang")
+            lat=places[i][1], opening_hours="24/7",
+            **{field: PAYLOADS[i] for field in TEXT_FIELDS}), actor="wang")
             for i in range(len(PAYLOADS))]
         scenario = app.extensions["scenarios"].save(Scenario(
             region="nanjing", name=" ".join(PAYLOADS[:4]), group="couriers", threshold_min=3,
@@ -156,6 +158,16 @@ def test_the_worker_page_shows_payloads_in_results_and_popups_as_text(site):
             popup = page.locator(".leaflet-popup-content strong").filter(has_text=name(i))
             assert popup.inner_text() == name(i)
         assert_clean(page, f"worker page, stations from {first}")
+
+
+def test_each_stations_own_page_shows_payloads_as_text(site):
+    base, _app, page, stations, _places, _scenario = site
+    for i, station in enumerate(stations):
+        page.goto(f"{base}/s/{station.id}?lang=en")
+        assert page.locator("h1").inner_text() == name(i)
+        assert page.locator(".address").inner_text() == PAYLOADS[i]
+        assert page.locator(".host").inner_text().endswith(PAYLOADS[i])
+        assert_clean(page, f"station page {i}")
 
 
 def test_the_pages_element_builder_keeps_no_unsafe_address_or_handler(site):

@@ -22,6 +22,7 @@ from geo.coords import DATUMS, to_wgs84
 from geo.export import geojson_text, geopackage_bytes
 from geo.geojson import answer_geojson, station_feature, stations_geojson
 from geo.groups import GROUPS, WorkerGroup
+from geo.hours import hours_status, hours_text
 from geo.index import StationFilter
 from geo.navigation import navigation_links
 from geo.nearest import OutsideRegion
@@ -31,6 +32,7 @@ from geo.store import VersionConflict
 from web import params
 from web.auth import accounts
 from web.edits import Problem, Rejected, change_station, create_station, values_from_json
+from web.i18n import current_lang
 from web.jobs import rate_limited, rate_limited_unless, run_job
 from web.layers import hexagon_layer
 from web.openapi import openapi_document
@@ -103,12 +105,25 @@ def stations():
         and (not statuses or s.status in statuses)
         and amenities <= set(s.amenities)
     ]
-    return jsonify(stations_geojson(found, region.attribution, _now()))
+    now = _now()
+    body = stations_geojson(found, region.attribution, now)
+    _tell_hours(body["features"], found, now)
+    return jsonify(body)
+
+
+def _tell_hours(features: list[dict], stations: list[Station], now: datetime) -> None:
+    """Add each station's hours in words (``hours_text``) and what they mean now
+    (``open_text``), in the request's language (``lang``), to its feature."""
+    lang = current_lang()
+    for feature, station in zip(features, stations):
+        feature["properties"]["hours_text"] = hours_text(station.opening_hours, lang)
+        feature["properties"]["open_text"] = hours_status(station.opening_hours, now, lang)
 
 
 @bp.get("/nearest")
 def nearest():
-    """The nearest matching open stations by travel time, with routes, as GeoJSON."""
+    """The nearest matching open stations by travel time, with routes, as GeoJSON: only those
+    open now with ``open_now``, else those open now first, then the others."""
     args = request.args
     region = _region(args)
     lat = params.number(args, "lat", -90, 90)
@@ -117,20 +132,23 @@ def nearest():
                          else region.modes[0])
     datum = params.choice(args, "datum", DATUMS, "wgs84")
     now = _now()
+    open_now = params.flag(args, "open_now")
     filters = StationFilter(
         kinds=params.choices(args, "kind", KINDS),
         amenities=params.choices(args, "amenity", AMENITIES),
-        open_at=now if params.flag(args, "open_now") else None,
+        open_at=now if open_now else None,
     )
     limit = params.integer(args, "limit", 3, 1, MAX_LIMIT)
     lon84, lat84 = to_wgs84(lon, lat, datum)
     try:
-        answer = _atlas().nearest(region.id, (lon84, lat84), mode, k=limit, filters=filters)
+        answer = _atlas().nearest(region.id, (lon84, lat84), mode, k=limit, filters=filters,
+                                  open_first_at=None if open_now else now)
     except OutsideRegion as error:
         raise BadParameter("lat", str(error)) from None
     body = answer_geojson(answer, region.attribution, now)
-    station_features = (f for f in body["features"]
-                        if f["properties"]["feature_type"] == "station")
+    station_features = [f for f in body["features"]
+                        if f["properties"]["feature_type"] == "station"]
+    _tell_hours(station_features, [hit.station for hit in answer.hits], now)
     for feature, hit in zip(station_features, answer.hits):
         feature["properties"]["navigation"] = navigation_links(
             hit.station.lon, hit.station.lat, hit.station.name, mode)

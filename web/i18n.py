@@ -56,6 +56,11 @@ def lang_url(code: str) -> str:
     return f"{request.path}?{urlencode(args)}"
 
 
+def current_lang() -> str:
+    """The language of this request, ``"zh"`` or ``"en"``."""
+    return "en" if str(get_locale()) == "en" else "zh"
+
+
 def _pick(names: tuple[str, str]) -> str:
     """The Chinese or the English name, by the current locale."""
     return names[1] if str(get_locale()) == "en" else names[0]

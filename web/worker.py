@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import numpy as np
 import shapely
+from datetime import datetime
+
 from flask import Blueprint, current_app, jsonify, render_template, request
 from flask_babel import gettext as _
 
 from geo.atlas import Atlas
+from geo.hours import CHINA_TZ, hours_status, hours_text, open_state
+from geo.navigation import navigation_links
 from geo.network import Network
 from geo.regions import Region, RegionError
-from geo.stations import AMENITIES, KINDS
+from geo.stations import AMENITIES, KINDS, STATUSES
 from geo.tiles import TiledLayer
-from web.i18n import amenity_label, kind_label, mode_label
+from web.i18n import amenity_label, current_lang, kind_label, mode_label, status_label
 from web.layers import map_cache, send_tile, tile_numbers, tile_url
 
 bp = Blueprint("worker", __name__)
@@ -20,6 +24,15 @@ bp = Blueprint("worker", __name__)
 #: Amenities offered as quick "I need …" choices, most asked for first.
 NEEDS = ("drinking_water", "toilet", "microwave", "phone_charging", "air_conditioning",
          "heating", "hot_water", "rest_beds", "seating", "ebike_charging", "truck_parking")
+
+#: An icon for each amenity, always shown with its name.
+AMENITY_ICONS = {
+    "drinking_water": "🚰", "hot_water": "♨️", "microwave": "🍱", "air_conditioning": "❄️",
+    "heating": "🔥", "phone_charging": "🔌", "ebike_charging": "🛵", "toilet": "🚻",
+    "first_aid": "⛑️", "wifi": "📶", "seating": "🪑", "rest_beds": "🛏️", "reading": "📚",
+    "refrigerator": "🧊", "umbrella": "☂️", "repair_kit": "🔧", "truck_parking": "🚚",
+    "shower": "🚿", "laundry": "🧺",
+}
 
 
 def _atlas() -> Atlas:
@@ -47,6 +60,10 @@ def page():
         "amap": _("Amap"), "baidu": _("Baidu Maps"), "osm": _("OpenStreetMap"),
         "host": _("Host"), "hours": _("Hours"), "error": _("Something went wrong"),
         "outside": _("That point is outside this region; choose a point on its streets."),
+        "smart_24h": _("24-hour smart station (scan the QR code to enter)"),
+        "smart_badge": _("24h · scan QR"),
+        "verified": _("Last verified %(date)s"), "details": _("Station page"),
+        "legend": _("Legend"), "grey": _("Closed or hours unknown"), "route": _("Route"),
     }
     return render_template(
         "worker.html",
@@ -58,8 +75,42 @@ def page():
         kinds=[(k, kind_label(k)) for k in KINDS],
         texts=texts,
         amenity_labels={a: amenity_label(a) for a in AMENITIES},
+        amenity_icons=AMENITY_ICONS,
         kind_labels={k: kind_label(k) for k in KINDS},
+        status_labels={s: status_label(s) for s in STATUSES},
         basemap=basemap_config(region),
+    )
+
+
+@bp.get("/s/<station_id>")
+def station_page(station_id: str):
+    """A station's own page: a short address to share that shows everything about it without
+    the map or scripts; a page in the worker's language with HTTP 404 for an unknown id."""
+    store = _atlas().store
+    try:
+        station = store.get(int(station_id))
+        region = _atlas().region(station.region)
+        missing = store.is_deleted(station.id)
+    except (KeyError, ValueError, RegionError):
+        missing = True
+    if missing:
+        return render_template("station_missing.html"), 404
+    now = datetime.now(CHINA_TZ).replace(tzinfo=None)
+    lang = current_lang()
+    return render_template(
+        "station.html",
+        station=station,
+        region=region,
+        kind=kind_label(station.kind),
+        # Planned, suspended or closed stations say so, whatever their hours.
+        open_state=open_state(station.opening_hours, now) if station.status == "open" else "closed",
+        open_text=hours_status(station.opening_hours, now, lang) if station.status == "open"
+        else status_label(station.status),
+        hours=hours_text(station.opening_hours, lang),
+        amenities=[(AMENITY_ICONS.get(a, "•"), amenity_label(a)) for a in station.amenities
+                   if a in AMENITIES],
+        navigation=navigation_links(station.lon, station.lat, station.name),
+        phone_uri="tel:" + "".join(c for c in station.phone if c.isdigit() or c == "+"),
     )
 
 

@@ -76,7 +76,7 @@ def _tile_responses() -> dict:
 
 
 def _worker_paths() -> dict:
-    """The worker page and the street tiles drawn where there is no basemap."""
+    """The worker page, a station's page and the street tiles drawn where there is no basemap."""
     return {
         "/": {"get": {
             "summary": "The worker page: the nearest open stations on a map",
@@ -84,6 +84,14 @@ def _worker_paths() -> dict:
             "parameters": [parameter("region", False, {"type": "string"},
                                      "Region id; the default region when absent or unknown.")],
             "responses": {"200": html_response("The page"), "400": PAGE_BAD_REQUEST},
+        }},
+        "/s/{station_id}": {"get": {
+            "summary": "A station's own page to share, readable without the map or scripts",
+            "operationId": "stationPage",
+            "parameters": [{"name": "station_id", "in": "path", "required": True,
+                            "schema": {"type": "string"}, "description": "The station's id."}],
+            "responses": {"200": html_response("The page, in the worker's language"),
+                          "404": html_response("No such station, or it was deleted")},
         }},
         "/streets/{region}/{z}/{x}/{y}.json": {"get": {
             "summary": "A tile of a region's streets, each street once",

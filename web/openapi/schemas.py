@@ -213,6 +213,13 @@ def schemas() -> dict:
                         "amenities": {"type": "array",
                                       "items": {"type": "string", "enum": list(AMENITIES)}},
                         "open_state": {"type": "string", "enum": ["open", "closed", "unknown"]},
+                        "hours_text": {"type": "string",
+                                       "description": "opening_hours in words of the request's "
+                                                      "language (lang), e.g. 周一至周五 "
+                                                      "09:00–17:00"},
+                        "open_text": {"type": "string",
+                                      "description": "what the hours mean now, e.g. open until "
+                                                     "17:00, opens 08:30 tomorrow"},
                         "feature_type": {"type": "string", "enum": ["station", "route"]},
                         "navigation": {"$ref": "#/components/schemas/Navigation"},
                     },

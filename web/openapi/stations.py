@@ -128,7 +128,8 @@ def station_paths(max_nearest: int, max_places: int) -> dict:
                                     "Only stations that have all these amenities."),
                     parameter("open_now", False, {"type": "boolean", "default": False},
                                "Only stations open now (Asia/Shanghai time); true/false, "
-                               "1/0 or yes/no."),
+                               "1/0 or yes/no. Without it, stations open now still rank "
+                               "before closed ones and ones whose hours are unknown."),
                     parameter("limit", False, {"type": "integer", "minimum": 1,
                                                 "maximum": max_nearest, "default": 3},
                                "How many stations to return."),
