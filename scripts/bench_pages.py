@@ -78,7 +78,7 @@ def whole_layer(name: str):
         if attribute == "cells":
             frame = hexagon_layer(analysis.cells)
             frame["covered_pct"] = frame["covered_share"] * 100
-            frame["colour"] = frame["covered_share"].map(planner._share_colour)
+            frame["colour"] = frame["covered_share"].map(planner.share_colour)
         else:
             frame = getattr(analysis, attribute)
         simple = for_display(frame[[*shown, "geometry"]],

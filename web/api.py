@@ -16,18 +16,10 @@ import numpy as np
 from flask import Blueprint, Response, current_app, g, jsonify, request, send_file, url_for
 from flask_login import current_user
 
-from geo.analysis import CoverageAnalysis
-from geo.atlas import Atlas
-from geo.coords import DATUMS, to_wgs84
-from geo.export import geojson_text, geopackage_bytes
-from geo.geojson import answer_geojson, station_feature, stations_geojson
-from geo.groups import GROUPS, WorkerGroup
-from geo.index import StationFilter
-from geo.navigation import navigation_links
-from geo.nearest import OutsideRegion
-from geo.regions import Region, RegionError
-from geo.stations import AMENITIES, KINDS, STATUSES, Station
-from geo.store import VersionConflict
+from geo import (AMENITIES, DATUMS, GROUPS, KINDS, STATUSES, Atlas, CoverageAnalysis, OutsideRegion,
+                 Region, RegionError, Station, StationFilter, VersionConflict, WorkerGroup,
+                 answer_geojson, geojson_text, geopackage_bytes, navigation_links, station_feature,
+                 stations_geojson, to_wgs84)
 from web import params
 from web.auth import accounts
 from web.edits import Problem, Rejected, change_station, create_station, values_from_json

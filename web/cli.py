@@ -19,26 +19,18 @@ from rich.progress import (BarColumn, MofNCompleteColumn, Progress, ProgressColu
                            TextColumn, TimeElapsedColumn, TimeRemainingColumn)
 from rich.text import Text
 
-from geo.accounts import MAX_TOKEN_DAYS, ROLES, TOKEN_DAYS, AccountError, AccountStore
-from geo.coords import DATUMS
-from geo.groups import GROUPS
-from geo.modes import MODES
-from geo.stations import AMENITIES, KINDS, Station
+from geo import (AMENITIES, DATUMS, GROUPS, KINDS, MAX_TOKEN_DAYS, MODES, ROLES, TOKEN_DAYS,
+                 AccountError, AccountStore, Station)
 
 if TYPE_CHECKING:
-    from geo.atlas import Atlas
-    from geo.store import StationStore
-    from geo.network import Network
-    from geo.recommend import Recommendation
-    from geo.regions import Region
+    from geo import Atlas, Network, Recommendation, Region, StationStore
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 def _stations() -> StationStore:
     """The station store of the configured database (``DATABASE_URL``)."""
-    from geo.database import Database, default_store_url
-    from geo.store import StationStore
+    from geo import Database, StationStore, default_store_url
 
     return StationStore(Database(default_store_url()))
 
@@ -75,7 +67,7 @@ class _EngineDefault(click.Option):
 
 def _atlas() -> Atlas:
     """The atlas over the configured store."""
-    from geo.atlas import Atlas
+    from geo import Atlas
 
     return Atlas(_stations())
 
@@ -131,7 +123,7 @@ def region() -> None:
 @region.command("list")
 def region_list() -> None:
     """Show the configured regions."""
-    from geo.regions import list_regions
+    from geo import list_regions
 
     for r in list_regions():
         flags = " (default)" if r.default else ""
@@ -173,10 +165,8 @@ def region_add(name: str, osm_file: Path, title: str | None, modes: tuple[str, .
     Stations stored under NAME (from a region NAME removed before) belong to it again; those
     outside its area are listed.
     """
-    from geo.clip import (ClipError, find_boundary, osmium_tool, parse_bbox,
-                          read_polygon_file)
-    from geo.osm import OsmSourceError
-    from geo.regions import RegionError, add_region, load_networks
+    from geo import (ClipError, OsmSourceError, RegionError, add_region, find_boundary,
+                     load_networks, osmium_tool, parse_bbox, read_polygon_file)
 
     if sum(x is not None for x in (boundary, bbox, polygon_file)) > 1:
         raise click.UsageError("give at most one of --boundary, --bbox and --polygon")
@@ -222,7 +212,7 @@ def _outside(target: Region, stations: list[Station]) -> list[Station]:
 def region_remove(name: str) -> None:
     """Remove the added region NAME and its cached networks; its stations stay stored and
     belong to a region NAME added again."""
-    from geo.regions import RegionError, remove_region
+    from geo import RegionError, remove_region
 
     try:
         removed = remove_region(name)
@@ -240,7 +230,7 @@ def region_remove(name: str) -> None:
 def region_boundaries(osm_file: Path, level: int | None) -> None:
     """List the administrative boundaries in an OSM file, to pick one for `region add
     --boundary`."""
-    from geo.clip import ClipError, read_boundaries
+    from geo import ClipError, read_boundaries
 
     try:
         found = read_boundaries(osm_file, level)
@@ -262,7 +252,7 @@ def region_boundaries(osm_file: Path, level: int | None) -> None:
 @click.option("--region", "region_id", required=True, help="Region id.")
 def build(region_id: str) -> None:
     """Build (or load from the cache) every network of a region and report its size."""
-    from geo.regions import RegionError, get_region, load_networks
+    from geo import RegionError, get_region, load_networks
 
     try:
         target = get_region(region_id)
@@ -278,7 +268,7 @@ def build(region_id: str) -> None:
 @click.option("--region", "region_id", required=True, help="Region id.")
 def demo(region_id: str) -> None:
     """Give a demo region its demo stations if it has none."""
-    from geo.regions import RegionError
+    from geo import RegionError
 
     atlas = _atlas()
     try:
@@ -308,10 +298,7 @@ def nearest(region_id: str, lat: float, lon: float, mode: str, datum: str, k: in
             amenities: tuple[str, ...], kinds: tuple[str, ...], open_now: bool,
             as_json: bool) -> None:
     """Find the nearest open stations by travel time from a point."""
-    from geo.coords import to_wgs84
-    from geo.geojson import answer_geojson
-    from geo.index import StationFilter
-    from geo.regions import RegionError, get_region
+    from geo import RegionError, StationFilter, answer_geojson, get_region, to_wgs84
 
     atlas = _atlas()
     try:
@@ -408,8 +395,7 @@ def _planning_options(command):
 def coverage(region_id: str, group_id: str, threshold: float | None, demand_file: Path | None,
              as_json: bool, out_dir: Path | None) -> None:
     """How much of a worker group's demand reaches an open station within a threshold."""
-    from geo.export import write_coverage_files
-    from geo.regions import RegionError, get_region
+    from geo import RegionError, get_region, write_coverage_files
 
     atlas = _atlas()
     try:
@@ -448,7 +434,7 @@ def coverage(region_id: str, group_id: str, threshold: float | None, demand_file
 
 @main.command("recommend")
 @_planning_options
-@click.option("--problem", type=_EngineChoice("geo.recommend", "PROBLEMS"), default="mclp", show_default=True,
+@click.option("--problem", type=_EngineChoice("geo", "PROBLEMS"), default="mclp", show_default=True,
               help="mclp: k sites covering the most demand; lscp: fewest sites reaching "
                    "--target; pmedian: k sites minimising mean travel time; backup: k sites "
                    "covering the most demand twice.")
@@ -463,7 +449,7 @@ def coverage(region_id: str, group_id: str, threshold: float | None, demand_file
 @click.option("--exclude", "exclude_file", type=click.Path(dir_okay=False, path_type=Path),
               default=None, help="GeoJSON polygon(s) where no new station may go.")
 @click.option("--category", "categories", multiple=True,
-              type=_EngineChoice("geo.candidates", "CANDIDATE_CATEGORIES"),
+              type=_EngineChoice("geo", "CANDIDATE_CATEGORIES"),
               help="Allow only these candidate categories (repeatable).")
 @click.option("--time-limit", type=click.FloatRange(0.1, 3600), default=10.0, show_default=True,
               help="Solver time limit in seconds (the curve gets as much again).")
@@ -476,10 +462,8 @@ def recommend(region_id: str, group_id: str, threshold: float | None, problem: s
               exclude_file: Path | None, categories: tuple[str, ...], time_limit: float,
               no_curve: bool, as_json: bool, out_file: Path | None) -> None:
     """Recommend where to build new stations for a worker group."""
-    from geo.candidates import CandidateError, CandidateRules, parse_excluded_area
-    from geo.export import recommendation_csv, recommendation_geojson
-    from geo.recommend import RecommendError
-    from geo.regions import RegionError, get_region
+    from geo import (CandidateError, CandidateRules, RecommendError, RegionError, get_region,
+                     parse_excluded_area, recommendation_csv, recommendation_geojson)
 
     if problem != "lscp" and (k is None or k < 1):
         raise click.UsageError("--k must be a whole number of new sites, at least 1")
@@ -552,7 +536,7 @@ def _print_recommendation(found: Recommendation, region_name: str) -> None:
               help="Datum of rows that name none (Amap: gcj02, Baidu: bd09).")
 @click.option("--dry-run", is_flag=True, help="Only check the file; store nothing.")
 @click.option("--max-problems", type=click.IntRange(min=1), cls=_EngineDefault,
-              constant=("geo.records", "IMPORT_PROBLEM_LIMIT"), show_default=True,
+              constant=("geo", "IMPORT_PROBLEM_LIMIT"), show_default=True,
               help="List at most this many problems; count the rest.")
 @click.option("--as", "actor", default=None,
               help="Who imports, for the history (default: cli:<login name>).")
@@ -563,9 +547,7 @@ def import_stations(region_id: str, station_file: Path, datum: str, dry_run: boo
     Bad rows are listed with their line and reason (the first --max-problems problems, then
     how many more there are), and then nothing is stored.
     """
-    from geo.sheets import RecordsError
-    from geo.regions import RegionError
-    from geo.store import StationInvalid
+    from geo import RecordsError, RegionError, StationInvalid
 
     atlas = _atlas()
     try:
@@ -600,14 +582,13 @@ def import_stations(region_id: str, station_file: Path, datum: str, dry_run: boo
 
 @main.command("export")
 @click.option("--region", "region_id", required=True, help="Region id.")
-@click.option("--format", "fmt", type=_EngineChoice("geo.station_export", "EXPORT_FORMATS"), default="csv",
+@click.option("--format", "fmt", type=_EngineChoice("geo", "EXPORT_FORMATS"), default="csv",
               show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="The file to write.")
 def export(region_id: str, fmt: str, output: Path) -> None:
     """Write a region's stations (deleted ones left out) to a file, with the attribution."""
-    from geo.station_export import export_stations
-    from geo.regions import RegionError, get_region
+    from geo import RegionError, export_stations, get_region
 
     try:
         target = get_region(region_id)
@@ -625,7 +606,7 @@ def user() -> None:
 
 def _accounts() -> AccountStore:
     """The account store of the configured database (``DATABASE_URL``)."""
-    from geo.database import Database, default_store_url
+    from geo import Database, default_store_url
 
     return AccountStore(Database(default_store_url()))
 

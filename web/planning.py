@@ -18,15 +18,10 @@ from flask import Response, current_app, jsonify, request
 from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 
-from geo.atlas import Atlas
-from geo.candidates import CANDIDATE_CATEGORIES, CandidateError, CandidateRules, parse_excluded_area
-from geo.export import geojson_text, recommendation_csv, recommendation_geojson
-from geo.recommend import PROBLEMS, RecommendError
-from geo.regions import Region
-from geo.rules import clean_text
-from geo.scenarios import (NOTE_LIMIT, REMOVED_LIMIT, SITE_CATEGORY_LIMIT, SITE_NAME_LIMIT,
-                           Scenario, ScenarioInvalid, ScenarioSite, ScenarioStore)
-from geo.whatif import WhatIfError
+from geo import (CANDIDATE_CATEGORIES, NOTE_LIMIT, PROBLEMS, REMOVED_LIMIT, SITE_CATEGORY_LIMIT,
+                 SITE_NAME_LIMIT, Atlas, CandidateError, CandidateRules, RecommendError, Region,
+                 Scenario, ScenarioInvalid, ScenarioSite, ScenarioStore, WhatIfError, clean_text,
+                 geojson_text, parse_excluded_area, recommendation_csv, recommendation_geojson)
 from web import params
 from web.api import WriteRefused, bp, coverage_request, json_rows, signed_in, writer
 from web.jobs import rate_limited, run_job

@@ -7,11 +7,7 @@ import shapely
 from flask import Blueprint, current_app, jsonify, render_template, request
 from flask_babel import gettext as _
 
-from geo.atlas import Atlas
-from geo.network import Network
-from geo.regions import Region, RegionError
-from geo.stations import AMENITIES, KINDS
-from geo.tiles import TiledLayer
+from geo import AMENITIES, KINDS, Atlas, Network, Region, RegionError, TiledLayer
 from web.i18n import amenity_label, kind_label, mode_label
 from web.layers import map_cache, send_tile, tile_numbers, tile_url
 
