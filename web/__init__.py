@@ -117,7 +117,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.url_map.converters["id"] = IdConverter
     app.before_request(lambda: check_text_parameters(request))
 
-    from web import (api, auth, jobs, planner, planning, staff, static,  # noqa: F401
+    from web import (api, auth, jobs, planner, staff, static,  # noqa: F401
                      station_files, worker)
 
     init_babel(app)

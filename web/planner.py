@@ -16,7 +16,7 @@ from geo import (CANDIDATE_CATEGORIES, GROUPS, KINDS, NODE_CATEGORY, PROBLEMS, A
                  CoverageAnalysis, Region, TiledLayer, WorkerGroup, curve_chart, properties_text)
 from web import params
 from web.params import BadParameter
-from web.api import coverage_analysis, coverage_cached, coverage_request
+from web.api.coverage import coverage_analysis, coverage_cached, coverage_request
 from web.jobs import rate_limited, rate_limited_unless, run_job
 from web.i18n import group_label, kind_label
 from web.layers import hexagon_layer, map_cache, send_figure, send_tile, tile_numbers, tile_url
@@ -66,7 +66,7 @@ def _figure_keys(region: Region, group: WorkerGroup, threshold: float) -> dict[s
 
 def _prepared() -> bool:
     """Whether everything the requested planner view shows is ready: its analysis (see
-    :func:`web.api.coverage_cached`), map layers and chart."""
+    :func:`web.api.coverage.coverage_cached`), map layers and chart."""
     if not coverage_cached(geometry=True):
         return False
     cache = map_cache()

@@ -19,11 +19,13 @@ from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 
 from geo import (CANDIDATE_CATEGORIES, NOTE_LIMIT, PROBLEMS, REMOVED_LIMIT, SITE_CATEGORY_LIMIT,
-                 SITE_NAME_LIMIT, Atlas, CandidateError, CandidateRules, RecommendError, Region,
+                 SITE_NAME_LIMIT, CandidateError, CandidateRules, RecommendError, Region,
                  Scenario, ScenarioInvalid, ScenarioSite, ScenarioStore, WhatIfError, clean_text,
                  geojson_text, parse_excluded_area, recommendation_csv, recommendation_geojson)
 from web import params
-from web.api import WriteRefused, bp, coverage_request, json_rows, signed_in, writer
+from web.api import bp, current_atlas
+from web.api.access import WriteRefused, signed_in, writer
+from web.api.coverage import coverage_request, json_rows
 from web.jobs import rate_limited, run_job
 from web.params import BadParameter
 from web.layers import display_tolerance, for_display
@@ -53,10 +55,6 @@ ANONYMOUS_ADDED = 10
 #: The minimum distance from existing stations candidates keep unless told otherwise (metres):
 #: a site that already hosts a station is no candidate.
 DEFAULT_MIN_DISTANCE_M = 50.0
-
-
-def _atlas() -> Atlas:
-    return current_app.extensions["atlas"]
 
 
 def _scenarios() -> ScenarioStore:
@@ -167,7 +165,7 @@ def recommend():
     rules = candidate_rules(body)
     candidates = body.get("candidates", "sites")
     _anonymous_candidates(candidates)
-    atlas = _atlas()
+    atlas = current_atlas()
     with _candidate_source(candidates) as source:
         try:
             found = run_job("recommend", lambda: atlas.recommend(
@@ -266,7 +264,7 @@ def whatif():
     body = params.json_body(request)
     region, group, threshold = planning_request(body)
     added, removed = _sites(body), _removed(body)
-    atlas = _atlas()
+    atlas = current_atlas()
 
     def answer() -> dict:
         analysis = atlas.whatif(region.id, group.id, list(added), list(removed), threshold)
@@ -343,7 +341,7 @@ def save_scenario():
         raise BadParameter("note", f"must be text of at most {NOTE_LIMIT} characters")
     added, removed = _sites(body), _removed(body)
     try:
-        _atlas().check_removed(region.id, removed)
+        current_atlas().check_removed(region.id, removed)
     except WhatIfError as error:
         raise BadParameter(error.field, str(error)) from None
     try:

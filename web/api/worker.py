@@ -1,0 +1,111 @@
+"""The workers' API: regions, stations, the nearest stations by travel time with navigation
+links, and place-name search, as JSON and GeoJSON."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from flask import jsonify, request
+
+from geo import (AMENITIES, DATUMS, KINDS, STATUSES, OutsideRegion, StationFilter, answer_geojson,
+                 navigation_links, stations_geojson, to_wgs84)
+from web import params
+from web.api import bp, current_atlas, region_param
+from web.params import BadParameter
+
+#: Most stations one nearest query returns.
+MAX_LIMIT = 10
+
+#: Most places one place search returns.
+MAX_PLACES = 50
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def _now() -> datetime:
+    """The time now in Asia/Shanghai, naive (the time opening hours are written in)."""
+    return datetime.now(SHANGHAI).replace(tzinfo=None)
+
+
+@bp.get("/regions")
+def regions():
+    """All regions with their modes, bounds and attribution."""
+    atlas = current_atlas()
+    out = []
+    for region in atlas.regions():
+        index = atlas.index(region.id)
+        out.append({
+            "id": region.id,
+            "name": region.name,
+            "name_en": region.name_en,
+            "default": region.default,
+            "demo": region.demo,
+            "modes": list(region.modes),
+            "bounds": list(index.bounds),
+            "stations": len(index.stations),
+            "attribution": region.attribution,
+        })
+    return jsonify(regions=out)
+
+
+@bp.get("/stations")
+def stations():
+    """Stations of a region as GeoJSON, filterable by kind, status and amenity."""
+    args = request.args
+    region = region_param(args)
+    kinds = params.choices(args, "kind", KINDS)
+    statuses = params.choices(args, "status", STATUSES)
+    amenities = params.choices(args, "amenity", AMENITIES)
+    found = [
+        s for s in current_atlas().index(region.id).stations
+        if (not kinds or s.kind in kinds)
+        and (not statuses or s.status in statuses)
+        and amenities <= set(s.amenities)
+    ]
+    return jsonify(stations_geojson(found, region.attribution, _now()))
+
+
+@bp.get("/nearest")
+def nearest():
+    """The nearest matching open stations by travel time, with routes, as GeoJSON."""
+    args = request.args
+    region = region_param(args)
+    lat = params.number(args, "lat", -90, 90)
+    lon = params.number(args, "lon", -180, 180)
+    mode = params.choice(args, "mode", region.modes, "walk" if "walk" in region.modes
+                         else region.modes[0])
+    datum = params.choice(args, "datum", DATUMS, "wgs84")
+    now = _now()
+    filters = StationFilter(
+        kinds=params.choices(args, "kind", KINDS),
+        amenities=params.choices(args, "amenity", AMENITIES),
+        open_at=now if params.flag(args, "open_now") else None,
+    )
+    limit = params.integer(args, "limit", 3, 1, MAX_LIMIT)
+    lon84, lat84 = to_wgs84(lon, lat, datum)
+    try:
+        answer = current_atlas().nearest(region.id, (lon84, lat84), mode, k=limit, filters=filters)
+    except OutsideRegion as error:
+        raise BadParameter("lat", str(error)) from None
+    body = answer_geojson(answer, region.attribution, now)
+    station_features = (f for f in body["features"]
+                        if f["properties"]["feature_type"] == "station")
+    for feature, hit in zip(station_features, answer.hits):
+        feature["properties"]["navigation"] = navigation_links(
+            hit.station.lon, hit.station.lat, hit.station.name, mode)
+    body["region"] = region.id
+    body["query"] = {"lon": lon84, "lat": lat84, "datum": "wgs84"}
+    return jsonify(body)
+
+
+@bp.get("/places")
+def places():
+    """Streets, buildings and places of a region whose name contains ``q``, best first."""
+    args = request.args
+    region = region_param(args)
+    limit = params.integer(args, "limit", 10, 1, MAX_PLACES)
+    found = current_atlas().places(region.id).search(args.get("q", ""), limit)
+    return jsonify(region=region.id, attribution=region.attribution,
+                   places=[asdict(place) for place in found])
