@@ -23,9 +23,6 @@ ROOT = Path(__file__).resolve().parent.parent
 #: The most lines a module may have.
 MAX_LINES = 600
 
-#: Modules being cut into smaller ones elsewhere; their marks go once that lands.
-_BEING_SPLIT = {"web/cli.py"}
-
 
 
 def _modules(*packages: str) -> list[Path]:
@@ -38,10 +35,9 @@ def _name(path: Path) -> str:
     return path.relative_to(ROOT).as_posix()
 
 
-def _params(paths: list[Path], marked: dict[str, str] | set[str], reason: str) -> list:
-    """One parameter per module, those in ``marked`` expected to fail for ``reason``."""
-    return [pytest.param(path, id=_name(path), marks=pytest.mark.xfail(strict=False, reason=reason))
-            if _name(path) in marked else pytest.param(path, id=_name(path)) for path in paths]
+def _params(paths: list[Path]) -> list:
+    """One parameter per module, named by its path."""
+    return [pytest.param(path, id=_name(path)) for path in paths]
 
 
 def _is_private(name: str) -> bool:
@@ -126,24 +122,23 @@ def flask_imports(path: Path) -> list[str]:
     return [name for name in names if name.split(".")[0].startswith("flask")]
 
 
-@pytest.mark.parametrize("path", _params(_modules("geo", "web"), _BEING_SPLIT,
-                                         "being cut into smaller modules"))
+@pytest.mark.parametrize("path", _params(_modules("geo", "web")))
 def test_a_module_is_short_enough_to_read(path):
     lines = len(path.read_text(encoding="utf-8").splitlines())
     assert lines <= MAX_LINES, f"{_name(path)} has {lines} lines (most {MAX_LINES})"
 
 
-@pytest.mark.parametrize("path", _params(_modules("geo", "web", "scripts"), set(), ""))
+@pytest.mark.parametrize("path", _params(_modules("geo", "web", "scripts")))
 def test_a_module_takes_no_private_name_of_another(path):
     assert private_names_taken(path) == []
 
 
-@pytest.mark.parametrize("path", _params(_modules("geo"), set(), ""))
+@pytest.mark.parametrize("path", _params(_modules("geo")))
 def test_the_engine_does_not_import_flask(path):
     assert flask_imports(path) == []
 
 
-@pytest.mark.parametrize("path", _params(_modules("web"), set(), ""))
+@pytest.mark.parametrize("path", _params(_modules("web")))
 def test_the_web_app_takes_only_public_engine_names_from_geo(path):
     assert engine_imports_not_public(path) == []
 
