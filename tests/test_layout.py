@@ -149,6 +149,14 @@ def test_every_public_engine_name_resolves():
     assert set(geo.__all__) <= set(dir(geo))
 
 
+def test_type_checkers_see_the_public_names_where_they_live():
+    tree = ast.parse((ROOT / "geo" / "__init__.py").read_text(encoding="utf-8"))
+    checked = next(node for node in tree.body if isinstance(node, ast.If)
+                   and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING")
+    seen = {f"{node.module}.{alias.name}" for node in checked.body for alias in node.names}
+    assert seen == {f"{module}.{name}" for name, module in geo._MODULE_OF.items()}
+
+
 def test_importing_the_engine_loads_no_numerical_library():
     heavy = ["geopandas", "osmnx", "matplotlib", "scipy", "highspy", "pandas", "shapely",
              "flask"]
