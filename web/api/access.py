@@ -12,6 +12,7 @@ from flask_login import current_user
 from web.api import bp
 from web.auth import accounts
 
+
 class WriteRefused(Exception):
     """A write was refused; answered as JSON naming the field or parameter at fault."""
 

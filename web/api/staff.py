@@ -13,6 +13,7 @@ from web.api.access import WriteRefused, writer
 from web.edits import Problem, Rejected, change_station, create_station, values_from_json
 from web.params import BadParameter
 
+
 def _if_match() -> int:
     """The version named by ``If-Match`` (``3``, ``"3"`` or ``W/"3"``).
 
