@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from geo.export import geojson_text  # noqa: E402
 from tests.browser import ARGS, CHROMIUM, serving  # noqa: E402
 from web import create_app, planner  # noqa: E402
-from web.api import coverage_request  # noqa: E402
+from web.api.coverage import coverage_request  # noqa: E402
 from web.layers import display_tolerance, for_display, hexagon_layer  # noqa: E402
 
 REGIONS = ["nanjing", "jinan"]
@@ -78,7 +78,7 @@ def whole_layer(name: str):
         if attribute == "cells":
             frame = hexagon_layer(analysis.cells)
             frame["covered_pct"] = frame["covered_share"] * 100
-            frame["colour"] = frame["covered_share"].map(planner._share_colour)
+            frame["colour"] = frame["covered_share"].map(planner.share_colour)
         else:
             frame = getattr(analysis, attribute)
         simple = for_display(frame[[*shown, "geometry"]],

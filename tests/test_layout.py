@@ -2,27 +2,27 @@
 
 Every module of ``geo/`` and ``web/`` stays readable in one sitting (at most :data:`MAX_LINES`
 lines), takes no other module's ``_``-prefixed name (neither ``from x import _y`` nor ``x._y``),
-and ``geo/`` never imports Flask, so that the engine runs without the web app.
+and ``geo/`` never imports Flask, so that the engine runs without the web app. ``web/`` takes
+the engine's names from ``geo`` alone (``from geo import Atlas``), and only those ``geo``
+declares public in ``__all__``; ``import geo`` loads none of the numerical libraries.
 """
 
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+
+import geo
 
 ROOT = Path(__file__).resolve().parent.parent
 
 #: The most lines a module may have.
 MAX_LINES = 600
 
-#: Modules being cut into smaller ones elsewhere; their marks go once that lands.
-_BEING_SPLIT = {"web/cli.py"}
-
-#: Modules that still take a private name of another module (named in the comment), until the
-#: module they take it from is cut up or the name made public.
-_TAKING_PRIVATE = {"scripts/bench_pages.py"}  # web.planner._share_colour
 
 
 def _modules(*packages: str) -> list[Path]:
@@ -35,10 +35,9 @@ def _name(path: Path) -> str:
     return path.relative_to(ROOT).as_posix()
 
 
-def _params(paths: list[Path], marked: dict[str, str] | set[str], reason: str) -> list:
-    """One parameter per module, those in ``marked`` expected to fail for ``reason``."""
-    return [pytest.param(path, id=_name(path), marks=pytest.mark.xfail(strict=False, reason=reason))
-            if _name(path) in marked else pytest.param(path, id=_name(path)) for path in paths]
+def _params(paths: list[Path]) -> list:
+    """One parameter per module, named by its path."""
+    return [pytest.param(path, id=_name(path)) for path in paths]
 
 
 def _is_private(name: str) -> bool:
@@ -93,6 +92,24 @@ def private_names_taken(path: Path, root: Path = ROOT) -> list[str]:
     return sorted(set(taken))
 
 
+def engine_imports_not_public(path: Path, public: list[str] = geo.__all__) -> list[str]:
+    """What ``path`` imports from the engine other than a name of ``public`` from ``geo``:
+    a module of it (``import geo.store``, ``from geo import store``) or a name taken from a
+    module (``from geo.store import StationStore``)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found += [alias.name for alias in node.names if alias.name.startswith("geo.")]
+        elif isinstance(node, ast.ImportFrom) and not node.level:
+            if node.module == "geo":
+                found += [f"geo.{alias.name}" for alias in node.names
+                          if alias.name not in public]
+            elif (node.module or "").startswith("geo."):
+                found += [f"{node.module}.{alias.name}" for alias in node.names]
+    return found
+
+
 def flask_imports(path: Path) -> list[str]:
     """The Flask modules (``flask`` and ``flask_*``) ``path`` imports."""
     tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
@@ -105,22 +122,56 @@ def flask_imports(path: Path) -> list[str]:
     return [name for name in names if name.split(".")[0].startswith("flask")]
 
 
-@pytest.mark.parametrize("path", _params(_modules("geo", "web"), _BEING_SPLIT,
-                                         "being cut into smaller modules"))
+@pytest.mark.parametrize("path", _params(_modules("geo", "web")))
 def test_a_module_is_short_enough_to_read(path):
     lines = len(path.read_text(encoding="utf-8").splitlines())
     assert lines <= MAX_LINES, f"{_name(path)} has {lines} lines (most {MAX_LINES})"
 
 
-@pytest.mark.parametrize("path", _params(_modules("geo", "web", "scripts"), _TAKING_PRIVATE,
-                                         "takes a name its home is making public"))
+@pytest.mark.parametrize("path", _params(_modules("geo", "web", "scripts")))
 def test_a_module_takes_no_private_name_of_another(path):
     assert private_names_taken(path) == []
 
 
-@pytest.mark.parametrize("path", _params(_modules("geo"), set(), ""))
+@pytest.mark.parametrize("path", _params(_modules("geo")))
 def test_the_engine_does_not_import_flask(path):
     assert flask_imports(path) == []
+
+
+@pytest.mark.parametrize("path", _params(_modules("web")))
+def test_the_web_app_takes_only_public_engine_names_from_geo(path):
+    assert engine_imports_not_public(path) == []
+
+
+def test_every_public_engine_name_resolves():
+    missing = [name for name in geo.__all__ if getattr(geo, name, None) is None]
+    assert missing == []
+    assert set(geo.__all__) <= set(dir(geo))
+
+
+def test_type_checkers_see_the_public_names_where_they_live():
+    tree = ast.parse((ROOT / "geo" / "__init__.py").read_text(encoding="utf-8"))
+    checked = next(node for node in tree.body if isinstance(node, ast.If)
+                   and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING")
+    seen = {f"{node.module}.{alias.name}" for node in checked.body for alias in node.names}
+    assert seen == {f"{module}.{name}" for name, module in geo._MODULE_OF.items()}
+
+
+def test_importing_the_engine_loads_no_numerical_library():
+    heavy = ["geopandas", "osmnx", "matplotlib", "scipy", "highspy", "pandas", "shapely",
+             "flask"]
+    probe = f"import sys, geo; print(sorted(set({heavy!r}) & set(sys.modules)))"
+    loaded = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, check=True,
+                            capture_output=True, text=True).stdout.strip()
+    assert loaded == "[]"
+
+
+def test_the_public_name_check_sees_every_way_into_the_engine(tmp_path):
+    probe = tmp_path / "probe.py"
+    probe.write_text("import geo\nimport geo.store\nfrom geo import Atlas, store, _HOMES\n"
+                     "from geo.regions import Region\n", encoding="utf-8")
+    assert engine_imports_not_public(probe, ["Atlas"]) == [
+        "geo.store", "geo.store", "geo._HOMES", "geo.regions.Region"]
 
 
 def test_the_private_name_check_sees_both_ways_of_taking_one(tmp_path):

@@ -14,7 +14,7 @@ from flask_compress import Compress
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 
-from geo.settings import instance_dir
+from geo import instance_dir
 from web.i18n import init_babel
 from web.params import BadParameter, IdConverter, check_text_parameters
 from web.security import install_security_headers
@@ -61,12 +61,8 @@ def create_app(config: dict | None = None) -> Flask:
     Args:
         config: overrides, e.g. ``{"DATABASE_URL": "sqlite:///..."}``.
     """
-    from geo.accounts import AccountStore
-    from geo.atlas import ANALYSIS_CACHE_BYTES, DEMAND_CACHE_BYTES, Atlas
-    from geo.index import FIELD_CACHE_BYTES
-    from geo.database import Database, default_store_url
-    from geo.scenarios import ScenarioStore
-    from geo.store import StationStore
+    from geo import (ANALYSIS_CACHE_BYTES, DEMAND_CACHE_BYTES, FIELD_CACHE_BYTES, AccountStore,
+                     Atlas, Database, ScenarioStore, StationStore, default_store_url)
     from web.layers import LAYER_CACHE_BYTES
 
     app = Flask(__name__, instance_path=str(instance_dir()), static_folder=None)
@@ -121,7 +117,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.url_map.converters["id"] = IdConverter
     app.before_request(lambda: check_text_parameters(request))
 
-    from web import (api, auth, jobs, planner, planning, staff, static,  # noqa: F401
+    from web import (api, auth, jobs, planner, staff, static,  # noqa: F401
                      station_files, worker)
 
     init_babel(app)

@@ -28,7 +28,7 @@ from flask_babel import gettext as _
 from flask_login import (LoginManager, UserMixin, current_user, login_required, login_user,
                          logout_user)
 
-from geo.accounts import LOCKOUT, MAX_FAILED_ATTEMPTS, AccountStore, SignInRefused, User
+from geo import LOCKOUT, MAX_FAILED_ATTEMPTS, AccountStore, SignInRefused, User
 
 bp = Blueprint("auth", __name__)
 

@@ -17,13 +17,9 @@ from numbers import Real
 
 from werkzeug.datastructures import MultiDict
 
-from geo.atlas import Atlas
-from geo.coords import DATUMS, to_wgs84
-from geo.regions import RegionError
-from geo.rules import clean_text
-from geo.stations import (AMENITIES, MAX_CAPACITY, TEXT_FIELDS, Station, text_problem,
-                          validate_station)
-from geo.store import HistoryEntry, StationInvalid, VersionConflict
+from geo import (AMENITIES, DATUMS, MAX_CAPACITY, TEXT_FIELDS, Atlas, HistoryEntry, RegionError,
+                 Station, StationInvalid, VersionConflict, clean_text, text_problem, to_wgs84,
+                 validate_station)
 from web.params import whole_number
 
 #: The station fields staff may set, in the order forms and conflict pages show them.

@@ -12,9 +12,7 @@ from urllib.parse import urlencode
 from flask import Flask, request
 from flask_babel import Babel, get_locale
 
-from geo.groups import GROUPS
-from geo.modes import PROFILES
-from geo.stations import AMENITIES, KINDS, STATUSES
+from geo import AMENITIES, GROUPS, KINDS, PROFILES, STATUSES
 
 #: Languages offered, the first being the default.
 LANGUAGES = ("zh", "en")

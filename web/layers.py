@@ -15,8 +15,7 @@ import pandas as pd
 import shapely
 from flask import Response, current_app, request, url_for
 
-from geo.memory import LruCache
-from geo.tiles import MAX_ZOOM, MIN_ZOOM, TiledLayer, tile_problem
+from geo import MAX_ZOOM, MIN_ZOOM, LruCache, TiledLayer, tile_problem
 from web.params import BadParameter, whole_number
 
 T = TypeVar("T")

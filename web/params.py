@@ -12,7 +12,7 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import NotFound
 from werkzeug.routing import IntegerConverter
 
-from geo.stations import text_problem
+from geo import text_problem
 
 #: Largest record id (stations, scenarios) and version: PostgreSQL's ``integer``, the narrower
 #: of the two stores. A larger id in a path is no record (404).

@@ -12,18 +12,11 @@ import numpy as np
 from flask import Blueprint, Response, current_app, g, render_template, request, url_for
 from flask_babel import get_locale, gettext as _
 
-from geo.analysis import CoverageAnalysis
-from geo.atlas import Atlas
-from geo.candidates import CANDIDATE_CATEGORIES, NODE_CATEGORY
-from geo.charts import curve_chart
-from geo.groups import GROUPS, WorkerGroup
-from geo.recommend import PROBLEMS
-from geo.regions import Region
-from geo.stations import KINDS
-from geo.tiles import TiledLayer, properties_text
+from geo import (CANDIDATE_CATEGORIES, GROUPS, KINDS, NODE_CATEGORY, PROBLEMS, Atlas,
+                 CoverageAnalysis, Region, TiledLayer, WorkerGroup, curve_chart, properties_text)
 from web import params
 from web.params import BadParameter
-from web.api import coverage_analysis, coverage_cached, coverage_request
+from web.api.coverage import coverage_analysis, coverage_cached, coverage_request
 from web.jobs import rate_limited, rate_limited_unless, run_job
 from web.i18n import group_label, kind_label
 from web.layers import hexagon_layer, map_cache, send_figure, send_tile, tile_numbers, tile_url
@@ -73,7 +66,7 @@ def _figure_keys(region: Region, group: WorkerGroup, threshold: float) -> dict[s
 
 def _prepared() -> bool:
     """Whether everything the requested planner view shows is ready: its analysis (see
-    :func:`web.api.coverage_cached`), map layers and chart."""
+    :func:`web.api.coverage.coverage_cached`), map layers and chart."""
     if not coverage_cached(geometry=True):
         return False
     cache = map_cache()
@@ -227,7 +220,7 @@ def _tiled_layer(name: str, analysis: CoverageAnalysis) -> TiledLayer:
     if attribute == "cells":
         frame = hexagon_layer(analysis.cells)
         frame["covered_pct"] = frame["covered_share"] * 100
-        frame["colour"] = frame["covered_share"].map(_share_colour)
+        frame["colour"] = frame["covered_share"].map(share_colour)
     else:
         frame = getattr(analysis, attribute).to_crs(4326)
     values = frame[list(shown)].round(1).replace([np.inf, -np.inf], np.nan)
@@ -361,6 +354,6 @@ def _legend() -> list[tuple[str, str]]:
     return rows
 
 
-def _share_colour(share: float) -> str:
+def share_colour(share: float) -> str:
     """The colour class of a covered share."""
     return next(colour for high, colour in SHARE_CLASSES if share < high)

@@ -23,14 +23,8 @@ from flask_login import current_user
 from markupsafe import Markup, escape
 from werkzeug.datastructures import MultiDict
 
-from geo.atlas import Atlas
-from geo.coords import DATUMS
-from geo.groups import GROUPS
-from geo.regions import Region
-from geo.scenarios import Scenario, ScenarioInvalid, ScenarioStore
-from geo.stations import AMENITIES, KINDS, LEVELS, STATUSES, Station
-from geo.store import VersionConflict
-from geo.whatif import GROUP_KINDS
+from geo import (AMENITIES, DATUMS, GROUPS, GROUP_KINDS, KINDS, LEVELS, STATUSES, Atlas, Region,
+                 Scenario, ScenarioInvalid, ScenarioStore, Station, VersionConflict)
 from web.auth import accounts, requires
 from web.edits import (EDITABLE, Problem, Rejected, change_station, create_station, field_values,
                        same_value, values_at_version, values_from_form)

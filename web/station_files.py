@@ -20,14 +20,9 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from geo.atlas import Atlas
-from geo.coords import DATUMS
-from geo.records import IMPORT_PROBLEM_LIMIT, ImportPlan
-from geo.regions import Region, RegionError
-from geo.settings import open_private, private_folder
-from geo.sheets import IMPORT_SUFFIXES, RecordsError
-from geo.station_export import EXPORT_FORMATS, export_stations
-from geo.store import StationInvalid
+from geo import (DATUMS, EXPORT_FORMATS, IMPORT_PROBLEM_LIMIT, IMPORT_SUFFIXES, Atlas, ImportPlan,
+                 RecordsError, Region, RegionError, StationInvalid, export_stations, open_private,
+                 private_folder)
 from web.auth import requires
 from web.jobs import rate_limited, run_job
 from web.staff import bp, datum_labels

@@ -9,13 +9,8 @@ from datetime import datetime
 from flask import Blueprint, current_app, jsonify, render_template, request
 from flask_babel import gettext as _
 
-from geo.atlas import Atlas
-from geo.hours import CHINA_TZ, hours_status, hours_text, open_state
-from geo.navigation import navigation_links
-from geo.network import Network
-from geo.regions import Region, RegionError
-from geo.stations import AMENITIES, KINDS, STATUSES
-from geo.tiles import TiledLayer
+from geo import (AMENITIES, CHINA_TZ, KINDS, STATUSES, Atlas, Network, Region, RegionError,
+                 TiledLayer, hours_status, hours_text, navigation_links, open_state)
 from web.i18n import amenity_label, current_lang, kind_label, mode_label, status_label
 from web.layers import map_cache, send_tile, tile_numbers, tile_url
 

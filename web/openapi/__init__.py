@@ -12,7 +12,7 @@ operations on it.
 
 from __future__ import annotations
 
-from geo.settings import OSM_ATTRIBUTION
+from geo import OSM_ATTRIBUTION
 from web.openapi.pages import page_paths
 from web.openapi.parts import BAD_REQUEST
 from web.openapi.planning import planning_paths

@@ -10,7 +10,7 @@ session a page redirects to the sign-in form, and a form sent without its token 
 
 from __future__ import annotations
 
-from geo.tiles import MAX_ZOOM, MIN_ZOOM
+from geo import MAX_ZOOM, MIN_ZOOM
 from web.openapi.parts import html_response, id_parameter, json_response, parameter
 from web.openapi.planning import coverage_parameters
 

@@ -3,7 +3,7 @@ coverage and saved scenarios."""
 
 from __future__ import annotations
 
-from geo.groups import GROUPS
+from geo import GROUPS
 from web.openapi.parts import (BAD_REQUEST, HEAVY_REFUSALS, id_parameter, json_response,
                                parameter, region_parameter)
 

@@ -5,16 +5,9 @@ from __future__ import annotations
 
 from sqlalchemy import String
 
-from geo.candidates import CANDIDATE_CATEGORIES
-from geo.coords import DATUMS
-from geo.groups import GROUPS
-from geo.modes import MODES
-from geo.places import CATEGORIES
-from geo.recommend import PROBLEMS
-from geo.scenarios import (NAME_LIMIT, NOTE_LIMIT, REGION_LIMIT, REMOVED_LIMIT,
-                           SITE_CATEGORY_LIMIT, SITE_NAME_LIMIT)
-from geo.stations import AMENITIES, KINDS, LEVELS, MAX_CAPACITY, STATUSES
-from geo.store import METADATA
+from geo import (AMENITIES, CANDIDATE_CATEGORIES, CATEGORIES, DATUMS, GROUPS, KINDS, LEVELS,
+                 MAX_CAPACITY, METADATA, MODES, NAME_LIMIT, NOTE_LIMIT, PROBLEMS, REGION_LIMIT,
+                 REMOVED_LIMIT, SITE_CATEGORY_LIMIT, SITE_NAME_LIMIT, STATUSES)
 from web.openapi.parts import ID_SCHEMA, json_response, refused_job
 
 

@@ -3,9 +3,7 @@ open stations and place search, and this document."""
 
 from __future__ import annotations
 
-from geo.coords import DATUMS
-from geo.modes import MODES
-from geo.stations import AMENITIES, KINDS, STATUSES
+from geo import AMENITIES, DATUMS, KINDS, MODES, STATUSES
 from web.openapi.parts import (BAD_REQUEST, ETAG_HEADER, id_parameter, json_response,
                                list_parameter, parameter, region_parameter, station_links,
                                station_response, write_operation)

@@ -18,17 +18,14 @@ from flask import Response, current_app, jsonify, request
 from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 
-from geo.atlas import Atlas
-from geo.candidates import CANDIDATE_CATEGORIES, CandidateError, CandidateRules, parse_excluded_area
-from geo.export import geojson_text, recommendation_csv, recommendation_geojson
-from geo.recommend import PROBLEMS, RecommendError
-from geo.regions import Region
-from geo.rules import clean_text
-from geo.scenarios import (NOTE_LIMIT, REMOVED_LIMIT, SITE_CATEGORY_LIMIT, SITE_NAME_LIMIT,
-                           Scenario, ScenarioInvalid, ScenarioSite, ScenarioStore)
-from geo.whatif import WhatIfError
+from geo import (CANDIDATE_CATEGORIES, NOTE_LIMIT, PROBLEMS, REMOVED_LIMIT, SITE_CATEGORY_LIMIT,
+                 SITE_NAME_LIMIT, CandidateError, CandidateRules, RecommendError, Region,
+                 Scenario, ScenarioInvalid, ScenarioSite, ScenarioStore, WhatIfError, clean_text,
+                 geojson_text, parse_excluded_area, recommendation_csv, recommendation_geojson)
 from web import params
-from web.api import WriteRefused, bp, coverage_request, json_rows, signed_in, writer
+from web.api import bp, current_atlas
+from web.api.access import WriteRefused, signed_in, writer
+from web.api.coverage import coverage_request, json_rows
 from web.jobs import rate_limited, run_job
 from web.params import BadParameter
 from web.layers import display_tolerance, for_display
@@ -58,10 +55,6 @@ ANONYMOUS_ADDED = 10
 #: The minimum distance from existing stations candidates keep unless told otherwise (metres):
 #: a site that already hosts a station is no candidate.
 DEFAULT_MIN_DISTANCE_M = 50.0
-
-
-def _atlas() -> Atlas:
-    return current_app.extensions["atlas"]
 
 
 def _scenarios() -> ScenarioStore:
@@ -172,7 +165,7 @@ def recommend():
     rules = candidate_rules(body)
     candidates = body.get("candidates", "sites")
     _anonymous_candidates(candidates)
-    atlas = _atlas()
+    atlas = current_atlas()
     with _candidate_source(candidates) as source:
         try:
             found = run_job("recommend", lambda: atlas.recommend(
@@ -271,7 +264,7 @@ def whatif():
     body = params.json_body(request)
     region, group, threshold = planning_request(body)
     added, removed = _sites(body), _removed(body)
-    atlas = _atlas()
+    atlas = current_atlas()
 
     def answer() -> dict:
         analysis = atlas.whatif(region.id, group.id, list(added), list(removed), threshold)
@@ -348,7 +341,7 @@ def save_scenario():
         raise BadParameter("note", f"must be text of at most {NOTE_LIMIT} characters")
     added, removed = _sites(body), _removed(body)
     try:
-        _atlas().check_removed(region.id, removed)
+        current_atlas().check_removed(region.id, removed)
     except WhatIfError as error:
         raise BadParameter(error.field, str(error)) from None
     try:
