@@ -19,6 +19,7 @@ from geo.recommend import PROBLEMS
 from geo.scenarios import (NAME_LIMIT, NOTE_LIMIT, REGION_LIMIT, REMOVED_LIMIT,
                            SITE_CATEGORY_LIMIT, SITE_NAME_LIMIT)
 from geo.settings import OSM_ATTRIBUTION
+from geo.snapping import OFF_STREET_M, WALK_MS
 from geo.stations import AMENITIES, KINDS, LEVELS, MAX_CAPACITY, STATUSES
 from geo.store import METADATA
 from web.params import MAX_ID
@@ -177,9 +178,12 @@ def openapi_document(max_nearest: int, max_places: int) -> dict:
                     "responses": {
                         "200": _json_response(
                             "Each station as a Point feature (feature_type `station`, with "
-                            "rank, time_s, time_min, distance_m and navigation links) followed "
-                            "by its route as a LineString feature (feature_type `route`), in "
-                            "order of travel time",
+                            "rank, time_s, time_min, distance_m, snap_m and navigation links) "
+                            "followed by its route as a LineString feature (feature_type "
+                            "`route`), in order of travel time. The point and every station "
+                            "join the network at the nearest point of their nearest street; "
+                            "travel times count the partial streets, and a walk to or from a "
+                            f"street more than {OFF_STREET_M:g} m away",
                             {"$ref": "#/components/schemas/NearestAnswer"},
                         ),
                         "400": bad_request,
@@ -562,7 +566,7 @@ def _schemas() -> dict:
                                    "opening_hours, open_state now in Asia/Shanghai, demo, "
                                    "...); in nearest answers also "
                                    "feature_type, rank, time_s, time_min, distance_m and, on "
-                                   "stations, navigation.",
+                                   "stations, snap_m and navigation.",
                     "properties": {
                         "kind": {"type": "string", "enum": list(KINDS)},
                         "status": {"type": "string", "enum": list(STATUSES)},
@@ -570,6 +574,10 @@ def _schemas() -> dict:
                                       "items": {"type": "string", "enum": list(AMENITIES)}},
                         "open_state": {"type": "string", "enum": ["open", "closed", "unknown"]},
                         "feature_type": {"type": "string", "enum": ["station", "route"]},
+                        "snap_m": {"type": "number", "minimum": 0,
+                                   "description": "How far the station is from its street, "
+                                                  "metres (nearest answers); its route ends "
+                                                  "on the street."},
                         "navigation": {"$ref": "#/components/schemas/Navigation"},
                     },
                     "additionalProperties": True,
@@ -596,11 +604,29 @@ def _schemas() -> dict:
                         "mode": {"type": "string", "enum": list(MODES)},
                         "snap": {
                             "type": "object",
-                            "properties": {"distance_m": {
-                                "type": "number",
-                                "description": "How far the point is from the network node "
-                                               "it joined.",
-                            }},
+                            "description": "Where the point joins the network: the nearest "
+                                           "point of its nearest street, where its routes "
+                                           "start.",
+                            "properties": {
+                                "distance_m": {
+                                    "type": "number", "minimum": 0,
+                                    "description": "How far the point is from that street, "
+                                                   "metres.",
+                                },
+                                "walk_s": {
+                                    "type": "number", "minimum": 0,
+                                    "description": "Seconds of walking to the street counted "
+                                                   f"in every travel time: 0 within "
+                                                   f"{OFF_STREET_M:g} m of it, else distance_m "
+                                                   f"at {WALK_MS * 3.6:g} km/h.",
+                                },
+                                "lon": {"type": "number",
+                                        "description": "Longitude of the point on the street, "
+                                                       "WGS-84."},
+                                "lat": {"type": "number",
+                                        "description": "Latitude of the point on the street, "
+                                                       "WGS-84."},
+                            },
                         },
                         "query": {
                             "type": "object",
