@@ -219,7 +219,7 @@ class RegionIndex:
         self._modes = _modes
         self._arrays = _arrays or _StationArrays.of(self.stations, self._modes)
         self._open_cache: tuple[datetime, np.ndarray] | None = None
-        self._entries: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        self._entries: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = {}
 
     def with_stations(self, stations: list[Station]) -> "RegionIndex":
         """Return an index over the same networks with another station list."""
@@ -304,12 +304,20 @@ class RegionIndex:
                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """How the stations in ``mask`` are entered from their streets' ends: nodes, seconds and
         metres, each (S, 2) (see :func:`geo.snapping.street_ends`)."""
+        chosen = np.flatnonzero(mask)
+        return tuple(a.take(chosen, axis=0) for a in self._all_entries(mode)[:3])
+
+    def _all_entries(self, mode: str
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Every station's entries (:meth:`station_entries`) and a 64-bit digest of each
+        station's nodes and seconds, made once per index."""
         entries = self._entries.get(mode)
         if entries is None:
-            entries = street_ends(self.network(mode), self.stations_on_street(mode),
-                                  leaving=False)
+            nodes, seconds, metres = street_ends(self.network(mode),
+                                                 self.stations_on_street(mode), leaving=False)
+            entries = (nodes, seconds, metres, _digest(np.column_stack([nodes, seconds])))
             self._entries[mode] = entries
-        return tuple(a[mask] for a in entries)
+        return entries
 
     def _open_at(self, when: datetime) -> np.ndarray:
         """Which stations' opening hours say open at ``when`` (cached for the same minute)."""
@@ -353,13 +361,12 @@ class RegionIndex:
     def street_field(self, mode: str, mask: np.ndarray) -> ServiceField:
         """Return the service field of the stations in ``mask`` on a mode's network, each
         entered from its street's ends (see :func:`geo.field.entry_field`); cached as
-        :meth:`field` is, by the stations' entries."""
+        :meth:`field` is, by a digest of each station's entries."""
         self.network(mode)
         mode_index = self._modes[mode]
-        nodes, seconds, metres = self.station_entries(mode, mask)
-        key = ("street", mode, nodes.tobytes() + seconds.tobytes())
+        key = ("street", mode, self._all_entries(mode)[3][mask].tobytes())
         return mode_index.fields.get(
-            key, lambda: entry_field(mode_index.network, nodes, seconds, metres))
+            key, lambda: entry_field(mode_index.network, *self.station_entries(mode, mask)))
 
     def trees(self, mode: str, mask: np.ndarray) -> NodeTrees | None:
         """Return shortest-path trees rooted at the nodes the stations in ``mask`` are entered
@@ -391,6 +398,19 @@ class RegionIndex:
 def _open_mask(stations: list[Station], when: datetime) -> np.ndarray:
     """Which stations' opening hours say open at ``when``."""
     return np.array([open_state(s.opening_hours, when) == "open" for s in stations], dtype=bool)
+
+
+def _digest(rows: np.ndarray) -> np.ndarray:
+    """A 64-bit digest of each row of a float64 or int64 array (splitmix64 over its words), so
+    that a set of rows is told apart by a few bytes a row."""
+    words = np.ascontiguousarray(rows).view(np.uint64)
+    digest = np.full(len(words), 0x9E3779B97F4A7C15, dtype=np.uint64)
+    for column in words.T:
+        z = digest ^ column
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        digest = (z ^ (z >> np.uint64(31))) + np.uint64(0x9E3779B97F4A7C15)
+    return digest
 
 
 def _amenity_bits(amenities) -> int:

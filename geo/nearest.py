@@ -86,8 +86,9 @@ class _Query:
         sources: the nodes the worker's point leaves by (2,), -1 where closed; with their
             costs ``source_s`` and ``source_m``.
         chosen: positions in the index of the matching stations (S,).
-        on: their places on their streets.
-        entries, entry_s, entry_m: how they are entered from their streets' ends (S, 2).
+        on: every station's place on its street (the index's, not only the matching ones').
+        entries, entry_s, entry_m: how they are entered from their streets' ends (S, 2);
+            only read for ``k > 1``.
     """
 
     network: Network
@@ -97,9 +98,9 @@ class _Query:
     source_m: np.ndarray
     chosen: np.ndarray
     on: OnStreet
-    entries: np.ndarray
-    entry_s: np.ndarray
-    entry_m: np.ndarray
+    entries: np.ndarray | None
+    entry_s: np.ndarray | None
+    entry_m: np.ndarray | None
 
 
 def nearest_stations(
@@ -136,15 +137,16 @@ def nearest_stations(
     mask = index.matching(filters)
     chosen = np.flatnonzero(mask)
     sources, source_s, source_m = (a[0] for a in street_ends(network, snap.on, leaving=True))
-    entries, entry_s, entry_m = index.station_entries(mode, mask)
-    query = _Query(network, snap, sources, source_s, source_m, chosen,
-                   index.stations_on_street(mode).take(chosen), entries, entry_s, entry_m)
+    on = index.stations_on_street(mode)
+    entries, entry_s, entry_m = index.station_entries(mode, mask) if k > 1 else (None,) * 3
+    query = _Query(network, snap, sources, source_s, source_m, chosen, on, entries, entry_s,
+                   entry_m)
     field = index.street_field(mode, mask)
     through = [(source_s[i] + field.time_s[x], i) for i, x in enumerate(sources.tolist())
                if x >= 0]
     nearest_s, side = min(through, default=(math.inf, -1))
-    same = np.flatnonzero(query.on.edge == snap.on.edge[0])
-    same_s, same_m = along_street(network, snap.on, query.on.take(same))
+    same = np.flatnonzero(on.edge[chosen] == snap.on.edge[0])
+    same_s, same_m = along_street(network, snap.on, on.take(chosen[same]))
     if not np.isfinite(nearest_s) and not np.isfinite(same_s).any():
         return NearestAnswer(mode=mode, snap=snap, hits=[])
     if k == 1:
@@ -190,24 +192,23 @@ def _hit(index: RegionIndex, query: _Query, i: int, time_s: float, distance_m: f
     point to the path's first node, along it, and from its last node to the station."""
     network, snap, on = query.network, query.snap, query.on
     first, last = int(path[0]), int(path[-1])
+    i = int(query.chosen[i])
     worker_end = _end_place(network, int(snap.on.edge[0]), first)
     station_end = _end_place(network, int(on.edge[i]), last)
     route = [edge_piece(network, int(snap.on.edge[0]), _place(snap.on, 0), worker_end),
              network.path_shape(path),
              edge_piece(network, int(on.edge[i]), station_end, _place(on, i))]
-    return StationHit(station=index.stations[int(query.chosen[i])], time_s=time_s,
-                      distance_m=distance_m, route=_joined(route),
-                      station_snap_m=float(on.distance_m[i]))
+    return StationHit(station=index.stations[i], time_s=time_s, distance_m=distance_m,
+                      route=_joined(route), station_snap_m=float(on.distance_m[i]))
 
 
 def _along_hit(index: RegionIndex, query: _Query, i: int, time_s: float,
                distance_m: float) -> StationHit:
     """The hit of matching station ``i`` reached along the worker's own street."""
-    on = query.on
+    on, i = query.on, int(query.chosen[i])
     route = edge_piece(query.network, int(on.edge[i]), _place(query.snap.on, 0), _place(on, i))
-    return StationHit(station=index.stations[int(query.chosen[i])], time_s=time_s,
-                      distance_m=distance_m, route=_joined([route]),
-                      station_snap_m=float(on.distance_m[i]))
+    return StationHit(station=index.stations[i], time_s=time_s, distance_m=distance_m,
+                      route=_joined([route]), station_snap_m=float(on.distance_m[i]))
 
 
 def _place(on: OnStreet, i: int) -> float:
@@ -224,7 +225,7 @@ def _end_place(network: Network, edge: int, node: int) -> float:
 
 def _joined(pieces: list[np.ndarray]) -> np.ndarray:
     """Lines joined end to end, without repeating a point twice in a row."""
-    line = np.vstack(pieces)
+    line = np.concatenate(pieces)
     keep = np.ones(len(line), dtype=bool)
     keep[1:] = (line[1:] != line[:-1]).any(axis=1)
     return line[keep]
@@ -237,8 +238,8 @@ def _tree_reach(trees, query: _Query) -> tuple[np.ndarray, Callable[[int], np.nd
     rows = trees.row[np.maximum(entries, 0)]
     reach = np.full(entries.shape, np.inf)
     for node, cost in zip(query.sources.tolist(), query.source_s.tolist()):
-        if node >= 0:
-            np.minimum(reach, cost + trees.time_s[rows, node], out=reach)
+        if node >= 0:  # a column, then a 1-D take: far faster than time_s[rows, node]
+            np.minimum(reach, cost + trees.time_s[:, node].take(rows), out=reach)
     reach[entries < 0] = np.inf
 
     def path_to(entry: int) -> np.ndarray:

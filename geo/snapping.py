@@ -2,10 +2,11 @@
 
 A :class:`StreetIndex` holds each street once (see :func:`geo.streets.index_streets`), as the
 straight segments of its shape in the network's UTM zone, and a KD-tree over the middles of
-pieces of those segments at most :data:`PIECE_M` long. The nearest middle bounds how far the
-nearest street can be; every piece whose middle lies within that bound plus half a piece is a
-candidate, and the nearest point of each candidate segment is found exactly. So a snap is exact
-whatever the segments' lengths, and the tree costs a few bytes per metre of street.
+pieces of those segments at most :data:`PIECE_M` long. The segments of the pieces within a
+radius of the point are measured exactly; the nearest of them bounds how far the nearest street
+can be, and once the radius reaches that bound plus half a piece, no piece outside it can hold a
+nearer point. So a snap is exact whatever the segments' lengths, and the tree costs a few bytes
+per metre of street.
 
 A point on a street travels along it toward the street edge's head, and toward its tail too where
 the street runs both ways (the mode's network says which). A point farther than
@@ -14,6 +15,8 @@ the street runs both ways (the mode's network says which). A point farther than
 
 from __future__ import annotations
 
+import math
+from itertools import chain
 from typing import NamedTuple
 
 import numpy as np
@@ -25,6 +28,10 @@ from geo.streets import concat_ranges, index_streets
 
 #: Longest piece of a street segment in the KD-tree, metres.
 PIECE_M = 20.0
+
+#: Radius of the first search around a point, metres; doubled, or widened to the bound the
+#: nearest street found sets, until it holds every piece that could be nearer.
+FIRST_REACH_M = 50.0
 
 #: Farthest a point may lie from its street (metres) and still count as standing on it: about
 #: how far a phone's position, or a station's mapped position, strays from the street's line.
@@ -87,9 +94,8 @@ class StreetIndex:
         self._first = concat_ranges(start, start + counts)  # each segment's first vertex
         self._edge = np.repeat(streets, counts)
         xy = network.geom_xy
-        self._a = xy[self._first]
-        self._step = xy[self._first + 1] - self._a
-        length = np.hypot(*self._step.T)
+        step = xy[self._first + 1] - xy[self._first]
+        length = np.hypot(*step.T)
         seg_first = np.cumsum(counts) - counts
         run = np.cumsum(length) - length
         self._along = run - np.repeat(run[seg_first[counts > 0]], counts[counts > 0])
@@ -102,8 +108,8 @@ class StreetIndex:
         self._piece_segment = np.repeat(np.arange(len(length)), pieces)
         middle = (np.arange(pieces.sum()) - np.repeat(np.cumsum(pieces) - pieces, pieces) + 0.5) \
             / pieces[self._piece_segment]
-        self._tree = cKDTree(self._a[self._piece_segment]
-                             + middle[:, None] * self._step[self._piece_segment])
+        self._tree = cKDTree(xy[self._first][self._piece_segment]
+                             + middle[:, None] * step[self._piece_segment])
         self._reach = float((length / pieces).max(initial=0.0)) / 2 + 1e-6
 
     def snap(self, x: np.ndarray, y: np.ndarray) -> OnStreet:
@@ -111,32 +117,57 @@ class StreetIndex:
 
         Of segments equally near, the first in the index wins.
         """
-        points = np.column_stack([np.asarray(x, float), np.asarray(y, float)]).reshape(-1, 2)
-        nearest, _ = self._tree.query(points)
-        balls = self._tree.query_ball_point(points, nearest + self._reach)
-        sizes = np.array([len(b) for b in balls], dtype=np.int64)
-        owner = np.repeat(np.arange(len(points)), sizes)
-        segment = self._piece_segment[np.concatenate(balls).astype(np.int64)]
-        step = self._step[segment]
-        offset = points[owner] - self._a[segment]
-        squared = np.einsum("ij,ij->i", step, step)
-        share = np.clip(np.divide(np.einsum("ij,ij->i", offset, step), squared,
-                                  out=np.zeros(len(segment)), where=squared > 0), 0.0, 1.0)
-        distance = np.hypot(*(offset - share[:, None] * step).T)
+        px, py = np.asarray(x, float).ravel(), np.asarray(y, float).ravel()
+        points = np.column_stack([px, py])
+        radius = np.full(len(points), FIRST_REACH_M)
+        while True:  # until every ball holds all pieces within the nearest street's bound
+            found = self._nearest(px, py, self._tree.query_ball_point(points, radius))
+            bound = found[2] + self._reach
+            if (bound <= radius).all():
+                return self._on_street(px, py, *found)
+            radius = np.where(bound <= radius, radius,
+                              np.where(np.isfinite(bound), bound, 2 * radius))
+
+    def _nearest(self, px: np.ndarray, py: np.ndarray, balls: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The nearest segment to each point among those of the pieces in its ball: segment,
+        share of it, distance (inf for an empty ball), and the segment's start and squared
+        length."""
+        sizes = np.fromiter(map(len, balls), dtype=np.int64, count=len(balls))
+        owner = np.repeat(np.arange(len(px)), sizes)
+        segment = self._piece_segment.take(np.fromiter(chain.from_iterable(balls),
+                                                       dtype=np.int64, count=int(sizes.sum())))
+        xy = self.network.geom_xy.ravel()  # 1-D takes: far faster than rows of a 2-D array
+        start = 2 * self._first.take(segment)
+        ax, ay = xy.take(start), xy.take(start + 1)
+        dx, dy = xy.take(start + 2) - ax, xy.take(start + 3) - ay
+        ox, oy = px.take(owner) - ax, py.take(owner) - ay
+        squared = dx * dx + dy * dy
+        share = np.clip((ox * dx + oy * dy) / np.maximum(squared, 1e-300), 0.0, 1.0)
+        distance = np.hypot(ox - share * dx, oy - share * dy)
+        if len(segment) == 0:
+            return (np.zeros(len(px), dtype=np.int64), np.zeros(len(px)), np.full(len(px), np.inf),
+                    np.zeros(len(px), dtype=np.int64), np.zeros(len(px)))
         order = np.lexsort((segment, distance, owner))
-        best = order[np.r_[True, owner[order][1:] != owner[order][:-1]]]
-        segment, share, distance = segment[best], share[best], distance[best]
-        edge = self._edge[segment]
-        total = self._total[edge]
-        fraction = np.divide(self._along[segment] + share * np.sqrt(squared[best]), total,
-                             out=np.zeros(len(segment)), where=total > 0)
-        fraction = np.where(self._last[segment] & (share == 1.0), 1.0, np.minimum(fraction, 1.0))
-        lonlat = self.network.geom_lonlat
-        first = self._first[segment]
-        at = lonlat[first] + share[:, None] * (lonlat[first + 1] - lonlat[first])
-        return OnStreet(edge=edge.astype(np.int64), segment=self._segment[segment],
-                        share=share, fraction=fraction, distance_m=distance,
-                        lon=at[:, 0], lat=at[:, 1])
+        best = order[np.minimum(np.searchsorted(owner[order], np.arange(len(px))), len(order) - 1)]
+        return (segment[best], share[best], np.where(sizes > 0, distance[best], np.inf),
+                start[best], squared[best])
+
+    def _on_street(self, px: np.ndarray, py: np.ndarray, segment: np.ndarray,
+                   share: np.ndarray, distance: np.ndarray, start: np.ndarray,
+                   squared: np.ndarray) -> OnStreet:
+        """The points' places on the segments found nearest."""
+        edge = self._edge.take(segment)
+        total = self._total.take(edge)
+        along = self._along.take(segment) + share * np.sqrt(squared)
+        fraction = np.minimum(along / np.maximum(total, 1e-300), 1.0)
+        fraction[self._last.take(segment) & (share == 1.0)] = 1.0
+        lonlat = self.network.geom_lonlat.ravel()
+        lon, lat = lonlat.take(start), lonlat.take(start + 1)
+        lon = lon + share * (lonlat.take(start + 2) - lon)
+        lat = lat + share * (lonlat.take(start + 3) - lat)
+        return OnStreet(edge=edge.astype(np.int64), segment=self._segment.take(segment),
+                        share=share, fraction=fraction, distance_m=distance, lon=lon, lat=lat)
 
 
 def edge_piece(network: Network, edge: int, start: float, end: float) -> np.ndarray:
@@ -147,17 +178,16 @@ def edge_piece(network: Network, edge: int, start: float, end: float) -> np.ndar
     shape if ``end`` comes first, through every vertex strictly between them.
     """
     shape = network.edge_shape(edge)
-    segments = len(shape) - 1
-
-    def point(place: float) -> np.ndarray:
-        s = min(int(np.floor(place)), segments - 1)
-        return shape[s] + (place - s) * (shape[s + 1] - shape[s])
-
+    last = len(shape) - 2
+    ends = []
+    for place in (start, end):
+        s = min(int(place), last)
+        ends.append(shape[s] + (place - s) * (shape[s + 1] - shape[s]))
     low, high = min(start, end), max(start, end)
-    between = shape[int(np.floor(low)) + 1:int(np.ceil(high))]
+    between = shape[int(low) + 1:math.ceil(high)]
     if start > end:
         between = between[::-1]
-    return np.vstack([point(start), between, point(end)])
+    return np.concatenate([ends[0][None], between, ends[1][None]])
 
 
 def street_ends(network: Network, on: OnStreet, leaving: bool
