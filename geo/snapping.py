@@ -29,9 +29,11 @@ from geo.streets import concat_ranges, index_streets
 #: Longest piece of a street segment in the KD-tree, metres.
 PIECE_M = 20.0
 
-#: Radius of the first search around a point, metres; doubled, or widened to the bound the
-#: nearest street found sets, until it holds every piece that could be nearer.
-FIRST_REACH_M = 50.0
+#: Radius of the first search around a point, metres: enough for a point within
+#: ``FIRST_REACH_M - PIECE_M / 2`` of a street. Beyond, the search widens to the bound the
+#: nearest street found sets (doubles where it found none), until it holds every piece that
+#: could be nearer.
+FIRST_REACH_M = 25.0
 
 #: Farthest a point may lie from its street (metres) and still count as standing on it: about
 #: how far a phone's position, or a station's mapped position, strays from the street's line.
@@ -119,14 +121,18 @@ class StreetIndex:
         """
         px, py = np.asarray(x, float).ravel(), np.asarray(y, float).ravel()
         points = np.column_stack([px, py])
-        radius = np.full(len(points), FIRST_REACH_M)
+        found = self._nearest(px, py, self._tree.query_ball_point(points, FIRST_REACH_M))
+        radius = np.full(len(px), FIRST_REACH_M)
         while True:  # until every ball holds all pieces within the nearest street's bound
-            found = self._nearest(px, py, self._tree.query_ball_point(points, radius))
             bound = found[2] + self._reach
-            if (bound <= radius).all():
+            again = np.flatnonzero(bound > radius)
+            if len(again) == 0:
                 return self._on_street(px, py, *found)
-            radius = np.where(bound <= radius, radius,
-                              np.where(np.isfinite(bound), bound, 2 * radius))
+            radius[again] = np.where(np.isfinite(bound[again]), bound[again], 2 * radius[again])
+            wider = self._nearest(px[again], py[again],
+                                  self._tree.query_ball_point(points[again], radius[again]))
+            for kept, new in zip(found, wider):
+                kept[again] = new
 
     def _nearest(self, px: np.ndarray, py: np.ndarray, balls: np.ndarray
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -204,28 +210,23 @@ def street_ends(network: Network, on: OnStreet, leaving: bool
         (and cost inf) where the way is closed.
     """
     edge = on.edge
-    back = network.reverse_edge[edge]
+    back = network.reverse_edge.take(edge)
     two_way = back >= 0
-    back = np.maximum(back, 0)
-    fraction = on.fraction
-    ahead, behind = (1.0 - fraction, fraction) if leaving else (fraction, 1.0 - fraction)
-    at_end = fraction == (0.0 if leaving else 1.0)  # at the end the way against would start
-    along_s, along_m = ahead * network.time_s[edge], ahead * network.length_m[edge]
-    against_s = np.where(two_way, behind * network.time_s[back], 0.0)
-    against_m = np.where(two_way, behind * network.length_m[back], 0.0)
-    against_open = two_way | at_end
-    along_node = (network.edge_v if leaving else network.edge_u)[edge].astype(np.int64)
-    against_node = (network.edge_u if leaving else network.edge_v)[edge].astype(np.int64)
+    back = np.where(two_way, back, edge)
+    ahead = 1.0 - on.fraction if leaving else on.fraction
+    behind = 1.0 - ahead
+    open_ = two_way | (behind == 0.0)  # at the end the way against would start from
     walk_s = on.walk_s
     walk_m = np.where(walk_s > 0, on.distance_m, 0.0)
-    along = np.column_stack([along_node, along_s + walk_s, along_m + walk_m])
-    against = np.column_stack([np.where(against_open, against_node, -1),
-                               np.where(against_open, against_s + walk_s, np.inf),
-                               np.where(against_open, against_m + walk_m, np.inf)])
-    tail, head = (against, along) if leaving else (along, against)
-    return (np.column_stack([tail[:, 0], head[:, 0]]).astype(np.int64),
-            np.column_stack([tail[:, 1], head[:, 1]]),
-            np.column_stack([tail[:, 2], head[:, 2]]))
+    along, against = (1, 0) if leaving else (0, 1)
+    nodes = np.column_stack([network.edge_u.take(edge), network.edge_v.take(edge)]).astype(np.int64)
+    nodes[~open_, against] = -1
+    seconds, metres = np.empty(nodes.shape), np.empty(nodes.shape)
+    seconds[:, along] = ahead * network.time_s.take(edge) + walk_s
+    metres[:, along] = ahead * network.length_m.take(edge) + walk_m
+    seconds[:, against] = np.where(open_, behind * network.time_s.take(back) + walk_s, np.inf)
+    metres[:, against] = np.where(open_, behind * network.length_m.take(back) + walk_m, np.inf)
+    return nodes, seconds, metres
 
 
 def along_street(network: Network, start: OnStreet, end: OnStreet
