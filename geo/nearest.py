@@ -150,22 +150,19 @@ def nearest_stations(
     if not np.isfinite(nearest_s) and not np.isfinite(same_s).any():
         return NearestAnswer(mode=mode, snap=snap, hits=[])
     if k == 1:
-        at = int(sources[side]) if side >= 0 else -1
         if len(same) and same_s.min() <= nearest_s:
-            at = int(np.argmin(same_s))
-            return NearestAnswer(mode=mode, snap=snap, hits=[
-                _along_hit(index, query, int(same[at]), float(same_s[at]), float(same_m[at]))])
-        i = int(field.nearest[at])
-        path = field.route_nodes(at)
-        hit = _hit(index, query, i, float(nearest_s),
-                   float(source_m[side] + field.dist_m[at]), path)
+            j = int(np.argmin(same_s))
+            hit = _along_hit(index, query, int(same[j]), float(same_s[j]), float(same_m[j]))
+        else:
+            at = int(sources[side])
+            hit = _hit(index, query, int(field.nearest[at]), float(nearest_s),
+                       float(source_m[side] + field.dist_m[at]), field.route_nodes(at))
         return NearestAnswer(mode=mode, snap=snap, hits=[hit])
     trees = index.trees(mode, mask)
     if trees is not None:
         reach, path_to = _tree_reach(trees, query)
     else:
-        reach, path_to = (_search_near(query, k)
-                          or _search_until(query, k, nearest_s))
+        reach, path_to = _search_near(query, k) or _search_until(query, k, nearest_s)
     at_entry = reach + entry_s
     entry_side = np.argmin(at_entry, axis=1)
     times = at_entry[np.arange(len(chosen)), entry_side]
