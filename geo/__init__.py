@@ -42,6 +42,7 @@ _HOMES: dict[str, tuple[str, ...]] = {
     "coords": ("DATUMS", "to_wgs84"),
     "index": ("FIELD_CACHE_BYTES", "StationFilter"),
     "nearest": ("OutsideRegion",),
+    "snapping": ("OFF_STREET_M", "WALK_MS"),
     "navigation": ("navigation_links",),
     "hours": ("CHINA_TZ", "hours_status", "hours_text", "open_state"),
     "places": ("CATEGORIES",),
@@ -103,6 +104,7 @@ if TYPE_CHECKING:  # the same names, imported for type checkers
                                ScenarioSite, ScenarioStore)
     from geo.settings import OSM_ATTRIBUTION, instance_dir, open_private, private_folder
     from geo.sheets import IMPORT_SUFFIXES, RecordsError
+    from geo.snapping import OFF_STREET_M, WALK_MS
     from geo.station_export import EXPORT_FORMATS, export_stations
     from geo.stations import (AMENITIES, KINDS, LEVELS, MAX_CAPACITY, STATUSES, TEXT_FIELDS,
                               Station, text_problem, validate_station)

@@ -3,6 +3,11 @@
 One multi-source Dijkstra over the *reversed* network, from all the stations at once, gives each
 node the travel time to its nearest station and the next node on the way there. Reading the field
 is an array lookup, so a worker's query needs no search of its own.
+
+A station stands either on a node (:func:`service_field`, the planner's view) or part-way along a
+street, which it is entered from at one end or both (:func:`entry_field`, the worker's view): there
+each station is one more node of the reversed network, joined to its street's ends by the partial
+edges' costs.
 """
 
 from __future__ import annotations
@@ -24,7 +29,8 @@ class ServiceField:
     """Nearest-station answers for every node of one network.
 
     Attributes:
-        station_nodes: node of each station that took part, int64 (S,).
+        station_nodes: node of each station that took part, int64 (S,); for an
+            :func:`entry_field`, the nodes each is entered from (S, 2).
         time_s: travel time from each node to its nearest station, inf where none is reachable.
         dist_m: length of that fastest route in metres, inf where none is reachable.
         nearest: index into ``station_nodes`` of each node's nearest station, -1 where none.
@@ -93,6 +99,60 @@ def service_field(network: Network, station_nodes: np.ndarray) -> ServiceField:
         nearest=nearest,
         next_node=next_node.astype(np.int64),
     )
+
+
+def entry_field(network: Network, entry_node: np.ndarray, entry_s: np.ndarray,
+                entry_m: np.ndarray) -> ServiceField:
+    """Compute the service field of stations entered from nodes at a cost.
+
+    Args:
+        network: the mode's network.
+        entry_node: the nodes each station is entered from (S, 2), -1 where it has only one.
+        entry_s: the time from each of those nodes to the station, seconds (S, 2).
+        entry_m: the length from each of those nodes to the station, metres (S, 2).
+
+    Returns:
+        The field; ``time_s`` and ``dist_m`` count the last stretch into the station, and a
+        route's ``route_nodes`` ends at the node it enters the station from. Of stations entered
+        alike, the first is the one reported.
+    """
+    n = network.n_nodes
+    entry_node = np.asarray(entry_node, dtype=np.int64).reshape(-1, 2)
+    if len(entry_node) == 0:
+        return service_field(network, np.zeros(0, dtype=np.int64))
+    key = np.column_stack([entry_node, entry_s, entry_m]).reshape(len(entry_node), -1)
+    _, first = np.unique(key, axis=0, return_index=True)
+    first = np.sort(first)
+    node, cost, length = entry_node[first], np.asarray(entry_s)[first], np.asarray(entry_m)[first]
+    has = node >= 0
+    size = n + len(first)
+    reverse = network.reverse_matrix("time")
+    per_station = has.sum(axis=1)
+    indptr = np.concatenate([reverse.indptr, reverse.indptr[-1] + np.cumsum(per_station)])
+    graph = csr_matrix((np.concatenate([reverse.data, cost[has]]),
+                        np.concatenate([reverse.indices, node[has]]), indptr),
+                       shape=(size, size))  # built whole: its zero costs stay edges
+    time_s, next_node, source_node = dijkstra(graph, directed=True,
+                                              indices=n + np.arange(len(first)),
+                                              min_only=True, return_predecessors=True)
+    reached = source_node >= 0
+    nearest = np.where(reached, first[np.maximum(source_node, n) - n], -1)[:n]
+    lengths = np.zeros(size)
+    child = np.flatnonzero(next_node >= 0)
+    parent = next_node[child]
+    road = parent < n
+    lengths[child[road]] = network.length_m[network.edge_ids(child[road], parent[road])]
+    entered = child[~road]
+    side = (node[parent[~road] - n, 1] == entered).astype(np.int64)
+    lengths[entered] = length[parent[~road] - n, side]
+    by_parent = np.argsort(parent, kind="stable")
+    forest = csr_matrix((lengths[child[by_parent]], child[by_parent],
+                         np.concatenate([[0], np.cumsum(np.bincount(parent, minlength=size))])),
+                        shape=(size, size))
+    dist_m = dijkstra(forest, directed=True, indices=n + np.arange(len(first)), min_only=True)
+    next_node = np.where(next_node[:n] >= n, NO_NODE, next_node[:n]).astype(np.int64)
+    return ServiceField(station_nodes=entry_node, time_s=time_s[:n], dist_m=dist_m[:n],
+                        nearest=nearest, next_node=next_node)
 
 
 @dataclass(frozen=True)

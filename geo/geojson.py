@@ -63,9 +63,11 @@ def answer_geojson(answer: NearestAnswer, attribution: str, now: datetime | None
     """A nearest-station answer as a FeatureCollection.
 
     Each hit is a Point feature (``feature_type`` ``station``, with ``rank``, ``time_s``,
-    ``time_min``, ``distance_m`` and, given ``now``, ``open_state``) followed by its route as a
-    LineString feature (``feature_type`` ``route``, same ``rank``). The snap is reported as a
-    top-level member.
+    ``time_min``, ``distance_m``, ``snap_m`` (the station's distance from its street) and, given
+    ``now``, ``open_state``) followed by its route as a LineString feature (``feature_type``
+    ``route``, same ``rank``). The snap is reported as a top-level member: how far the point is
+    from its street (``distance_m``), the walk to it counted in every time (``walk_s``) and the
+    point on the street (``lon``, ``lat``).
     """
     features = []
     for rank, hit in enumerate(answer.hits, start=1):
@@ -76,6 +78,7 @@ def answer_geojson(answer: NearestAnswer, attribution: str, now: datetime | None
             "distance_m": round(hit.distance_m, 1),
         }
         features.append(station_feature(hit.station, feature_type="station", **timing,
+                                        snap_m=round(hit.station_snap_m, 1),
                                         **_open_state(hit.station, now)))
         features.append({
             "type": "Feature",
@@ -85,7 +88,9 @@ def answer_geojson(answer: NearestAnswer, attribution: str, now: datetime | None
     return {
         "type": "FeatureCollection",
         "mode": answer.mode,
-        "snap": {"distance_m": round(answer.snap.distance_m, 1)},
+        "snap": {"distance_m": round(answer.snap.distance_m, 1),
+                 "walk_s": round(answer.snap.walk_s, 1),
+                 "lon": round(answer.snap.lon, 7), "lat": round(answer.snap.lat, 7)},
         "attribution": attribution,
         "features": features,
     }

@@ -1,7 +1,10 @@
 """A region's networks and stations, indexed for queries.
 
 A :class:`RegionIndex` snaps every station to every mode's network, keeps a KD-tree of each
-network's nodes, and caches service fields and shortest-path trees. It is replaced, not mutated,
+network's nodes and an index of its streets, and caches service fields and shortest-path trees.
+Each station is snapped twice: to its nearest node, for the planner's coverage analyses, and onto
+the nearest point of its nearest street (:mod:`geo.snapping`), for the worker's nearest-station
+answers, as the worker's own position is. It is replaced, not mutated,
 when stations change, so readers in other threads always see one consistent state; the
 replacement (:meth:`RegionIndex.with_changes`) snaps only the stations that changed and builds
 its station arrays from the old ones with numpy.
@@ -23,11 +26,12 @@ from functools import cached_property
 import numpy as np
 from scipy.spatial import cKDTree
 
-from geo.field import NodeTrees, ServiceField, node_trees, service_field
+from geo.field import NodeTrees, ServiceField, entry_field, node_trees, service_field
 from geo.hours import open_state
 from geo.memory import LruCache
 from geo.network import Network
 from geo.rules import metres_outside
+from geo.snapping import OnStreet, StreetIndex, street_ends
 from geo.stations import AMENITIES, KINDS, Station
 
 #: Most bytes of service fields each region keeps, all modes together (a 1,000,000-node
@@ -60,33 +64,64 @@ class StationFilter:
 
 @dataclass(frozen=True)
 class Snap:
-    """Where a point joins a network: the nearest node and how far away it is."""
+    """Where a point joins a network: the nearest point on its nearest street.
 
-    node: int
-    distance_m: float
+    Attributes:
+        on: the snapped point, one entry (see :class:`geo.snapping.OnStreet`).
+        distance_m: how far the point is from the street, metres.
+        walk_s: the time to walk to the street (see :data:`geo.snapping.OFF_STREET_M`).
+        lon, lat: the point on the street, WGS-84.
+    """
+
+    on: OnStreet
+
+    @property
+    def distance_m(self) -> float:
+        """How far the point is from the street, metres."""
+        return float(self.on.distance_m[0])
+
+    @property
+    def walk_s(self) -> float:
+        """The time to walk to the street, seconds."""
+        return float(self.on.walk_s[0])
+
+    @property
+    def lon(self) -> float:
+        """Longitude of the point on the street."""
+        return float(self.on.lon[0])
+
+    @property
+    def lat(self) -> float:
+        """Latitude of the point on the street."""
+        return float(self.on.lat[0])
 
 
 class _ModeIndex:
-    """One mode's network, its node KD-tree and bounds, and the fields and trees computed on
-    it."""
+    """One mode's network, its node KD-tree, street index and bounds, and the fields and trees
+    computed on it."""
 
     def __init__(self, network: Network, fields: LruCache) -> None:
         self.network = network
         self.tree = cKDTree(network.node_xy)
+        self.streets = StreetIndex(network)
         self.fields = fields
         self.trees: NodeTrees | None = None
         self.lock = threading.Lock()
         self.bounds = (network.lon.min(), network.lat.min(), network.lon.max(),
                        network.lat.max())
 
-    def snapped(self, stations: list[Station]) -> tuple[np.ndarray, np.ndarray]:
-        """Each station's nearest node (int64) and its distance from it in metres."""
+    def snapped(self, stations: list[Station]) -> tuple[np.ndarray, np.ndarray, OnStreet]:
+        """Each station's nearest node (int64), its distance from it in metres, and its place
+        on its nearest street."""
         if not stations:
-            return np.zeros(0, dtype=np.int64), np.zeros(0)
+            empty = np.zeros(0)
+            return np.zeros(0, dtype=np.int64), empty, OnStreet(
+                np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), *[empty] * 5)
         xy = np.column_stack(
             self.network.to_utm([s.lon for s in stations], [s.lat for s in stations]))
         snap_m, nodes = self.tree.query(xy)
-        return np.asarray(nodes, dtype=np.int64), np.asarray(snap_m, dtype=np.float64)
+        return (np.asarray(nodes, dtype=np.int64), np.asarray(snap_m, dtype=np.float64),
+                self.streets.snap(xy[:, 0], xy[:, 1]))
 
 
 @dataclass(frozen=True)
@@ -101,6 +136,7 @@ class _StationArrays:
         amenities: amenity bits (int64).
         nodes: per mode, the node each station is snapped to (int64).
         snap_m: per mode, how far each station is from that node, metres.
+        on_street: per mode, each station's place on its nearest street.
     """
 
     records: np.ndarray
@@ -110,6 +146,7 @@ class _StationArrays:
     amenities: np.ndarray
     nodes: dict[str, np.ndarray]
     snap_m: dict[str, np.ndarray]
+    on_street: dict[str, OnStreet]
 
     @classmethod
     def of(cls, stations: list[Station], modes: dict[str, _ModeIndex]) -> "_StationArrays":
@@ -123,8 +160,9 @@ class _StationArrays:
             open=np.array([s.status == "open" for s in stations], dtype=bool),
             kinds=np.array([_KIND_CODE.get(s.kind, -1) for s in stations], dtype=np.int64),
             amenities=np.array([_amenity_bits(s.amenities) for s in stations], dtype=np.int64),
-            nodes={m: nodes for m, (nodes, _) in snapped.items()},
-            snap_m={m: snap_m for m, (_, snap_m) in snapped.items()},
+            nodes={m: nodes for m, (nodes, _, _) in snapped.items()},
+            snap_m={m: snap_m for m, (_, snap_m, _) in snapped.items()},
+            on_street={m: on for m, (_, _, on) in snapped.items()},
         )
 
     def take(self, order: np.ndarray) -> "_StationArrays":
@@ -134,6 +172,7 @@ class _StationArrays:
             kinds=self.kinds[order], amenities=self.amenities[order],
             nodes={m: a[order] for m, a in self.nodes.items()},
             snap_m={m: a[order] for m, a in self.snap_m.items()},
+            on_street={m: a.take(order) for m, a in self.on_street.items()},
         )
 
     def join(self, other: "_StationArrays") -> "_StationArrays":
@@ -146,6 +185,7 @@ class _StationArrays:
             amenities=np.concatenate([self.amenities, other.amenities]),
             nodes={m: np.concatenate([a, other.nodes[m]]) for m, a in self.nodes.items()},
             snap_m={m: np.concatenate([a, other.snap_m[m]]) for m, a in self.snap_m.items()},
+            on_street={m: a.join(other.on_street[m]) for m, a in self.on_street.items()},
         )
 
 
@@ -180,6 +220,7 @@ class RegionIndex:
         self._modes = _modes
         self._arrays = _arrays or _StationArrays.of(self.stations, self._modes)
         self._open_cache: tuple[datetime, np.ndarray] | None = None
+        self._entries: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = {}
 
     def with_stations(self, stations: list[Station]) -> "RegionIndex":
         """Return an index over the same networks with another station list."""
@@ -238,11 +279,11 @@ class RegionIndex:
         return self.networks[mode]
 
     def snap(self, mode: str, lon: float, lat: float) -> Snap:
-        """Snap a WGS-84 point to the nearest node of a mode's network."""
+        """Snap a WGS-84 point onto the nearest point of the nearest street of a mode's
+        network."""
         network = self.network(mode)
         x, y = network.to_utm([lon], [lat])
-        distance, node = self._modes[mode].tree.query([x[0], y[0]])
-        return Snap(node=int(node), distance_m=float(distance))
+        return Snap(self._modes[mode].streets.snap(x, y))
 
     def station_nodes(self, mode: str) -> np.ndarray:
         """Node of every station (in ``stations`` order) on a mode's network."""
@@ -253,6 +294,30 @@ class RegionIndex:
         """How far each station is from its node on a mode's network, metres."""
         self.network(mode)
         return self._arrays.snap_m[mode]
+
+    def stations_on_street(self, mode: str) -> OnStreet:
+        """Every station's place on its nearest street of a mode's network."""
+        self.network(mode)
+        return self._arrays.on_street[mode]
+
+    def station_entries(self, mode: str, mask: np.ndarray
+                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """How the stations in ``mask`` are entered from their streets' ends: nodes, seconds and
+        metres, each (S, 2) (see :func:`geo.snapping.street_ends`)."""
+        chosen = np.flatnonzero(mask)
+        return tuple(a.take(chosen, axis=0) for a in self._all_entries(mode)[:3])
+
+    def _all_entries(self, mode: str
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Every station's entries (:meth:`station_entries`) and a 64-bit digest of each
+        station's nodes and seconds, made once per index."""
+        entries = self._entries.get(mode)
+        if entries is None:
+            nodes, seconds, metres = street_ends(self.network(mode),
+                                                 self.stations_on_street(mode), leaving=False)
+            entries = (nodes, seconds, metres, _digest(np.column_stack([nodes, seconds])))
+            self._entries[mode] = entries
+        return entries
 
     def _open_at(self, when: datetime) -> np.ndarray:
         """Which stations' opening hours say open at ``when`` (cached for the same minute)."""
@@ -293,16 +358,27 @@ class RegionIndex:
         return mode_index.fields.get((mode, nodes.tobytes()),
                                      lambda: service_field(mode_index.network, nodes))
 
+    def street_field(self, mode: str, mask: np.ndarray) -> ServiceField:
+        """Return the service field of the stations in ``mask`` on a mode's network, each
+        entered from its street's ends (see :func:`geo.field.entry_field`); cached as
+        :meth:`field` is, by a digest of each station's entries."""
+        self.network(mode)
+        mode_index = self._modes[mode]
+        key = ("street", mode, self._all_entries(mode)[3][mask].tobytes())
+        return mode_index.fields.get(
+            key, lambda: entry_field(mode_index.network, *self.station_entries(mode, mask)))
+
     def trees(self, mode: str, mask: np.ndarray) -> NodeTrees | None:
-        """Return shortest-path trees rooted at the nodes of the stations in ``mask``, or None
-        when their nodes × the network's nodes exceed the index's tree budget.
+        """Return shortest-path trees rooted at the nodes the stations in ``mask`` are entered
+        from, or None when those nodes × the network's nodes exceed the index's tree budget.
 
         Trees are kept per mode and only the missing roots are searched, so a changed station
-        costs at most one search.
+        costs at most two searches.
         """
         self.network(mode)
         mode_index = self._modes[mode]
-        nodes = self._arrays.nodes[mode][mask]
+        nodes = self.station_entries(mode, mask)[0]
+        nodes = nodes[nodes >= 0]
         kept = mode_index.trees
         if kept is not None and np.all(kept.row[nodes] >= 0):
             return kept
@@ -322,6 +398,19 @@ class RegionIndex:
 def _open_mask(stations: list[Station], when: datetime) -> np.ndarray:
     """Which stations' opening hours say open at ``when``."""
     return np.array([open_state(s.opening_hours, when) == "open" for s in stations], dtype=bool)
+
+
+def _digest(rows: np.ndarray) -> np.ndarray:
+    """A 64-bit digest of each row of a float64 or int64 array (splitmix64 over its words), so
+    that a set of rows is told apart by a few bytes a row."""
+    words = np.ascontiguousarray(rows).view(np.uint64)
+    digest = np.full(len(words), 0x9E3779B97F4A7C15, dtype=np.uint64)
+    for column in words.T:
+        z = digest ^ column
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        digest = (z ^ (z >> np.uint64(31))) + np.uint64(0x9E3779B97F4A7C15)
+    return digest
 
 
 def _amenity_bits(amenities) -> int:

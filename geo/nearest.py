@@ -1,14 +1,21 @@
 """The worker's question: which open stations can I reach soonest, and how do I get there?
 
+The worker's position and every station are snapped onto the nearest point of their nearest
+street (:mod:`geo.snapping`): a route leaves the worker's street at one of its ends (both where it
+runs both ways) and enters the station's street at one of its ends, counting the partial edges;
+a worker and a station on the same street may also meet along it. The travel time is that of a
+plain Dijkstra over the network with both points added as nodes on their streets.
+
 The nearest matching station comes straight from the service field of the matching stations (an
-array read). For ``k > 1`` the answer is still exact: where the stations' nodes × the network's
-nodes fit the index's budget, the shortest-path tree of every node with a station is kept
-(computed once per node, shared by the stations on it) and the answer is again array reads;
-beyond it, a forward search from the worker's node that settles nodes in order of time and stops
-once the ``k``-th matching station is settled (where stations are dense, as with thousands in a
-city, it settles a few dozen nodes). Where they are sparse it hands over, after
-:data:`NEAR_SEARCH_NODES` nodes, to a compiled search bounded by a travel time that starts a
-little beyond the nearest station's and doubles until ``k`` matching stations lie inside it.
+array read at the worker's street's ends). For ``k > 1`` the answer is still exact: where the
+stations' street ends × the network's nodes fit the index's budget, the shortest-path tree of
+every such node is kept (computed once per node, shared by the stations entered from it) and the
+answer is again array reads; beyond it, a forward search from the worker's street's ends that
+settles nodes in order of time and stops once the ``k``-th matching station is settled (where
+stations are dense, as with thousands in a city, it settles a few dozen nodes). Where they are
+sparse it hands over, after :data:`NEAR_SEARCH_NODES` nodes, to a compiled search bounded by a
+travel time that starts a little beyond the nearest station's and doubles until ``k`` matching
+stations lie inside it.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ from __future__ import annotations
 import heapq
 import math
 from bisect import bisect_left, bisect_right
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -25,6 +33,7 @@ from scipy.sparse.csgraph import dijkstra
 from geo.field import NO_NODE
 from geo.index import RegionIndex, Snap, StationFilter
 from geo.network import Network
+from geo.snapping import OnStreet, along_street, edge_piece, street_ends
 from geo.stations import Station
 
 #: How far (seconds) beyond the nearest station the first bounded search for k > 1 reaches.
@@ -45,10 +54,12 @@ class StationHit:
 
     Attributes:
         station: the station.
-        time_s: travel time from the worker's network node to the station's node.
-        distance_m: length of that route in metres.
-        route: (k, 2) lon/lat line of the route along the streets' shapes.
-        station_snap_m: distance from the station to its network node.
+        time_s: travel time from the worker's point to the station's, with the walks to and
+            from the streets (see :data:`geo.snapping.OFF_STREET_M`).
+        distance_m: length of that way in metres, walks included.
+        route: (k, 2) lon/lat line of the route along the streets' shapes, from the worker's
+            point on its street to the station's point on its street.
+        station_snap_m: distance from the station to its street.
     """
 
     station: Station
@@ -68,6 +79,31 @@ class NearestAnswer:
     hits: list[StationHit]
 
 
+@dataclass(frozen=True)
+class _Query:
+    """What one query knows of the worker's point and the matching stations.
+
+    Attributes:
+        sources: the nodes the worker's point leaves by (2,), -1 where closed; with their
+            costs ``source_s`` and ``source_m``.
+        chosen: positions in the index of the matching stations (S,).
+        on: every station's place on its street (the index's, not only the matching ones').
+        entries, entry_s, entry_m: how they are entered from their streets' ends (S, 2);
+            only read for ``k > 1``.
+    """
+
+    network: Network
+    snap: Snap
+    sources: np.ndarray
+    source_s: np.ndarray
+    source_m: np.ndarray
+    chosen: np.ndarray
+    on: OnStreet
+    entries: np.ndarray | None
+    entry_s: np.ndarray | None
+    entry_m: np.ndarray | None
+
+
 def nearest_stations(
     index: RegionIndex,
     point: tuple[float, float],
@@ -85,7 +121,8 @@ def nearest_stations(
         filters: kinds, amenities and opening time the stations must meet.
 
     Returns:
-        The answer; its travel times equal those of a plain Dijkstra from the snapped node.
+        The answer; its travel times equal those of a plain Dijkstra from the worker's point on
+        its street to the stations' points on theirs.
 
     Raises:
         OutsideRegion: the point is outside the region.
@@ -99,48 +136,51 @@ def nearest_stations(
     network = index.network(mode)
     snap = index.snap(mode, point[0], point[1])
     mask = index.matching(filters)
-    chosen = np.nonzero(mask)[0]
-    field = index.field(mode, mask)
-    node = snap.node
-    if not np.isfinite(field.time_s[node]):
+    chosen = np.flatnonzero(mask)
+    sources, source_s, source_m = (a[0] for a in street_ends(network, snap.on, leaving=True))
+    on = index.stations_on_street(mode)
+    entries, entry_s, entry_m = index.station_entries(mode, mask) if k > 1 else (None,) * 3
+    query = _Query(network, snap, sources, source_s, source_m, chosen, on, entries, entry_s,
+                   entry_m)
+    field = index.street_field(mode, mask)
+    through = [(source_s[i] + field.time_s[x], i) for i, x in enumerate(sources.tolist())
+               if x >= 0]
+    nearest_s, side = min(through, default=(math.inf, -1))
+    same = np.flatnonzero(on.edge[chosen] == snap.on.edge[0])
+    same_s, same_m = along_street(network, snap.on, on.take(chosen[same]))
+    if not np.isfinite(nearest_s) and not np.isfinite(same_s).any():
         return NearestAnswer(mode=mode, snap=snap, hits=[])
-    snap_m = index.station_snap_m(mode)
     if k == 1:
-        station = int(chosen[field.nearest[node]])
-        hit = StationHit(
-            station=index.stations[station],
-            time_s=float(field.time_s[node]),
-            distance_m=float(field.dist_m[node]),
-            route=network.path_shape(field.route_nodes(node)),
-            station_snap_m=float(snap_m[station]),
-        )
+        if len(same) and same_s.min() <= nearest_s:
+            j = int(np.argmin(same_s))
+            hit = _along_hit(index, query, int(same[j]), float(same_s[j]), float(same_m[j]))
+        else:
+            at = int(sources[side])
+            hit = _hit(index, query, int(field.nearest[at]), float(nearest_s),
+                       float(source_m[side] + field.dist_m[at]), field.route_nodes(at))
         return NearestAnswer(mode=mode, snap=snap, hits=[hit])
-    nodes = index.station_nodes(mode)[chosen]
     trees = index.trees(mode, mask)
     if trees is not None:
-        times = trees.time_s[trees.row[nodes], node]
-        order = _first_k(times, chosen, k)
-        paths = [trees.route_nodes(int(nodes[i]), node) for i in order]
+        reach, path_to = _tree_reach(trees, query)
     else:
-        found = _search_near(network, node, nodes, k)
-        if found is None:
-            reached, predecessors = _search_until(network, node, nodes, k,
-                                                  float(field.time_s[node]))
-            times = reached[nodes]
-        else:
-            times, predecessors = found
-        order = _first_k(times, chosen, k)
-        paths = [_path_to(predecessors, node, int(nodes[i])) for i in order]
-    hits = [
-        StationHit(
-            station=index.stations[int(chosen[i])],
-            time_s=float(times[i]),
-            distance_m=_path_length(network, path),
-            route=network.path_shape(path),
-            station_snap_m=float(snap_m[chosen[i]]),
-        )
-        for i, path in zip(order, paths)
-    ]
+        reach, path_to = _search_near(query, k) or _search_until(query, k, nearest_s)
+    at_entry = reach + entry_s
+    entry_side = np.argmin(at_entry, axis=1)
+    times = at_entry[np.arange(len(chosen)), entry_side]
+    direct = np.zeros(len(chosen), dtype=bool)
+    closer = same[same_s < times[same]]
+    direct[closer] = True
+    times[closer] = same_s[same_s < times[same]]
+    hits = []
+    for i in _first_k(times, chosen, k).tolist():
+        if direct[i]:
+            at = np.flatnonzero(same == i)[0]
+            hits.append(_along_hit(index, query, i, float(same_s[at]), float(same_m[at])))
+            continue
+        path = path_to(int(entries[i, entry_side[i]]))
+        start = 0 if path[0] == sources[0] else 1
+        distance = source_m[start] + _path_length(network, path) + entry_m[i, entry_side[i]]
+        hits.append(_hit(index, query, i, float(times[i]), float(distance), path))
     return NearestAnswer(mode=mode, snap=snap, hits=hits)
 
 
@@ -178,6 +218,71 @@ def nearest_open_first(
     return NearestAnswer(mode=mode, snap=opened.snap, hits=(opened.hits + others)[:k])
 
 
+def _hit(index: RegionIndex, query: _Query, i: int, time_s: float, distance_m: float,
+         path: np.ndarray) -> StationHit:
+    """The hit of matching station ``i`` reached over the node ``path``: from the worker's
+    point to the path's first node, along it, and from its last node to the station."""
+    network, snap, on = query.network, query.snap, query.on
+    first, last = int(path[0]), int(path[-1])
+    i = int(query.chosen[i])
+    worker_end = _end_place(network, int(snap.on.edge[0]), first)
+    station_end = _end_place(network, int(on.edge[i]), last)
+    route = [edge_piece(network, int(snap.on.edge[0]), _place(snap.on, 0), worker_end),
+             network.path_shape(path),
+             edge_piece(network, int(on.edge[i]), station_end, _place(on, i))]
+    return StationHit(station=index.stations[i], time_s=time_s, distance_m=distance_m,
+                      route=_joined(route), station_snap_m=float(on.distance_m[i]))
+
+
+def _along_hit(index: RegionIndex, query: _Query, i: int, time_s: float,
+               distance_m: float) -> StationHit:
+    """The hit of matching station ``i`` reached along the worker's own street."""
+    on, i = query.on, int(query.chosen[i])
+    route = edge_piece(query.network, int(on.edge[i]), _place(query.snap.on, 0), _place(on, i))
+    return StationHit(station=index.stations[i], time_s=time_s, distance_m=distance_m,
+                      route=_joined([route]), station_snap_m=float(on.distance_m[i]))
+
+
+def _place(on: OnStreet, i: int) -> float:
+    """Where snapped point ``i`` lies on its edge's shape: segment number plus share."""
+    return float(on.segment[i] + on.share[i])
+
+
+def _end_place(network: Network, edge: int, node: int) -> float:
+    """The place of one of an edge's end nodes on its shape: 0 at the tail, else the head."""
+    if node == network.edge_u[edge]:
+        return 0.0
+    return float(network.geom_offsets[edge + 1] - network.geom_offsets[edge] - 1)
+
+
+def _joined(pieces: list[np.ndarray]) -> np.ndarray:
+    """Lines joined end to end, without repeating a point twice in a row."""
+    line = np.concatenate(pieces)
+    keep = np.ones(len(line), dtype=bool)
+    keep[1:] = (line[1:] != line[:-1]).any(axis=1)
+    return line[keep]
+
+
+def _tree_reach(trees, query: _Query) -> tuple[np.ndarray, Callable[[int], np.ndarray]]:
+    """Times from the worker's point to every station entry node (S, 2), read from trees
+    rooted at those nodes, and how to get the node path to one of them."""
+    entries = query.entries
+    rows = trees.row[np.maximum(entries, 0)]
+    reach = np.full(entries.shape, np.inf)
+    for node, cost in zip(query.sources.tolist(), query.source_s.tolist()):
+        if node >= 0:  # a column, then a 1-D take: far faster than time_s[rows, node]
+            np.minimum(reach, cost + trees.time_s[:, node].take(rows), out=reach)
+    reach[entries < 0] = np.inf
+
+    def path_to(entry: int) -> np.ndarray:
+        row = trees.row[entry]
+        start = min((cost + trees.time_s[row, node], node) for node, cost
+                    in zip(query.sources.tolist(), query.source_s.tolist()) if node >= 0)[1]
+        return trees.route_nodes(entry, start)
+
+    return reach, path_to
+
+
 def _first_k(times: np.ndarray, chosen: np.ndarray, k: int) -> np.ndarray:
     """Positions of the ``k`` smallest finite times, ties broken by station position."""
     if len(times) > k:
@@ -189,62 +294,96 @@ def _first_k(times: np.ndarray, chosen: np.ndarray, k: int) -> np.ndarray:
     return order[np.isfinite(times[order])][:k]
 
 
-def _search_near(network: Network, source: int, targets: np.ndarray, k: int
-                 ) -> tuple[np.ndarray, dict[int, int]] | None:
-    """Search forward from ``source``, settling nodes in order of time, until every target as
-    near as the ``k``-th nearest is settled; return each target's time (inf where not
-    settled) and the search's predecessors, or None once it has settled
-    :data:`NEAR_SEARCH_NODES` nodes (targets are sparse; a compiled search does better)."""
-    graph = network.matrix("time")
+def _search_near(query: _Query, k: int
+                 ) -> tuple[np.ndarray, Callable[[int], np.ndarray]] | None:
+    """Search forward from the worker's point, settling nodes in order of time, until every
+    station as near as the ``k``-th nearest is settled; return the times to the stations' entry
+    nodes (S, 2; inf where not settled) and how to get the node path to one, or None once it has
+    settled :data:`NEAR_SEARCH_NODES` nodes (stations are sparse; a compiled search does
+    better)."""
+    graph = query.network.matrix("time")
     indptr, heads, weights = graph.indptr, graph.indices, graph.data
-    at_targets = np.sort(targets).tolist()
-    best = {source: 0.0}
+    flat = query.entries.ravel()
+    order = np.argsort(flat, kind="stable")
+    at_entries, entry_at = flat[order].tolist(), order.tolist()
+    entry_s = query.entry_s.ravel().tolist()
+    best: dict[int, float] = {}
     predecessors: dict[int, int] = {}
-    heap = [(0.0, source)]
-    settled, reached, found, limit = 0, 0, [], math.inf
-    while heap and heap[0][0] <= limit:  # past the k-th target's time, only ties remain
+    heap = []
+    for node, cost in zip(query.sources.tolist(), query.source_s.tolist()):
+        if node >= 0 and cost < best.get(node, math.inf):
+            best[node] = cost
+            heap.append((cost, node))
+    heapq.heapify(heap)
+    station_s: dict[int, float] = {}
+    settled, found, limit = 0, [], math.inf
+    while heap and heap[0][0] <= limit:  # past the k-th station's time, only ties remain
         time_s, node = heapq.heappop(heap)
         if time_s > best[node]:
             continue
         settled += 1
         if settled > NEAR_SEARCH_NODES:
             return None
-        here = bisect_right(at_targets, node) - bisect_left(at_targets, node)
-        if here:
+        low, high = bisect_left(at_entries, node), bisect_right(at_entries, node)
+        if high > low:
             found.append((node, time_s))
-            reached += here
-            if reached >= k and limit == math.inf:
-                limit = time_s
+            for j in entry_at[low:high]:
+                station = j // 2
+                if time_s + entry_s[j] < station_s.get(station, math.inf):
+                    station_s[station] = time_s + entry_s[j]
+            if len(station_s) >= k:
+                limit = heapq.nsmallest(k, station_s.values())[-1]
         for j in range(indptr[node], indptr[node + 1]):
             head, reach = int(heads[j]), time_s + float(weights[j])
             if reach < best.get(head, math.inf):
                 best[head] = reach
                 predecessors[head] = node
                 heapq.heappush(heap, (reach, head))
-    times = np.full(len(targets), np.inf)
+    reach = np.full(flat.shape, np.inf)
     if found:
         lookup = dict(found)
-        where = np.isin(targets, list(lookup))
-        times[where] = [lookup[n] for n in targets[where].tolist()]
-    return times, predecessors
+        where = np.isin(flat, list(lookup))
+        reach[where] = [lookup[n] for n in flat[where].tolist()]
+
+    def path_to(entry: int) -> np.ndarray:
+        path = [entry]
+        while path[-1] in predecessors:
+            path.append(predecessors[path[-1]])
+        return np.array(path[::-1], dtype=np.int64)
+
+    return reach.reshape(query.entries.shape), path_to
 
 
-def _search_until(
-    network: Network, source: int, targets: np.ndarray, k: int, nearest_s: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """Search forward from ``source`` with a time bound, doubled until ``k`` targets are inside
-    it or the whole network is; return the times and predecessors of the last search."""
+def _search_until(query: _Query, k: int, nearest_s: float
+                  ) -> tuple[np.ndarray, Callable[[int], np.ndarray]]:
+    """Search forward from the worker's street's ends with a time bound, doubled until ``k``
+    stations are inside it or the whole network is; return the times to the stations' entry
+    nodes (S, 2) from the last search and how to get the node path to one."""
+    network = query.network
+    open_ = query.sources >= 0
+    sources, costs = query.sources[open_], query.source_s[open_]
+    entries = query.entries
     limit = max(1.5 * nearest_s, nearest_s + MIN_SEARCH_S)
     graph = network.matrix("time")
     while True:
         times, predecessors = dijkstra(
-            graph, directed=True, indices=source, limit=limit, return_predecessors=True
+            graph, directed=True, indices=sources, limit=limit, return_predecessors=True
         )
-        if np.count_nonzero(times[targets] <= limit) >= k or np.isfinite(times).all():
-            return times, predecessors
+        from_point = times + costs[:, None]
+        reach = from_point.min(axis=0)[np.maximum(entries, 0)]
+        reach[entries < 0] = np.inf
+        station_s = (reach + query.entry_s).min(axis=1)
+        if np.count_nonzero(station_s <= limit) >= k or np.isfinite(from_point.min(axis=0)).all():
+            break
         if limit > np.sum(network.time_s):
-            return times, predecessors
+            break
         limit *= 2.0
+
+    def path_to(entry: int) -> np.ndarray:
+        row = int(np.argmin(from_point[:, entry]))
+        return _path_to(predecessors[row], int(sources[row]), entry)
+
+    return reach, path_to
 
 
 def _path_to(predecessors: np.ndarray, source: int, target: int) -> np.ndarray:

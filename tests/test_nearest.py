@@ -9,6 +9,7 @@ from scipy.sparse.csgraph import dijkstra
 from geo.index import RegionIndex, StationFilter
 from geo.nearest import nearest_open_first, nearest_stations
 from geo.network import Network
+from geo.snapping import WALK_MS
 from geo.stations import Station
 from tests.test_field import grid_network
 
@@ -123,12 +124,18 @@ def test_a_status_change_takes_effect_in_the_next_query(grid):
         "south-east"]
 
 
-def test_a_point_off_the_network_snaps_to_the_nearest_node_and_says_how_far(grid):
+def test_a_point_off_the_streets_walks_to_the_nearest_street_and_says_how_far(grid):
     net, index = grid
     lon, lat = node_point(net, 5)
     answer = nearest_stations(index, (lon, lat - 0.0009), "walk")  # about 100 m south of 5
-    assert answer.snap.node == 5
+    assert (answer.snap.lon, answer.snap.lat) == pytest.approx((lon, lat))
     assert answer.snap.distance_m == pytest.approx(100, abs=2)
+    walk_s = answer.snap.distance_m / WALK_MS
+    assert answer.snap.walk_s == pytest.approx(walk_s)
+    hit = answer.hits[0]
+    assert names(answer) == ["west"]
+    assert hit.time_s == pytest.approx(walk_s + 60)
+    assert hit.distance_m == pytest.approx(answer.snap.distance_m + 100)
 
 
 def test_from_a_disconnected_piece_no_station_is_reachable(grid):

@@ -8,7 +8,7 @@ import pytest
 
 from geo.atlas import Atlas
 from geo.database import Database
-from geo.field import service_field
+from geo.field import entry_field, service_field
 from geo.index import RegionIndex, StationFilter
 from geo.nearest import nearest_stations
 from geo.stamp import ChangeStamp, Stamped
@@ -79,6 +79,8 @@ def assert_same_index(kept: RegionIndex, fresh: RegionIndex, points: np.ndarray)
     for mode in MODES:
         np.testing.assert_array_equal(kept.station_nodes(mode), fresh.station_nodes(mode))
         np.testing.assert_array_equal(kept.station_snap_m(mode), fresh.station_snap_m(mode))
+        for ours, theirs in zip(kept.stations_on_street(mode), fresh.stations_on_street(mode)):
+            np.testing.assert_array_equal(ours, theirs)
     for filters in FILTERS:
         mask = kept.matching(filters)
         np.testing.assert_array_equal(mask, fresh.matching(filters))
@@ -87,6 +89,10 @@ def assert_same_index(kept: RegionIndex, fresh: RegionIndex, points: np.ndarray)
             scratch = service_field(fresh.network(mode), fresh.station_nodes(mode)[mask])
             for name in ("station_nodes", "time_s", "dist_m", "nearest", "next_node"):
                 np.testing.assert_array_equal(getattr(field, name), getattr(scratch, name))
+            street = kept.street_field(mode, mask)
+            scratch = entry_field(fresh.network(mode), *fresh.station_entries(mode, mask))
+            for name in ("station_nodes", "time_s", "dist_m", "nearest", "next_node"):
+                np.testing.assert_array_equal(getattr(street, name), getattr(scratch, name))
         for lon, lat in points:
             for k in (1, 3):
                 ours = nearest_stations(kept, (lon, lat), "walk", k=k, filters=filters)
@@ -221,7 +227,7 @@ def test_an_edit_in_one_server_process_shows_in_the_next_query_of_another(tmp_pa
     assert asked == []
     editor.extensions["atlas"].store.add(
         Station(name="across the street", region="nanjing", kind="love_station", lon=lon,
-                lat=lat))
+                lat=lat, opening_hours="24/7"))
     assert nearest_name() == "across the street"
     assert len(asked) == 1
 

@@ -72,13 +72,15 @@ def behind_proxy(wsgi_app: Callable, proxy: str) -> Callable:
 
 
 def warm(app: Flask) -> None:
-    """Load every region's index and its open stations' service fields, then close the app's
-    database connections: what the worker processes inherit from the master."""
+    """Load every region's index and its open stations' service fields (the planner's and the
+    worker's), then close the app's database connections: what the worker processes inherit
+    from the master."""
     atlas = app.extensions["atlas"]
     for region in atlas.regions():
         index = atlas.index(region.id)
         for mode in index.modes:
             index.field(mode, index.matching())
+            index.street_field(mode, index.matching())
     app.extensions["database"].close()
 
 

@@ -68,8 +68,9 @@ def nearest(region_id: str, lat: float, lon: float, mode: str, datum: str, k: in
     if as_json:
         click.echo(json.dumps(answer_geojson(answer, target.attribution), ensure_ascii=False))
         return
-    click.echo(f"{target.name} · {mode} · joined the network {answer.snap.distance_m:.0f} m "
-               "from the point")
+    walk = f", {answer.snap.walk_s / 60:.1f} min on foot" if answer.snap.walk_s else ""
+    click.echo(f"{target.name} · {mode} · joined the nearest street {answer.snap.distance_m:.0f} m "
+               f"from the point{walk}")
     if not answer.hits:
         click.echo("no matching open station is reachable")
     for rank, hit in enumerate(answer.hits, start=1):

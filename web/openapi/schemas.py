@@ -6,8 +6,9 @@ from __future__ import annotations
 from sqlalchemy import String
 
 from geo import (AMENITIES, CANDIDATE_CATEGORIES, CATEGORIES, DATUMS, GROUPS, KINDS, LEVELS,
-                 MAX_CAPACITY, METADATA, MODES, NAME_LIMIT, NOTE_LIMIT, PROBLEMS, REGION_LIMIT,
-                 REMOVED_LIMIT, SITE_CATEGORY_LIMIT, SITE_NAME_LIMIT, STATUSES)
+                 MAX_CAPACITY, METADATA, MODES, NAME_LIMIT, NOTE_LIMIT, OFF_STREET_M, PROBLEMS,
+                 REGION_LIMIT, REMOVED_LIMIT, SITE_CATEGORY_LIMIT, SITE_NAME_LIMIT, STATUSES,
+                 WALK_MS)
 from web.openapi.parts import ID_SCHEMA, json_response, refused_job
 
 
@@ -199,7 +200,7 @@ def schemas() -> dict:
                                    "opening_hours, open_state now in Asia/Shanghai, demo, "
                                    "...); in nearest answers also "
                                    "feature_type, rank, time_s, time_min, distance_m and, on "
-                                   "stations, navigation.",
+                                   "stations, snap_m and navigation.",
                     "properties": {
                         "kind": {"type": "string", "enum": list(KINDS)},
                         "status": {"type": "string", "enum": list(STATUSES)},
@@ -214,6 +215,10 @@ def schemas() -> dict:
                                       "description": "what the hours mean now, e.g. open until "
                                                      "17:00, opens 08:30 tomorrow"},
                         "feature_type": {"type": "string", "enum": ["station", "route"]},
+                        "snap_m": {"type": "number", "minimum": 0,
+                                   "description": "How far the station is from its street, "
+                                                  "metres (nearest answers); its route ends "
+                                                  "on the street."},
                         "navigation": {"$ref": "#/components/schemas/Navigation"},
                     },
                     "additionalProperties": True,
@@ -240,11 +245,29 @@ def schemas() -> dict:
                         "mode": {"type": "string", "enum": list(MODES)},
                         "snap": {
                             "type": "object",
-                            "properties": {"distance_m": {
-                                "type": "number",
-                                "description": "How far the point is from the network node "
-                                               "it joined.",
-                            }},
+                            "description": "Where the point joins the network: the nearest "
+                                           "point of its nearest street, where its routes "
+                                           "start.",
+                            "properties": {
+                                "distance_m": {
+                                    "type": "number", "minimum": 0,
+                                    "description": "How far the point is from that street, "
+                                                   "metres.",
+                                },
+                                "walk_s": {
+                                    "type": "number", "minimum": 0,
+                                    "description": "Seconds of walking to the street counted "
+                                                   f"in every travel time: 0 within "
+                                                   f"{OFF_STREET_M:g} m of it, else distance_m "
+                                                   f"at {WALK_MS * 3.6:g} km/h.",
+                                },
+                                "lon": {"type": "number",
+                                        "description": "Longitude of the point on the street, "
+                                                       "WGS-84."},
+                                "lat": {"type": "number",
+                                        "description": "Latitude of the point on the street, "
+                                                       "WGS-84."},
+                            },
                         },
                         "query": {
                             "type": "object",

@@ -3,7 +3,7 @@ open stations and place search, and this document."""
 
 from __future__ import annotations
 
-from geo import AMENITIES, DATUMS, KINDS, MODES, STATUSES
+from geo import AMENITIES, DATUMS, KINDS, MODES, OFF_STREET_M, STATUSES
 from web.openapi.parts import (BAD_REQUEST, ETAG_HEADER, id_parameter, json_response,
                                list_parameter, parameter, region_parameter, station_links,
                                station_response, write_operation)
@@ -135,9 +135,12 @@ def station_paths(max_nearest: int, max_places: int) -> dict:
                 "responses": {
                     "200": json_response(
                         "Each station as a Point feature (feature_type `station`, with "
-                        "rank, time_s, time_min, distance_m and navigation links) followed "
-                        "by its route as a LineString feature (feature_type `route`), in "
-                        "order of travel time",
+                        "rank, time_s, time_min, distance_m, snap_m and navigation links) "
+                        "followed by its route as a LineString feature (feature_type "
+                        "`route`), in order of travel time. The point and every station "
+                        "join the network at the nearest point of their nearest street; "
+                        "travel times count the partial streets, and a walk to or from a "
+                        f"street more than {OFF_STREET_M:g} m away",
                         {"$ref": "#/components/schemas/NearestAnswer"},
                     ),
                     "400": BAD_REQUEST,
