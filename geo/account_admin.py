@@ -166,13 +166,12 @@ class AccountAdministration:
             Account name -> number of tokens, for accounts that have any.
         """
         with self._database.session() as session:
-            rows = session.execute(
+            return {name: count for name, count in session.execute(
                 select(UserRow.username, func.count(TokenRow.id))
                 .join(TokenRow, TokenRow.user_id == UserRow.id)
                 .where(TokenRow.revoked_at.is_(None), TokenRow.expires_at > self._clock())
                 .group_by(UserRow.username)
-            )
-            return dict(rows.tuples().all())
+            )}
 
     def events(self, username: str | None = None, limit: int = 50) -> list[AccountEvent]:
         """The recorded changes of accounts, newest first.

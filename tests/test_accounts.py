@@ -575,7 +575,8 @@ def test_user_token_lasts_the_days_asked_and_user_list_shows_tokens_and_locks(cl
     assert "locked until" in li and "5 wrong passwords" in li
     (wang,) = [line for line in listed if line.startswith("wang ")]
     assert "locked" not in wang
-    (token_line,) = [line for line in listed if "token" in line]
+    assert "1 usable token," in wang and "0 usable tokens" in li
+    (token_line,) = [line for line in listed if line.lstrip().startswith("token ")]
     expires = (datetime.now(UTC) + timedelta(days=7)).astimezone(SHANGHAI)
     assert f"expires {expires:%Y-%m-%d}" in token_line and "last used 20" in token_line
 
@@ -589,4 +590,4 @@ def test_user_token_refuses_more_than_ten_years_naming_days_and_user_list_shows_
         assert "Traceback" not in refused.output
     assert run("user", "token", "wang", "--days", "3650").exit_code == 0
     listed = run("user", "list")
-    assert listed.exit_code == 0 and listed.output.count("token") == 1
+    assert listed.exit_code == 0 and listed.output.count("    token ") == 1

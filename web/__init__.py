@@ -120,7 +120,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.url_map.converters["id"] = IdConverter
     app.before_request(lambda: check_text_parameters(request))
 
-    from web import api, auth, jobs, planner, planning, staff, static, worker  # noqa: F401
+    from web import admin, api, auth, jobs, planner, planning, staff, static, worker  # noqa: F401
 
     init_babel(app)
     auth.init_auth(app)
@@ -134,6 +134,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(planner.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(staff.bp)
+    app.register_blueprint(admin.bp)
     jobs.init_jobs(app, client=api.client_key, signed_in=api.signed_in)
 
     @app.errorhandler(BadParameter)

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 import geopandas as gpd
 import numpy as np
 from flask import Blueprint, Response, current_app, g, jsonify, request, send_file, url_for
+from flask_babel import gettext
 from flask_login import current_user
 
 from geo.analysis import CoverageAnalysis
@@ -339,7 +340,8 @@ def _token_user():
     """The account of the request's ``Authorization: Bearer <token>``; None without one.
 
     Raises:
-        WriteRefused: 401 for a malformed, unknown or revoked token.
+        WriteRefused: 401 for a malformed, unknown, revoked or expired token, or one whose
+            account is locked or deactivated (said in the request's language).
     """
     header = request.headers.get("Authorization", "")
     if not header:
@@ -350,7 +352,9 @@ def _token_user():
                            "use 'Authorization: Bearer <token>' with an API token")
     user = accounts().user_for_token(token.strip())
     if user is None:
-        raise WriteRefused(401, "parameter", "Authorization", "unknown or revoked token")
+        raise WriteRefused(401, "parameter", "Authorization",
+                           gettext("unknown, revoked or expired token, or its account is locked "
+                                   "or deactivated"))
     return user
 
 

@@ -226,11 +226,13 @@ def openapi_document(max_nearest: int, max_places: int) -> dict:
                     {"$ref": "#/components/schemas/Error"},
                 ),
                 "Unauthorized": _json_response(
-                    "No API token, or an unknown or revoked one",
+                    "No API token, or an unknown, revoked or expired one, or one whose account "
+                    "is locked or deactivated (the message is in the request's language)",
                     {"$ref": "#/components/schemas/Error"},
                 ),
                 "Forbidden": _json_response(
-                    "The token's account is a viewer; writing needs the staff role",
+                    "The token's account is a viewer (writing needs the staff role), or the "
+                    "signed-in session's account must change its password first",
                     {"$ref": "#/components/schemas/Error"},
                 ),
                 "NotFound": _json_response(

@@ -2,8 +2,8 @@
 
 A searchable, sortable table of a region's stations; a form to add or edit one with a map to
 place it; status changes, soft delete with undo, the history of every change, bulk import and
-export, the planners' saved what-if scenarios (which staff turn into planned stations), and
-(for admins) the list of accounts. Every page needs an account; every change needs
+export, and the planners' saved what-if scenarios (which staff turn into planned stations); the
+accounts page is :mod:`web.admin`. Every page needs an account; every change needs
 the ``staff`` role. Every change is based on the version the page showed: if someone saved in
 between, a conflict page shows both versions and nothing is overwritten.
 """
@@ -16,7 +16,7 @@ import re
 import secrets
 import shutil
 import time
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
 from urllib.parse import urlencode
@@ -123,12 +123,6 @@ def action_labels() -> dict[str, str]:
     return {"create": _("added"), "import": _("imported"), "demo": _("demo data generated"),
             "update": _("edited"), "status": _("status changed"), "delete": _("deleted"),
             "restore": _("restored")}
-
-
-def role_labels() -> dict[str, str]:
-    """Each account role's name in the current language."""
-    return {"viewer": _("viewer (reads records)"), "staff": _("staff (changes records)"),
-            "admin": _("admin (also manages accounts)")}
 
 
 def status_actions() -> dict[str, str]:
@@ -640,13 +634,3 @@ def delete_scenario(scenario_id: int):
         abort(404)
     flash(_("Scenario %(name)s deleted.", name=name))
     return _back_to_scenarios()
-
-
-# --- accounts ---------------------------------------------------------------------------------
-
-@bp.get("/users")
-@requires("admin")
-def users():
-    """The accounts, their roles and locks (accounts are made with ``yizhan user add``)."""
-    return render_template("staff/users.html", users=accounts().list_users(),
-                           roles=role_labels(), now=datetime.now(UTC))
