@@ -3,9 +3,9 @@ reactivate; and the record of every change, who made it and when.
 
 :class:`AccountAdministration` is the part of :class:`geo.accounts.AccountStore` that changes
 accounts. Each change is one transaction that also writes an ``account_events`` row. The last
-active admin can neither be demoted nor deactivated, so someone can always manage accounts; the
-admin rows are locked while this is checked, so two admins demoting each other at once cannot
-both succeed.
+active admin can neither be demoted nor deactivated, so someone can always manage accounts: a
+change that would leave no active admin is rolled back, and such changes wait for one another,
+so two admins demoting each other at once cannot both succeed.
 
 A reset password is a temporary one: the account must choose a new one before anything else
 (``must_change_password``), and whoever reset it knows it. A deactivated account cannot sign
@@ -230,20 +230,21 @@ class AccountAdministration:
             AccountError: no account has that name, or it is the last active admin and
                 ``keeps_admin`` is False.
         """
+        active_admins = select(UserRow.id).where(UserRow.role == "admin",
+                                                 UserRow.active.is_(True))
         with self._database.transaction() as session:
             user_id = user_id_of(session, username)
-            if not keeps_admin:
-                admins = session.scalars(
-                    select(UserRow.id).where(UserRow.role == "admin", UserRow.active.is_(True))
-                    .with_for_update()
-                ).all()
-                if admins == [user_id]:
-                    raise AccountError("username", f"{username!r} is the last active admin; "
-                                                   "make another account admin first")
+            # Locking the admin rows makes simultaneous demotions on PostgreSQL wait in turn;
+            # on SQLite the UPDATE below takes the database's write lock, which does the same.
+            was_admin = not keeps_admin and user_id in session.scalars(
+                active_admins.with_for_update()).all()
             if end_sessions:
                 values["session_version"] = UserRow.session_version + 1
             row = session.scalar(update(UserRow).where(UserRow.id == user_id).values(**values)
                                  .returning(UserRow))
+            if was_admin and session.scalar(active_admins.limit(1)) is None:
+                raise AccountError("username", f"{username!r} is the last active admin; "
+                                               "make another account admin first")
             if revoke_tokens:
                 self._revoke_tokens(session, user_id)
             session.add(AccountEventRow(at=self._clock(), actor=actor, username=username,

@@ -1,9 +1,10 @@
 """Staff accounts: who may change station records, and the API tokens they write with.
 
 Accounts live in the app's database (:class:`geo.database.Database`, tables made by the same
-Alembic migrations as the stations'), so SQLite and PostgreSQL both have them. Passwords are stored only as salted
-scrypt hashes (:func:`werkzeug.security.generate_password_hash`), API tokens only as SHA-256
-digests: a stolen database yields neither.
+Alembic migrations as the stations', see :mod:`geo.account_tables`), so SQLite and PostgreSQL
+both have them. Passwords are stored only as salted scrypt hashes
+(:func:`werkzeug.security.generate_password_hash`), API tokens only as SHA-256 digests: a
+stolen database yields neither.
 
 Roles rank ``viewer`` < ``staff`` < ``admin``: a viewer may read the staff pages, staff may also
 change stations, an admin may also manage accounts. After :data:`MAX_FAILED_ATTEMPTS` wrong
@@ -29,7 +30,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import case, func, literal, or_, select, update
-from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from geo.account_admin import AccountAdministration

@@ -40,7 +40,7 @@ bp = Blueprint("auth", __name__)
 SIGNED_IN_AT = "signed_in_at"
 
 #: Endpoints an account that must change its password may still reach.
-_OPEN_TO_NEW_PASSWORDS = frozenset({"auth.change_password", "auth.sign_out"})
+_OPEN_TO_NEW_PASSWORDS = frozenset({"auth.change_password", "auth.sign_in", "auth.sign_out"})
 
 
 class SignedIn(UserMixin):
@@ -194,7 +194,8 @@ def _start_session(user: User) -> None:
 @bp.before_app_request
 def password_first():
     """Send an account that must change its password to :func:`change_password` first (an API
-    request gets HTTP 403 JSON naming ``Authorization``); signing out and assets stay open."""
+    request gets HTTP 403 JSON naming ``Authorization``); signing in or out and assets stay
+    open."""
     if request.blueprint == "assets" or request.endpoint in _OPEN_TO_NEW_PASSWORDS:
         return None
     if not (current_user.is_authenticated and current_user.user.must_change_password):
