@@ -28,8 +28,12 @@ from geo.account_tables import (AccountError, AccountEventRow, TokenRow, User, U
                                 check_password, check_role, to_user, user_id_of)
 from geo.database import Database
 
-#: Random bytes in a temporary password (sent as URL-safe base64: 16 characters).
-TEMPORARY_PASSWORD_BYTES: int = 12
+#: Characters of a temporary password: lower-case letters and digits without look-alikes
+#: (no 0/o, 1/l/i), so it can be read out over the phone.
+TEMPORARY_PASSWORD_ALPHABET: str = "abcdefghjkmnpqrstuvwxyz23456789"
+
+#: Characters in a temporary password (about 79 random bits).
+TEMPORARY_PASSWORD_LENGTH: int = 16
 
 #: What an account event records: a new role, a lock lifted, a password reset by an admin, a
 #: password set, an account deactivated or reactivated.
@@ -118,7 +122,8 @@ class AccountAdministration:
         Raises:
             AccountError: no account has that name, or the password given is too short.
         """
-        password = password or secrets.token_urlsafe(TEMPORARY_PASSWORD_BYTES)
+        password = password or "".join(secrets.choice(TEMPORARY_PASSWORD_ALPHABET)
+                                       for _ in range(TEMPORARY_PASSWORD_LENGTH))
         check_password(password)
         user = self._change(
             username, actor, "reset", revoke_tokens=True,
