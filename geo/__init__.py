@@ -23,8 +23,9 @@ _HOMES: dict[str, tuple[str, ...]] = {
     "atlas": ("ANALYSIS_CACHE_BYTES", "Atlas", "DEMAND_CACHE_BYTES"),
     "database": ("Database", "default_store_url"),
     "store": ("HistoryEntry", "METADATA", "StationInvalid", "StationStore", "VersionConflict"),
-    "accounts": ("LOCKOUT", "MAX_FAILED_ATTEMPTS", "MAX_TOKEN_DAYS", "ROLES", "TOKEN_DAYS",
-                 "AccountError", "AccountStore", "SignInRefused", "User"),
+    "accounts": ("LOCKOUT", "MAX_FAILED_ATTEMPTS", "MAX_TOKEN_DAYS", "TOKEN_DAYS",
+                 "AccountStore", "SignInRefused"),
+    "account_tables": ("MIN_PASSWORD_LENGTH", "ROLES", "AccountError", "User"),
     "scenarios": ("NAME_LIMIT", "NOTE_LIMIT", "REGION_LIMIT", "REMOVED_LIMIT",
                   "SITE_CATEGORY_LIMIT", "SITE_NAME_LIMIT", "Scenario", "ScenarioInvalid",
                   "ScenarioSite", "ScenarioStore"),
@@ -70,8 +71,9 @@ _MODULE_OF: dict[str, str] = {name: f"geo.{module}"
 __all__ = sorted(_MODULE_OF)
 
 if TYPE_CHECKING:  # the same names, imported for type checkers
-    from geo.accounts import (LOCKOUT, MAX_FAILED_ATTEMPTS, MAX_TOKEN_DAYS, ROLES, TOKEN_DAYS,
-                              AccountError, AccountStore, SignInRefused, User)
+    from geo.account_tables import MIN_PASSWORD_LENGTH, ROLES, AccountError, User
+    from geo.accounts import (LOCKOUT, MAX_FAILED_ATTEMPTS, MAX_TOKEN_DAYS, TOKEN_DAYS,
+                              AccountStore, SignInRefused)
     from geo.analysis import CoverageAnalysis
     from geo.atlas import ANALYSIS_CACHE_BYTES, DEMAND_CACHE_BYTES, Atlas
     from geo.candidates import (CANDIDATE_CATEGORIES, NODE_CATEGORY, CandidateError, CandidateRules,

@@ -1,9 +1,10 @@
 """Staff accounts: who may change station records, and the API tokens they write with.
 
 Accounts live in the app's database (:class:`geo.database.Database`, tables made by the same
-Alembic migrations as the stations'), so SQLite and PostgreSQL both have them. Passwords are stored only as salted
-scrypt hashes (:func:`werkzeug.security.generate_password_hash`), API tokens only as SHA-256
-digests: a stolen database yields neither.
+Alembic migrations as the stations', see :mod:`geo.account_tables`), so SQLite and PostgreSQL
+both have them. Passwords are stored only as salted scrypt hashes
+(:func:`werkzeug.security.generate_password_hash`), API tokens only as SHA-256 digests: a
+stolen database yields neither.
 
 Roles rank ``viewer`` < ``staff`` < ``admin``: a viewer may read the staff pages, staff may also
 change stations, an admin may also manage accounts. After :data:`MAX_FAILED_ATTEMPTS` wrong
@@ -11,9 +12,10 @@ passwords in a row an account is locked for :data:`LOCKOUT`; while it is locked 
 password is refused. Attempts are counted by single UPDATE statements, so simultaneous guesses
 are all counted on both databases.
 
-Each account has a session version that signed-in sessions carry: signing out, a new password or
-a new role moves it on, which ends every session of the account. A new password also revokes the
-account's API tokens; a token's rights are always its account's current role. API tokens expire
+Each account has a session version that signed-in sessions carry: signing out, a new password,
+a new role or deactivation moves it on, which ends every session of the account. A new password
+also revokes the account's API tokens; a token's rights are always its account's current role,
+and a token of a locked or deactivated account is refused. API tokens expire
 (:data:`TOKEN_DAYS` days by default) and note when they were last used, at most once per
 :data:`TOKEN_USE_RESOLUTION` so that reading with a token does not write to the database.
 """
@@ -27,24 +29,23 @@ import secrets
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import (ForeignKey, Integer, String, case, func, literal, or_, select,
-                        update)
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy import case, func, literal, or_, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from geo.database import Base, Database, UTCDateTime
+from geo.account_admin import AccountAdministration
+from geo.account_tables import (MIN_PASSWORD_LENGTH, ROLES, AccountError, TokenRow, User, UserRow,
+                                check_password, check_role, to_user, user_id_of)
+from geo.database import Database, UTCDateTime
 
-#: Roles, least to most trusted.
-ROLES: tuple[str, ...] = ("viewer", "staff", "admin")
+#: Names other modules import from here, though they are defined next to the tables.
+__all__ = ["MIN_PASSWORD_LENGTH", "ROLES", "AccountError", "AccountStore", "SignInRefused",
+           "Token", "User"]
 
 #: Wrong passwords in a row that lock an account.
 MAX_FAILED_ATTEMPTS: int = 5
 
 #: How long a locked account stays locked.
 LOCKOUT: timedelta = timedelta(minutes=15)
-
-#: Shortest password accepted.
-MIN_PASSWORD_LENGTH: int = 8
 
 #: A user name: 1 to 80 letters (any script), digits, ``.``, ``_``, ``@`` or ``-``.
 USERNAME_PATTERN = re.compile(r"[\w.@-]{1,80}")
@@ -67,77 +68,12 @@ MAX_TOKEN_DAYS: int = 3650
 TOKEN_USE_RESOLUTION: timedelta = timedelta(minutes=1)
 
 
-class AccountError(ValueError):
-    """An account could not be made or changed as asked.
-
-    Attributes:
-        field: the input at fault (``username``, ``password``, ``role`` or ``days``).
-        message: what is wrong with it.
-    """
-
-    def __init__(self, field: str, message: str) -> None:
-        """Make the error.
-
-        Args:
-            field: the input at fault.
-            message: what is wrong with it.
-        """
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
-
-
 class SignInRefused(Exception):
     """A sign-in was refused: unknown user, wrong password, or a locked account.
 
     The reason is deliberately not given: whoever tries must not learn whether a user name
     exists.
     """
-
-
-@dataclasses.dataclass(frozen=True)
-class User:
-    """An account, without its password hash.
-
-    Attributes:
-        id: the account's id.
-        username: the unique name it signs in with.
-        role: one of :data:`ROLES`.
-        failed_attempts: wrong passwords since the last sign-in or the end of the last lock.
-        locked_until: when a lock ends (UTC), or None if it was never locked.
-        created_at: when the account was made (UTC).
-        session_version: the version signed-in sessions must carry; moved on to end them all.
-    """
-
-    id: int
-    username: str
-    role: str
-    failed_attempts: int
-    locked_until: datetime | None
-    created_at: datetime
-    session_version: int
-
-    def has_role(self, role: str) -> bool:
-        """Tell whether the account has a role or a more trusted one.
-
-        Args:
-            role: one of :data:`ROLES`.
-
-        Returns:
-            True if this account's role ranks at least as high.
-        """
-        return ROLES.index(self.role) >= ROLES.index(role)
-
-    def is_locked(self, now: datetime) -> bool:
-        """Tell whether the account is locked at a time.
-
-        Args:
-            now: an aware datetime.
-
-        Returns:
-            True while a lock lasts.
-        """
-        return self.locked_until is not None and now < self.locked_until
 
 
 @dataclasses.dataclass(frozen=True)
@@ -169,42 +105,14 @@ class Token:
         return now >= self.expires_at
 
 
-class _UserRow(Base):
-    """One account."""
-
-    __tablename__ = "users"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    username: Mapped[str] = mapped_column(String(80), unique=True, index=True)
-    password_hash: Mapped[str] = mapped_column(String(255))
-    role: Mapped[str] = mapped_column(String(20))
-    failed_attempts: Mapped[int] = mapped_column(Integer)
-    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    session_version: Mapped[int] = mapped_column(Integer)
-
-
-class _TokenRow(Base):
-    """One API token, kept as its SHA-256 digest only."""
-
-    __tablename__ = "api_tokens"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True, index=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-
-
 def _utc_now() -> datetime:
     """Return the current time, aware, in UTC."""
     return datetime.now(UTC)
 
 
-class AccountStore:
-    """Accounts and API tokens in the app's database."""
+class AccountStore(AccountAdministration):
+    """Accounts and API tokens in the app's database; what admins do to accounts is in
+    :class:`geo.account_admin.AccountAdministration`."""
 
     def __init__(self, database: Database, clock: Callable[[], datetime] = _utc_now,
                  password_method: str = PASSWORD_METHOD) -> None:
@@ -243,20 +151,21 @@ class AccountStore:
         """
         if not USERNAME_PATTERN.fullmatch(username):
             raise AccountError("username", "use 1 to 80 letters, digits, '.', '_', '@' or '-'")
-        _check_password(password)
-        _check_role(role)
+        check_password(password)
+        check_role(role)
         with self._database.transaction() as session:
-            if session.scalar(select(_UserRow.id).where(_UserRow.username == username)):
+            if session.scalar(select(UserRow.id).where(UserRow.username == username)):
                 raise AccountError("username", f"{username!r} is taken")
-            row = _UserRow(
+            row = UserRow(
                 username=username, role=role,
                 password_hash=generate_password_hash(password, self._password_method),
                 failed_attempts=0, locked_until=None, created_at=self._clock(),
-                session_version=0,
+                session_version=0, active=True, must_change_password=False,
+                last_sign_in_at=None,
             )
             session.add(row)
             session.flush()
-            return _to_user(row)
+            return to_user(row)
 
     def get_user(self, user_id: int) -> User | None:
         """Read an account by id.
@@ -268,8 +177,8 @@ class AccountStore:
             The account, or None if there is none with that id.
         """
         with self._database.session() as session:
-            row = session.get(_UserRow, user_id)
-            return _to_user(row) if row is not None else None
+            row = session.get(UserRow, user_id)
+            return to_user(row) if row is not None else None
 
     def list_users(self) -> list[User]:
         """List every account.
@@ -278,8 +187,8 @@ class AccountStore:
             The accounts in order of user name.
         """
         with self._database.session() as session:
-            return [_to_user(row) for row in session.scalars(
-                select(_UserRow).order_by(_UserRow.username)
+            return [to_user(row) for row in session.scalars(
+                select(UserRow).order_by(UserRow.username)
             )]
 
     def authenticate(self, username: str, password: str) -> User:
@@ -289,12 +198,14 @@ class AccountStore:
         is checked), the account locked, or the password wrong or right, and every refusal
         sends the same statements, a SELECT and an UPDATE that PostgreSQL commits as a write
         (for an unknown name, the first account rewritten unchanged, which SQLite skips). So on
-        PostgreSQL how long a refusal takes tells nothing. A wrong password increments the account's ``failed_attempts``;
+        PostgreSQL how long a refusal takes tells nothing. A wrong password increments the
+        account's ``failed_attempts``;
         the :data:`MAX_FAILED_ATTEMPTS`-th in a row locks it for :data:`LOCKOUT`. Wrong
         passwords while it is locked are counted but do not extend the lock; the first one
         after the lock ends starts the count again. A right password, when not locked, resets
         the count. Each count is one UPDATE of the row, so simultaneous attempts are all
-        counted and the check of the slow hash holds no lock.
+        counted and the check of the slow hash holds no lock. A deactivated account is refused
+        even its right password. A sign-in notes its time in ``last_sign_in_at``.
 
         Args:
             username: the name given.
@@ -304,51 +215,53 @@ class AccountStore:
             The account.
 
         Raises:
-            SignInRefused: unknown name, wrong password, or a locked account.
+            SignInRefused: unknown name, wrong password, or a locked or deactivated account.
         """
         with self._database.session() as session:
-            row = session.scalar(select(_UserRow).where(_UserRow.username == username))
+            row = session.scalar(select(UserRow).where(UserRow.username == username))
         right = check_password_hash(row.password_hash if row else self._decoy_hash, password)
         now = self._clock()
-        locked = _UserRow.locked_until > now
+        locked = UserRow.locked_until > now
         with self._database.transaction() as session:
             if right and row is not None:
                 signed_in = session.scalar(
-                    update(_UserRow)
-                    .where(_UserRow.id == row.id,
-                           or_(_UserRow.locked_until.is_(None), ~locked))
-                    .values(failed_attempts=0, locked_until=None)
-                    .returning(_UserRow)
+                    update(UserRow)
+                    .where(UserRow.id == row.id, UserRow.active.is_(True),
+                           or_(UserRow.locked_until.is_(None), ~locked))
+                    .values(failed_attempts=0, locked_until=None, last_sign_in_at=now)
+                    .returning(UserRow)
                 )
                 if signed_in is not None:
-                    return _to_user(signed_in)
+                    return to_user(signed_in)
             elif row is None:
                 # An unknown name rewrites the first account unchanged: like a known name's
                 # attempt, a write for PostgreSQL to commit (SQLite skips it).
-                session.execute(update(_UserRow)
-                                .where(_UserRow.id == select(func.min(_UserRow.id))
+                session.execute(update(UserRow)
+                                .where(UserRow.id == select(func.min(UserRow.id))
                                        .scalar_subquery())
-                                .values(failed_attempts=_UserRow.failed_attempts))
+                                .values(failed_attempts=UserRow.failed_attempts))
             else:
-                count = case((_UserRow.locked_until <= now, 1),
-                             else_=_UserRow.failed_attempts + 1)
-                session.execute(update(_UserRow).where(_UserRow.id == row.id).values(
+                count = case((UserRow.locked_until <= now, 1),
+                             else_=UserRow.failed_attempts + 1)
+                session.execute(update(UserRow).where(UserRow.id == row.id).values(
                     failed_attempts=count,
                     locked_until=case(
-                        (locked, _UserRow.locked_until),
+                        (locked, UserRow.locked_until),
                         (count >= MAX_FAILED_ATTEMPTS, literal(now + LOCKOUT, UTCDateTime)),
                         else_=None,
                     ),
                 ))
         raise SignInRefused()
 
-    def set_password(self, username: str, password: str) -> User:
+    def set_password(self, username: str, password: str, actor: str = "system") -> User:
         """Give an account a new password, ending its sessions, revoking its API tokens and
-        lifting any lock: whoever learnt the old password keeps no way in.
+        lifting any lock: whoever learnt the old password keeps no way in. A password that had
+        to be changed (:meth:`reset_password`) no longer has to be.
 
         Args:
             username: the account's name.
             password: at least :data:`MIN_PASSWORD_LENGTH` characters.
+            actor: who sets it, as the account's record notes.
 
         Returns:
             The account as changed.
@@ -356,31 +269,12 @@ class AccountStore:
         Raises:
             AccountError: no account has that name, or the password is too short.
         """
-        _check_password(password)
+        check_password(password)
         return self._change(
-            username, revoke_tokens=True,
+            username, actor, "password", revoke_tokens=True,
             password_hash=generate_password_hash(password, self._password_method),
-            failed_attempts=0, locked_until=None,
+            failed_attempts=0, locked_until=None, must_change_password=False,
         )
-
-    def set_role(self, username: str, role: str) -> User:
-        """Give an account a new role, ending its sessions.
-
-        Its API tokens keep working with the new role: a token names its account, whose role
-        is read afresh on every use.
-
-        Args:
-            username: the account's name.
-            role: one of :data:`ROLES`.
-
-        Returns:
-            The account as changed.
-
-        Raises:
-            AccountError: no account has that name, or the role is unknown.
-        """
-        _check_role(role)
-        return self._change(username, role=role)
 
     def end_sessions(self, user_id: int) -> None:
         """End every signed-in session of an account (its session version moves on).
@@ -389,8 +283,8 @@ class AccountStore:
             user_id: the account's id; an unknown id changes nothing.
         """
         with self._database.transaction() as session:
-            session.execute(update(_UserRow).where(_UserRow.id == user_id)
-                            .values(session_version=_UserRow.session_version + 1))
+            session.execute(update(UserRow).where(UserRow.id == user_id)
+                            .values(session_version=UserRow.session_version + 1))
 
     def issue_token(self, username: str, days: int = TOKEN_DAYS) -> str:
         """Make a new API token for an account.
@@ -410,8 +304,8 @@ class AccountStore:
         token = secrets.token_urlsafe(TOKEN_BYTES)
         now = self._clock()
         with self._database.transaction() as session:
-            session.add(_TokenRow(
-                user_id=_user_id(session, username), token_hash=_digest(token), created_at=now,
+            session.add(TokenRow(
+                user_id=user_id_of(session, username), token_hash=_digest(token), created_at=now,
                 expires_at=now + timedelta(days=days), last_used_at=None, revoked_at=None,
             ))
         return token
@@ -430,10 +324,10 @@ class AccountStore:
         """
         with self._database.session() as session:
             rows = session.scalars(
-                select(_TokenRow)
-                .where(_TokenRow.user_id == _user_id(session, username),
-                       _TokenRow.revoked_at.is_(None))
-                .order_by(_TokenRow.id)
+                select(TokenRow)
+                .where(TokenRow.user_id == user_id_of(session, username),
+                       TokenRow.revoked_at.is_(None))
+                .order_by(TokenRow.id)
             )
             return [Token(id=row.id, created_at=row.created_at, expires_at=row.expires_at,
                           last_used_at=row.last_used_at) for row in rows]
@@ -448,24 +342,26 @@ class AccountStore:
             token: the token as sent by a client.
 
         Returns:
-            The account, or None if the token is unknown, revoked or expired.
+            The account, or None if the token is unknown, revoked or expired, or its account
+            locked or deactivated.
         """
         now = self._clock()
         with self._database.session() as session:
             found = session.execute(
-                select(_TokenRow.id, _TokenRow.last_used_at, _UserRow)
-                .join(_UserRow, _UserRow.id == _TokenRow.user_id)
-                .where(_TokenRow.token_hash == _digest(token), _TokenRow.revoked_at.is_(None),
-                       _TokenRow.expires_at > now)
+                select(TokenRow.id, TokenRow.last_used_at, UserRow)
+                .join(UserRow, UserRow.id == TokenRow.user_id)
+                .where(TokenRow.token_hash == _digest(token), TokenRow.revoked_at.is_(None),
+                       TokenRow.expires_at > now, UserRow.active.is_(True),
+                       or_(UserRow.locked_until.is_(None), UserRow.locked_until <= now))
             ).first()
         if found is None:
             return None
         token_id, last_used_at, user_row = found
         if last_used_at is None or now - last_used_at >= TOKEN_USE_RESOLUTION:
             with self._database.transaction() as session:
-                session.execute(update(_TokenRow).where(_TokenRow.id == token_id)
+                session.execute(update(TokenRow).where(TokenRow.id == token_id)
                                 .values(last_used_at=now))
-        return _to_user(user_row)
+        return to_user(user_row)
 
     def revoke_tokens(self, username: str) -> int:
         """Revoke every API token of an account.
@@ -480,94 +376,7 @@ class AccountStore:
             AccountError: no account has that name.
         """
         with self._database.transaction() as session:
-            return self._revoke_tokens(session, _user_id(session, username))
-
-    def _revoke_tokens(self, session: Session, user_id: int) -> int:
-        """Revoke every API token of an account, in an open transaction.
-
-        Args:
-            session: the transaction.
-            user_id: the account's id.
-
-        Returns:
-            How many tokens were revoked.
-        """
-        return session.execute(
-            update(_TokenRow)
-            .where(_TokenRow.user_id == user_id, _TokenRow.revoked_at.is_(None))
-            .values(revoked_at=self._clock())
-        ).rowcount
-
-    def _change(self, username: str, revoke_tokens: bool = False, **values) -> User:
-        """Change an account's columns and end its sessions, in one transaction.
-
-        Args:
-            username: the account's name.
-            revoke_tokens: whether its API tokens are revoked too.
-            values: the new column values.
-
-        Returns:
-            The account as changed.
-
-        Raises:
-            AccountError: no account has that name.
-        """
-        with self._database.transaction() as session:
-            row = session.scalar(
-                update(_UserRow)
-                .where(_UserRow.id == _user_id(session, username))
-                .values(session_version=_UserRow.session_version + 1, **values)
-                .returning(_UserRow)
-            )
-            if revoke_tokens:
-                self._revoke_tokens(session, row.id)
-            return _to_user(row)
-
-
-def _check_password(password: str) -> None:
-    """Refuse a password that is too short.
-
-    Args:
-        password: the password given.
-
-    Raises:
-        AccountError: it has fewer than :data:`MIN_PASSWORD_LENGTH` characters.
-    """
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise AccountError("password", f"must be at least {MIN_PASSWORD_LENGTH} characters long")
-
-
-def _check_role(role: str) -> None:
-    """Refuse a role that is not one of :data:`ROLES`.
-
-    Args:
-        role: the role given.
-
-    Raises:
-        AccountError: the role is unknown.
-    """
-    if role not in ROLES:
-        raise AccountError("role", f"unknown role {role!r}; use one of {', '.join(ROLES)}")
-
-
-def _user_id(session: Session, username: str) -> int:
-    """Return the id of the account with a name.
-
-    Args:
-        session: an open session.
-        username: the account's name.
-
-    Returns:
-        The id.
-
-    Raises:
-        AccountError: no account has that name.
-    """
-    user_id = session.scalar(select(_UserRow.id).where(_UserRow.username == username))
-    if user_id is None:
-        raise AccountError("username", f"no account named {username!r}")
-    return user_id
-
+            return self._revoke_tokens(session, user_id_of(session, username))
 
 def _digest(token: str) -> str:
     """Return the SHA-256 digest of an API token, as stored.
@@ -582,19 +391,3 @@ def _digest(token: str) -> str:
         64 hexadecimal characters.
     """
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-def _to_user(row: _UserRow) -> User:
-    """Turn a row into a User.
-
-    Args:
-        row: the ORM row.
-
-    Returns:
-        The account, without its password hash.
-    """
-    return User(
-        id=row.id, username=row.username, role=row.role, failed_attempts=row.failed_attempts,
-        locked_until=row.locked_until, created_at=row.created_at,
-        session_version=row.session_version,
-    )

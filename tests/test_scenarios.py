@@ -339,7 +339,7 @@ def test_scenarios_share_the_station_store_s_database_at_the_newest_migration(st
         head = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
     engine.dispose()
     assert {"stations", "users", "scenarios"} <= tables
-    assert head == "0005"
+    assert head == "0006"
 
 
 def test_scenarios_saved_under_the_old_name_rule_are_keyed_by_the_new_one(store_url):

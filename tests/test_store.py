@@ -671,7 +671,7 @@ def test_opening_a_store_twice_finds_the_schema_at_head_and_leaves_it_alone(stor
     engine = create_engine(store_url)
     with engine.connect() as connection:
         assert connection.execute(text("SELECT version_num FROM alembic_version")).all() == [
-            ("0005",)
+            ("0006",)
         ]
         command.check(migrations_config(connection))  # the tables match the ORM's
     engine.dispose()

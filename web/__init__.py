@@ -117,7 +117,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.url_map.converters["id"] = IdConverter
     app.before_request(lambda: check_text_parameters(request))
 
-    from web import (api, auth, jobs, planner, staff, static,  # noqa: F401
+    from web import (admin, api, auth, jobs, planner, staff, static,  # noqa: F401
                      station_files, worker)
 
     init_babel(app)
@@ -132,6 +132,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(planner.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(staff.bp)
+    app.register_blueprint(admin.bp)
     jobs.init_jobs(app, client=api.client_key, signed_in=api.signed_in)
 
     @app.errorhandler(BadParameter)

@@ -10,6 +10,9 @@ the account's version on (:meth:`geo.accounts.AccountStore.end_sessions`), so ev
 session cookie stops working, on every device. Signing in starts a new CSRF secret, so a form
 token from before the sign-in is refused after it.
 
+A deactivated account's session is anonymous from its next request on. An account whose password
+an admin reset is sent to :func:`change_password` by every page until it has chosen a new one.
+
 A session also carries when it signed in, and is anonymous once that is longer ago than the
 app's ``PERMANENT_SESSION_LIFETIME``: Flask re-signs the cookie whenever the session changes (a
 flash message, a new CSRF token), so the cookie's own age says nothing about the sign-in's.
@@ -22,18 +25,22 @@ from collections.abc import Callable
 from functools import wraps
 from urllib.parse import urlsplit
 
-from flask import (Blueprint, Flask, abort, current_app, redirect, render_template, request,
-                   session, url_for)
+from flask import (Blueprint, Flask, abort, current_app, flash, jsonify, redirect,
+                   render_template, request, session, url_for)
 from flask_babel import gettext as _
 from flask_login import (LoginManager, UserMixin, current_user, login_required, login_user,
                          logout_user)
 
-from geo import LOCKOUT, MAX_FAILED_ATTEMPTS, AccountStore, SignInRefused, User
+from geo import (LOCKOUT, MAX_FAILED_ATTEMPTS, MIN_PASSWORD_LENGTH, AccountError,
+                 AccountStore, SignInRefused, User)
 
 bp = Blueprint("auth", __name__)
 
 #: The session key that holds when it signed in (seconds since the epoch).
 SIGNED_IN_AT = "signed_in_at"
+
+#: Endpoints an account that must change its password may still reach.
+_OPEN_TO_NEW_PASSWORDS = frozenset({"auth.change_password", "auth.sign_in", "auth.sign_out"})
 
 
 class SignedIn(UserMixin):
@@ -96,7 +103,7 @@ def init_auth(app: Flask) -> None:
         if not (user_id.isdigit() and version.isdigit()) or _too_old(app):
             return None
         user = app.extensions["accounts"].get_user(int(user_id))
-        if user is None or user.session_version != int(version):
+        if user is None or not user.active or user.session_version != int(version):
             return None
         return SignedIn(user)
 
@@ -167,14 +174,79 @@ def sign_in():
         except SignInRefused:
             refused = True
         else:
-            session.pop(current_app.config["WTF_CSRF_FIELD_NAME"], None)  # a new CSRF secret
-            login_user(SignedIn(user))
+            _start_session(user)
             session[SIGNED_IN_AT] = time.time()
+            if user.must_change_password:
+                return redirect(url_for("auth.change_password"))
             return redirect(_local_target(request.args.get("next")))
     lockout = _("After %(n)s wrong passwords in a row an account is locked for %(minutes)s "
                 "minutes.", n=MAX_FAILED_ATTEMPTS, minutes=int(LOCKOUT.total_seconds() // 60))
     return render_template("auth/sign_in.html", refused=refused, username=username,
                            lockout=lockout), 401 if refused else 200
+
+
+def _start_session(user: User) -> None:
+    """Sign an account in to the request's session, with a new CSRF secret."""
+    session.pop(current_app.config["WTF_CSRF_FIELD_NAME"], None)
+    login_user(SignedIn(user))
+
+
+@bp.before_app_request
+def password_first():
+    """Send an account that must change its password to :func:`change_password` first (an API
+    request gets HTTP 403 JSON naming ``Authorization``); signing in or out and assets stay
+    open."""
+    if request.blueprint == "assets" or request.endpoint in _OPEN_TO_NEW_PASSWORDS:
+        return None
+    if not (current_user.is_authenticated and current_user.user.must_change_password):
+        return None
+    if request.path == "/api" or request.path.startswith("/api/"):
+        return jsonify(error={"parameter": "Authorization",
+                              "message": _("Change your password first.")}), 403
+    return redirect(url_for("auth.change_password"))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def change_password():
+    """Choose a new password: the current one, then the new one twice. A password an admin
+    reset must be changed here before anything else; the new one must differ from it."""
+    problem = ""
+    if request.method == "POST":
+        current = request.form.get("current", "")
+        new = request.form.get("password", "")
+        if new != request.form.get("repeat", ""):
+            problem = _("The two new passwords differ.")
+        elif new == current:
+            problem = _("Choose a password different from the current one.")
+        else:
+            problem = _change_password(current, new)
+        if not problem:
+            flash(_("Your password is changed."))
+            return redirect(url_for("staff.stations"))
+    return render_template("auth/password.html", problem=problem,
+                           forced=current_user.user.must_change_password,
+                           min_length=MIN_PASSWORD_LENGTH), 400 if problem else 200
+
+
+def _change_password(current: str, new: str) -> str:
+    """Check the signed-in account's current password and set the new one, keeping this
+    session signed in (every other one ends).
+
+    Returns:
+        What was wrong, in the current language, or an empty string once changed.
+    """
+    name = current_user.username
+    try:
+        accounts().authenticate(name, current)
+    except SignInRefused:
+        return _("The current password is wrong.")
+    try:
+        user = accounts().set_password(name, new, actor=name)
+    except AccountError:
+        return _("A password needs at least %(n)s characters.", n=MIN_PASSWORD_LENGTH)
+    _start_session(user)
+    return ""
 
 
 @bp.post("/sign-out")

@@ -1,9 +1,9 @@
 """The staff pages: keep station records true.
 
 A searchable, sortable table of a region's stations; a form to add or edit one with a map to
-place it; status changes, soft delete with undo, the history of every change, the planners'
-saved what-if scenarios (which staff turn into planned stations), and (for admins) the list of
-accounts; bulk import and export are in :mod:`web.station_files`. Every page needs an account;
+place it; status changes, soft delete with undo, the history of every change and the planners'
+saved what-if scenarios (which staff turn into planned stations); bulk import and export are in
+:mod:`web.station_files`, the accounts page in :mod:`web.admin`. Every page needs an account;
 every change needs the ``staff`` role. Every change is based on the version the page showed: if
 someone saved in between, a conflict page shows both versions and nothing is overwritten.
 """
@@ -11,7 +11,7 @@ someone saved in between, a conflict page shows both versions and nothing is ove
 from __future__ import annotations
 
 import dataclasses
-from datetime import UTC, datetime
+from datetime import datetime
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
@@ -25,7 +25,7 @@ from werkzeug.datastructures import MultiDict
 
 from geo import (AMENITIES, DATUMS, GROUPS, GROUP_KINDS, KINDS, LEVELS, STATUSES, Atlas, Region,
                  Scenario, ScenarioInvalid, ScenarioStore, Station, VersionConflict)
-from web.auth import accounts, requires
+from web.auth import requires
 from web.edits import (EDITABLE, Problem, Rejected, change_station, create_station, field_values,
                        same_value, values_at_version, values_from_form)
 from web.i18n import amenity_label, group_label, kind_label, status_label
@@ -89,12 +89,6 @@ def action_labels() -> dict[str, str]:
     return {"create": _("added"), "import": _("imported"), "demo": _("demo data generated"),
             "update": _("edited"), "status": _("status changed"), "delete": _("deleted"),
             "restore": _("restored")}
-
-
-def role_labels() -> dict[str, str]:
-    """Each account role's name in the current language."""
-    return {"viewer": _("viewer (reads records)"), "staff": _("staff (changes records)"),
-            "admin": _("admin (also manages accounts)")}
 
 
 def status_actions() -> dict[str, str]:
@@ -470,13 +464,3 @@ def delete_scenario(scenario_id: int):
         abort(404)
     flash(_("Scenario %(name)s deleted.", name=name))
     return _back_to_scenarios()
-
-
-# --- accounts ---------------------------------------------------------------------------------
-
-@bp.get("/users")
-@requires("admin")
-def users():
-    """The accounts, their roles and locks (accounts are made with ``yizhan user add``)."""
-    return render_template("staff/users.html", users=accounts().list_users(),
-                           roles=role_labels(), now=datetime.now(UTC))

@@ -7,6 +7,7 @@ from __future__ import annotations
 import ipaddress
 
 from flask import current_app, g, jsonify, request
+from flask_babel import gettext
 from flask_login import current_user
 
 from web.api import bp
@@ -46,7 +47,8 @@ def _token_user():
     """The account of the request's ``Authorization: Bearer <token>``; None without one.
 
     Raises:
-        WriteRefused: 401 for a malformed, unknown or revoked token.
+        WriteRefused: 401 for a malformed, unknown, revoked or expired token, or one whose
+            account is locked or deactivated (said in the request's language).
     """
     header = request.headers.get("Authorization", "")
     if not header:
@@ -57,7 +59,9 @@ def _token_user():
                            "use 'Authorization: Bearer <token>' with an API token")
     user = accounts().user_for_token(token.strip())
     if user is None:
-        raise WriteRefused(401, "parameter", "Authorization", "unknown or revoked token")
+        raise WriteRefused(401, "parameter", "Authorization",
+                           gettext("unknown, revoked or expired token, or its account is locked "
+                                   "or deactivated"))
     return user
 
 

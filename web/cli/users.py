@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import sys
 from datetime import UTC, datetime
 
@@ -27,6 +28,11 @@ def _accounts() -> AccountStore:
 def _when(moment: datetime) -> str:
     """A stored time as Beijing time to the minute."""
     return f"{moment.astimezone(SHANGHAI):%Y-%m-%d %H:%M}"
+
+
+def _actor() -> str:
+    """Who changes an account from the command line, as its record notes: ``cli:<login>``."""
+    return f"cli:{getpass.getuser()}"
 
 
 def _new_password(from_stdin: bool) -> str:
@@ -60,11 +66,20 @@ def user_add(name: str, role: str, password_stdin: bool) -> None:
 
 @user.command("list")
 def user_list() -> None:
-    """Show the accounts, their roles, locks and API tokens (times in Beijing time)."""
+    """Show the accounts: role, whether active, lock, last sign-in and usable API tokens, then
+    each token (times in Beijing time)."""
     accounts = _accounts()
     now = datetime.now(UTC)
+    usable = accounts.usable_tokens()
     for account in accounts.list_users():
-        line = f"{account.username:<24} {account.role:<7} created {_when(account.created_at)}"
+        state = "active" if account.active else "deactivated"
+        signed_in = _when(account.last_sign_in_at) if account.last_sign_in_at else "never"
+        count = usable.get(account.username, 0)
+        line = (f"{account.username:<24} {account.role:<7} {state:<11} "
+                f"last sign-in {signed_in:<16} {count} usable token{'' if count == 1 else 's'}, "
+                f"created {_when(account.created_at)}")
+        if account.must_change_password:
+            line += ", must change password"
         if account.is_locked(now):
             line += (f", locked until {_when(account.locked_until)} "
                      f"({account.failed_attempts} wrong passwords)")
@@ -83,7 +98,7 @@ def user_password(name: str, password_stdin: bool) -> None:
     """Give NAME a new password; this signs NAME out everywhere, revokes NAME's API tokens
     and lifts a lock."""
     try:
-        _accounts().set_password(name, _new_password(password_stdin))
+        _accounts().set_password(name, _new_password(password_stdin), actor=_actor())
     except AccountError as error:
         raise click.ClickException(str(error)) from error
     click.echo(f"changed the password of {name} and revoked its API tokens")
@@ -91,15 +106,68 @@ def user_password(name: str, password_stdin: bool) -> None:
 
 @user.command("role")
 @click.argument("name")
-@click.argument("role", type=click.Choice(ROLES))
+@click.argument("role")
 def user_role(name: str, role: str) -> None:
-    """Give NAME a new ROLE; this signs NAME out everywhere, and NAME's API tokens carry the
-    new role from the next request on."""
+    """Give NAME a new ROLE (viewer, staff or admin); this signs NAME out everywhere, and NAME's
+    API tokens carry the new role from the next request on. The last active admin stays
+    admin."""
     try:
-        _accounts().set_role(name, role)
+        _accounts().set_role(name, role, actor=_actor())
     except AccountError as error:
         raise click.ClickException(str(error)) from error
     click.echo(f"{name} is now {role}")
+
+
+@user.command("unlock")
+@click.argument("name")
+def user_unlock(name: str) -> None:
+    """Lift NAME's lock after too many wrong passwords."""
+    try:
+        _accounts().unlock(name, actor=_actor())
+    except AccountError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"unlocked {name}")
+
+
+@user.command("reset-password")
+@click.argument("name")
+@_password_option
+def user_reset_password(name: str, password_stdin: bool) -> None:
+    """Give NAME a temporary password and print it (or read it from standard input): NAME must
+    choose a new one at the next sign-in. This signs NAME out everywhere, revokes NAME's API
+    tokens and lifts a lock."""
+    given = sys.stdin.readline().rstrip("\r\n") if password_stdin else None
+    try:
+        _changed, password = _accounts().reset_password(name, actor=_actor(), password=given)
+    except AccountError as error:
+        raise click.ClickException(str(error)) from error
+    if given is None:
+        click.echo(password)
+    click.echo(f"{name} must choose a new password at the next sign-in; its API tokens are "
+               "revoked", err=given is None)
+
+
+@user.command("deactivate")
+@click.argument("name")
+def user_deactivate(name: str) -> None:
+    """Deactivate NAME: it cannot sign in, its sessions end and its API tokens are refused
+    until it is activated again. The last active admin stays active."""
+    try:
+        _accounts().deactivate(name, actor=_actor())
+    except AccountError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"deactivated {name}")
+
+
+@user.command("activate")
+@click.argument("name")
+def user_activate(name: str) -> None:
+    """Activate NAME again, with its role, password and API tokens as they were."""
+    try:
+        _accounts().activate(name, actor=_actor())
+    except AccountError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"activated {name}")
 
 
 @user.command("token")

@@ -155,9 +155,10 @@ def _staff_paths() -> dict:
                      "400": PAGE_BAD_REQUEST,
                      "403": html_response("The account's role may not do this")}
         described = {"401": html_response("Wrong name or password, or the account is locked"),
-                     "404": html_response("No such station or scenario"),
+                     "404": html_response("No such station, scenario or account"),
                      "409": html_response("The station changed since the form was shown: the "
-                                          "form again, with the stored station beside it"),
+                                          "form again, with the stored station beside it; or "
+                                          "the change would leave no active administrator"),
                      "422": html_response("A field or the file is wrong: the form again, "
                                           "naming it")}
         responses |= {status: described[status] for status in statuses}
@@ -166,6 +167,7 @@ def _staff_paths() -> dict:
         return {"summary": summary, "operationId": operation_id, "responses": responses}
 
     station = [id_parameter()]
+    user = [id_parameter("account")]
     return {
         "/sign-in": {"get": page("The sign-in form", "signInForm"),
                      "post": page("Sign in (the form's fields and CSRF token)", "signIn", "401")},
@@ -178,7 +180,26 @@ def _staff_paths() -> dict:
         "/staff/import": {"get": page("The import form", "staffImportForm"),
                           "post": page("Check a station file, then import it", "staffImport",
                                        "422")},
-        "/staff/users": {"get": page("The accounts (administrators)", "staffUsers")},
+        "/account/password": {
+            "get": page("The form to choose a new password (after an administrator's reset)",
+                        "passwordForm"),
+            "post": page("Choose a new password (current and new password, CSRF token)",
+                         "changePassword")},
+        "/staff/users": {"get": page("The accounts, their state and recent changes "
+                                     "(administrators)", "staffUsers")},
+        "/staff/users/{id}/role": {"parameters": user, "post": page(
+            "Give an account another role (not the last active administrator's)",
+            "staffUserRole", "404", "409")},
+        "/staff/users/{id}/unlock": {"parameters": user, "post": page(
+            "Lift an account's lock after wrong passwords", "staffUserUnlock", "404")},
+        "/staff/users/{id}/reset-password": {"parameters": user, "post": page(
+            "Give an account a temporary password, shown once; it must choose a new one at "
+            "its next sign-in", "staffUserResetPassword", "404")},
+        "/staff/users/{id}/deactivate": {"parameters": user, "post": page(
+            "Deactivate an account: no sign-in, sessions ended, API tokens refused (not the "
+            "last active administrator)", "staffUserDeactivate", "404", "409")},
+        "/staff/users/{id}/activate": {"parameters": user, "post": page(
+            "Activate an account again", "staffUserActivate", "404")},
         "/staff/scenarios": {"get": page("The planners' saved scenarios", "staffScenarios")},
         "/staff/scenarios/{id}/plan": {
             "parameters": [id_parameter("scenario")],

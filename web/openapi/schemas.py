@@ -20,11 +20,13 @@ def responses() -> dict:
             {"$ref": "#/components/schemas/Error"},
         ),
         "Unauthorized": json_response(
-            "No API token, or an unknown or revoked one",
+            "No API token, or an unknown, revoked or expired one, or one whose account "
+            "is locked or deactivated (the message is in the request's language)",
             {"$ref": "#/components/schemas/Error"},
         ),
         "Forbidden": json_response(
-            "The token's account is a viewer; writing needs the staff role",
+            "The token's account is a viewer (writing needs the staff role), or the "
+            "signed-in session's account must change its password first",
             {"$ref": "#/components/schemas/Error"},
         ),
         "NotFound": json_response(
