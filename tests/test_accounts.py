@@ -21,35 +21,20 @@ from sqlalchemy import create_engine, event, inspect, text
 from sqlalchemy.engine import Engine
 
 from geo import accounts as accounts_module
-from geo.accounts import (LOCKOUT, MAX_FAILED_ATTEMPTS, MAX_TOKEN_DAYS, ROLES, TOKEN_DAYS,
-                          AccountError, AccountStore, SignInRefused)
+from geo.accounts import (
+    LOCKOUT,
+    MAX_FAILED_ATTEMPTS,
+    MAX_TOKEN_DAYS,
+    ROLES,
+    TOKEN_DAYS,
+    AccountError,
+    AccountStore,
+    SignInRefused,
+)
 from geo.database import Database
 from geo.store import StationStore
-from tests.test_store import migrations_config, xinjiekou_station
+from tests.support import FAST_HASH, PASSWORD, migrations_config, xinjiekou_station
 from web.cli import SHANGHAI, main
-
-PASSWORD = "长城-correct-horse"
-
-#: A cheap password hash for the tests that check many passwords (production uses scrypt).
-FAST_HASH = "pbkdf2:sha256:1000"
-
-
-class Clock:
-    """A clock the test moves by hand."""
-
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta) -> None:
-        self.now += timedelta(**delta)
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock(datetime(2026, 3, 2, 9, 30, tzinfo=UTC))
 
 
 @pytest.fixture

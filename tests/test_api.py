@@ -11,7 +11,7 @@ from geo.coords import DATUMS, from_wgs84, to_wgs84
 from geo.modes import MODES
 from geo.places import CATEGORIES
 from geo.stations import AMENITIES, KINDS, STATUSES
-from web import create_app
+from tests.support import demo_app
 
 #: A worker at Xinjiekou, WGS-84.
 LON, LAT = 118.7790, 32.0418
@@ -19,17 +19,10 @@ LON, LAT = 118.7790, 32.0418
 NEAREST = f"/api/v1/nearest?lat={LAT}&lon={LON}"
 
 
-def make_app(folder):
-    """An app with its own SQLite store (seeded with the demo stations)."""
-    app = create_app({"DATABASE_URL": f"sqlite:///{folder}/y.db"})
-    app.testing = True
-    return app
-
-
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
     """One app for the tests that only read."""
-    return make_app(tmp_path_factory.mktemp("api"))
+    return demo_app(tmp_path_factory.mktemp("api"))
 
 
 @pytest.fixture
@@ -233,7 +226,7 @@ def test_truck_mode_in_jinan(client):
 
 
 def test_a_station_that_closes_is_not_returned_by_the_next_query(tmp_path):
-    app = make_app(tmp_path)
+    app = demo_app(tmp_path)
     client = app.test_client()
     first = stations_of(get_json(client, NEAREST))[0]["properties"]
     app.extensions["atlas"].store.set_status(first["id"], "closed", first["version"])

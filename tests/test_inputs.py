@@ -9,8 +9,17 @@ import json
 import pytest
 
 from geo.stations import MAX_CAPACITY
-from tests.test_staff import add, edit_form, make_app, post, signed_in, station_form, store
-from tests.test_staff_api import NEW, token_for
+from tests.support import (
+    NEW,
+    add,
+    edit_form,
+    make_app,
+    post,
+    signed_in,
+    station_form,
+    store,
+    token_for,
+)
 from web.params import MAX_ID
 
 
