@@ -1,9 +1,9 @@
 """Staff accounts: who may change station records, and the API tokens they write with.
 
 Accounts live in the app's database (:class:`geo.database.Database`, tables made by the same
-Alembic migrations as the stations'), so SQLite and PostgreSQL both have them. Passwords are stored only as salted
-scrypt hashes (:func:`werkzeug.security.generate_password_hash`), API tokens only as SHA-256
-digests: a stolen database yields neither.
+Alembic migrations as the stations'), so SQLite and PostgreSQL both have them. Passwords are
+stored only as salted scrypt hashes (:func:`werkzeug.security.generate_password_hash`), API
+tokens only as SHA-256 digests: a stolen database yields neither.
 
 Roles rank ``viewer`` < ``staff`` < ``admin``: a viewer may read the staff pages, staff may also
 change stations, an admin may also manage accounts. After :data:`MAX_FAILED_ATTEMPTS` wrong
@@ -27,8 +27,7 @@ import secrets
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import (ForeignKey, Integer, String, case, func, literal, or_, select,
-                        update)
+from sqlalchemy import ForeignKey, Integer, String, case, func, literal, or_, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -289,12 +288,12 @@ class AccountStore:
         is checked), the account locked, or the password wrong or right, and every refusal
         sends the same statements, a SELECT and an UPDATE that PostgreSQL commits as a write
         (for an unknown name, the first account rewritten unchanged, which SQLite skips). So on
-        PostgreSQL how long a refusal takes tells nothing. A wrong password increments the account's ``failed_attempts``;
-        the :data:`MAX_FAILED_ATTEMPTS`-th in a row locks it for :data:`LOCKOUT`. Wrong
-        passwords while it is locked are counted but do not extend the lock; the first one
-        after the lock ends starts the count again. A right password, when not locked, resets
-        the count. Each count is one UPDATE of the row, so simultaneous attempts are all
-        counted and the check of the slow hash holds no lock.
+        PostgreSQL how long a refusal takes tells nothing. A wrong password increments the
+        account's ``failed_attempts``; the :data:`MAX_FAILED_ATTEMPTS`-th in a row locks it for
+        :data:`LOCKOUT`. Wrong passwords while it is locked are counted but do not extend the
+        lock; the first one after the lock ends starts the count again. A right password, when
+        not locked, resets the count. Each count is one UPDATE of the row, so simultaneous
+        attempts are all counted and the check of the slow hash holds no lock.
 
         Args:
             username: the name given.

@@ -2,11 +2,11 @@
 saves, and that staff later turn into planned station records.
 
 Scenarios live in the app's database (:class:`geo.database.Database`, table made by the same
-Alembic migrations as the stations'), on SQLite and PostgreSQL alike. A scenario's sites and removed station ids are kept
-as JSON text; times are UTC. Names are cleaned as station text is (:func:`geo.rules.clean_text`)
-and unique within a region by the rule station names are compared by
-(:func:`geo.rules.name_key`: regardless of case, width and spaces), enforced by a unique index
-on that key, so two planners saving at once cannot both take a name.
+Alembic migrations as the stations'), on SQLite and PostgreSQL alike. A scenario's sites and removed
+station ids are kept as JSON text; times are UTC. Names are cleaned as station text is
+(:func:`geo.rules.clean_text`) and unique within a region by the rule station names are compared by
+(:func:`geo.rules.name_key`: regardless of case, width and spaces), enforced by a unique index on
+that key, so two planners saving at once cannot both take a name.
 
 Turning a scenario into planned stations (:meth:`ScenarioStore.create_planned_stations`) is one
 transaction: it claims the scenario with a compare-and-set on its ``converted_at`` (``UPDATE ...
@@ -29,10 +29,10 @@ from sqlalchemy import Float, Index, Integer, String, Text, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
+from geo.database import Base, Database, UTCDateTime
 from geo.groups import GROUPS
 from geo.rules import clean_text, name_key
 from geo.stations import KINDS, Station
-from geo.database import Base, Database, UTCDateTime
 from geo.store import StationStore
 
 #: Longest scenario name, in characters.

@@ -31,11 +31,25 @@ from sqlalchemy.orm import Session
 
 from geo.database import INSERT_BATCH_ROWS, METADATA, MIGRATIONS, Database, default_store_url
 from geo.nearby import EARTH_RADIUS_M, WithinQuery, within_bounding_box, within_postgis
-from geo.station_history import (HISTORY_ACTIONS, INSERT_ACTIONS, HistoryEntry, bump_revision,
-                                 insert_stations, record_change)
-from geo.station_tables import (STORE_FIELDS, HistoryRow, RevisionRow, StationRow, json_fields,
-                                row_values, station_errors, to_station)
 from geo.stamp import station_stamp
+from geo.station_history import (
+    HISTORY_ACTIONS,
+    INSERT_ACTIONS,
+    HistoryEntry,
+    bump_revision,
+    insert_stations,
+    record_change,
+)
+from geo.station_tables import (
+    STORE_FIELDS,
+    HistoryRow,
+    RevisionRow,
+    StationRow,
+    json_fields,
+    row_values,
+    station_errors,
+    to_station,
+)
 from geo.stations import Station
 
 #: Names other modules import from here, though they are defined next to what they describe.

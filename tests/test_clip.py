@@ -193,6 +193,6 @@ def test_a_file_osmium_cannot_clip_is_an_error_naming_it_with_osmiums_reason(tmp
         "<?xml version='1.0'?><osm version='0.6'>"
         "<node id='2' lat='32.001' lon='118.001'/><node id='1' lat='32.002' lon='118.002'/>"
         "<way id='1'><nd ref='1'/><nd ref='2'/><tag k='highway' v='residential'/></way></osm>")
-    with pytest.raises(ClipError, match="unsorted.osm: osmium extract failed: Node IDs out of order: "
-                                        "1 .*then relations in order of ID"):
+    with pytest.raises(ClipError, match="unsorted.osm: osmium extract failed: Node IDs out of "
+                                        "order: 1 .*then relations in order of ID"):
         clip_file(unsorted, parse_bbox("118,32,118.01,32.01"), tmp_path / "out.osm.pbf")

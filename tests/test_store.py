@@ -426,7 +426,8 @@ def test_imports_running_at_once_give_every_station_its_own_history(store_url):
     stores = [StationStore(Database(store_url)) for _ in range(3)]
 
     def add(i: int) -> None:
-        stores[i].add_many([xinjiekou_station(name=f"导入 {i} 站 {n}", lon=STORE_XINJIEKOU[0] + n * 1e-5)
+        stores[i].add_many([xinjiekou_station(name=f"导入 {i} 站 {n}",
+                                              lon=STORE_XINJIEKOU[0] + n * 1e-5)
                             for n in range(INSERT_BATCH_ROWS + 3)], actor=f"导入员 {i}")
 
     run_together(len(stores), add)

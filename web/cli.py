@@ -15,8 +15,16 @@ from zoneinfo import ZoneInfo
 
 import click
 from rich.console import Console
-from rich.progress import (BarColumn, MofNCompleteColumn, Progress, ProgressColumn, Task,
-                           TextColumn, TimeElapsedColumn, TimeRemainingColumn)
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.text import Text
 
 from geo.accounts import MAX_TOKEN_DAYS, ROLES, TOKEN_DAYS, AccountError, AccountStore
@@ -27,10 +35,10 @@ from geo.stations import AMENITIES, KINDS, Station
 
 if TYPE_CHECKING:
     from geo.atlas import Atlas
-    from geo.store import StationStore
     from geo.network import Network
     from geo.recommend import Recommendation
     from geo.regions import Region
+    from geo.store import StationStore
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -173,8 +181,7 @@ def region_add(name: str, osm_file: Path, title: str | None, modes: tuple[str, .
     Stations stored under NAME (from a region NAME removed before) belong to it again; those
     outside its area are listed.
     """
-    from geo.clip import (ClipError, find_boundary, osmium_tool, parse_bbox,
-                          read_polygon_file)
+    from geo.clip import ClipError, find_boundary, osmium_tool, parse_bbox, read_polygon_file
     from geo.osm import OsmSourceError
     from geo.regions import RegionError, add_region, load_networks
 
@@ -448,7 +455,8 @@ def coverage(region_id: str, group_id: str, threshold: float | None, demand_file
 
 @main.command("recommend")
 @_planning_options
-@click.option("--problem", type=_EngineChoice("geo.recommend", "PROBLEMS"), default="mclp", show_default=True,
+@click.option("--problem", type=_EngineChoice("geo.recommend", "PROBLEMS"), default="mclp",
+              show_default=True,
               help="mclp: k sites covering the most demand; lscp: fewest sites reaching "
                    "--target; pmedian: k sites minimising mean travel time; backup: k sites "
                    "covering the most demand twice.")
@@ -563,8 +571,8 @@ def import_stations(region_id: str, station_file: Path, datum: str, dry_run: boo
     Bad rows are listed with their line and reason (the first --max-problems problems, then
     how many more there are), and then nothing is stored.
     """
-    from geo.sheets import RecordsError
     from geo.regions import RegionError
+    from geo.sheets import RecordsError
     from geo.store import StationInvalid
 
     atlas = _atlas()
@@ -600,14 +608,14 @@ def import_stations(region_id: str, station_file: Path, datum: str, dry_run: boo
 
 @main.command("export")
 @click.option("--region", "region_id", required=True, help="Region id.")
-@click.option("--format", "fmt", type=_EngineChoice("geo.station_export", "EXPORT_FORMATS"), default="csv",
-              show_default=True)
+@click.option("--format", "fmt", type=_EngineChoice("geo.station_export", "EXPORT_FORMATS"),
+              default="csv", show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="The file to write.")
 def export(region_id: str, fmt: str, output: Path) -> None:
     """Write a region's stations (deleted ones left out) to a file, with the attribution."""
-    from geo.station_export import export_stations
     from geo.regions import RegionError, get_region
+    from geo.station_export import export_stations
 
     try:
         target = get_region(region_id)

@@ -21,8 +21,14 @@ from geo.atlas import Atlas
 from geo.coords import DATUMS, to_wgs84
 from geo.regions import RegionError
 from geo.rules import clean_text
-from geo.stations import (AMENITIES, MAX_CAPACITY, TEXT_FIELDS, Station, text_problem,
-                          validate_station)
+from geo.stations import (
+    AMENITIES,
+    MAX_CAPACITY,
+    TEXT_FIELDS,
+    Station,
+    text_problem,
+    validate_station,
+)
 from geo.store import HistoryEntry, StationInvalid, VersionConflict
 from web.params import whole_number
 

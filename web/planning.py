@@ -24,14 +24,22 @@ from geo.export import geojson_text, recommendation_csv, recommendation_geojson
 from geo.recommend import PROBLEMS, RecommendError
 from geo.regions import Region
 from geo.rules import clean_text
-from geo.scenarios import (NOTE_LIMIT, REMOVED_LIMIT, SITE_CATEGORY_LIMIT, SITE_NAME_LIMIT,
-                           Scenario, ScenarioInvalid, ScenarioSite, ScenarioStore)
+from geo.scenarios import (
+    NOTE_LIMIT,
+    REMOVED_LIMIT,
+    SITE_CATEGORY_LIMIT,
+    SITE_NAME_LIMIT,
+    Scenario,
+    ScenarioInvalid,
+    ScenarioSite,
+    ScenarioStore,
+)
 from geo.whatif import WhatIfError
 from web import params
 from web.api import WriteRefused, bp, coverage_request, json_rows, signed_in, writer
 from web.jobs import rate_limited, run_job
-from web.params import BadParameter
 from web.layers import display_tolerance, for_display
+from web.params import BadParameter
 
 #: Most new sites one request may ask for.
 MAX_SITES = 100

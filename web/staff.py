@@ -15,8 +15,7 @@ from datetime import UTC, datetime
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request,
-                   url_for)
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -32,8 +31,17 @@ from geo.stations import AMENITIES, KINDS, LEVELS, STATUSES, Station
 from geo.store import VersionConflict
 from geo.whatif import GROUP_KINDS
 from web.auth import accounts, requires
-from web.edits import (EDITABLE, Problem, Rejected, change_station, create_station, field_values,
-                       same_value, values_at_version, values_from_form)
+from web.edits import (
+    EDITABLE,
+    Problem,
+    Rejected,
+    change_station,
+    create_station,
+    field_values,
+    same_value,
+    values_at_version,
+    values_from_form,
+)
 from web.i18n import amenity_label, group_label, kind_label, status_label
 from web.params import MAX_ID, whole_number
 from web.worker import basemap_config

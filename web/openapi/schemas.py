@@ -11,8 +11,14 @@ from geo.groups import GROUPS
 from geo.modes import MODES
 from geo.places import CATEGORIES
 from geo.recommend import PROBLEMS
-from geo.scenarios import (NAME_LIMIT, NOTE_LIMIT, REGION_LIMIT, REMOVED_LIMIT,
-                           SITE_CATEGORY_LIMIT, SITE_NAME_LIMIT)
+from geo.scenarios import (
+    NAME_LIMIT,
+    NOTE_LIMIT,
+    REGION_LIMIT,
+    REMOVED_LIMIT,
+    SITE_CATEGORY_LIMIT,
+    SITE_NAME_LIMIT,
+)
 from geo.stations import AMENITIES, KINDS, LEVELS, MAX_CAPACITY, STATUSES
 from geo.store import METADATA
 from web.openapi.parts import ID_SCHEMA, json_response, refused_job
@@ -147,8 +153,8 @@ def schemas() -> dict:
             "description": "A station must lie in its region and may not have the name of "
                            "another station within 50 m (names compared without case, spaces "
                            "and full-width forms). Text is stored without zero-width and "
-                           "bidirectional control characters; text with other control characters (but tab, "
-                           "line feed and carriage return) is refused.",
+                           "bidirectional control characters; text with other control "
+                           "characters (but tab, line feed and carriage return) is refused.",
         },
         "Region": {
             "type": "object",

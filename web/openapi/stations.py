@@ -6,9 +6,18 @@ from __future__ import annotations
 from geo.coords import DATUMS
 from geo.modes import MODES
 from geo.stations import AMENITIES, KINDS, STATUSES
-from web.openapi.parts import (BAD_REQUEST, ETAG_HEADER, id_parameter, json_response,
-                               list_parameter, parameter, region_parameter, station_links,
-                               station_response, write_operation)
+from web.openapi.parts import (
+    BAD_REQUEST,
+    ETAG_HEADER,
+    id_parameter,
+    json_response,
+    list_parameter,
+    parameter,
+    region_parameter,
+    station_links,
+    station_response,
+    write_operation,
+)
 
 
 def station_paths(max_nearest: int, max_places: int) -> dict:
