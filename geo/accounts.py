@@ -491,7 +491,8 @@ class AccountStore:
         Returns:
             How many tokens were revoked.
         """
-        return session.execute(
+        # An UPDATE's result is a CursorResult; SQLAlchemy types execute() as Result.
+        return session.execute(  # type: ignore[attr-defined]
             update(_TokenRow)
             .where(_TokenRow.user_id == user_id, _TokenRow.revoked_at.is_(None))
             .values(revoked_at=self._clock())

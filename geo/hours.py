@@ -84,7 +84,8 @@ def _parse(expr: str) -> tuple[opening_hours.OpeningHours | None, str | None]:
     """
     try:
         return opening_hours.OpeningHours(expr, country=HOLIDAY_COUNTRY), None
-    except opening_hours.ParserError as err:
+    # opening-hours-py's stubs leave out ParserError, the error it raises on bad syntax.
+    except opening_hours.ParserError as err:  # type: ignore[attr-defined]
         return None, _one_line(str(err))
 
 

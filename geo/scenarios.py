@@ -18,6 +18,7 @@ its name.
 
 from __future__ import annotations
 
+import builtins
 import dataclasses
 import json
 import math
@@ -263,11 +264,12 @@ class ScenarioStore:
                 .where(_ScenarioRow.id == scenario_id, _ScenarioRow.deleted_at.is_(None))
                 .values(deleted_at=datetime.now(UTC), deleted_by=actor, name_key=None)
             )
-        if result.rowcount != 1:
+        # An UPDATE's result is a CursorResult; SQLAlchemy types execute() as Result.
+        if result.rowcount != 1:  # type: ignore[attr-defined]
             raise KeyError(scenario_id)
 
     def create_planned_stations(self, scenario_id: int, stations: StationStore, *, actor: str,
-                                kind: str) -> list[Station]:
+                                kind: str) -> builtins.list[Station]:
         """Turn a scenario's added sites into planned station records, once.
 
         Each site becomes a station with status ``planned``, named after the site or else
@@ -313,7 +315,8 @@ class ScenarioStore:
                        _ScenarioRow.converted_at.is_(None))
                 .values(converted_at=datetime.now(UTC))
             )
-            if claimed.rowcount != 1:
+            # An UPDATE's result is a CursorResult; SQLAlchemy types execute() as Result.
+            if claimed.rowcount != 1:  # type: ignore[attr-defined]
                 self.get(scenario_id)
                 raise ScenarioInvalid({"scenario": "it was already turned into planned stations"})
             stored = stations.add_many(planned, actor=actor, action="create")

@@ -19,6 +19,7 @@ deletes history, so it also says which stations changed since an earlier reading
 
 from __future__ import annotations
 
+import builtins
 import dataclasses
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -283,7 +284,7 @@ class StationStore:
         metres: float,
         region: str | None = None,
         exclude_id: int | None = None,
-    ) -> list[tuple[Station, float]]:
+    ) -> builtins.list[tuple[Station, float]]:
         """Find the stations within a straight-line distance of a point, nearest first.
 
         Distances are great-circle distances on the sphere of radius :data:`EARTH_RADIUS_M`,
@@ -401,7 +402,7 @@ class StationStore:
 
     def replace_demo(
         self, region: str, stations: Iterable[Station], *, actor: str = "system"
-    ) -> list[Station]:
+    ) -> builtins.list[Station]:
         """Replace a region's demo stations with new ones, in one transaction.
 
         Every demo station of the region (deleted ones included) is removed; stations that are
@@ -443,7 +444,7 @@ class StationStore:
             stored = insert_stations(session, stations, actor, "demo")
         return stored
 
-    def history(self, station_id: int) -> list[HistoryEntry]:
+    def history(self, station_id: int) -> builtins.list[HistoryEntry]:
         """Read a station's history, oldest first.
 
         Args:
@@ -542,7 +543,7 @@ class StationStore:
 
     def _compare_and_set(self, station_id: int, expected_version: int, values: dict[str, object],
                          *, deleted: bool, actor: str, action: str,
-                         changes: dict[str, list[object]]) -> Station:
+                         changes: dict[str, builtins.list[object]]) -> Station:
         """Write ``values`` only if the stored version is still ``expected_version``, with the
         revision bump and the history entry in the same transaction.
 
@@ -573,7 +574,8 @@ class StationStore:
                 .values(**values, version=StationRow.version + 1)
                 .execution_options(synchronize_session=False)
             )
-            if result.rowcount == 1:
+            # An UPDATE's result is a CursorResult; SQLAlchemy types execute() as Result.
+            if result.rowcount == 1:  # type: ignore[attr-defined]
                 bump_revision(session)
                 row = session.get(StationRow, station_id)
                 record_change(session, row, values["updated_at"], actor, action, changes)
