@@ -72,19 +72,41 @@ __all__ = sorted(_MODULE_OF)
 
 if TYPE_CHECKING:  # the same names, imported for type checkers
     from geo.account_tables import MIN_PASSWORD_LENGTH, ROLES, AccountError, User
-    from geo.accounts import (LOCKOUT, MAX_FAILED_ATTEMPTS, MAX_TOKEN_DAYS, TOKEN_DAYS,
-                              AccountStore, SignInRefused)
+    from geo.accounts import (
+        LOCKOUT,
+        MAX_FAILED_ATTEMPTS,
+        MAX_TOKEN_DAYS,
+        TOKEN_DAYS,
+        AccountStore,
+        SignInRefused,
+    )
     from geo.analysis import CoverageAnalysis
     from geo.atlas import ANALYSIS_CACHE_BYTES, DEMAND_CACHE_BYTES, Atlas
-    from geo.candidates import (CANDIDATE_CATEGORIES, NODE_CATEGORY, CandidateError, CandidateRules,
-                                parse_excluded_area)
+    from geo.candidates import (
+        CANDIDATE_CATEGORIES,
+        NODE_CATEGORY,
+        CandidateError,
+        CandidateRules,
+        parse_excluded_area,
+    )
     from geo.charts import curve_chart
-    from geo.clip import (ClipError, find_boundary, osmium_tool, parse_bbox, read_boundaries,
-                          read_polygon_file)
+    from geo.clip import (
+        ClipError,
+        find_boundary,
+        osmium_tool,
+        parse_bbox,
+        read_boundaries,
+        read_polygon_file,
+    )
     from geo.coords import DATUMS, to_wgs84
     from geo.database import Database, default_store_url
-    from geo.export import (geojson_text, geopackage_bytes, recommendation_csv,
-                            recommendation_geojson, write_coverage_files)
+    from geo.export import (
+        geojson_text,
+        geopackage_bytes,
+        recommendation_csv,
+        recommendation_geojson,
+        write_coverage_files,
+    )
     from geo.geojson import answer_geojson, station_feature, stations_geojson
     from geo.groups import GROUPS, WorkerGroup
     from geo.hours import CHINA_TZ, hours_status, hours_text, open_state
@@ -96,20 +118,45 @@ if TYPE_CHECKING:  # the same names, imported for type checkers
     from geo.network import Network
     from geo.osm import OsmSourceError
     from geo.places import CATEGORIES
-    from geo.recommend import PROBLEMS, RecommendError, Recommendation
+    from geo.recommend import PROBLEMS, Recommendation, RecommendError
     from geo.records import IMPORT_PROBLEM_LIMIT, ImportPlan
-    from geo.regions import (Region, RegionError, add_region, get_region, list_regions,
-                             load_networks, remove_region)
+    from geo.regions import (
+        Region,
+        RegionError,
+        add_region,
+        get_region,
+        list_regions,
+        load_networks,
+        remove_region,
+    )
     from geo.rules import clean_text
-    from geo.scenarios import (NAME_LIMIT, NOTE_LIMIT, REGION_LIMIT, REMOVED_LIMIT,
-                               SITE_CATEGORY_LIMIT, SITE_NAME_LIMIT, Scenario, ScenarioInvalid,
-                               ScenarioSite, ScenarioStore)
+    from geo.scenarios import (
+        NAME_LIMIT,
+        NOTE_LIMIT,
+        REGION_LIMIT,
+        REMOVED_LIMIT,
+        SITE_CATEGORY_LIMIT,
+        SITE_NAME_LIMIT,
+        Scenario,
+        ScenarioInvalid,
+        ScenarioSite,
+        ScenarioStore,
+    )
     from geo.settings import OSM_ATTRIBUTION, instance_dir, open_private, private_folder
     from geo.sheets import IMPORT_SUFFIXES, RecordsError
     from geo.snapping import OFF_STREET_M, WALK_MS
     from geo.station_export import EXPORT_FORMATS, export_stations
-    from geo.stations import (AMENITIES, KINDS, LEVELS, MAX_CAPACITY, STATUSES, TEXT_FIELDS,
-                              Station, text_problem, validate_station)
+    from geo.stations import (
+        AMENITIES,
+        KINDS,
+        LEVELS,
+        MAX_CAPACITY,
+        STATUSES,
+        TEXT_FIELDS,
+        Station,
+        text_problem,
+        validate_station,
+    )
     from geo.store import METADATA, HistoryEntry, StationInvalid, StationStore, VersionConflict
     from geo.tiles import MAX_ZOOM, MIN_ZOOM, TiledLayer, properties_text, tile_problem
     from geo.whatif import GROUP_KINDS, WhatIfError

@@ -24,8 +24,17 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 from werkzeug.security import generate_password_hash
 
-from geo.account_tables import (AccountError, AccountEventRow, TokenRow, User, UserRow,
-                                check_password, check_role, to_user, user_id_of)
+from geo.account_tables import (
+    AccountError,
+    AccountEventRow,
+    TokenRow,
+    User,
+    UserRow,
+    check_password,
+    check_role,
+    to_user,
+    user_id_of,
+)
 from geo.database import Database
 
 #: Characters of a temporary password: lower-case letters and digits without look-alikes
@@ -206,7 +215,8 @@ class AccountAdministration:
         Returns:
             How many tokens were revoked.
         """
-        return session.execute(
+        # An UPDATE's result is a CursorResult; SQLAlchemy types execute() as Result.
+        return session.execute(  # type: ignore[attr-defined]
             update(TokenRow)
             .where(TokenRow.user_id == user_id, TokenRow.revoked_at.is_(None))
             .values(revoked_at=self._clock())
@@ -247,6 +257,7 @@ class AccountAdministration:
                 values["session_version"] = UserRow.session_version + 1
             row = session.scalar(update(UserRow).where(UserRow.id == user_id).values(**values)
                                  .returning(UserRow))
+            assert row is not None  # user_id was read in this transaction
             if was_admin and session.scalar(active_admins.limit(1)) is None:
                 raise AccountError("username", f"{username!r} is the last active admin; "
                                                "make another account admin first")

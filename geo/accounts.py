@@ -33,8 +33,18 @@ from sqlalchemy import case, func, literal, or_, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from geo.account_admin import AccountAdministration
-from geo.account_tables import (MIN_PASSWORD_LENGTH, ROLES, AccountError, TokenRow, User, UserRow,
-                                check_password, check_role, to_user, user_id_of)
+from geo.account_tables import (
+    MIN_PASSWORD_LENGTH,
+    ROLES,
+    AccountError,
+    TokenRow,
+    User,
+    UserRow,
+    check_password,
+    check_role,
+    to_user,
+    user_id_of,
+)
 from geo.database import Database, UTCDateTime
 
 #: Names other modules import from here, though they are defined next to the tables.

@@ -9,8 +9,14 @@ import numpy as np
 import pandas as pd
 
 from geo.areas import gap_areas, service_areas, uncovered_streets
-from geo.coverage import (CoverageReport, cell_statistics, coverage_curve, coverage_report,
-                          station_catchments, station_reach_counts)
+from geo.coverage import (
+    CoverageReport,
+    cell_statistics,
+    coverage_curve,
+    coverage_report,
+    station_catchments,
+    station_reach_counts,
+)
 from geo.demand import DemandLayer
 from geo.groups import WorkerGroup
 from geo.index import RegionIndex

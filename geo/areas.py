@@ -24,9 +24,19 @@ from scipy.sparse import coo_matrix, csr_matrix
 from scipy.sparse.csgraph import connected_components, dijkstra
 
 from geo.network import Network
-from geo.streets import (EdgeLines, Intervals, Streets, covered_intervals, head_fraction,
-                         index_streets, part_lengths, pieces_lonlat, point_along, street_parts,
-                         utm_lines)
+from geo.streets import (
+    EdgeLines,
+    Intervals,
+    Streets,
+    covered_intervals,
+    head_fraction,
+    index_streets,
+    part_lengths,
+    pieces_lonlat,
+    point_along,
+    street_parts,
+    utm_lines,
+)
 from geo.tracing import MAX_GRID_SIDE, default_cell, extents, traced_areas
 
 #: Added to every time stored by :func:`station_reach`, so that the zero at a station's own node

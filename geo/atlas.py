@@ -38,10 +38,16 @@ from geo.nearest import NearestAnswer, nearest_open_first, nearest_stations
 from geo.places import Places, places_for
 from geo.recommend import Recommendation, recommend_sites
 from geo.records import IMPORT_PROBLEM_LIMIT, ImportPlan, apply_import, read_station_file
-from geo.regions import (Region, default_region, get_region, list_regions, load_networks,
-                         regions_stamp, user_regions_dir)
-from geo.rules import (DUPLICATE_RADIUS_M, Refusal, name_key, nearest_duplicate,
-                       too_far_outside)
+from geo.regions import (
+    Region,
+    default_region,
+    get_region,
+    list_regions,
+    load_networks,
+    regions_stamp,
+    user_regions_dir,
+)
+from geo.rules import DUPLICATE_RADIUS_M, Refusal, name_key, nearest_duplicate, too_far_outside
 from geo.sites import cached_sites
 from geo.stamp import Stamped
 from geo.stations import Station

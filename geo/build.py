@@ -9,8 +9,8 @@ demand sources, place names and sites.
 
 from __future__ import annotations
 
-from pathlib import Path
 from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
 
 from geo.demand_sources import FeatureCollector
 from geo.extract import OSM_SUFFIXES, CachedCollector, Collector, read_osm

@@ -28,8 +28,13 @@ import shapely
 from scipy.spatial import cKDTree
 
 from geo.build import OSM_SUFFIXES
-from geo.demand_files import (CSV_SUFFIXES, VECTOR_SUFFIXES, DemandError, checked_numbers,
-                              read_csv_text)
+from geo.demand_files import (
+    CSV_SUFFIXES,
+    VECTOR_SUFFIXES,
+    DemandError,
+    checked_numbers,
+    read_csv_text,
+)
 from geo.extract import OsmSourceError
 from geo.network import Network
 from geo.placement import MAX_SNAP_M

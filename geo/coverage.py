@@ -210,5 +210,5 @@ def _weighted_time_stats(times: np.ndarray, weights: np.ndarray) -> tuple[float,
     order = np.argsort(times)
     cumulative = np.cumsum(weights[order]) / total
     median = times[order][np.searchsorted(cumulative, 0.5)]
-    p90 = times[order][min(np.searchsorted(cumulative, 0.9), len(times) - 1)]
+    p90 = times[order][min(int(np.searchsorted(cumulative, 0.9)), len(times) - 1)]
     return float(np.dot(times, weights) / total), float(median), float(p90)

@@ -21,8 +21,7 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import (Connection, DateTime, MetaData, create_engine, event, func, make_url,
-                        select)
+from sqlalchemy import Connection, DateTime, MetaData, create_engine, event, func, make_url, select
 from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator

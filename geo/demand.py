@@ -53,11 +53,31 @@ import numpy as np
 import shapely
 from scipy.spatial import cKDTree
 
-from geo.demand_files import (AREA_TYPES, CSV_SUFFIXES, LINE_TYPES, VECTOR_SUFFIXES, DemandError,
-                              read_csv_points, read_vector_layer)
-from geo.demand_sources import (FOOD, FUEL, HGV_PARKING, HOMES, LAND, LOCAL_HIGHWAYS,
-                                LOCAL_STREETS, MAJOR_HIGHWAYS, MAJOR_ROADS, SERVICES, SHOPS,
-                                STREETS, FeatureCollector, OsmFeatures)
+from geo.demand_files import (
+    AREA_TYPES,
+    CSV_SUFFIXES,
+    LINE_TYPES,
+    VECTOR_SUFFIXES,
+    DemandError,
+    read_csv_points,
+    read_vector_layer,
+)
+from geo.demand_sources import (
+    FOOD,
+    FUEL,
+    HGV_PARKING,
+    HOMES,
+    LAND,
+    LOCAL_HIGHWAYS,
+    LOCAL_STREETS,
+    MAJOR_HIGHWAYS,
+    MAJOR_ROADS,
+    SERVICES,
+    SHOPS,
+    STREETS,
+    FeatureCollector,
+    OsmFeatures,
+)
 from geo.extract import OSM_SUFFIXES, cached_product
 from geo.groups import worker_group
 from geo.network import Network

@@ -159,7 +159,9 @@ def hours_status(expr: str, when: datetime, lang: Lang) -> str:
         return words["unknown"]
     if when.tzinfo is not None:
         when = when.astimezone(CHINA_TZ).replace(tzinfo=None)
-    change = _parse(expr)[0].next_change(when)
+    parsed = _parse(expr)[0]
+    assert parsed is not None  # open_state read the hours, so they parse
+    change = parsed.next_change(when)
     if state == "open":
         if change is None:
             return words["open_24h"]
@@ -193,7 +195,8 @@ def _parse(expr: str) -> tuple[opening_hours.OpeningHours | None, str | None]:
     """
     try:
         return opening_hours.OpeningHours(expr, country=HOLIDAY_COUNTRY), None
-    except opening_hours.ParserError as err:
+    # opening-hours-py's stubs leave out ParserError, the error it raises on bad syntax.
+    except opening_hours.ParserError as err:  # type: ignore[attr-defined]
         return None, _one_line(str(err))
 
 

@@ -149,7 +149,7 @@ class _StationArrays:
     on_street: dict[str, OnStreet]
 
     @classmethod
-    def of(cls, stations: list[Station], modes: dict[str, _ModeIndex]) -> "_StationArrays":
+    def of(cls, stations: list[Station], modes: dict[str, _ModeIndex]) -> _StationArrays:
         """The arrays of ``stations``, snapped to every mode's network."""
         snapped = {m: mode_index.snapped(stations) for m, mode_index in modes.items()}
         records = np.empty(len(stations), dtype=object)
@@ -165,7 +165,7 @@ class _StationArrays:
             on_street={m: on for m, (_, _, on) in snapped.items()},
         )
 
-    def take(self, order: np.ndarray) -> "_StationArrays":
+    def take(self, order: np.ndarray) -> _StationArrays:
         """The arrays of the stations at positions ``order``."""
         return _StationArrays(
             records=self.records[order], ids=self.ids[order], open=self.open[order],
@@ -175,7 +175,7 @@ class _StationArrays:
             on_street={m: a.take(order) for m, a in self.on_street.items()},
         )
 
-    def join(self, other: "_StationArrays") -> "_StationArrays":
+    def join(self, other: _StationArrays) -> _StationArrays:
         """These stations followed by ``other``'s."""
         return _StationArrays(
             records=np.concatenate([self.records, other.records]),
@@ -222,12 +222,12 @@ class RegionIndex:
         self._open_cache: tuple[datetime, np.ndarray] | None = None
         self._entries: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = {}
 
-    def with_stations(self, stations: list[Station]) -> "RegionIndex":
+    def with_stations(self, stations: list[Station]) -> RegionIndex:
         """Return an index over the same networks with another station list."""
         return RegionIndex(self.region_id, self.networks, stations, self.tree_budget,
                            _modes=self._modes)
 
-    def with_changes(self, changed: list[Station], removed: np.ndarray) -> "RegionIndex":
+    def with_changes(self, changed: list[Station], removed: np.ndarray) -> RegionIndex:
         """Return an index with some stations added or replaced and some removed.
 
         Only the changed stations are snapped; the others keep their arrays. The stations stay

@@ -10,9 +10,9 @@ other road source that carries OSM-style tags.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from types import MappingProxyType
-from collections.abc import Mapping
 
 #: The travel modes, in the order they are offered.
 MODES = ("walk", "ebike", "truck")

@@ -79,7 +79,7 @@ class Network:
         *,
         shapes: tuple[np.ndarray, np.ndarray] | None = None,
         dropped_km: Mapping[str, float] | None = None,
-    ) -> "Network":
+    ) -> Network:
         """Build a network from an unordered edge list, losing no street.
 
         A CSR graph holds one edge per ordered node pair, so every parallel edge but the fastest,
@@ -219,7 +219,8 @@ class Network:
         starts = self.geom_offsets[edges]
         counts = self.geom_offsets[edges + 1] - starts - 1  # each shape without its last vertex
         within = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
-        vertices = np.append(np.repeat(starts, counts) + within, self.geom_offsets[edges[-1] + 1] - 1)
+        last = self.geom_offsets[edges[-1] + 1] - 1
+        vertices = np.append(np.repeat(starts, counts) + within, last)
         return self.geom_lonlat[vertices]
 
     @cached_property
@@ -269,7 +270,7 @@ class Network:
         tmp.replace(path)
 
     @classmethod
-    def load(cls, path: Path) -> "Network":
+    def load(cls, path: Path) -> Network:
         """Read a network written by :meth:`save`."""
         with np.load(Path(path), allow_pickle=False) as npz:
             return cls(

@@ -115,7 +115,7 @@ class Places:
             array.setflags(write=False)
 
     @classmethod
-    def empty(cls) -> "Places":
+    def empty(cls) -> Places:
         """An index with no places (a region whose source has no names)."""
         return cls([], [], [], [], [])
 

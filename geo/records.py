@@ -26,8 +26,15 @@ import io
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from geo.cells import (CELL_READERS, OPTIONAL_TERMS, fold, is_blank, read_coordinate, read_datum,
-                       read_point)
+from geo.cells import (
+    CELL_READERS,
+    OPTIONAL_TERMS,
+    fold,
+    is_blank,
+    read_coordinate,
+    read_datum,
+    read_point,
+)
 from geo.coords import to_wgs84
 from geo.rules import name_key, nearest_duplicate, too_far_outside
 from geo.sheets import CHINESE_HEADERS, COLUMNS, RecordsError, Table, read_table

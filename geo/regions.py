@@ -31,8 +31,15 @@ from geo.extract import OSM_SUFFIXES, CachedCollector, product_cache_path, save_
 from geo.modes import MODES
 from geo.network import Network
 from geo.osm import OsmSourceError
-from geo.settings import (OSM_ATTRIBUTION, data_dir, instance_dir, max_whole_build_nodes,
-                          open_private, private_file, private_folder)
+from geo.settings import (
+    OSM_ATTRIBUTION,
+    data_dir,
+    instance_dir,
+    max_whole_build_nodes,
+    open_private,
+    private_file,
+    private_folder,
+)
 
 #: Bump when the way networks are built changes, so old caches are not read.
 BUILD_VERSION = 2
@@ -87,7 +94,7 @@ class Region:
         return shape(json.loads(self.boundary_file.read_text(encoding="utf-8"))["geometry"])
 
     @classmethod
-    def from_file(cls, path: Path, demo: bool) -> "Region":
+    def from_file(cls, path: Path, demo: bool) -> Region:
         """Read a region description; its ``source`` is relative to the file's folder."""
         spec = json.loads(Path(path).read_text(encoding="utf-8"))
         return cls(

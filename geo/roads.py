@@ -9,8 +9,8 @@ two-way travel.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -201,8 +201,8 @@ def build_road_mode_network(
     """Build one mode's street network from a road layer.
 
     Lines whose class the mode may not use are dropped; for walking every line that has no
-    twin in the other direction is also added reversed. Times come from the mode's class speeds, and only the largest strongly connected
-    component is kept.
+    twin in the other direction is also added reversed. Times come from the mode's class speeds,
+    and only the largest strongly connected component is kept.
 
     Args:
         layer: the layer from :func:`read_road_layer`.

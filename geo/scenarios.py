@@ -2,11 +2,11 @@
 saves, and that staff later turn into planned station records.
 
 Scenarios live in the app's database (:class:`geo.database.Database`, table made by the same
-Alembic migrations as the stations'), on SQLite and PostgreSQL alike. A scenario's sites and removed station ids are kept
-as JSON text; times are UTC. Names are cleaned as station text is (:func:`geo.rules.clean_text`)
-and unique within a region by the rule station names are compared by
-(:func:`geo.rules.name_key`: regardless of case, width and spaces), enforced by a unique index
-on that key, so two planners saving at once cannot both take a name.
+Alembic migrations as the stations'), on SQLite and PostgreSQL alike. A scenario's sites and removed
+station ids are kept as JSON text; times are UTC. Names are cleaned as station text is
+(:func:`geo.rules.clean_text`) and unique within a region by the rule station names are compared by
+(:func:`geo.rules.name_key`: regardless of case, width and spaces), enforced by a unique index on
+that key, so two planners saving at once cannot both take a name.
 
 Turning a scenario into planned stations (:meth:`ScenarioStore.create_planned_stations`) is one
 transaction: it claims the scenario with a compare-and-set on its ``converted_at`` (``UPDATE ...
@@ -18,6 +18,7 @@ its name.
 
 from __future__ import annotations
 
+import builtins
 import dataclasses
 import json
 import math
@@ -29,10 +30,10 @@ from sqlalchemy import Float, Index, Integer, String, Text, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
+from geo.database import Base, Database, UTCDateTime
 from geo.groups import GROUPS
 from geo.rules import clean_text, name_key
 from geo.stations import KINDS, Station
-from geo.database import Base, Database, UTCDateTime
 from geo.store import StationStore
 
 #: Longest scenario name, in characters.
@@ -263,11 +264,12 @@ class ScenarioStore:
                 .where(_ScenarioRow.id == scenario_id, _ScenarioRow.deleted_at.is_(None))
                 .values(deleted_at=datetime.now(UTC), deleted_by=actor, name_key=None)
             )
-        if result.rowcount != 1:
+        # An UPDATE's result is a CursorResult; SQLAlchemy types execute() as Result.
+        if result.rowcount != 1:  # type: ignore[attr-defined]
             raise KeyError(scenario_id)
 
     def create_planned_stations(self, scenario_id: int, stations: StationStore, *, actor: str,
-                                kind: str) -> list[Station]:
+                                kind: str) -> builtins.list[Station]:
         """Turn a scenario's added sites into planned station records, once.
 
         Each site becomes a station with status ``planned``, named after the site or else
@@ -313,7 +315,8 @@ class ScenarioStore:
                        _ScenarioRow.converted_at.is_(None))
                 .values(converted_at=datetime.now(UTC))
             )
-            if claimed.rowcount != 1:
+            # An UPDATE's result is a CursorResult; SQLAlchemy types execute() as Result.
+            if claimed.rowcount != 1:  # type: ignore[attr-defined]
                 self.get(scenario_id)
                 raise ScenarioInvalid({"scenario": "it was already turned into planned stations"})
             stored = stations.add_many(planned, actor=actor, action="create")

@@ -6,6 +6,7 @@ each with its length, time and class, and the nodes outside the extract (the cli
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypeAlias
 
 import numpy as np
 import shapely
@@ -14,7 +15,7 @@ from geo.highways import HighwayWays
 from geo.modes import ModeProfile
 
 #: A region's boundary in lon/lat.
-Boundary = shapely.Polygon | shapely.MultiPolygon
+Boundary: TypeAlias = shapely.Polygon | shapely.MultiPolygon
 
 
 @dataclass(frozen=True)

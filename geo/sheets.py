@@ -184,7 +184,7 @@ def _csv_table(file: BinaryIO, filename: str) -> Table:
         finally:
             text.detach()  # the caller's file stays open
 
-    return _header_and_rows(records(), filename, lambda cell: cell)
+    return _header_and_rows(records(), filename, str)  # csv cells are text already
 
 
 def _csv_encoding(file: BinaryIO, filename: str) -> str:

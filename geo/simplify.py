@@ -13,6 +13,7 @@ from scipy.sparse.csgraph import connected_components
 from geo.network import take_shapes
 from geo.segments import Segments
 
+
 def _neighbour_pairs(n: int, u: np.ndarray, v: np.ndarray) -> np.ndarray:
     """Return the distinct pairs of neighbouring nodes, ``low * n + high``, ascending."""
     loops = u == v

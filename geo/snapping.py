@@ -66,11 +66,11 @@ class OnStreet(NamedTuple):
     lon: np.ndarray
     lat: np.ndarray
 
-    def take(self, order: np.ndarray) -> "OnStreet":
+    def take(self, order: np.ndarray) -> OnStreet:
         """The entries at positions ``order``."""
         return OnStreet(*(a[order] for a in self))
 
-    def join(self, other: "OnStreet") -> "OnStreet":
+    def join(self, other: OnStreet) -> OnStreet:
         """These entries followed by ``other``'s."""
         return OnStreet(*(np.concatenate([a, b]) for a, b in zip(self, other)))
 

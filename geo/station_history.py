@@ -10,8 +10,14 @@ from datetime import UTC, datetime
 from sqlalchemy import insert, update
 from sqlalchemy.orm import Session
 
-from geo.station_tables import (HistoryRow, RevisionRow, StationRow, json_values, row_values,
-                                station_of)
+from geo.station_tables import (
+    HistoryRow,
+    RevisionRow,
+    StationRow,
+    json_values,
+    row_values,
+    station_of,
+)
 from geo.stations import Station
 
 #: What a history entry records: a new station (``create`` by hand, ``import`` in bulk,

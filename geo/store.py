@@ -19,6 +19,7 @@ deletes history, so it also says which stations changed since an earlier reading
 
 from __future__ import annotations
 
+import builtins
 import dataclasses
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -31,11 +32,25 @@ from sqlalchemy.orm import Session
 
 from geo.database import INSERT_BATCH_ROWS, METADATA, MIGRATIONS, Database, default_store_url
 from geo.nearby import EARTH_RADIUS_M, WithinQuery, within_bounding_box, within_postgis
-from geo.station_history import (HISTORY_ACTIONS, INSERT_ACTIONS, HistoryEntry, bump_revision,
-                                 insert_stations, record_change)
-from geo.station_tables import (STORE_FIELDS, HistoryRow, RevisionRow, StationRow, json_fields,
-                                row_values, station_errors, to_station)
 from geo.stamp import station_stamp
+from geo.station_history import (
+    HISTORY_ACTIONS,
+    INSERT_ACTIONS,
+    HistoryEntry,
+    bump_revision,
+    insert_stations,
+    record_change,
+)
+from geo.station_tables import (
+    STORE_FIELDS,
+    HistoryRow,
+    RevisionRow,
+    StationRow,
+    json_fields,
+    row_values,
+    station_errors,
+    to_station,
+)
 from geo.stations import Station
 
 #: Names other modules import from here, though they are defined next to what they describe.
@@ -269,7 +284,7 @@ class StationStore:
         metres: float,
         region: str | None = None,
         exclude_id: int | None = None,
-    ) -> list[tuple[Station, float]]:
+    ) -> builtins.list[tuple[Station, float]]:
         """Find the stations within a straight-line distance of a point, nearest first.
 
         Distances are great-circle distances on the sphere of radius :data:`EARTH_RADIUS_M`,
@@ -387,7 +402,7 @@ class StationStore:
 
     def replace_demo(
         self, region: str, stations: Iterable[Station], *, actor: str = "system"
-    ) -> list[Station]:
+    ) -> builtins.list[Station]:
         """Replace a region's demo stations with new ones, in one transaction.
 
         Every demo station of the region (deleted ones included) is removed; stations that are
@@ -429,7 +444,7 @@ class StationStore:
             stored = insert_stations(session, stations, actor, "demo")
         return stored
 
-    def history(self, station_id: int) -> list[HistoryEntry]:
+    def history(self, station_id: int) -> builtins.list[HistoryEntry]:
         """Read a station's history, oldest first.
 
         Args:
@@ -528,7 +543,7 @@ class StationStore:
 
     def _compare_and_set(self, station_id: int, expected_version: int, values: dict[str, object],
                          *, deleted: bool, actor: str, action: str,
-                         changes: dict[str, list[object]]) -> Station:
+                         changes: dict[str, builtins.list[object]]) -> Station:
         """Write ``values`` only if the stored version is still ``expected_version``, with the
         revision bump and the history entry in the same transaction.
 
@@ -559,7 +574,8 @@ class StationStore:
                 .values(**values, version=StationRow.version + 1)
                 .execution_options(synchronize_session=False)
             )
-            if result.rowcount == 1:
+            # An UPDATE's result is a CursorResult; SQLAlchemy types execute() as Result.
+            if result.rowcount == 1:  # type: ignore[attr-defined]
                 bump_revision(session)
                 row = session.get(StationRow, station_id)
                 record_change(session, row, values["updated_at"], actor, action, changes)

@@ -259,7 +259,7 @@ class _Tiles(NamedTuple):
     shape: tuple[int, int]
 
     @classmethod
-    def pack(cls, area: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> "_Tiles":
+    def pack(cls, area: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> _Tiles:
         """Lay the grids of ``area`` (boxes ``lo`` to ``hi``) in rows, in order: a row takes
         the tiles that begin within its first :data:`_CANVAS_WIDTH` columns, and the canvas is
         as wide as its widest row."""

@@ -13,8 +13,8 @@ the walk, e-bike and truck networks of each with:
 
 Each build runs in its own child process; the table gives the child's CPU seconds (user + system)
 and peak resident memory (``ru_maxrss``), and their ratios to Yizhan's. A child still running
-``--cap`` seconds after it started is stopped and shown as over the cap. The target: the 3 M-node file
-builds in at most 60 s of CPU and 2 GB, ahead of pyrosm.
+``--cap`` seconds after it started is stopped and shown as over the cap. The target: the 3 M-node
+file builds in at most 60 s of CPU and 2 GB, ahead of pyrosm.
 
     python scripts/bench_build.py [--sizes 200000,1000000,3000000] [--cache DIR]
         [--osmnx-max-nodes 200000] [--cap 1800] [--builders yizhan,pyrosm,osmnx]
@@ -69,8 +69,8 @@ def build(builder: str, path: Path) -> dict:
         osm = pyrosm.OSM(str(path))
         return {mode: [None, len(osm.get_network(network_type=kind))]
                 for mode, kind in PYROSM_NETWORKS.items()}
-    from geo.modes import MODES
     from geo.highways import read_highway_ways
+    from geo.modes import MODES
     from tests.osmnx_build import osmnx_mode_network
 
     ways = read_highway_ways(path)
@@ -132,7 +132,8 @@ def main() -> None:
     parser.add_argument("--cache", type=Path,
                         default=Path(tempfile.gettempdir()) / "yizhan-bench-build")
     parser.add_argument("--osmnx-max-nodes", type=int, default=200_000)
-    parser.add_argument("--cap", type=float, default=1800.0, help="seconds (wall) after which a build is stopped")
+    parser.add_argument("--cap", type=float, default=1800.0,
+                        help="seconds (wall) after which a build is stopped")
     parser.add_argument("--builders", default=",".join(BUILDERS))
     parser.add_argument("--child", nargs=2, metavar=("BUILDER", "FILE"), help=argparse.SUPPRESS)
     args = parser.parse_args()

@@ -104,8 +104,13 @@ def coverage_parts(network, station_nodes: np.ndarray, demand: np.ndarray, thres
                    h3_res: int) -> dict:
     """The parts of :func:`geo.analysis.coverage_analysis`, each a thunk, in its order."""
     from geo.areas import gap_areas, service_areas, uncovered_streets
-    from geo.coverage import (cell_statistics, coverage_curve, coverage_report,
-                              station_catchments, station_reach_counts)
+    from geo.coverage import (
+        cell_statistics,
+        coverage_curve,
+        coverage_report,
+        station_catchments,
+        station_reach_counts,
+    )
     from geo.field import service_field
 
     threshold_s = threshold_min * 60.0
@@ -270,6 +275,7 @@ def grid_case(args, side: int) -> dict:
     """A synthetic ``side`` x ``side`` grid with street-length demand and random open stations,
     via a RegionIndex."""
     from bench_field import grid_network
+
     from geo.analysis import coverage_analysis, h3_resolution
     from geo.demand import DemandLayer
     from geo.groups import worker_group
@@ -313,8 +319,8 @@ def exact_agreement(case: dict) -> dict:
     and how the traced areas of the case compare with them."""
     import shapely
 
-    from geo.streets import edge_pieces
     from geo.field import service_field
+    from geo.streets import edge_pieces
 
     network, nodes = case["network"], case["nodes"]
     threshold_s = case["threshold_min"] * 60.0

@@ -17,7 +17,7 @@ import numpy as np
 
 from geo.field import service_field
 from geo.network import Network
-from geo.regions import network_cache_path, get_region, load_networks
+from geo.regions import get_region, load_networks, network_cache_path
 
 
 def grid_network(side: int, seed: int = 1) -> Network:

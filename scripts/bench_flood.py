@@ -40,7 +40,6 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import numpy as np
-
 from bench_nearest import free_port, say, serving, wait_ready
 
 REGION = "jinan"
@@ -64,7 +63,8 @@ def main() -> None:
     parser.add_argument("--flood-pause-s", type=float, default=0.1,
                         help="pause of a flooding client between its requests")
     parser.add_argument("--probe-pause-s", type=float, default=0.05)
-    parser.add_argument("--threads", type=int, default=8, help="request threads of each server process")
+    parser.add_argument("--threads", type=int, default=8,
+                        help="request threads of each server process")
     parser.add_argument("--peer", default="pool-off",
                         help="'pool-off' (this code, no job pool) or a git revision")
     parser.add_argument("--floods", nargs="+", default=["audit", "anonymous", "signed-in"],

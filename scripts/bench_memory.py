@@ -39,6 +39,7 @@ from urllib.parse import urlencode
 
 import brotli
 from bench_nearest import free_port, say, serving, wait_ready
+
 from geo.groups import GROUPS
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -39,8 +39,8 @@ in Nanjing) against the single-process server it replaced is ``scripts/bench_ser
 from __future__ import annotations
 
 import argparse
-import cProfile
 import contextlib
+import cProfile
 import http.client
 import io
 import json
@@ -281,8 +281,8 @@ def run_pandana(network, station_nodes: np.ndarray, station_ids: np.ndarray,
                 max_distance: float) -> dict:
     """pandana on the same directed network (node ids 0..N-1, UTM metres, travel-time weights):
     build, precompute, nearest_pois for all nodes, and the queries as get_node_ids + lookup."""
-    import pandas as pd
     import pandana
+    import pandas as pd
 
     xy = network.node_xy
     out = {"version": pandana.__version__}
@@ -505,7 +505,8 @@ def main() -> None:
     parser.add_argument("--http-queries", type=int, default=2_000)
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8],
                         help="HTTP client concurrencies")
-    parser.add_argument("--threads", type=int, default=8, help="request threads of each server process")
+    parser.add_argument("--threads", type=int, default=8,
+                        help="request threads of each server process")
     parser.add_argument("--warmup", type=int, default=100)
     parser.add_argument("--snap-m", type=float, default=500.0,
                         help="keep query points at most this far from a network node")
@@ -972,8 +973,8 @@ def run_mixed(args, instance: Path, db_url: str, code: Path, stations: list, net
 
 def run_many(args, instance: Path, db_url: str) -> None:
     from geo.atlas import Atlas
-    from geo.index import StationFilter
     from geo.database import Database
+    from geo.index import StationFilter
     from geo.regions import get_region, load_networks
     from geo.store import StationStore
 

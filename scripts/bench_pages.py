@@ -56,7 +56,8 @@ window.yizhanBasemap = function (map, config) {
   map.attributionControl.setPrefix(false);
   map.attributionControl.addAttribution(window.yizhanDom.escape(config.attribution));
   return fetch(config.streetsUrl).then((r) => r.json()).then((streets) => {
-    L.geoJSON(streets, { style: { color: "#9aa5b1", weight: 1.5, opacity: 0.9 }, interactive: false })
+    L.geoJSON(streets, { style: { color: "#9aa5b1", weight: 1.5, opacity: 0.9 },
+                         interactive: false })
       .addTo(map).bringToBack();
   });
 };

@@ -13,8 +13,8 @@ The instance, built the same way by each side:
 
 Ours (yizhan), step by step: the existing stations' reach (``geo.areas.station_reach``), whose
 covered demand is set aside; bounded searches between the candidates and the demand nodes still
-uncovered (``geo.recommend.pair_times``); the reduction (``geo.cover_reduction.reduce_cover``); the exact
-solve (``geo.siting.solve_mclp``, HiGHS). The objective is the demand the existing stations
+uncovered (``geo.recommend.pair_times``); the reduction (``geo.cover_reduction.reduce_cover``); the
+exact solve (``geo.siting.solve_mclp``, HiGHS). The objective is the demand the existing stations
 cover plus the solution's. The whole ``geo.recommend.recommend_sites`` call (``curve=False``) on
 the same instance is timed as well, in a process of its own; it also builds the explanation of
 every site.
@@ -195,8 +195,8 @@ def timed(run) -> tuple[float, object]:
 def run_ours(instance: Instance, events: Events) -> dict:
     """Our MCLP step by step: existing reach, pair searches, reduction, exact solve."""
     from geo.areas import station_reach
-    from geo.recommend import pair_times
     from geo.cover_reduction import reduce_cover
+    from geo.recommend import pair_times
     from geo.siting import solve_mclp
 
     network, weights, nodes = instance.network, instance.weights, instance.candidates
@@ -456,7 +456,8 @@ def print_table(name: str, inputs: dict, ours: dict, recommend: dict, peer: dict
     ready = next((e for e in peer["events"] if e["event"] == "ready"), None)
     if ready is not None:
         demand_count, facility_count = ready["matrix_shape"]
-        print(f"dense cost matrix for spopt ({demand_count:,} × {facility_count:,}, {ready['matrix_mb']:,.0f} MB, "
+        print(f"dense cost matrix for spopt ({demand_count:,} × {facility_count:,}, "
+              f"{ready['matrix_mb']:,.0f} MB, "
               f"counted as spopt's input): built in {ready['matrix_s']:.2f} s, counted to "
               f"neither side")
     if result is None:

@@ -42,7 +42,6 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-
 from bench_nearest import free_port, serving, wait_ready
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -201,7 +200,8 @@ def main() -> None:
         print(f"{'ratio':10} {ours_['rps'] / peer_['rps']:8.2f} "
               f"{ours_['p50_us'] / peer_['p50_us']:8.2f} "
               f"{ours_['p99_us'] / peer_['p99_us']:8.2f} {'':7} "
-              f"{ours_['cpu_us'] / peer_['cpu_us']:8.2f} {ours_['rss_mb'] / peer_['rss_mb']:8.2f} {ours_['pss_mb'] / peer_['pss_mb']:8.2f}")
+              f"{ours_['cpu_us'] / peer_['cpu_us']:8.2f} {ours_['rss_mb'] / peer_['rss_mb']:8.2f} "
+              f"{ours_['pss_mb'] / peer_['pss_mb']:8.2f}")
         print("ratio = gunicorn / waitress")
 
 

@@ -1,15 +1,20 @@
 """Shared test set-up: every test session gets its own instance folder, never the repo's, and
-one PostgreSQL scratch database when a server is given."""
+one PostgreSQL scratch database when a server is given; the staff app on a hand-moved clock; and
+the ``browser`` and ``postgres`` markers, given by module and by fixture.
+
+Fixtures shared by several test modules live here, helpers in ``tests/support.py``.
+"""
 
 import os
 import secrets
 from collections.abc import Iterator
-from contextlib import contextmanager
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import create_engine, text
 
 from geo.database import Database
+from tests.support import Clock, make_app, scratch_database
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -30,6 +35,19 @@ def fresh_instance(tmp_path, monkeypatch):
     folder.mkdir()
     monkeypatch.setenv("YIZHAN_INSTANCE", str(folder))
     return folder
+
+
+@pytest.fixture
+def clock() -> Clock:
+    """A clock standing at 09:30 UTC on 2 March 2026 until the test moves it."""
+    return Clock(datetime(2026, 3, 2, 9, 30, tzinfo=UTC))
+
+
+@pytest.fixture
+def app(tmp_path, clock):
+    """An app with a store of its own and no demo stations, its accounts on ``clock``; a module
+    that needs another app defines its own ``app``."""
+    return make_app(tmp_path, clock)
 
 
 # --- PostgreSQL + PostGIS ---------------------------------------------------------------------
@@ -63,24 +81,6 @@ def postgres_server() -> str:
             "(apt-get install postgresql-15-postgis-3)"
         )
     return url
-
-
-@contextmanager
-def scratch_database(server_url: str) -> Iterator[str]:
-    """Create a database named ``yizhan_test_<random>`` on the server, drop it afterwards.
-
-    Yields:
-        Its URL, as a plain ``postgresql://`` URL like the server's.
-    """
-    import psycopg
-
-    name = f"yizhan_test_{secrets.token_hex(4)}"
-    with psycopg.connect(server_url, autocommit=True) as admin:
-        admin.execute(f"CREATE DATABASE {name}")
-        try:
-            yield server_url.rsplit("/", 1)[0] + f"/{name}"
-        finally:
-            admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
 
 
 @pytest.fixture(scope="session")
@@ -121,3 +121,23 @@ def database(store_url) -> Iterator[Database]:
     opened = Database(store_url)
     yield opened
     opened.close()
+
+
+# --- markers ----------------------------------------------------------------------------------
+# ``-m "not browser and not postgres and not slow and not fuzz"`` is the fast inner loop.
+
+#: The fixtures that reach a PostgreSQL server.
+POSTGRES_FIXTURES = {"postgres_server", "postgres_database", "postgis_url"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark the tests of ``*_browser.py`` as ``browser`` and every test that uses a PostgreSQL
+    fixture (directly, or through ``store_url`` on its PostgreSQL side) as ``postgres``."""
+    for item in items:
+        if item.path.name.endswith("_browser.py"):
+            item.add_marker(pytest.mark.browser)
+        fixtures = set(getattr(item, "fixturenames", ()))
+        callspec = getattr(item, "callspec", None)
+        on_postgres = callspec is not None and callspec.params.get("store_url") == "postgresql"
+        if fixtures & POSTGRES_FIXTURES or on_postgres:
+            item.add_marker(pytest.mark.postgres)

@@ -14,10 +14,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from geo.accounts import (LOCKOUT, MAX_FAILED_ATTEMPTS, AccountError, AccountStore,
-                          SignInRefused)
-from tests.test_accounts import FAST_HASH, PASSWORD, Clock, run
-from tests.test_staff import csrf_token, make_app, post, sign_in
+from geo.accounts import LOCKOUT, MAX_FAILED_ATTEMPTS, AccountError, AccountStore, SignInRefused
+from tests.support import FAST_HASH, PASSWORD, Clock, csrf_token, make_app, post, run_cli, sign_in
 from web.staff import when
 
 
@@ -384,19 +382,19 @@ def test_user_commands_unlock_reset_deactivate_and_activate(cli_accounts):
     cli_accounts.add_user("wang", PASSWORD, "staff")
     token = cli_accounts.issue_token("wang")
     lock(cli_accounts, "wang")
-    assert run("user", "unlock", "wang").output == "unlocked wang\n"
+    assert run_cli("user", "unlock", "wang").output == "unlocked wang\n"
     assert cli_accounts.authenticate("wang", PASSWORD).username == "wang"
-    deactivated = run("user", "deactivate", "wang")
+    deactivated = run_cli("user", "deactivate", "wang")
     assert deactivated.output == "deactivated wang\n"
     assert cli_accounts.user_for_token(token) is None
-    assert run("user", "activate", "wang").output == "activated wang\n"
+    assert run_cli("user", "activate", "wang").output == "activated wang\n"
     assert cli_accounts.user_for_token(token).username == "wang"
-    reset = run("user", "reset-password", "wang")
+    reset = run_cli("user", "reset-password", "wang")
     assert reset.exit_code == 0
     temporary = reset.stdout.strip()
     assert cli_accounts.authenticate("wang", temporary).must_change_password
     assert "must choose a new password" in reset.stderr
-    piped = run("user", "reset-password", "wang", "--password-stdin", stdin="hand-picked\n")
+    piped = run_cli("user", "reset-password", "wang", "--password-stdin", stdin="hand-picked\n")
     assert piped.exit_code == 0 and "hand-picked" not in piped.output
     assert cli_accounts.authenticate("wang", "hand-picked").must_change_password
     assert {e.actor for e in cli_accounts.events()} == {f"cli:{__import__('getpass').getuser()}"}
@@ -417,7 +415,7 @@ def test_user_commands_unlock_reset_deactivate_and_activate(cli_accounts):
 ])
 def test_user_commands_say_what_is_wrong_in_one_line(cli_accounts, args, message):
     cli_accounts.add_user("zhao", PASSWORD, "admin")
-    refused = run(*args)
+    refused = run_cli(*args)
     assert refused.exit_code == 1 and refused.output == message + "\n"
 
 
@@ -430,7 +428,7 @@ def test_user_list_shows_role_state_lock_last_sign_in_and_usable_tokens(cli_acco
     lock(cli_accounts, "li")
     cli_accounts.deactivate("wang")
     cli_accounts.reset_password("zhao")
-    lines = {line.split()[0]: line for line in run("user", "list").output.splitlines()
+    lines = {line.split()[0]: line for line in run_cli("user", "list").output.splitlines()
              if not line.startswith(" ")}
     assert lines["wang"].split()[1:3] == ["staff", "deactivated"]
     assert "last sign-in never" in lines["wang"] and "1 usable token," in lines["wang"]

@@ -17,40 +17,24 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from alembic import command
-from click.testing import CliRunner
 from sqlalchemy import create_engine, event, inspect, text
 from sqlalchemy.engine import Engine
 
 from geo import accounts as accounts_module
-from geo.accounts import (LOCKOUT, MAX_FAILED_ATTEMPTS, MAX_TOKEN_DAYS, ROLES, TOKEN_DAYS,
-                          AccountError, AccountStore, SignInRefused)
+from geo.accounts import (
+    LOCKOUT,
+    MAX_FAILED_ATTEMPTS,
+    MAX_TOKEN_DAYS,
+    ROLES,
+    TOKEN_DAYS,
+    AccountError,
+    AccountStore,
+    SignInRefused,
+)
 from geo.database import Database
 from geo.store import StationStore
-from tests.test_store import migrations_config, xinjiekou_station
-from web.cli import SHANGHAI, main
-
-PASSWORD = "长城-correct-horse"
-
-#: A cheap password hash for the tests that check many passwords (production uses scrypt).
-FAST_HASH = "pbkdf2:sha256:1000"
-
-
-class Clock:
-    """A clock the test moves by hand."""
-
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta) -> None:
-        self.now += timedelta(**delta)
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock(datetime(2026, 3, 2, 9, 30, tzinfo=UTC))
+from tests.support import FAST_HASH, PASSWORD, migrations_config, run_cli, xinjiekou_station
+from web.cli import SHANGHAI
 
 
 @pytest.fixture
@@ -504,73 +488,69 @@ def cli_database(tmp_path, monkeypatch) -> str:
     return url
 
 
-def run(*args: str, stdin: str | None = None):
-    return CliRunner().invoke(main, list(args), input=stdin)
-
-
 def test_user_add_makes_an_account_with_a_prompted_or_piped_password(cli_database):
-    prompted = run("user", "add", "wang", "--role", "staff", stdin=f"{PASSWORD}\n{PASSWORD}\n")
+    prompted = run_cli("user", "add", "wang", "--role", "staff", stdin=f"{PASSWORD}\n{PASSWORD}\n")
     assert prompted.exit_code == 0, prompted.output
     assert PASSWORD not in prompted.output
-    piped = run("user", "add", "zhao", "--role", "admin", "--password-stdin",
+    piped = run_cli("user", "add", "zhao", "--role", "admin", "--password-stdin",
                 stdin=f"{PASSWORD}\n")
     assert piped.exit_code == 0, piped.output
     accounts = AccountStore(Database(cli_database))
     assert accounts.authenticate("wang", PASSWORD).role == "staff"
     assert accounts.authenticate("zhao", PASSWORD).role == "admin"
-    listed = run("user", "list")
+    listed = run_cli("user", "list")
     assert "wang" in listed.output and "admin" in listed.output
 
 
 def test_user_add_refuses_a_short_password_and_an_unknown_role(cli_database):
-    short = run("user", "add", "wang", "--password-stdin", stdin="short\n")
+    short = run_cli("user", "add", "wang", "--password-stdin", stdin="short\n")
     assert short.exit_code != 0 and "password" in short.output
-    role = run("user", "add", "wang", "--role", "boss", "--password-stdin",
+    role = run_cli("user", "add", "wang", "--role", "boss", "--password-stdin",
                stdin=f"{PASSWORD}\n")
     assert role.exit_code != 0 and all(r in role.output for r in ROLES)
     assert AccountStore(Database(cli_database)).list_users() == []
 
 
 def test_user_token_prints_a_working_token_and_revoke_ends_it(cli_database):
-    run("user", "add", "wang", "--password-stdin", stdin=f"{PASSWORD}\n")
-    printed = run("user", "token", "wang")
+    run_cli("user", "add", "wang", "--password-stdin", stdin=f"{PASSWORD}\n")
+    printed = run_cli("user", "token", "wang")
     assert printed.exit_code == 0
     token = printed.output.strip()
     accounts = AccountStore(Database(cli_database))
     assert accounts.user_for_token(token).username == "wang"
-    assert run("user", "revoke", "wang").exit_code == 0
+    assert run_cli("user", "revoke", "wang").exit_code == 0
     assert accounts.user_for_token(token) is None
-    assert run("user", "token", "nobody").exit_code != 0
+    assert run_cli("user", "token", "nobody").exit_code != 0
 
 
 def test_user_password_and_role_change_the_account_and_name_what_is_wrong(cli_database):
-    run("user", "add", "wang", "--password-stdin", stdin=f"{PASSWORD}\n")
-    changed = run("user", "password", "wang", "--password-stdin", stdin="a new password\n")
+    run_cli("user", "add", "wang", "--password-stdin", stdin=f"{PASSWORD}\n")
+    changed = run_cli("user", "password", "wang", "--password-stdin", stdin="a new password\n")
     assert changed.exit_code == 0, changed.output
-    prompted = run("user", "password", "wang", stdin="another password\nanother password\n")
+    prompted = run_cli("user", "password", "wang", stdin="another password\nanother password\n")
     assert prompted.exit_code == 0 and "another password" not in prompted.output
-    assert run("user", "role", "wang", "admin").exit_code == 0
+    assert run_cli("user", "role", "wang", "admin").exit_code == 0
     wang = AccountStore(Database(cli_database)).authenticate("wang", "another password")
     assert (wang.role, wang.session_version) == ("admin", 3)
-    short = run("user", "password", "wang", "--password-stdin", stdin="short\n")
+    short = run_cli("user", "password", "wang", "--password-stdin", stdin="short\n")
     assert short.exit_code != 0 and "password" in short.output
-    unknown = run("user", "role", "nobody", "staff")
+    unknown = run_cli("user", "role", "nobody", "staff")
     assert unknown.exit_code != 0 and "nobody" in unknown.output
-    role = run("user", "role", "wang", "boss")
+    role = run_cli("user", "role", "wang", "boss")
     assert role.exit_code != 0 and all(r in role.output for r in ROLES)
 
 
 def test_user_token_lasts_the_days_asked_and_user_list_shows_tokens_and_locks(cli_database):
-    run("user", "add", "wang", "--password-stdin", stdin=f"{PASSWORD}\n")
-    run("user", "add", "li", "--password-stdin", stdin=f"{PASSWORD}\n")
-    assert run("user", "token", "wang", "--days", "0").exit_code != 0
-    token = run("user", "token", "wang", "--days", "7").output.strip()
+    run_cli("user", "add", "wang", "--password-stdin", stdin=f"{PASSWORD}\n")
+    run_cli("user", "add", "li", "--password-stdin", stdin=f"{PASSWORD}\n")
+    assert run_cli("user", "token", "wang", "--days", "0").exit_code != 0
+    token = run_cli("user", "token", "wang", "--days", "7").output.strip()
     accounts = AccountStore(Database(cli_database))
     accounts.user_for_token(token)
     for _ in range(MAX_FAILED_ATTEMPTS):
         with pytest.raises(SignInRefused):
             accounts.authenticate("li", "wrong password")
-    listed = run("user", "list").output.splitlines()
+    listed = run_cli("user", "list").output.splitlines()
     (li,) = [line for line in listed if line.startswith("li ")]
     assert "locked until" in li and "5 wrong passwords" in li
     (wang,) = [line for line in listed if line.startswith("wang ")]
@@ -583,11 +563,11 @@ def test_user_token_lasts_the_days_asked_and_user_list_shows_tokens_and_locks(cl
 
 def test_user_token_refuses_more_than_ten_years_naming_days_and_user_list_shows_ten(
         cli_database):
-    run("user", "add", "wang", "--password-stdin", stdin=f"{PASSWORD}\n")
+    run_cli("user", "add", "wang", "--password-stdin", stdin=f"{PASSWORD}\n")
     for days in ("0", "3651", "3000000", "99999999999999999999"):
-        refused = run("user", "token", "wang", "--days", days)
+        refused = run_cli("user", "token", "wang", "--days", days)
         assert refused.exit_code == 2 and "--days" in refused.output
         assert "Traceback" not in refused.output
-    assert run("user", "token", "wang", "--days", "3650").exit_code == 0
-    listed = run("user", "list")
+    assert run_cli("user", "token", "wang", "--days", "3650").exit_code == 0
+    listed = run_cli("user", "list")
     assert listed.exit_code == 0 and listed.output.count("    token ") == 1

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.browser import CHROMIUM, OUTPUT, offline_page, serving_with_staff
-from tests.test_accounts import PASSWORD
+from tests.support import PASSWORD
 
 playwright_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed")
 if not Path(CHROMIUM).exists():

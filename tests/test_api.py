@@ -12,7 +12,7 @@ from geo.hours import hours_text
 from geo.modes import MODES
 from geo.places import CATEGORIES
 from geo.stations import AMENITIES, KINDS, STATUSES
-from web import create_app
+from tests.support import demo_app
 
 #: A worker at Xinjiekou, WGS-84.
 LON, LAT = 118.7790, 32.0418
@@ -20,17 +20,10 @@ LON, LAT = 118.7790, 32.0418
 NEAREST = f"/api/v1/nearest?lat={LAT}&lon={LON}"
 
 
-def make_app(folder):
-    """An app with its own SQLite store (seeded with the demo stations)."""
-    app = create_app({"DATABASE_URL": f"sqlite:///{folder}/y.db"})
-    app.testing = True
-    return app
-
-
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
     """One app for the tests that only read."""
-    return make_app(tmp_path_factory.mktemp("api"))
+    return demo_app(tmp_path_factory.mktemp("api"))
 
 
 @pytest.fixture
@@ -237,7 +230,7 @@ def test_station_hours_come_in_words_of_the_requests_language(client):
     assert {"hours_text", "open_text"} <= set(listed)
 
 def test_without_open_now_an_open_station_ranks_above_a_nearer_closed_one(tmp_path):
-    app = make_app(tmp_path)
+    app = demo_app(tmp_path)
     client = app.test_client()
     store = app.extensions["atlas"].store
     first, second = [f["properties"] for f in stations_of(get_json(client, NEAREST))][:2]
@@ -259,7 +252,7 @@ def test_truck_mode_in_jinan(client):
 
 
 def test_a_station_that_closes_is_not_returned_by_the_next_query(tmp_path):
-    app = make_app(tmp_path)
+    app = demo_app(tmp_path)
     client = app.test_client()
     first = stations_of(get_json(client, NEAREST))[0]["properties"]
     app.extensions["atlas"].store.set_status(first["id"], "closed", first["version"])

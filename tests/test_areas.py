@@ -28,7 +28,7 @@ from geo.areas import (
 from geo.field import service_field
 from geo.network import Network
 from geo.streets import edge_pieces, reached_fraction
-from tests.test_field import grid_network
+from tests.support import grid_network
 
 #: Where the hand-made streets start, metres in UTM zone 50 (central Nanjing).
 ORIGIN = np.array([668000.0, 3546000.0])

@@ -8,15 +8,10 @@ from urllib.parse import urljoin
 import brotli
 import pytest
 
-from tests.test_security import pages
-from tests.test_staff import add, make_app, signed_in
+from tests.support import ASSET_LINK, add, make_app, pages, signed_in
 from web.static import BUNDLES, bundle_fingerprint, content_hash
 
 IMMUTABLE = "public, max-age=31536000, immutable"
-
-#: An asset link in a page: ``href`` or ``src`` under ``/static/`` or ``/vendor/``.
-ASSET_LINK = re.compile(r'(?:href|src)="(/(?:static|vendor)/[^"]+)"')
-
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):

@@ -1,4 +1,5 @@
-"""The atlas on the real Nanjing extract: demo stations, service fields, and the store kept in step."""
+"""The atlas on the real Nanjing extract: demo stations, service fields, and the store kept in
+step."""
 
 import numpy as np
 import pytest

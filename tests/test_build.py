@@ -25,6 +25,7 @@ from geo.build import build_network, build_networks, read_highway_count, source_
 from geo.highways import read_highway_ways
 from geo.modes import MODES
 from geo.osm import OsmSourceError, build_mode_network
+from tests.support import CLIPPED
 
 SMALL = Path(__file__).parent / "data" / "small.osm"
 
@@ -248,23 +249,6 @@ def test_bz2_and_pbf_copies_give_the_same_network(tmp_path, nets):
             same_network(copies[mode], nets[mode])
 
 
-CLIPPED = """<?xml version="1.0"?>
-<osm version="0.6">
- <node id="1" lat="32.0400" lon="118.7800"/>
- <node id="2" lat="32.0400" lon="118.7810"/>
- <node id="4" lat="32.0400" lon="118.7830"/>
- <node id="5" lat="32.0400" lon="118.7840"/>
- <node id="6" lat="32.0400" lon="118.7850"/>
- <node id="8" lat="32.0400" lon="118.7870"/>
- <node id="10" lat="32.0410" lon="118.7840"/>
- <way id="2"><nd ref="5"/><nd ref="10"/><tag k="highway" v="footway"/></way>
- <way id="1">
-  <nd ref="1"/><nd ref="2"/><nd ref="3"/><nd ref="4"/><nd ref="5"/><nd ref="6"/>
-  <nd ref="7"/><nd ref="8"/><nd ref="9"/>
-  <tag k="highway" v="residential"/>
- </way>
-</osm>
-"""
 
 
 def test_clipped_way_keeps_its_present_runs(tmp_path):

@@ -1,17 +1,11 @@
 """The yizhan command: regions, builds and nearest-station answers as text and GeoJSON."""
 
 import json
-from pathlib import Path
 
 from click.testing import CliRunner
 
+from tests.support import SMALL, run
 from web.cli import main
-
-SMALL = Path(__file__).parent / "data" / "small.osm"
-
-
-def run(*args: str):
-    return CliRunner().invoke(main, list(args), catch_exceptions=False)
 
 
 def test_region_list_shows_the_demo_regions():
@@ -72,7 +66,7 @@ def test_nearest_refuses_bad_input_with_a_clear_message():
 
 
 def test_nearest_refuses_a_point_outside_the_region_as_the_api_does(tmp_path):
-    from tests.test_staff import make_app
+    from tests.support import make_app
 
     far = {"lat": "49.0", "lon": "118.7790"}  # about 1,900 km north of Nanjing
     result = run("nearest", "--region", "nanjing", "--lat", far["lat"], "--lon", far["lon"])

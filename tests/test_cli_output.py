@@ -11,8 +11,8 @@ import sys
 from pathlib import Path
 
 import click
-from click.testing import CliRunner
 import pytest
+from click.testing import CliRunner
 
 from geo.recommend import PROBLEMS
 from geo.records import IMPORT_PROBLEM_LIMIT

@@ -3,39 +3,28 @@
 import json
 import shutil
 
-import osmium
 import pytest
 import shapely
 
-from geo.clip import (Boundary, ClipError, clip_file, find_boundary, parse_bbox, read_boundaries,
-                      read_polygon_file)
+from geo.clip import (
+    Boundary,
+    ClipError,
+    clip_file,
+    find_boundary,
+    parse_bbox,
+    read_boundaries,
+    read_polygon_file,
+)
+from tests.support import EAST, contents, triangle
 from tests.two_districts import lonlat, write_two_districts
 
 needs_osmium_tool = pytest.mark.skipif(
     shutil.which("osmium") is None,
     reason="clipping runs osmium-tool's `osmium extract` (apt install osmium-tool)")
 
-#: What a clip to 东区 keeps: the nodes inside, way 2 whole (with node 3 between the districts
-#: and node 4 in 西区), the industrial multipolygon whole (way 12 has no node inside), the
-#: district's and the village's boundaries and the bus route over way 2.
-EAST = (
-    {1, 2, 3, 4, 8, 9, 11, 12, 13, 14, 1001, 1002, 1003, 1004, 1021, 1022, 1023, 1024},
-    {1, 2, 5, 11, 12, 13, 901, 903},
-    {101, 103, 107, 201},
-)
-
-
 @pytest.fixture
 def districts(tmp_path):
     return write_two_districts(tmp_path / "districts.osm.pbf")
-
-
-def contents(path):
-    """The node, way and relation ids of an OSM file."""
-    found = {"n": set(), "w": set(), "r": set()}
-    for obj in osmium.FileProcessor(str(path)):
-        found[obj.type_str()].add(obj.id)
-    return found["n"], found["w"], found["r"]
 
 
 def test_boundaries_are_listed_by_level_then_name_with_names_and_area(districts):
@@ -111,11 +100,6 @@ def test_a_malformed_or_empty_bbox_is_an_error_naming_it(text, message):
     with pytest.raises(ClipError, match=message) as error:
         parse_bbox(text)
     assert repr(text) in str(error.value)
-
-
-def triangle():
-    return {"type": "Polygon", "coordinates": [[lonlat(1, 4), lonlat(9, 4), lonlat(5, 9.5),
-                                                lonlat(1, 4)]]}
 
 
 @pytest.mark.parametrize("wrap", [
@@ -209,6 +193,6 @@ def test_a_file_osmium_cannot_clip_is_an_error_naming_it_with_osmiums_reason(tmp
         "<?xml version='1.0'?><osm version='0.6'>"
         "<node id='2' lat='32.001' lon='118.001'/><node id='1' lat='32.002' lon='118.002'/>"
         "<way id='1'><nd ref='1'/><nd ref='2'/><tag k='highway' v='residential'/></way></osm>")
-    with pytest.raises(ClipError, match="unsorted.osm: osmium extract failed: Node IDs out of order: "
-                                        "1 .*then relations in order of ID"):
+    with pytest.raises(ClipError, match="unsorted.osm: osmium extract failed: Node IDs out of "
+                                        "order: 1 .*then relations in order of ID"):
         clip_file(unsorted, parse_bbox("118,32,118.01,32.01"), tmp_path / "out.osm.pbf")

@@ -5,8 +5,14 @@ import numpy as np
 import pytest
 
 from geo.atlas import Atlas
-from geo.coverage import (cell_statistics, coverage_curve, coverage_report, station_catchments,
-                          station_reach_counts, street_lengths)
+from geo.coverage import (
+    cell_statistics,
+    coverage_curve,
+    coverage_report,
+    station_catchments,
+    station_reach_counts,
+    street_lengths,
+)
 from geo.database import Database
 from geo.field import service_field
 from geo.groups import GROUPS

@@ -12,14 +12,13 @@ import shapely
 
 from geo import demand, extract, places
 from geo.demand_sources import FeatureCollector, OsmFeatures, read_osm_features
-from geo.extract import (OSM_SUFFIXES, OsmSourceError, cached_product, product_cache_path,
-                         read_osm)
+from geo.extract import OSM_SUFFIXES, OsmSourceError, cached_product, product_cache_path, read_osm
 from geo.highways import HighwayCollector, read_highway_ways
 from geo.places import PlaceCollector, place_index
 from geo.regions import add_region, get_region, load_networks
 from geo.settings import data_dir
-from geo.sites import SiteCollector, candidate_category, cached_sites, host_sites, site_category
-from tests.test_build import CLIPPED
+from geo.sites import SiteCollector, cached_sites, candidate_category, host_sites, site_category
+from tests.support import CLIPPED
 from web import create_app
 
 SMALL = Path(__file__).parent / "data" / "small.osm"

@@ -5,31 +5,10 @@ import pytest
 
 from geo.field import NO_NODE, node_trees, service_field
 from geo.network import Network
-
-# A 2 x 4 grid plus a separate piece, coordinates in Nanjing:
-#
-#   0 --> 1 --> 2 --- 3        8 --- 9
-#   |     |     |     |
-#   4 --- 5 --- 6 --- 7
-#
-# 0 -> 1 and 1 -> 2 are one-way; every other street runs both ways. Each row step takes 60 s
-# and is 100 m long, except 5 - 6, a fast 300 m road taking 30 s.
-ONE_WAY = [(0, 1, 60, 100), (1, 2, 60, 100)]
-TWO_WAY = [
-    (2, 3, 60, 100), (4, 5, 60, 100), (5, 6, 30, 300), (6, 7, 60, 100),
-    (0, 4, 60, 100), (1, 5, 60, 100), (2, 6, 60, 100), (3, 7, 60, 100), (8, 9, 60, 100),
-]
+from tests.support import grid_network
 
 
-def grid_network() -> Network:
-    """The network drawn above."""
-    edges = ONE_WAY + TWO_WAY + [(v, u, t, m) for u, v, t, m in TWO_WAY]
-    u, v, t, m = (np.array(c) for c in zip(*edges))
-    lon = 118.78 + 0.001 * np.array([0, 1, 2, 3, 0, 1, 2, 3, 6, 7])
-    lat = 32.04 + 0.001 * np.array([1, 1, 1, 1, 0, 0, 0, 0, 1, 1])
-    return Network.from_edges("walk", np.arange(10) + 100, lon, lat, u, v, m, t)
-
-
+# The hand-made network is the grid drawn at tests.support.grid_network.
 def test_every_node_gets_the_travel_time_to_its_nearest_station():
     field = service_field(grid_network(), np.array([3, 4]))
     # 0 reaches 4 directly; 1 -> 5 -> 4; 2 -> 3; 6 -> 5 -> 4 over the fast road (90 s) beats

@@ -15,11 +15,14 @@ import itertools
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
-from schemathesis.checks import (content_type_conformance, not_a_server_error,
-                                 response_schema_conformance, status_code_conformance)
+from schemathesis.checks import (
+    content_type_conformance,
+    not_a_server_error,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
-from tests.test_staff import add, make_app
-from tests.test_staff_api import token_for
+from tests.support import add, make_app, token_for
 
 pytestmark = pytest.mark.fuzz
 

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 import geo.sheets
 from geo.records import IMPORT_PROBLEM_LIMIT, RowProblem, read_station_file
 from geo.sheets import RecordsError
-from tests.test_staff import csrf_token, make_app, signed_in
+from tests.support import csrf_token, make_app, signed_in
 from web.cli import main
 
 HEADER = "name,kind,lon,lat,phone\n"

@@ -9,8 +9,17 @@ import json
 import pytest
 
 from geo.stations import MAX_CAPACITY
-from tests.test_staff import add, edit_form, make_app, post, signed_in, station_form, store
-from tests.test_staff_api import NEW, token_for
+from tests.support import (
+    NEW,
+    add,
+    edit_form,
+    make_app,
+    post,
+    signed_in,
+    station_form,
+    store,
+    token_for,
+)
 from web.params import MAX_ID
 
 
@@ -219,7 +228,8 @@ def test_the_openapi_document_states_the_bounds_the_api_enforces(app, staff):
 def test_scenario_and_site_names_are_normalised_as_station_names_are(app, staff):
     response = app.test_client().post("/api/v1/scenarios", headers=staff, json={
         "name": "\u202e加密方案\u200b", "added": [
-            {"lon": 118.7784, "lat": 32.0411, "name": "中石化\u2066加油站", "category": "fuel\u200b"}]})
+            {"lon": 118.7784, "lat": 32.0411, "name": "中石化\u2066加油站",
+             "category": "fuel\u200b"}]})
     assert response.status_code == 201, response.get_data(as_text=True)
     saved = response.get_json()
     assert saved["name"] == "加密方案"

@@ -10,8 +10,7 @@ import pytest
 
 from geo.regions import add_region
 from geo.settings import instance_dir, open_private, private_file, private_folder
-from tests.test_regions import SMALL
-from tests.test_staff import RECORDS, csrf_token, make_app, signed_in
+from tests.support import RECORDS, SMALL, csrf_token, make_app, signed_in
 
 
 @pytest.fixture

@@ -10,11 +10,11 @@ import pytest
 from click.testing import CliRunner
 from flask import Flask
 
+from tests.support import sign_in
 from web import create_app
 from web.cli import main
 from web.jobs import JobPool, JobRefused
 from web.serve import behind_proxy
-from tests.test_staff import sign_in
 
 #: Nanjing couriers at 3 minutes leave gaps to close.
 AREA = {"region": "nanjing", "group": "couriers", "threshold": 3}

@@ -4,7 +4,9 @@ Every module of ``geo/`` and ``web/`` stays readable in one sitting (at most :da
 lines), takes no other module's ``_``-prefixed name (neither ``from x import _y`` nor ``x._y``),
 and ``geo/`` never imports Flask, so that the engine runs without the web app. ``web/`` takes
 the engine's names from ``geo`` alone (``from geo import Atlas``), and only those ``geo``
-declares public in ``__all__``; ``import geo`` loads none of the numerical libraries.
+declares public in ``__all__``; ``import geo`` loads none of the numerical libraries. No module of
+``tests/`` imports a test module: shared fixtures live in ``tests/conftest.py``, shared helpers
+in plain modules such as ``tests/support.py``.
 """
 
 from __future__ import annotations
@@ -122,6 +124,26 @@ def flask_imports(path: Path) -> list[str]:
     return [name for name in names if name.split(".")[0].startswith("flask")]
 
 
+def _is_test_module(dotted: str) -> bool:
+    """Whether ``dotted`` names a test module, ``tests.test_*``."""
+    return dotted.startswith("tests.test_")
+
+
+def imported_test_modules(path: Path, root: Path = ROOT) -> list[str]:
+    """The test modules (``tests.test_*``) that ``path``, a module of the repository at
+    ``root``, imports, however it spells the import."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    imported = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            imported += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            source = _absolute(node, path, root)
+            imported.append(source)
+            imported += [f"{source}.{alias.name}" for alias in node.names]
+    return sorted({".".join(name.split(".")[:2]) for name in imported if _is_test_module(name)})
+
+
 @pytest.mark.parametrize("path", _params(_modules("geo", "web")))
 def test_a_module_is_short_enough_to_read(path):
     lines = len(path.read_text(encoding="utf-8").splitlines())
@@ -174,6 +196,11 @@ def test_the_public_name_check_sees_every_way_into_the_engine(tmp_path):
         "geo.store", "geo.store", "geo._HOMES", "geo.regions.Region"]
 
 
+@pytest.mark.parametrize("path", _params(_modules("tests")))
+def test_no_test_module_imports_another(path):
+    assert imported_test_modules(path) == []
+
+
 def test_the_private_name_check_sees_both_ways_of_taking_one(tmp_path):
     (tmp_path / "geo").mkdir()
     for name in ("__init__", "areas", "demand", "osm"):
@@ -183,3 +210,16 @@ def test_the_private_name_check_sees_both_ways_of_taking_one(tmp_path):
                      "geo.areas._a\ndemand._b\ndemand.__doc__\nself._c\n", encoding="utf-8")
     assert private_names_taken(probe, tmp_path) == ["geo.areas._a", "geo.demand._b",
                                                     "geo.osm._x"]
+
+
+def test_the_test_import_check_sees_every_way_of_importing_a_test_module(tmp_path):
+    (tmp_path / "tests").mkdir()
+    for name in ("__init__", "support", "test_a", "test_b", "test_c", "test_d", "test_e"):
+        (tmp_path / "tests" / f"{name}.py").write_text("", encoding="utf-8")
+    probe = tmp_path / "tests" / "test_probe.py"
+    probe.write_text("import tests.test_a\nfrom tests.test_b import x\nfrom tests import test_c\n"
+                     "from . import test_d, support\nfrom .test_e import y\n"
+                     "from tests.support import z\n", encoding="utf-8")
+    assert imported_test_modules(probe, tmp_path) == ["tests.test_a", "tests.test_b",
+                                                      "tests.test_c", "tests.test_d",
+                                                      "tests.test_e"]

@@ -1,11 +1,11 @@
 """What kept results weigh, and caches that keep within a budget of bytes."""
 
-from click.testing import CliRunner
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
 import shapely
+from click.testing import CliRunner
 
 from geo.atlas import Atlas
 from geo.database import Database
@@ -13,8 +13,7 @@ from geo.field import service_field
 from geo.index import RegionIndex
 from geo.memory import COORDINATE_BYTES, GEOMETRY_BYTES, LruCache, nbytes
 from geo.store import StationStore
-from tests.test_field import grid_network
-from tests.test_nearest import station_at
+from tests.support import grid_network, station_at
 from web import create_app
 from web.cli import main
 

@@ -11,17 +11,10 @@ from geo.nearest import nearest_open_first, nearest_stations
 from geo.network import Network
 from geo.snapping import WALK_MS
 from geo.stations import Station
-from tests.test_field import grid_network
+from tests.support import grid_network, station_at
 
 SUNDAY_NOON = datetime(2026, 11, 22, 12, 0)
 WEDNESDAY_NOON = datetime(2026, 11, 25, 12, 0)
-
-
-def station_at(net: Network, node: int, name: str, **fields) -> Station:
-    """A station placed exactly on a node of ``net``."""
-    fields.setdefault("kind", "love_station")
-    return Station(name=name, region="test", lon=float(net.lon[node]), lat=float(net.lat[node]),
-                   **fields)
 
 
 @pytest.fixture(params=[10**9, 0], ids=["trees", "search"])

@@ -16,8 +16,7 @@ import brotli
 import pytest
 
 from geo.tiles import fit_zoom, region_tiles, tile_zoom
-from tests.test_assets import ASSET_LINK
-from tests.test_staff import make_app
+from tests.support import ASSET_LINK, make_app
 
 #: What Chromium sends.
 BROWSER = {"Accept-Encoding": "gzip, deflate, br"}

@@ -13,10 +13,10 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from click.testing import CliRunner
 
-from web import create_app, planner
 from geo.tiles import region_tiles
-from web.layers import LayerCache
+from web import create_app, planner
 from web.cli import main
+from web.layers import LayerCache
 
 QUERY = "region=nanjing&group=street&threshold=3"
 
@@ -389,8 +389,7 @@ def test_the_planner_page_gives_its_tools_their_words_layers_and_scenario(client
 
 
 def test_a_signed_in_planner_saves_a_scenario_with_the_pages_token(client):
-    from tests.test_accounts import PASSWORD
-    from tests.test_staff import sign_in
+    from tests.support import PASSWORD, sign_in
 
     app = client.application
     app.extensions["accounts"].add_user("planner-qian", PASSWORD, "viewer")

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from geo.scenarios import NOTE_LIMIT, REMOVED_LIMIT
-from tests.test_api import make_app
+from tests.support import demo_app
 
 #: Nanjing couriers at 3 minutes leave gaps to close (at the default 10 minutes they have none).
 AREA = {"region": "nanjing", "group": "couriers", "threshold": 3}
@@ -17,7 +17,7 @@ AREA = {"region": "nanjing", "group": "couriers", "threshold": 3}
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
     """The app, its rate of heavy requests raised: every test here asks from one address."""
-    app = make_app(tmp_path_factory.mktemp("planning"))
+    app = demo_app(tmp_path_factory.mktemp("planning"))
     app.config["HEAVY_RATE_ANONYMOUS"] = "1000 per minute"
     return app
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.test_cli import run
+from tests.support import run
 
 AREA = ("--region", "nanjing", "--group", "couriers", "--threshold", "3")
 

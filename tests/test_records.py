@@ -419,7 +419,7 @@ def test_a_blank_vocabulary_cell_keeps_an_updated_stations_value_and_defaults_a_
 
 def test_an_unknown_id_and_an_id_updated_twice_are_reported():
     rows = [["id", "name", "lon", "lat"],
-            [1, "新街口爱心驿站", 118.7785, 32.0411],     # station 1 moved 10 m: not its own duplicate
+            [1, "新街口爱心驿站", 118.7785, 32.0411],  # station 1 moved 10 m: not its own duplicate
             [99, "不存在的驿站", 118.7790, 32.0420],
             [1, "新街口爱心驿站", 118.7784, 32.0411],
             ["x1", "编号错误驿站", 118.7790, 32.0430]]

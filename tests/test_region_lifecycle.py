@@ -17,11 +17,17 @@ from geo.clip import find_boundary
 from geo.database import Database
 from geo.extract import product_cache_path
 from geo.osm import OsmSourceError
-from geo.regions import (RegionError, add_region, get_region, list_regions, network_cache_path,
-                         remove_region)
+from geo.regions import (
+    RegionError,
+    add_region,
+    get_region,
+    list_regions,
+    network_cache_path,
+    remove_region,
+)
 from geo.stations import Station
 from geo.store import StationStore, default_store_url
-from tests.test_clip import EAST, contents, triangle
+from tests.support import EAST, contents, triangle
 from tests.two_districts import lonlat, write_campus, write_two_districts
 from web.cli import main
 

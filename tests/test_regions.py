@@ -2,15 +2,20 @@
 
 import bz2
 import shutil
-from pathlib import Path
 
 import pytest
 
 from geo.osm import OsmSourceError
-from geo.regions import (RegionError, add_region, default_region, get_region, list_regions,
-                         load_networks, network_cache_path)
-
-SMALL = Path(__file__).parent / "data" / "small.osm"
+from geo.regions import (
+    RegionError,
+    add_region,
+    default_region,
+    get_region,
+    list_regions,
+    load_networks,
+    network_cache_path,
+)
+from tests.support import SMALL
 
 
 def test_the_demo_regions_are_nanjing_by_default_and_jinan():

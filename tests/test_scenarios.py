@@ -17,11 +17,17 @@ from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.exc import DBAPIError
 
 from geo.database import Database
-from geo.scenarios import (NOTE_LIMIT, REMOVED_LIMIT, Scenario, ScenarioInvalid, ScenarioSite,
-                           ScenarioStore)
+from geo.scenarios import (
+    NOTE_LIMIT,
+    REMOVED_LIMIT,
+    Scenario,
+    ScenarioInvalid,
+    ScenarioSite,
+    ScenarioStore,
+)
 from geo.stations import Station
 from geo.store import StationStore
-from tests.test_store import migrations_config, run_together, xinjiekou_station
+from tests.support import migrations_config, run_together, xinjiekou_station
 
 #: Two hypothetical stations in Nanjing: one at a named place, one at a bare point.
 SITES = (

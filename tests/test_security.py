@@ -5,7 +5,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from tests.test_staff import add, make_app, signed_in
+from tests.support import add, make_app, pages, signed_in
 from web.security import content_security_policy, tile_origin
 
 HEADERS = {
@@ -33,14 +33,6 @@ def staff(app):
 @pytest.fixture(scope="module")
 def station(app):
     return add(app, "安全检查驿站")
-
-
-def pages(station) -> list[str]:
-    return ["/?lang=en", "/planner?region=nanjing&group=couriers&threshold=3", "/sign-in",
-            "/staff?region=nanjing", f"/staff/stations/{station.id}",
-            f"/staff/stations/{station.id}/history", f"/staff/stations/{station.id}/edit",
-            "/staff/stations/new?region=nanjing", "/staff/import", "/staff/scenarios",
-            "/staff/users"]
 
 
 def test_every_response_carries_the_security_headers(app, staff, station):

@@ -4,24 +4,13 @@ changes at sign-in, an expired token is refused naming ``Authorization``, and an
 see no user names."""
 
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
 from geo.scenarios import Scenario, ScenarioSite
-from tests.test_accounts import Clock
-from tests.test_staff import PASSWORD, add, csrf_token, make_app, post, sign_in, signed_in
+from tests.support import PASSWORD, add, csrf_token, post, sign_in, signed_in
 from web import SESSION_LIFETIME
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock(datetime(2026, 3, 2, 9, 30, tzinfo=UTC))
-
-
-@pytest.fixture
-def app(tmp_path, clock):
-    return make_app(tmp_path, clock)
 
 
 def copy_of(app, client):

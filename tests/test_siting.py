@@ -7,9 +7,18 @@ import pytest
 from scipy.sparse import csr_matrix
 
 from geo.cover_reduction import reduce_cover
-from geo.siting import (InfeasibleTarget, backup_weights, covered_weight, greedy_cover,
-                        order_by_gain, solve_backup, solve_lscp, solve_mclp, solve_pmedian,
-                        time_saved)
+from geo.siting import (
+    InfeasibleTarget,
+    backup_weights,
+    covered_weight,
+    greedy_cover,
+    order_by_gain,
+    solve_backup,
+    solve_lscp,
+    solve_mclp,
+    solve_pmedian,
+    time_saved,
+)
 
 
 def random_cover(seed: int, sites: int = 8, nodes: int = 14, density: float = 0.3):

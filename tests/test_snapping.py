@@ -17,7 +17,7 @@ from geo.nearest import nearest_stations
 from geo.network import Network
 from geo.snapping import OFF_STREET_M, WALK_MS, OnStreet, StreetIndex
 from geo.stations import Station
-from tests.test_field import grid_network
+from tests.support import grid_network
 
 NANJING = Path(__file__).resolve().parent.parent / "data" / "osm" / "nanjing_xinjiekou" / \
     "osm_bbox.osm.pbf"

@@ -8,7 +8,6 @@ import io
 import json
 import re
 import zipfile
-from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -17,115 +16,29 @@ from click.testing import CliRunner
 from openpyxl import Workbook
 from werkzeug.datastructures import MultiDict
 
-from geo.accounts import AccountStore
 from geo.coords import from_wgs84
 from geo.database import Database
-from geo.stations import Station
 from geo.store import StationStore
-from tests.test_accounts import FAST_HASH, PASSWORD, Clock
-from tests.test_store import moved
+from tests.support import (
+    PASSWORD,
+    RECORDS,
+    SCRIPT_NAME,
+    XINJIEKOU,
+    add,
+    csrf_token,
+    edit_form,
+    make_app,
+    moved,
+    nearest_ids,
+    post,
+    sign_in,
+    signed_in,
+    station_form,
+    store,
+    upload,
+)
 from web import create_app
 from web.cli import main
-
-#: A point on the streets of Xinjiekou, Nanjing (WGS-84).
-XINJIEKOU = (118.7790, 32.0418)
-
-#: Station files for the import tests.
-RECORDS = Path(__file__).resolve().parent / "data" / "records"
-
-#: A station name that would run as a script if it were not escaped.
-SCRIPT_NAME = "<script>alert(1)</script>"
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock(datetime(2026, 3, 2, 9, 30, tzinfo=UTC))
-
-
-def make_app(folder: Path, clock: Clock | None = None, **config):
-    """An app with a store of its own and no demo stations; its accounts hash passwords
-    cheaply and measure lock-outs on ``clock``."""
-    app = create_app({"DATABASE_URL": f"sqlite:///{folder}/yizhan.db", "SEED_DEMO": False,
-                      **config})
-    app.testing = True
-    app.extensions["accounts"] = AccountStore(
-        app.extensions["database"], clock=clock or Clock(datetime.now(UTC)),
-        password_method=FAST_HASH)
-    return app
-
-
-@pytest.fixture
-def app(tmp_path, clock):
-    return make_app(tmp_path, clock)
-
-
-def store(app) -> StationStore:
-    return app.extensions["atlas"].store
-
-
-def csrf_token(client, url: str = "/sign-in") -> str:
-    """The CSRF token a page of the client's session carries."""
-    page = client.get(url)
-    return re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
-
-
-def sign_in(client, name: str, password: str = PASSWORD):
-    return client.post("/sign-in", data={"username": name, "password": password,
-                                         "csrf_token": csrf_token(client)})
-
-
-def signed_in(app, role: str, name: str | None = None):
-    """A client signed in to a new account with ``role`` (named after the role by default)."""
-    app.extensions["accounts"].add_user(name or role, PASSWORD, role)
-    client = app.test_client()
-    assert sign_in(client, name or role).status_code == 302
-    return client
-
-
-def post(client, url: str, data: dict):
-    """POST a form as the page sends it: with the session's CSRF token."""
-    return client.post(url, data={**data, "csrf_token": csrf_token(client)})
-
-
-def station_form(**changes) -> dict:
-    """The add form filled in for a station at Xinjiekou."""
-    form = {
-        "region": "nanjing", "name": "新街口爱心驿站", "kind": "love_station", "status": "open",
-        "level": "district", "lon": str(XINJIEKOU[0]), "lat": str(XINJIEKOU[1]),
-        "datum": "wgs84", "address": "南京市玄武区中山路 1 号", "host": "中国移动新街口营业厅",
-        "union": "玄武区总工会", "amenities": ["drinking_water", "toilet"],
-        "opening_hours": "Mo-Su 08:00-20:00", "phone": "(025) 8888-1234", "capacity": "8",
-        "verified_on": "2024-05-01", "notes": "",
-    }
-    return {**form, **changes}
-
-
-def edit_form(station: Station, **changes) -> dict:
-    """The edit form of a stored station, as its page fills it, with some fields changed."""
-    form = station_form(
-        name=station.name, kind=station.kind, status=station.status, level=station.level,
-        lon=repr(station.lon), lat=repr(station.lat), address=station.address,
-        host=station.host, union=station.union, amenities=list(station.amenities),
-        opening_hours=station.opening_hours, phone=station.phone,
-        capacity="" if station.capacity is None else str(station.capacity),
-        verified_on=station.verified_on.isoformat() if station.verified_on else "",
-        notes=station.notes, version=str(station.version),
-    )
-    del form["region"]
-    return {**form, **changes}
-
-
-def add(app, name: str = "新街口爱心驿站", at: tuple[float, float] = XINJIEKOU, **fields):
-    """Store a station directly, as someone else would have."""
-    return store(app).add(Station(name=name, region="nanjing", kind="love_station", lon=at[0],
-                                  lat=at[1], **fields), actor="someone")
-
-
-def nearest_ids(client, at: tuple[float, float], limit: int = 3) -> list[int]:
-    """The ids of the nearest open stations the worker API answers with."""
-    body = client.get(f"/api/v1/nearest?lon={at[0]}&lat={at[1]}&limit={limit}").get_json()
-    return [f["properties"]["id"] for f in body["features"]
-            if f["properties"]["feature_type"] == "station"]
 
 
 def error_ids(response) -> set[str]:
@@ -530,14 +443,6 @@ def test_the_history_shows_who_when_in_beijing_time_and_each_field_before_and_af
 
 
 # --- import and export ------------------------------------------------------------------------
-
-def upload(client, path: Path, datum: str = "wgs84"):
-    """Send a station file to the import's dry run."""
-    return client.post("/staff/import", data={
-        "csrf_token": csrf_token(client), "step": "check", "region": "nanjing", "datum": datum,
-        "file": (io.BytesIO(path.read_bytes()), path.name),
-    }, content_type="multipart/form-data")
-
 
 def test_an_import_dry_run_lists_every_bad_row_and_stores_nothing(app):
     add(app)

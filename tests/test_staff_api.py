@@ -10,26 +10,25 @@ import threading
 import pytest
 
 from geo.coords import from_wgs84
-from tests.test_staff import (PASSWORD, SCRIPT_NAME, XINJIEKOU, add, csrf_token, make_app,
-                              nearest_ids, sign_in, store)
-from tests.test_store import moved
-
-#: A new station at Xinjiekou, as a client sends it.
-NEW = {"name": "新街口爱心驿站", "region": "nanjing", "kind": "love_station",
-       "lon": XINJIEKOU[0], "lat": XINJIEKOU[1], "amenities": ["drinking_water", "toilet"],
-       "opening_hours": "Mo-Su 08:00-20:00", "capacity": 8, "verified_on": "2024-05-01"}
+from tests.support import (
+    NEW,
+    PASSWORD,
+    SCRIPT_NAME,
+    XINJIEKOU,
+    add,
+    csrf_token,
+    make_app,
+    moved,
+    nearest_ids,
+    sign_in,
+    store,
+    token_for,
+)
 
 
 @pytest.fixture
 def app(tmp_path):
     return make_app(tmp_path)
-
-
-def token_for(app, role: str, name: str | None = None) -> dict[str, str]:
-    """The Authorization header of a new account with ``role``."""
-    accounts = app.extensions["accounts"]
-    accounts.add_user(name or role, PASSWORD, role)
-    return {"Authorization": f"Bearer {accounts.issue_token(name or role)}"}
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from geo.scenarios import Scenario, ScenarioSite, ScenarioStore
-from tests.test_staff import SCRIPT_NAME, app, clock, post, signed_in, store  # noqa: F401
+from tests.support import SCRIPT_NAME, post, signed_in, store
 
 #: A scenario that adds two stations in Nanjing and switches one off.
 SUMMER = Scenario(

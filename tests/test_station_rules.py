@@ -5,11 +5,26 @@ just outside the region's margin and the duplicate radius."""
 import pytest
 from click.testing import CliRunner
 
-from geo.rules import (DUPLICATE_RADIUS_M, REGION_MARGIN_M, distance_m, metres_outside, name_key,
-                       nearest_duplicate, too_far_outside)
-from tests.test_staff import add, make_app, post, signed_in, station_form, store, upload
-from tests.test_staff_api import token_for
-from tests.test_store import moved
+from geo.rules import (
+    DUPLICATE_RADIUS_M,
+    REGION_MARGIN_M,
+    distance_m,
+    metres_outside,
+    name_key,
+    nearest_duplicate,
+    too_far_outside,
+)
+from tests.support import (
+    add,
+    make_app,
+    moved,
+    post,
+    signed_in,
+    station_form,
+    store,
+    token_for,
+    upload,
+)
 from web.cli import main
 
 #: A box of about 1.9 by 2.2 km around Xinjiekou.

@@ -15,15 +15,12 @@ import sqlite3
 import stat
 import subprocess
 import sys
-import threading
-from collections.abc import Callable
 from datetime import UTC, date
 from itertools import pairwise
 
 import pytest
 from alembic import command
-from alembic.config import Config
-from sqlalchemy import Connection, create_engine, inspect, text
+from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.exc import DBAPIError
 
 from geo.database import Database
@@ -31,14 +28,20 @@ from geo.stations import Station
 from geo.store import (
     EARTH_RADIUS_M,
     INSERT_BATCH_ROWS,
-    MIGRATIONS,
     HistoryEntry,
     StationInvalid,
     StationStore,
     VersionConflict,
     default_store_url,
 )
-from tests.conftest import scratch_database
+from tests.support import (
+    STORE_XINJIEKOU,
+    migrations_config,
+    moved,
+    run_together,
+    scratch_database,
+    xinjiekou_station,
+)
 
 #: The public interface of the store. History has a reader and no writer.
 STORE_INTERFACE = {
@@ -47,66 +50,10 @@ STORE_INTERFACE = {
     "close",
 }
 
-#: Where the Xinjiekou test stations are.
-XINJIEKOU = (118.7784, 32.0411)
-
-
-def xinjiekou_station(**changes) -> Station:
-    """A valid station in Nanjing with Chinese text and amenities."""
-    station = Station(
-        name="新街口爱心驿站",
-        region="nanjing",
-        kind="love_station",
-        lon=XINJIEKOU[0],
-        lat=XINJIEKOU[1],
-        address="南京市玄武区中山路 1 号",
-        host="中国移动新街口营业厅",
-        union="玄武区总工会",
-        amenities=("drinking_water", "microwave", "phone_charging"),
-        opening_hours="Mo-Su 08:00-20:00",
-        phone="(025) 8888-1234",
-        capacity=12,
-        verified_on=date(2024, 5, 1),
-        notes="夏季提供防暑降温用品",
-    )
-    return dataclasses.replace(station, **changes)
-
-
-def moved(lon: float, lat: float, north_m: float, east_m: float) -> tuple[float, float]:
-    """The point ``north_m`` metres north and ``east_m`` metres east of (lon, lat), on the
-    sphere the store measures on."""
-    dlat = math.degrees(north_m / EARTH_RADIUS_M)
-    dlon = math.degrees(east_m / (EARTH_RADIUS_M * math.cos(math.radians(lat))))
-    return lon + dlon, lat + dlat
-
-
-def migrations_config(connection: Connection) -> Config:
-    """The Alembic configuration the store uses, on the given connection."""
-    config = Config()
-    config.set_main_option("script_location", MIGRATIONS)
-    config.attributes["connection"] = connection
-    return config
-
-
 @pytest.fixture
 def store(database) -> StationStore:
     """An empty store on each back end."""
     return StationStore(database)
-
-
-def run_together(workers: int, work: Callable[[int], None]) -> None:
-    """Run ``work(i)`` for i in range(workers), each in its own thread, all at once."""
-    start = threading.Barrier(workers)
-
-    def run(i: int) -> None:
-        start.wait()
-        work(i)
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(workers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
 
 
 # Records
@@ -456,7 +403,7 @@ def test_add_many_only_records_actions_that_insert_stations(store):
 
 def test_a_bulk_insert_of_several_batches_keeps_every_station_with_its_own_history(
         store, store_url):
-    batch = [xinjiekou_station(name=f"驿站 {i}", lon=XINJIEKOU[0] + i * 1e-4)
+    batch = [xinjiekou_station(name=f"驿站 {i}", lon=STORE_XINJIEKOU[0] + i * 1e-4)
              for i in range(2 * INSERT_BATCH_ROWS + 7)]
     stored = store.add_many(batch, actor="导入员")
     assert [s.name for s in stored] == [s.name for s in batch]
@@ -479,7 +426,8 @@ def test_imports_running_at_once_give_every_station_its_own_history(store_url):
     stores = [StationStore(Database(store_url)) for _ in range(3)]
 
     def add(i: int) -> None:
-        stores[i].add_many([xinjiekou_station(name=f"导入 {i} 站 {n}", lon=XINJIEKOU[0] + n * 1e-5)
+        stores[i].add_many([xinjiekou_station(name=f"导入 {i} 站 {n}",
+                                              lon=STORE_XINJIEKOU[0] + n * 1e-5)
                             for n in range(INSERT_BATCH_ROWS + 3)], actor=f"导入员 {i}")
 
     run_together(len(stores), add)
@@ -499,7 +447,7 @@ def test_imports_running_at_once_give_every_station_its_own_history(store_url):
 
 def test_an_import_refused_by_the_database_on_a_late_row_stores_nothing(store, store_url):
     refuse_row_named(store_url, "refused")
-    batch = [xinjiekou_station(name=f"驿站 {i}", lon=XINJIEKOU[0] + i * 1e-4)
+    batch = [xinjiekou_station(name=f"驿站 {i}", lon=STORE_XINJIEKOU[0] + i * 1e-4)
              for i in range(2 * INSERT_BATCH_ROWS + 7)]
     batch[-3] = dataclasses.replace(batch[-3], name="refused")
     before = store.revision()
@@ -535,7 +483,7 @@ def refuse_row_named(url: str, name: str) -> None:
 
 
 def test_within_finds_the_stations_in_reach_nearest_first_with_their_distances(store):
-    lon, lat = XINJIEKOU
+    lon, lat = STORE_XINJIEKOU
     ten = store.add(xinjiekou_station(name="10 m 北", lon=lon, lat=moved(lon, lat, 10, 0)[1]))
     forty = store.add(xinjiekou_station(name="40 m 东", lon=moved(lon, lat, 0, 40)[0], lat=lat))
     eighty_lon, eighty_lat = moved(lon, lat, -80 / math.sqrt(2), -80 / math.sqrt(2))
@@ -647,7 +595,7 @@ def test_the_revision_grows_with_every_write_and_only_with_writes(store):
     assert seen == sorted(set(seen))
     store.list()
     store.count()
-    store.within(*XINJIEKOU, 100)
+    store.within(*STORE_XINJIEKOU, 100)
     store.history(added.id)
     store.changed_since(seen[0])
     with pytest.raises(VersionConflict):
@@ -716,7 +664,7 @@ def test_a_new_postgresql_database_gets_postgis_and_the_tables_on_first_open(pos
     with scratch_database(postgres_server) as url:
         store = StationStore(Database(url))  # a plain postgresql:// URL: psycopg 3 is picked
         added = store.add(xinjiekou_station())
-        assert store.within(*XINJIEKOU, 1) == [(added, 0.0)]
+        assert store.within(*STORE_XINJIEKOU, 1) == [(added, 0.0)]
         store.close()
         engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
         with engine.connect() as connection:
@@ -732,7 +680,7 @@ def test_a_new_postgresql_database_gets_postgis_and_the_tables_on_first_open(pos
 def test_on_postgis_every_station_has_a_point_equal_to_its_lon_and_lat(postgis_url):
     store = StationStore(Database(postgis_url))
     added = store.add(xinjiekou_station())
-    moved_lon, moved_lat = moved(*XINJIEKOU, 30, 30)
+    moved_lon, moved_lat = moved(*STORE_XINJIEKOU, 30, 30)
     store.update(added.id, {"lon": moved_lon, "lat": moved_lat}, expected_version=1)
     imported = store.add_many([xinjiekou_station(lon=118.8, lat=32.05)])
     store.close()
@@ -805,7 +753,7 @@ def test_opening_more_stores_on_a_sqlite_file_in_use_keeps_other_processes_in_st
     store.add(xinjiekou_station(name="甲"))
     others = [Database(f"sqlite:///{path}"), Database(f"sqlite:///{path}")]
     assert stations_seen_by_another_process(path) == 1
-    store.add(xinjiekou_station(name="乙", lon=XINJIEKOU[0] + 0.01))
+    store.add(xinjiekou_station(name="乙", lon=STORE_XINJIEKOU[0] + 0.01))
     assert stations_seen_by_another_process(path) == 2
     for opened in [store, *others]:
         opened.close()

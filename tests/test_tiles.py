@@ -7,9 +7,19 @@ import numpy as np
 import pytest
 import shapely
 
-from geo.tiles import (MAX_ZOOM, MIN_ZOOM, TILE_SIZE, TiledLayer, fit_zoom, properties_text,
-                       region_tiles, tile_bounds, tile_problem, tile_zoom)
-from tests.test_staff import make_app
+from geo.tiles import (
+    MAX_ZOOM,
+    MIN_ZOOM,
+    TILE_SIZE,
+    TiledLayer,
+    fit_zoom,
+    properties_text,
+    region_tiles,
+    tile_bounds,
+    tile_problem,
+    tile_zoom,
+)
+from tests.support import make_app
 from web import planner
 from web.layers import hexagon_layer
 from web.worker import street_layer

@@ -20,7 +20,7 @@ import pytest
 from geo.scenarios import Scenario, ScenarioSite
 from geo.stations import Station
 from tests.browser import CHROMIUM, offline_page, serving_with_staff
-from tests.test_accounts import PASSWORD
+from tests.support import PASSWORD
 
 playwright_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed")
 if not Path(CHROMIUM).exists():

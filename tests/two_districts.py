@@ -4,10 +4,11 @@ Coordinates are given in units of 0.001° east and north of (118.0° E, 32.0° N
 (``admin_level=6``) side by side: 东区 (relation 101, 0–10 × 0–10) and 西区 (relation 102,
 20–30 × 0–10, ``name:zh`` 西区街道), each holding a village 新村 (``admin_level=8``, relations 103
 and 104: the name is shared). Relation 105 has an open ring, relation 106 a member way that is
-not in the file and relation 108 a way with a node (1053) that is not in the file. Streets: way 1 inside 东区, way 2 (one-way primary) from 东区 across the gap
-into 西区, way 3 inside 西区, way 4 outside both, footway 5 inside 东区; shops 9 (inside 东区)
-and 10 (outside); an industrial multipolygon (relation 201, ways 11-13) with one node inside
-东区; and a bus route (relation 107) over way 2.
+not in the file and relation 108 a way with a node (1053) that is not in the file. Streets: way 1
+inside 东区, way 2 (one-way primary) from 东区 across the gap into 西区, way 3 inside 西区,
+way 4 outside both, footway 5 inside 东区; shops 9 (inside 东区) and 10 (outside); an industrial
+multipolygon (relation 201, ways 11-13) with one node inside 东区; and a bus route (relation 107)
+over way 2.
 """
 
 from pathlib import Path

@@ -50,8 +50,8 @@ def create_app(config: dict | None = None) -> Flask:
     :mod:`web.jobs`, ``YIZHAN_ANALYSIS_CACHE_MB``, ``YIZHAN_DEMAND_CACHE_MB``,
     ``YIZHAN_FIELD_CACHE_MB`` and ``YIZHAN_LAYER_CACHE_MB`` for the budgets of the caches of
     coverage analyses, demand layers, service fields (each region's) and map layers, see
-    :class:`geo.atlas.Atlas`) and then from ``config``. Session cookies are HttpOnly, SameSite=Lax and,
-    unless turned off, Secure; they last until the browser closes and at most
+    :class:`geo.atlas.Atlas`) and then from ``config``. Session cookies are HttpOnly, SameSite=Lax
+    and, unless turned off, Secure; they last until the browser closes and at most
     :data:`SESSION_LIFETIME`. Every form needs its CSRF token. Answers of
     :data:`COMPRESSED_MIMETYPES` are compressed (brotli or gzip, as the client accepts) unless
     small or already encoded; assets are served by :mod:`web.static`. The app opens one
@@ -61,8 +61,17 @@ def create_app(config: dict | None = None) -> Flask:
     Args:
         config: overrides, e.g. ``{"DATABASE_URL": "sqlite:///..."}``.
     """
-    from geo import (ANALYSIS_CACHE_BYTES, DEMAND_CACHE_BYTES, FIELD_CACHE_BYTES, AccountStore,
-                     Atlas, Database, ScenarioStore, StationStore, default_store_url)
+    from geo import (
+        ANALYSIS_CACHE_BYTES,
+        DEMAND_CACHE_BYTES,
+        FIELD_CACHE_BYTES,
+        AccountStore,
+        Atlas,
+        Database,
+        ScenarioStore,
+        StationStore,
+        default_store_url,
+    )
     from web.layers import LAYER_CACHE_BYTES
 
     app = Flask(__name__, instance_path=str(instance_dir()), static_folder=None)
@@ -117,8 +126,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.url_map.converters["id"] = IdConverter
     app.before_request(lambda: check_text_parameters(request))
 
-    from web import (admin, api, auth, jobs, planner, staff, static,  # noqa: F401
-                     station_files, worker)
+    from web import admin, api, auth, jobs, planner, staff, static, station_files, worker  # noqa: F401
 
     init_babel(app)
     auth.init_auth(app)

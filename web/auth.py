@@ -25,14 +25,38 @@ from collections.abc import Callable
 from functools import wraps
 from urllib.parse import urlsplit
 
-from flask import (Blueprint, Flask, abort, current_app, flash, jsonify, redirect,
-                   render_template, request, session, url_for)
+from flask import (
+    Blueprint,
+    Flask,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
-from flask_login import (LoginManager, UserMixin, current_user, login_required, login_user,
-                         logout_user)
+from flask_login import (
+    LoginManager,
+    UserMixin,
+    current_user,
+    login_required,
+    login_user,
+    logout_user,
+)
 
-from geo import (LOCKOUT, MAX_FAILED_ATTEMPTS, MIN_PASSWORD_LENGTH, AccountError,
-                 AccountStore, SignInRefused, User)
+from geo import (
+    LOCKOUT,
+    MAX_FAILED_ATTEMPTS,
+    MIN_PASSWORD_LENGTH,
+    AccountError,
+    AccountStore,
+    SignInRefused,
+    User,
+)
 
 bp = Blueprint("auth", __name__)
 

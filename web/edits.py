@@ -17,9 +17,22 @@ from numbers import Real
 
 from werkzeug.datastructures import MultiDict
 
-from geo import (AMENITIES, DATUMS, MAX_CAPACITY, TEXT_FIELDS, Atlas, HistoryEntry, RegionError,
-                 Station, StationInvalid, VersionConflict, clean_text, text_problem, to_wgs84,
-                 validate_station)
+from geo import (
+    AMENITIES,
+    DATUMS,
+    MAX_CAPACITY,
+    TEXT_FIELDS,
+    Atlas,
+    HistoryEntry,
+    RegionError,
+    Station,
+    StationInvalid,
+    VersionConflict,
+    clean_text,
+    text_problem,
+    to_wgs84,
+    validate_station,
+)
 from web.params import whole_number
 
 #: The station fields staff may set, in the order forms and conflict pages show them.

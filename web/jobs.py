@@ -40,8 +40,14 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
-from flask import (Flask, copy_current_request_context, current_app, jsonify,
-                   render_template, request)
+from flask import (
+    Flask,
+    copy_current_request_context,
+    current_app,
+    jsonify,
+    render_template,
+    request,
+)
 from flask_babel import gettext as _
 from flask_limiter import Limiter, RateLimitExceeded
 

@@ -10,16 +10,29 @@ from typing import TypeVar
 
 import numpy as np
 from flask import Blueprint, Response, current_app, g, render_template, request, url_for
-from flask_babel import get_locale, gettext as _
+from flask_babel import get_locale
+from flask_babel import gettext as _
 
-from geo import (CANDIDATE_CATEGORIES, GROUPS, KINDS, NODE_CATEGORY, PROBLEMS, Atlas,
-                 CoverageAnalysis, Region, TiledLayer, WorkerGroup, curve_chart, properties_text)
+from geo import (
+    CANDIDATE_CATEGORIES,
+    GROUPS,
+    KINDS,
+    NODE_CATEGORY,
+    PROBLEMS,
+    Atlas,
+    CoverageAnalysis,
+    Region,
+    TiledLayer,
+    WorkerGroup,
+    curve_chart,
+    properties_text,
+)
 from web import params
-from web.params import BadParameter
 from web.api.coverage import coverage_analysis, coverage_cached, coverage_request
-from web.jobs import rate_limited, rate_limited_unless, run_job
 from web.i18n import group_label, kind_label
+from web.jobs import rate_limited, rate_limited_unless, run_job
 from web.layers import hexagon_layer, map_cache, send_figure, send_tile, tile_numbers, tile_url
+from web.params import BadParameter
 from web.worker import basemap_config
 
 bp = Blueprint("planner", __name__, url_prefix="/planner")
@@ -101,7 +114,7 @@ def _prepare(region: Region, group: WorkerGroup, threshold: float) -> dict[str, 
 
     def work() -> dict[str, object]:
         analysis = atlas.coverage(region.id, group.id, threshold)
-        made = {name: cache.layer(keys[name], lambda: _tiled_layer(name, analysis))
+        made = {name: cache.layer(keys[name], lambda: _tiled_layer(name, analysis))  # noqa: B023 (called at once)
                 for name in MAP_LAYERS}
         return {**made, CHART: cache.get(keys[CHART], lambda: _chart(analysis, region, "svg"))}
 

@@ -15,19 +15,41 @@ from datetime import datetime
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request,
-                   url_for)
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup, escape
 from werkzeug.datastructures import MultiDict
 
-from geo import (AMENITIES, DATUMS, GROUPS, GROUP_KINDS, KINDS, LEVELS, STATUSES, Atlas, Region,
-                 Scenario, ScenarioInvalid, ScenarioStore, Station, VersionConflict)
+from geo import (
+    AMENITIES,
+    DATUMS,
+    GROUP_KINDS,
+    GROUPS,
+    KINDS,
+    LEVELS,
+    STATUSES,
+    Atlas,
+    Region,
+    Scenario,
+    ScenarioInvalid,
+    ScenarioStore,
+    Station,
+    VersionConflict,
+)
 from web.auth import requires
-from web.edits import (EDITABLE, Problem, Rejected, change_station, create_station, field_values,
-                       same_value, values_at_version, values_from_form)
+from web.edits import (
+    EDITABLE,
+    Problem,
+    Rejected,
+    change_station,
+    create_station,
+    field_values,
+    same_value,
+    values_at_version,
+    values_from_form,
+)
 from web.i18n import amenity_label, group_label, kind_label, status_label
 from web.params import MAX_ID, whole_number
 from web.worker import basemap_config

@@ -109,5 +109,6 @@ def _send(bundle: str, filename: str, asked: str) -> Response:
     current = asked == bundle_fingerprint(bundle)
     response = send_from_directory(BUNDLES[bundle], filename,
                                    max_age=YEAR_S if current else SHORT_MAX_AGE_S)
-    response.cache_control.immutable = current or None
+    # None leaves the directive out; werkzeug's stubs only allow a bool.
+    response.cache_control.immutable = current or None  # type: ignore[assignment]
     return response

@@ -20,9 +20,21 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from geo import (DATUMS, EXPORT_FORMATS, IMPORT_PROBLEM_LIMIT, IMPORT_SUFFIXES, Atlas, ImportPlan,
-                 RecordsError, Region, RegionError, StationInvalid, export_stations, open_private,
-                 private_folder)
+from geo import (
+    DATUMS,
+    EXPORT_FORMATS,
+    IMPORT_PROBLEM_LIMIT,
+    IMPORT_SUFFIXES,
+    Atlas,
+    ImportPlan,
+    RecordsError,
+    Region,
+    RegionError,
+    StationInvalid,
+    export_stations,
+    open_private,
+    private_folder,
+)
 from web.auth import requires
 from web.jobs import rate_limited, run_job
 from web.staff import bp, datum_labels

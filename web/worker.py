@@ -2,15 +2,28 @@
 
 from __future__ import annotations
 
-import numpy as np
-import shapely
 from datetime import datetime
 
+import numpy as np
+import shapely
 from flask import Blueprint, current_app, jsonify, render_template, request
 from flask_babel import gettext as _
 
-from geo import (AMENITIES, CHINA_TZ, KINDS, STATUSES, Atlas, Network, Region, RegionError,
-                 TiledLayer, hours_status, hours_text, navigation_links, open_state)
+from geo import (
+    AMENITIES,
+    CHINA_TZ,
+    KINDS,
+    STATUSES,
+    Atlas,
+    Network,
+    Region,
+    RegionError,
+    TiledLayer,
+    hours_status,
+    hours_text,
+    navigation_links,
+    open_state,
+)
 from web.i18n import amenity_label, current_lang, kind_label, mode_label, status_label
 from web.layers import map_cache, send_tile, tile_numbers, tile_url
 

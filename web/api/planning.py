@@ -18,17 +18,35 @@ from flask import Response, current_app, jsonify, request
 from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 
-from geo import (CANDIDATE_CATEGORIES, NOTE_LIMIT, PROBLEMS, REMOVED_LIMIT, SITE_CATEGORY_LIMIT,
-                 SITE_NAME_LIMIT, CandidateError, CandidateRules, RecommendError, Region,
-                 Scenario, ScenarioInvalid, ScenarioSite, ScenarioStore, WhatIfError, clean_text,
-                 geojson_text, parse_excluded_area, recommendation_csv, recommendation_geojson)
+from geo import (
+    CANDIDATE_CATEGORIES,
+    NOTE_LIMIT,
+    PROBLEMS,
+    REMOVED_LIMIT,
+    SITE_CATEGORY_LIMIT,
+    SITE_NAME_LIMIT,
+    CandidateError,
+    CandidateRules,
+    RecommendError,
+    Region,
+    Scenario,
+    ScenarioInvalid,
+    ScenarioSite,
+    ScenarioStore,
+    WhatIfError,
+    clean_text,
+    geojson_text,
+    parse_excluded_area,
+    recommendation_csv,
+    recommendation_geojson,
+)
 from web import params
 from web.api import bp, current_atlas
 from web.api.access import WriteRefused, signed_in, writer
 from web.api.coverage import coverage_request, json_rows
 from web.jobs import rate_limited, run_job
-from web.params import BadParameter
 from web.layers import display_tolerance, for_display
+from web.params import BadParameter
 
 #: Most new sites one request may ask for.
 MAX_SITES = 100

@@ -9,9 +9,21 @@ from zoneinfo import ZoneInfo
 
 from flask import jsonify, request
 
-from geo import (AMENITIES, DATUMS, KINDS, STATUSES, OutsideRegion, Station, StationFilter,
-                 answer_geojson, hours_status, hours_text, navigation_links, stations_geojson,
-                 to_wgs84)
+from geo import (
+    AMENITIES,
+    DATUMS,
+    KINDS,
+    STATUSES,
+    OutsideRegion,
+    Station,
+    StationFilter,
+    answer_geojson,
+    hours_status,
+    hours_text,
+    navigation_links,
+    stations_geojson,
+    to_wgs84,
+)
 from web import params
 from web.api import bp, current_atlas, region_param
 from web.i18n import current_lang

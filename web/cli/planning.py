@@ -109,8 +109,15 @@ def recommend(region_id: str, group_id: str, threshold: float | None, problem: s
               exclude_file: Path | None, categories: tuple[str, ...], time_limit: float,
               no_curve: bool, as_json: bool, out_file: Path | None) -> None:
     """Recommend where to build new stations for a worker group."""
-    from geo import (CandidateError, CandidateRules, RecommendError, RegionError,
-                     parse_excluded_area, recommendation_csv, recommendation_geojson)
+    from geo import (
+        CandidateError,
+        CandidateRules,
+        RecommendError,
+        RegionError,
+        parse_excluded_area,
+        recommendation_csv,
+        recommendation_geojson,
+    )
 
     if problem != "lscp" and (k is None or k < 1):
         raise click.UsageError("--k must be a whole number of new sites, at least 1")

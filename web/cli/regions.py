@@ -66,8 +66,17 @@ def region_add(name: str, osm_file: Path, title: str | None, modes: tuple[str, .
     Stations stored under NAME (from a region NAME removed before) belong to it again; those
     outside its area are listed.
     """
-    from geo import (ClipError, OsmSourceError, RegionError, add_region, find_boundary,
-                     load_networks, osmium_tool, parse_bbox, read_polygon_file)
+    from geo import (
+        ClipError,
+        OsmSourceError,
+        RegionError,
+        add_region,
+        find_boundary,
+        load_networks,
+        osmium_tool,
+        parse_bbox,
+        read_polygon_file,
+    )
 
     if sum(x is not None for x in (boundary, bbox, polygon_file)) > 1:
         raise click.UsageError("give at most one of --boundary, --bbox and --polygon")

@@ -12,8 +12,14 @@ import click
 
 from geo import AMENITIES, DATUMS, KINDS, MODES
 from web.cli import main
-from web.cli.common import (SHANGHAI, EngineChoice, EngineDefault, open_atlas, show_progress,
-                            station_store)
+from web.cli.common import (
+    SHANGHAI,
+    EngineChoice,
+    EngineDefault,
+    open_atlas,
+    show_progress,
+    station_store,
+)
 
 
 @main.command("demo")

@@ -4,8 +4,15 @@ coverage and saved scenarios."""
 from __future__ import annotations
 
 from geo import GROUPS
-from web.openapi.parts import (BAD_REQUEST, HEAVY_REFUSALS, id_parameter, json_response,
-                               parameter, region_parameter)
+from web.openapi.parts import (
+    BAD_REQUEST,
+    HEAVY_REFUSALS,
+    id_parameter,
+    json_response,
+    parameter,
+    region_parameter,
+)
+
 
 def planning_paths(max_threshold: float) -> dict:
     """The planner's paths: coverage and its layers, recommended sites, what-if coverage and

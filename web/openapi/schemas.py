@@ -5,10 +5,28 @@ from __future__ import annotations
 
 from sqlalchemy import String
 
-from geo import (AMENITIES, CANDIDATE_CATEGORIES, CATEGORIES, DATUMS, GROUPS, KINDS, LEVELS,
-                 MAX_CAPACITY, METADATA, MODES, NAME_LIMIT, NOTE_LIMIT, OFF_STREET_M, PROBLEMS,
-                 REGION_LIMIT, REMOVED_LIMIT, SITE_CATEGORY_LIMIT, SITE_NAME_LIMIT, STATUSES,
-                 WALK_MS)
+from geo import (
+    AMENITIES,
+    CANDIDATE_CATEGORIES,
+    CATEGORIES,
+    DATUMS,
+    GROUPS,
+    KINDS,
+    LEVELS,
+    MAX_CAPACITY,
+    METADATA,
+    MODES,
+    NAME_LIMIT,
+    NOTE_LIMIT,
+    OFF_STREET_M,
+    PROBLEMS,
+    REGION_LIMIT,
+    REMOVED_LIMIT,
+    SITE_CATEGORY_LIMIT,
+    SITE_NAME_LIMIT,
+    STATUSES,
+    WALK_MS,
+)
 from web.openapi.parts import ID_SCHEMA, json_response, refused_job
 
 
@@ -143,8 +161,8 @@ def schemas() -> dict:
             "description": "A station must lie in its region and may not have the name of "
                            "another station within 50 m (names compared without case, spaces "
                            "and full-width forms). Text is stored without zero-width and "
-                           "bidirectional control characters; text with other control characters (but tab, "
-                           "line feed and carriage return) is refused.",
+                           "bidirectional control characters; text with other control "
+                           "characters (but tab, line feed and carriage return) is refused.",
         },
         "Region": {
             "type": "object",

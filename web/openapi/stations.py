@@ -4,9 +4,18 @@ open stations and place search, and this document."""
 from __future__ import annotations
 
 from geo import AMENITIES, DATUMS, KINDS, MODES, OFF_STREET_M, STATUSES
-from web.openapi.parts import (BAD_REQUEST, ETAG_HEADER, id_parameter, json_response,
-                               list_parameter, parameter, region_parameter, station_links,
-                               station_response, write_operation)
+from web.openapi.parts import (
+    BAD_REQUEST,
+    ETAG_HEADER,
+    id_parameter,
+    json_response,
+    list_parameter,
+    parameter,
+    region_parameter,
+    station_links,
+    station_response,
+    write_operation,
+)
 
 
 def station_paths(max_nearest: int, max_places: int) -> dict:
