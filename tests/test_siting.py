@@ -139,7 +139,7 @@ def test_a_cut_short_pmedian_reports_a_finite_gap_consistent_with_its_answer():
     assert np.isfinite(solution.gap)
     assert solution.gap == pytest.approx((solution.bound - solution.objective)
                                          / solution.objective)
-    assert solution.bound <= time_saved(savings, weights, np.arange(400))
+    assert solution.bound <= time_saved(savings, weights, np.arange(400)) * (1 + 1e-9)
 
 
 def hard_instances():
