@@ -143,7 +143,7 @@ def test_a_cut_short_pmedian_reports_a_finite_gap_consistent_with_its_answer():
 
 
 def hard_instances():
-    """Instances of each problem that no solver finishes in a second or two."""
+    """Instances of each problem that no solver here finishes in a few seconds."""
     rng = np.random.default_rng(7)
     cover = csr_matrix(rng.random((300, 3000)) < 0.02)
     weights = rng.random(3000)
@@ -162,10 +162,10 @@ def hard_instances():
 def test_every_problem_honours_its_time_limit_model_building_included(problem):
     run = hard_instances()[problem]
     began = time.perf_counter()
-    solution = run(2.0)
+    solution = run(3.0)
     elapsed = time.perf_counter() - began
     assert solution.time_limit_hit and not solution.optimal
-    assert elapsed <= 2.0 * 1.1
+    assert elapsed <= 3.0 * 1.1
     if problem != "lscp":
         assert len(solution.chosen) == 25
 
