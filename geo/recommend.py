@@ -36,9 +36,10 @@ from geo.field import service_field
 from geo.groups import WorkerGroup
 from geo.index import RegionIndex
 from geo.network import Network
+from geo.pmedian import solve_pmedian
 from geo.siting import (InfeasibleTarget, Solution, backup_weights, covered_weight,
                         greedy_backup, greedy_cover, greedy_pmedian, order_by_gain,
-                        solve_backup, solve_lscp, solve_mclp, solve_pmedian, time_saved)
+                        solve_backup, solve_lscp, solve_mclp, time_saved)
 
 #: The problems :func:`recommend_sites` solves.
 PROBLEMS: tuple[str, ...] = ("mclp", "lscp", "pmedian", "backup")

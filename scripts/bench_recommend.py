@@ -37,7 +37,7 @@ has spent ``--peer-timeout`` seconds after its inputs are ready, or once its res
 passes ``--peer-memory-gb``; what it was doing then is reported.
 
 ``--problem pmedian`` runs p-median instead, on the same instance (the demand columns are every
-node with weight; no threshold): ours is ``geo.siting.solve_pmedian`` on the savings over the
+node with weight; no threshold): ours is ``geo.pmedian.solve_pmedian`` on the savings over the
 existing stations (``geo.recommend.pair_times`` bounded at the node's current time, capped at
 ``geo.recommend.HORIZON_MIN``), the peer ``spopt.locate.PMedian.from_cost_matrix`` on the dense
 demand × (candidates + existing) matrix of unbounded travel times, the existing stations
@@ -306,8 +306,8 @@ def run_ours_pmedian(instance: Instance, events: Events) -> dict:
     """Our p-median step by step: the existing stations' field, pair searches, exact solve."""
     from geo.areas import REACH_OFFSET_S
     from geo.field import service_field
-    from geo.recommend import HORIZON_MIN, _pmedian_instance, pair_times
-    from geo.siting import solve_pmedian
+    from geo.pmedian import solve_pmedian
+    from geo.recommend import HORIZON_MIN, pair_times
 
     network, weights, nodes = instance.network, instance.weights, instance.candidates
     base_mb = reset_peak()
@@ -320,13 +320,16 @@ def run_ours_pmedian(instance: Instance, events: Events) -> dict:
         network, nodes, columns, float(base[columns].max()), below=base[columns]))
     savings = csr_matrix((base[columns][times.indices] - (times.data - REACH_OFFSET_S),
                           times.indices, times.indptr), shape=times.shape)
-    reduced = _pmedian_instance(savings, weights[columns])
+    savings.data = np.maximum(savings.data, 0.0)
+    savings.eliminate_zeros()
+    useful = np.nonzero(savings.getnnz(axis=1))[0]
+    savings = savings[useful]
     events.send("stage", name="solve")
     seconds["solve"], solution = timed(lambda: solve_pmedian(
-        reduced.cover, reduced.weights, instance.k, instance.time_limit_s))
+        savings, weights[columns], instance.k, instance.time_limit_s))
     seconds["total"] = sum(seconds.values())
     memory = peak_growth(base_mb)
-    chosen = nodes[reduced.candidates[solution.chosen]]
+    chosen = nodes[useful[solution.chosen]]
     weighted_before = float(base[columns] @ weights[columns])
     return {
         "objective": mean_time_min(instance, np.concatenate([instance.existing, chosen])),
@@ -336,7 +339,7 @@ def run_ours_pmedian(instance: Instance, events: Events) -> dict:
                                                              - solution.objective),
         "optimal": solution.optimal, "time_limit_hit": solution.time_limit_hit,
         "seconds": seconds, "peak_mb": memory, "chosen": len(chosen),
-        "sites": int(reduced.cover.shape[0]), "pairs": int(reduced.cover.nnz),
+        "sites": len(useful), "pairs": int(savings.nnz),
     }
 
 

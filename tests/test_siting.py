@@ -8,8 +8,9 @@ import pytest
 from scipy.sparse import csr_matrix, random as sparse_random
 
 from geo.cover_reduction import reduce_cover
+from geo.pmedian import solve_pmedian
 from geo.siting import (InfeasibleTarget, backup_weights, covered_weight, greedy_cover,
-                        order_by_gain, solve_backup, solve_lscp, solve_mclp, solve_pmedian,
+                        order_by_gain, solve_backup, solve_lscp, solve_mclp,
                         time_saved)
 
 
