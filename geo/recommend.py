@@ -36,6 +36,7 @@ from geo.field import service_field
 from geo.groups import WorkerGroup
 from geo.index import RegionIndex
 from geo.network import Network
+from geo.pmedian import solve_pmedian
 from geo.siting import (
     InfeasibleTarget,
     Solution,
@@ -48,7 +49,6 @@ from geo.siting import (
     solve_backup,
     solve_lscp,
     solve_mclp,
-    solve_pmedian,
     time_saved,
 )
 

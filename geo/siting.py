@@ -6,7 +6,7 @@ candidates × demand matrix. The problems are shrunk before solving — demand n
 can change are dropped, demand nodes every candidate treats alike are merged into one weighted
 column, and candidates whose coverage is contained in another's are removed where that cannot
 change the optimum (:mod:`geo.cover_reduction`) — and then solved exactly as mixed-integer
-programs with HiGHS under a time limit. A :class:`Solution` carries the proven optimality gap;
+programs under a time limit. A :class:`Solution` carries the proven optimality gap;
 when the time limit stops the search it holds the best solution found and says so.
 
 Formulations (x_j = 1 when candidate j is built, w_i the demand weight of node i):
@@ -16,7 +16,13 @@ Formulations (x_j = 1 when candidate j is built, w_i the demand weight of node i
 - backup coverage: with c_i existing stations covering i, max Σ w_i u_i, then (the tie-break)
   max Σ w_i y_i at that optimum, y_i + u_i ≤ c_i + Σ_{j covers i} x_j, u_i ≤ y_i, u_i binary;
 - p-median against existing stations: with b_i the time from i to its nearest existing station,
-  max Σ w_i (b_i − t_ij) z_ij over pairs with t_ij < b_i, Σ_j z_ij ≤ 1, z_ij ≤ x_j, Σ x_j = k.
+  max Σ w_i (b_i − t_ij) z_ij over pairs with t_ij < b_i, Σ_j z_ij ≤ 1, z_ij ≤ x_j, Σ x_j = k —
+  at city scale too large for HiGHS, so solved by Lagrangian relaxation with an interchange
+  heuristic in :mod:`geo.pmedian`, HiGHS closing only what the bound leaves open
+  (:func:`solve_pair_model`).
+
+Every solve starts from a heuristic set of k sites and keeps the better of it and the solver's,
+so a time limit never leaves fewer than k sites; the time limit covers model building.
 """
 
 from __future__ import annotations
@@ -81,12 +87,13 @@ def solve_mclp(cover: csr_matrix, weights: np.ndarray, k: int, time_limit_s: flo
         cover: J × M sparse matrix, nonzero where candidate j covers column i.
         weights: weight of each column (M,).
         k: how many candidates to choose (all of them if there are no more than k).
-        time_limit_s: the solver's time limit.
+        time_limit_s: the time limit of the whole solve, model building included.
         start: candidate indices of a known solution to start from (greedy's if None).
 
     Returns:
         The solution; ``objective`` is the covered weight.
     """
+    deadline = time.perf_counter() + time_limit_s
     cover = csr_matrix(cover, dtype=np.float64)
     n_sites, n_demand = cover.shape
     weights = np.asarray(weights, dtype=np.float64)
@@ -108,9 +115,9 @@ def solve_mclp(cover: csr_matrix, weights: np.ndarray, k: int, time_limit_s: flo
         row_upper=np.concatenate([np.zeros(n_demand), [k]]),
         maximize=True,
     )
-    found = model.solve(n_sites, time_limit_s, _one_hot(start, n_sites))
+    found = model.solve(n_sites, _left(deadline), _one_hot(start, n_sites))
     return _measured(found, lambda rows: covered_weight(cover, weights, rows), cover @ weights,
-                     k)
+                     k, start)
 
 
 def solve_lscp(cover: csr_matrix, weights: np.ndarray, target: float,
@@ -121,7 +128,7 @@ def solve_lscp(cover: csr_matrix, weights: np.ndarray, target: float,
         cover: J × M sparse matrix, nonzero where candidate j covers column i.
         weights: weight of each column (M,).
         target: demand weight to cover; 0 or less needs no candidate.
-        time_limit_s: the solver's time limit.
+        time_limit_s: the time limit of the whole solve, model building included.
 
     Returns:
         The solution; ``objective`` is the number of candidates chosen.
@@ -129,6 +136,7 @@ def solve_lscp(cover: csr_matrix, weights: np.ndarray, target: float,
     Raises:
         InfeasibleTarget: if all candidates together cover less than ``target``.
     """
+    deadline = time.perf_counter() + time_limit_s
     cover = csr_matrix(cover, dtype=np.float64)
     n_sites, n_demand = cover.shape
     weights = np.asarray(weights, dtype=np.float64)
@@ -151,7 +159,9 @@ def solve_lscp(cover: csr_matrix, weights: np.ndarray, target: float,
         row_upper=np.concatenate([np.zeros(n_demand), [np.inf]]),
         maximize=False,
     )
-    found = model.solve(n_sites, time_limit_s, _one_hot(greedy, n_sites))
+    found = model.solve(n_sites, _left(deadline), _one_hot(greedy, n_sites))
+    if covered_weight(cover, weights, found.chosen) < target * (1 - TOLERANCE):
+        found = replace(found, chosen=np.sort(greedy))
     return replace(found, objective=float(len(found.chosen)))
 
 
@@ -165,12 +175,13 @@ def solve_backup(cover: csr_matrix, weights: np.ndarray, counts: np.ndarray, k: 
         weights: weight of each column (M,).
         counts: how many existing stations cover each column (M,).
         k: how many candidates to choose.
-        time_limit_s: the time limit of each of the two solves.
+        time_limit_s: the time limit of both solves together, model building included.
 
     Returns:
         The solution; ``objective`` is the doubly covered weight, ``tie_break`` the singly
         covered weight (both counting existing stations).
     """
+    deadline = time.perf_counter() + time_limit_s
     cover = csr_matrix(cover, dtype=np.float64)
     n_sites, n_demand = cover.shape
     weights = np.asarray(weights, dtype=np.float64)
@@ -194,13 +205,21 @@ def solve_backup(cover: csr_matrix, weights: np.ndarray, counts: np.ndarray, k: 
     integer = np.concatenate([np.arange(n_sites), n_sites + n_demand + np.arange(n_demand)])
     first = _Model(np.concatenate([np.zeros(n_sites + n_demand), weights]), upper, integer,
                    matrix, row_lower, row_upper, maximize=True, lower=lower)
-    double = first.solve(n_sites, time_limit_s, _one_hot(start, n_sites))
-    keep_double = csr_matrix(np.concatenate([np.zeros(n_sites + n_demand), weights])[None, :])
-    second = _Model(np.concatenate([np.zeros(n_sites), weights, np.zeros(n_demand)]), upper,
-                    integer, vstack([matrix, keep_double]).tocsr(),
-                    np.concatenate([row_lower, [double.objective * (1 - TOLERANCE)]]),
-                    np.concatenate([row_upper, [np.inf]]), maximize=True, lower=lower)
-    single = second.solve(n_sites, time_limit_s, _one_hot(double.chosen, n_sites))
+    double = first.solve(n_sites, _left(deadline), _one_hot(start, n_sites))
+    if len(double.chosen) != k:
+        value = backup_weights(cover, weights, counts, start)[0]
+        double = replace(double, chosen=np.sort(start), objective=value,
+                         gap=relative_gap(value, double.bound))
+    if _left(deadline) > 0:
+        keep_double = csr_matrix(np.concatenate([np.zeros(n_sites + n_demand),
+                                                 weights])[None, :])
+        second = _Model(np.concatenate([np.zeros(n_sites), weights, np.zeros(n_demand)]),
+                        upper, integer, vstack([matrix, keep_double]).tocsr(),
+                        np.concatenate([row_lower, [double.objective * (1 - TOLERANCE)]]),
+                        np.concatenate([row_upper, [np.inf]]), maximize=True, lower=lower)
+        single = second.solve(n_sites, _left(deadline), _one_hot(double.chosen, n_sites))
+    else:
+        single = replace(double, optimal=False, time_limit_hit=True, seconds=0.0)
     chosen = single.chosen if len(single.chosen) == k else double.chosen
     value, tie = backup_weights(cover, weights, counts, chosen)
     return Solution(chosen, value, double.bound, double.gap,
@@ -209,30 +228,13 @@ def solve_backup(cover: csr_matrix, weights: np.ndarray, counts: np.ndarray, k: 
                     double.seconds + single.seconds, tie)
 
 
-def solve_pmedian(savings: csr_matrix, weights: np.ndarray, k: int,
-                  time_limit_s: float = 10.0) -> Solution:
-    """Choose k candidates that save the most demand-weighted travel time.
-
-    Args:
-        savings: J × M sparse matrix of ``b_i − t_ij`` > 0, the time demand node i saves when
-            candidate j is its nearest station instead of the nearest existing one; stored only
-            where positive.
-        weights: weight of each column (M,).
-        k: how many candidates to choose (all of them if there are no more than k).
-        time_limit_s: the solver's time limit.
-
-    Returns:
-        The solution; ``objective`` is the weighted time saved, Σ w_i max_j∈chosen savings_ij.
+def solve_pair_model(savings: csr_matrix, k: int, time_limit_s: float, start: np.ndarray
+                     ) -> Solution:
+    """Solve the classic p-median model (a variable per candidate–node pair) of a weighted
+    savings matrix with HiGHS, starting from the candidates ``start``; ``objective`` and
+    ``bound`` are HiGHS's own. Only for small matrices: see :func:`geo.pmedian.solve_pmedian`.
     """
-    savings = csr_matrix(savings, dtype=np.float64)
-    savings.eliminate_zeros()
     n_sites, n_demand = savings.shape
-    weights = np.asarray(weights, dtype=np.float64)
-    if k >= n_sites:
-        chosen = np.arange(n_sites)
-        value = time_saved(savings, weights, chosen)
-        return Solution(chosen, value, value, 0.0, True, False, 0.0)
-    start = greedy_pmedian(savings, weights, k)
     pairs = savings.tocoo()
     n_pairs = len(pairs.data)
     pair_ids = np.arange(n_pairs)
@@ -245,7 +247,7 @@ def solve_pmedian(savings: csr_matrix, weights: np.ndarray, k: int,
         hstack([csr_matrix(np.ones((1, n_sites))), csr_matrix((1, n_pairs))]),
     ]).tocsr()
     model = _Model(
-        cost=np.concatenate([np.zeros(n_sites), pairs.data * weights[pairs.col]]),
+        cost=np.concatenate([np.zeros(n_sites), pairs.data]),
         upper=np.ones(n_sites + n_pairs),
         integer=np.arange(n_sites),
         matrix=matrix,
@@ -253,9 +255,12 @@ def solve_pmedian(savings: csr_matrix, weights: np.ndarray, k: int,
         row_upper=np.concatenate([np.ones(n_demand), np.zeros(n_pairs), [k]]),
         maximize=True,
     )
-    found = model.solve(n_sites, time_limit_s, _one_hot(start, n_sites))
-    return _measured(found, lambda rows: time_saved(savings, weights, rows), savings @ weights,
-                     k)
+    return model.solve(n_sites, time_limit_s, _one_hot(start, n_sites))
+
+
+def proven(value: float, bound: float) -> bool:
+    """Whether a bound proves a value optimal, to :data:`TOLERANCE`."""
+    return bound - value <= TOLERANCE * max(abs(value), 1.0)
 
 
 def greedy_cover(cover: csr_matrix, weights: np.ndarray, k: int,
@@ -339,7 +344,7 @@ def greedy_pmedian(savings: csr_matrix, weights: np.ndarray, k: int) -> np.ndarr
     chosen: list[int] = []
     for _ in range(min(k, savings.shape[0])):
         extra = np.maximum(savings.data - current[savings.indices], 0.0) * weights[savings.indices]
-        gains = np.bincount(rows, weights=extra, minlength=savings.shape[0])
+        gains = np.bincount(rows, weights=extra, minlength=savings.shape[0]).astype(float)
         gains[chosen] = -np.inf
         best = int(np.argmax(gains))
         chosen.append(best)
@@ -445,7 +450,7 @@ class _Model:
         objective = float(info.objective_function_value)
         optimal = status == highspy.HighsModelStatus.kOptimal
         bound = objective if optimal else float(info.mip_dual_bound)
-        gap = 0.0 if optimal else _gap(objective, bound)
+        gap = 0.0 if optimal else relative_gap(objective, bound)
         return Solution(chosen, objective, bound, gap, optimal,
                         status == highspy.HighsModelStatus.kTimeLimit, seconds)
 
@@ -478,26 +483,40 @@ def _quiet_highs():
 
 
 def _measured(found: Solution, value: Callable[[np.ndarray], float], alone: np.ndarray,
-              k: int) -> Solution:
+              k: int, start: np.ndarray) -> Solution:
     """A maximising solve's answer with its objective measured on the chosen set and its bound
     tightened by two that hold for any monotone submodular objective (covered weight, time
     saved): the k best values of single candidates (``alone``) added up, and the value of all
     candidates together. They give a finite gap even when the time limit stops HiGHS before it
-    has a bound of its own.
+    has a bound of its own; and when it stops HiGHS before it has k sites as good as
+    ``start``'s, the answer is ``start``.
     """
-    objective = value(found.chosen)
+    chosen = found.chosen
+    objective = value(chosen)
+    if len(chosen) != k or value(start) > objective:
+        chosen, objective = np.sort(np.asarray(start, np.int64)), value(start)
     everything = value(np.arange(len(alone)))
-    bound = min(found.bound, float(np.sort(alone)[::-1][:k].sum()), everything)
-    return replace(found, objective=objective, bound=bound,
-                   gap=0.0 if found.optimal else _gap(objective, bound))
+    bound = max(min(found.bound, float(np.sort(alone)[::-1][:k].sum()), everything), objective)
+    optimal = found.optimal or proven(objective, bound)
+    return replace(found, chosen=chosen, objective=objective, bound=bound, optimal=optimal,
+                   gap=0.0 if optimal else relative_gap(objective, bound))
 
 
-def _gap(objective: float, bound: float) -> float:
-    """The relative gap between a solution's value and a proven bound (inf when no finite
-    bound is known)."""
+def relative_gap(objective: float, bound: float) -> float:
+    """The relative gap between a solution's value and a proven bound: 0 when both are 0, inf
+    when no finite bound is known or the value is 0 below a positive bound."""
     if not np.isfinite(bound):
         return np.inf
-    return abs(bound - objective) / max(abs(objective), 1e-12)
+    if abs(bound - objective) <= TOLERANCE * max(abs(objective), 1.0):
+        return 0.0
+    if objective == 0:
+        return np.inf
+    return abs(bound - objective) / abs(objective)
+
+
+def _left(deadline: float) -> float:
+    """Seconds left until ``deadline`` (0 once it has passed)."""
+    return max(deadline - time.perf_counter(), 0.0)
 
 
 def _coverage_rows(cover: csr_matrix) -> csr_matrix:

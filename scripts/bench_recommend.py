@@ -36,6 +36,17 @@ as a candidate. The peer then gets a demand × all nodes matrix, and its run is 
 has spent ``--peer-timeout`` seconds after its inputs are ready, or once its resident memory
 passes ``--peer-memory-gb``; what it was doing then is reported.
 
+``--problem pmedian`` runs p-median instead, on the same instance (the demand columns are every
+node with weight; no threshold): ours is ``geo.pmedian.solve_pmedian`` on the savings over the
+existing stations (``geo.recommend.pair_times`` bounded at the node's current time, capped at
+``geo.recommend.HORIZON_MIN``), the peer ``spopt.locate.PMedian.from_cost_matrix`` on the dense
+demand × (candidates + existing) matrix of unbounded travel times, the existing stations
+predefined, p = k + 40. Both objectives are the demand-weighted mean travel time to the nearest
+station, recomputed from fresh searches (ours) and from the cost matrix (spopt); the gap of ours
+is its proven gap on the time saved and on the whole weighted travel time. spopt gets a demand ×
+facilities variable per pair, so both sides also run at the ``--peer-candidates`` counts
+(samples drawn the same way), and spopt is stopped by ``--peer-timeout`` / ``--peer-memory-gb``.
+
 Each side runs in a child process of its own (this script with ``--side``), which prints its
 results as JSON lines, so that no two share allocator state. Peak memory is the growth
 of the child's resident set over what it holds once its inputs are loaded (network, demand,
@@ -62,6 +73,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
+from scipy.sparse import csr_matrix
 
 from geo.network import Network
 from geo.stations import Station
@@ -264,18 +276,107 @@ def _demand(weights: np.ndarray):
 
 
 def cost_matrix(instance: Instance, demand_nodes: np.ndarray,
-                facilities: np.ndarray) -> np.ndarray:
+                facilities: np.ndarray, limit_s: float | None = None) -> np.ndarray:
     """Dense travel times from each demand node to each facility (M × F), :data:`FAR_S` beyond
-    the threshold; searches bounded at the threshold, :data:`SEARCH_BATCH` at a time."""
+    ``limit_s`` (the threshold if None; ``np.inf`` for unbounded searches) or unreachable;
+    :data:`SEARCH_BATCH` searches at a time."""
     from scipy.sparse.csgraph import dijkstra
 
+    limit_s = instance.threshold_s if limit_s is None else limit_s
     forward = instance.network.matrix("time")
     costs = np.empty((len(demand_nodes), len(facilities)))
     for first in range(0, len(demand_nodes), SEARCH_BATCH):
-        found = dijkstra(forward, directed=True, limit=instance.threshold_s,
+        found = dijkstra(forward, directed=True, limit=limit_s,
                          indices=demand_nodes[first:first + SEARCH_BATCH])[:, facilities]
         costs[first:first + SEARCH_BATCH] = np.where(np.isfinite(found), found, FAR_S)
     return costs
+
+
+def mean_time_min(instance: Instance, nodes: np.ndarray) -> float:
+    """Demand-weighted mean travel time to the nearest of ``nodes``, minutes, from a fresh
+    search."""
+    from geo.field import service_field
+
+    times = service_field(instance.network, nodes).time_s
+    demand = instance.weights > 0
+    return float(times[demand] @ instance.weights[demand] / instance.weights[demand].sum() / 60)
+
+
+def run_ours_pmedian(instance: Instance, events: Events) -> dict:
+    """Our p-median step by step: the existing stations' field, pair searches, exact solve."""
+    from geo.areas import REACH_OFFSET_S
+    from geo.field import service_field
+    from geo.pmedian import solve_pmedian
+    from geo.recommend import HORIZON_MIN, pair_times
+
+    network, weights, nodes = instance.network, instance.weights, instance.candidates
+    base_mb = reset_peak()
+    events.send("ready")
+    seconds = {}
+    seconds["existing field"], field = timed(lambda: service_field(network, instance.existing))
+    base = np.minimum(field.time_s, HORIZON_MIN * 60.0)
+    columns = np.nonzero(weights > 0)[0]
+    seconds["pair searches"], times = timed(lambda: pair_times(
+        network, nodes, columns, float(base[columns].max()), below=base[columns]))
+    savings = csr_matrix((base[columns][times.indices] - (times.data - REACH_OFFSET_S),
+                          times.indices, times.indptr), shape=times.shape)
+    savings.data = np.maximum(savings.data, 0.0)
+    savings.eliminate_zeros()
+    useful = np.nonzero(savings.getnnz(axis=1))[0]
+    savings = savings[useful]
+    events.send("stage", name="solve")
+    seconds["solve"], solution = timed(lambda: solve_pmedian(
+        savings, weights[columns], instance.k, instance.time_limit_s))
+    seconds["total"] = sum(seconds.values())
+    memory = peak_growth(base_mb)
+    chosen = nodes[useful[solution.chosen]]
+    weighted_before = float(base[columns] @ weights[columns])
+    return {
+        "objective": mean_time_min(instance, np.concatenate([instance.existing, chosen])),
+        "before": mean_time_min(instance, instance.existing),
+        "gap": solution.gap,
+        "time_gap": (solution.bound - solution.objective) / (weighted_before
+                                                             - solution.objective),
+        "optimal": solution.optimal, "time_limit_hit": solution.time_limit_hit,
+        "seconds": seconds, "peak_mb": memory, "chosen": len(chosen),
+        "sites": len(useful), "pairs": int(savings.nnz),
+    }
+
+
+def run_spopt_pmedian(instance: Instance, events: Events) -> dict:
+    """spopt's p-median on the dense cost matrix, the existing stations predefined."""
+    import pulp
+    from spopt.locate import PMedian
+
+    weights = instance.weights
+    demand_nodes = np.nonzero(weights > 0)[0]
+    facilities = np.concatenate([instance.candidates, instance.existing])
+    predefined = np.zeros(len(facilities), dtype=int)
+    predefined[len(instance.candidates):] = 1
+    matrix_s, costs = timed(lambda: cost_matrix(instance, demand_nodes, facilities, np.inf))
+    base = reset_peak()
+    events.send("ready", matrix_s=matrix_s, matrix_mb=costs.nbytes / 1e6,
+                matrix_shape=list(costs.shape))
+    seconds = {}
+    events.send("stage", name="from_cost_matrix")
+    seconds["from_cost_matrix"], model = timed(lambda: PMedian.from_cost_matrix(
+        costs, weights[demand_nodes], p_facilities=instance.k + len(instance.existing),
+        predefined_facilities_arr=predefined, name="bench"))
+    events.send("stage", name="solve")
+    solver = pulp.HiGHS(msg=False, timeLimit=instance.time_limit_s, gapRel=0.0, gapAbs=1e-7)
+    seconds["solve"], _ = timed(lambda: model.solve(solver))
+    seconds["total"] = seconds["from_cost_matrix"] + seconds["solve"]
+    memory = peak_growth(base)
+    highs = model.problem.solverModel
+    status = highs.modelStatusToString(highs.getModelStatus())
+    chosen = np.array([j for j, x in enumerate(model.fac_vars) if x.value() > 0.5])
+    nearest = costs[:, chosen].min(axis=1)
+    return {
+        "objective": float(nearest @ weights[demand_nodes] / weights[demand_nodes].sum() / 60),
+        "gap": float(highs.getInfo().mip_gap), "optimal": status == "Optimal",
+        "status": status, "time_limit_hit": status == "Time limit reached",
+        "seconds": seconds, "peak_mb": memory, "chosen": len(chosen),
+    }
 
 
 def run_spopt(instance: Instance, events: Events) -> dict:
@@ -330,7 +431,8 @@ def child(args: argparse.Namespace) -> None:
                 demand_columns=int((instance.weights > 0).sum()),
                 candidates=len(instance.candidates), nodes=instance.network.n_nodes,
                 edges=instance.network.n_edges)
-    sides = {"ours": run_ours, "recommend": run_recommend, "spopt": run_spopt}
+    sides = {"ours": run_ours, "recommend": run_recommend, "spopt": run_spopt,
+             "ours-pmedian": run_ours_pmedian, "spopt-pmedian": run_spopt_pmedian}
     try:
         result = sides[args.side](instance, events)
     except Exception as error:
@@ -359,18 +461,19 @@ def last_stage(events: list[dict]) -> str:
 
 
 def run_child(side: str, scenario: str, args: argparse.Namespace, timeout_s: float | None,
-              cap_gb: float | None) -> dict:
+              cap_gb: float | None, candidates: int | None = None) -> dict:
     """Run one side in a child process and collect its events.
 
     The child is stopped once ``timeout_s`` has passed after its ``ready`` event, or once its
-    resident memory passes ``cap_gb`` (None: no limit).
+    resident memory passes ``cap_gb`` (None: no limit). ``candidates`` overrides
+    ``--candidates``.
 
     Returns:
         ``events`` (all received), ``result`` (the result event or None), ``failure`` (why
         there is no result, or None) and ``most_mb`` (the largest resident size seen, MB).
     """
     command = [sys.executable, __file__, "--side", side, "--scenario", scenario,
-               "--candidates", str(args.candidates), "--k", str(args.k),
+               "--candidates", str(candidates or args.candidates), "--k", str(args.k),
                "--threshold-min", str(args.threshold_min), "--time-limit", str(args.time_limit),
                "--seed", str(args.seed)]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
@@ -480,6 +583,47 @@ def print_table(name: str, inputs: dict, ours: dict, recommend: dict, peer: dict
           f"(relative difference {difference:.1e})")
 
 
+def pmedian_rows(args: argparse.Namespace) -> None:
+    """Run p-median, ours and spopt, at ``--peer-candidates`` and at ``--candidates``, and
+    print the table."""
+    sizes = sorted({*args.peer_candidates, args.candidates})
+    print(f"\n== p-median on the Jinan truck network, {EXISTING} existing stations, k = {args.k}, "
+          f"time limit {args.time_limit:g} s; objective: demand-weighted mean travel time ==")
+    print(f"{'side':<10} {'candidates':>10} {'mean min':>9} {'gap saved':>10} "
+          f"{'gap time':>9} {'solve s':>8} {'total s':>8} {'peak MB':>8}  notes")
+    for size in sizes:
+        say(f"p-median {size}: yizhan")
+        ours = run_child("ours-pmedian", "sample", args, None, None, size)
+        if ours["result"] is None:
+            raise SystemExit(f"our side failed: {ours['failure']}")
+        row = ours["result"]
+        print(f"{'yizhan':<10} {size:>10,} {row['objective']:>9.4f} {row['gap']:>10.2e} "
+              f"{row['time_gap']:>9.2e} {row['seconds']['solve']:>8.2f} "
+              f"{row['seconds']['total']:>8.2f} {row['peak_mb']:>8.1f}  before "
+              f"{row['before']:.4f} min; {row['sites']:,} sites, {row['pairs']:,} pairs; "
+              f"optimal {row['optimal']}, {row['chosen']} chosen")
+        say(f"p-median {size}: spopt")
+        peer = run_child("spopt-pmedian", "sample", args, args.peer_timeout,
+                         args.peer_memory_gb, size)
+        result = peer["result"]
+        ready = next((e for e in peer["events"] if e["event"] == "ready"), None)
+        matrix = (f"cost matrix {ready['matrix_shape'][0]:,} × {ready['matrix_shape'][1]:,} "
+                  f"built in {ready['matrix_s']:.1f} s (counted to neither side)"
+                  if ready else "")
+        if result is None:
+            print(f"{'spopt 0.7':<10} {size:>10,}  {peer['failure']}; largest resident size "
+                  f"{peer['most_mb'] / 1024:.2f} GB; {matrix}")
+            continue
+        print(f"{'spopt 0.7':<10} {size:>10,} {result['objective']:>9.4f} "
+              f"{result['gap']:>10.2e} {'':>9} {result['seconds']['solve']:>8.2f} "
+              f"{result['seconds']['total']:>8.2f} {result['peak_mb']:>8.1f}  HiGHS "
+              f"{result['status']}, {result['chosen']} facilities; {matrix}")
+        print(f"{'':<10} {'':>10}  ratios spopt / yizhan: total time "
+              f"{result['seconds']['total'] / row['seconds']['total']:.1f}x, peak memory "
+              f"{result['peak_mb'] / max(row['peak_mb'], 1e-9):.1f}x; mean time "
+              f"{(result['objective'] - row['objective']) / row['objective']:+.2e} relative")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--candidates", type=int, default=2000, help="sampled candidates")
@@ -494,7 +638,11 @@ def main() -> None:
                         help="stop spopt once its resident memory passes this")
     parser.add_argument("--skip-all-nodes", action="store_true",
                         help="skip the scenario with every node a candidate")
-    parser.add_argument("--side", choices=["ours", "recommend", "spopt"],
+    parser.add_argument("--problem", choices=["mclp", "pmedian"], default="mclp")
+    parser.add_argument("--peer-candidates", type=int, nargs="*", default=[100, 300],
+                        help="p-median: smaller candidate counts where spopt may finish")
+    parser.add_argument("--side", choices=["ours", "recommend", "spopt", "ours-pmedian",
+                                           "spopt-pmedian"],
                         help=argparse.SUPPRESS)
     parser.add_argument("--scenario", choices=["sample", "all"], default="sample",
                         help=argparse.SUPPRESS)
@@ -503,6 +651,10 @@ def main() -> None:
         child(args)
         return
     started = time.perf_counter()
+    if args.problem == "pmedian":
+        pmedian_rows(args)
+        print(f"\nwhole run {time.perf_counter() - started:.0f} s")
+        return
     scenario_rows("sample", args)
     if not args.skip_all_nodes:
         scenario_rows("all", args)

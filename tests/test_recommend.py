@@ -118,6 +118,20 @@ def test_pmedian_minimises_the_demand_weighted_travel_time(seed, k):
 
 
 @pytest.mark.parametrize("seed", range(4))
+def test_pmedian_stopped_at_once_still_gives_k_sites_and_a_gap_true_to_its_numbers(seed):
+    net, index, demand, candidates, existing = setting(seed)
+    found = recommend_sites(index, GROUP, demand, candidates, "pmedian", k=3,
+                            threshold_min=THRESHOLD_MIN, time_limit_s=0.0, curve=False)
+    assert len(found.sites) == 3
+    assert np.isfinite(found.gap) and found.bound >= found.objective > 0
+    assert found.gap == pytest.approx((found.bound - found.objective) / found.objective)
+    built = np.concatenate([existing, found.sites["node"]])
+    saved = measured(net, existing, demand.weights)["time"] - measured(
+        net, built, demand.weights)["time"]
+    assert found.objective == pytest.approx(saved / 60)
+
+
+@pytest.mark.parametrize("seed", range(4))
 @pytest.mark.parametrize("k", [1, 2])
 def test_backup_maximises_double_coverage_then_single(seed, k):
     net, index, demand, candidates, existing = setting(seed, existing=(0, 24))

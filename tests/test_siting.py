@@ -1,12 +1,15 @@
 """Site selection solvers: exact answers checked against brute force on small instances."""
 
+import time
 from itertools import combinations
 
 import numpy as np
 import pytest
 from scipy.sparse import csr_matrix
+from scipy.sparse import random as sparse_random
 
 from geo.cover_reduction import reduce_cover
+from geo.pmedian import solve_pmedian
 from geo.siting import (
     InfeasibleTarget,
     backup_weights,
@@ -16,7 +19,6 @@ from geo.siting import (
     solve_backup,
     solve_lscp,
     solve_mclp,
-    solve_pmedian,
     time_saved,
 )
 
@@ -94,6 +96,88 @@ def test_pmedian_saves_the_most_weighted_time(seed, k):
     assert solution.optimal
     assert solution.objective == pytest.approx(best)
     assert time_saved(savings, weights, solution.chosen) == pytest.approx(best)
+
+
+def random_savings(seed: int, sites: int = 8, nodes: int = 14, useless: int = 0):
+    """A random p-median instance: the time each node saves with each site over its current
+    station (0 where the site is no faster), ``useless`` sites saving nothing, and weights."""
+    rng = np.random.default_rng(seed)
+    base = rng.uniform(5, 20, nodes)
+    times = rng.uniform(0, 25, (sites, nodes))
+    times[sites - useless:] = np.inf
+    savings = csr_matrix(np.where(times < base, base - times, 0.0))
+    return savings, rng.integers(1, 10, nodes).astype(float)
+
+
+@pytest.mark.parametrize("seed", range(12))
+@pytest.mark.parametrize("k", [2, 4])
+def test_pmedian_finds_the_brute_force_optimum_on_larger_instances(seed, k):
+    savings, weights = random_savings(seed, sites=11, nodes=40)
+    solution = solve_pmedian(savings, weights, k)
+    best = best_by_brute_force(11, k, lambda s: time_saved(savings, weights, s))
+    assert solution.optimal and solution.gap == 0
+    assert len(solution.chosen) == k
+    assert solution.objective == pytest.approx(best)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_pmedian_with_k_equal_to_the_useful_candidates_chooses_them_all(seed):
+    savings, weights = random_savings(seed, sites=8, nodes=14, useless=3)
+    useful = np.nonzero(savings.getnnz(axis=1))[0]
+    solution = solve_pmedian(savings, weights, len(useful))
+    assert list(solution.chosen) == list(useful)
+    assert solution.optimal
+    assert solution.objective == pytest.approx(time_saved(savings, weights, np.arange(8)))
+
+
+def test_pmedian_when_existing_stations_already_serve_everyone_best():
+    savings = csr_matrix((6, 10))
+    solution = solve_pmedian(savings, np.ones(10), 2)
+    assert len(solution.chosen) == 2
+    assert solution.objective == solution.bound == solution.gap == 0
+    assert solution.optimal
+
+
+def test_a_cut_short_pmedian_reports_a_finite_gap_consistent_with_its_answer():
+    savings = sparse_random(400, 3000, density=0.1, random_state=1, format="csr")
+    weights = np.random.default_rng(1).random(3000)
+    solution = solve_pmedian(savings, weights, 25, time_limit_s=0.5)
+    assert len(solution.chosen) == 25
+    assert solution.time_limit_hit and not solution.optimal
+    assert solution.objective == pytest.approx(time_saved(savings, weights, solution.chosen))
+    assert solution.objective < solution.bound < np.inf
+    assert np.isfinite(solution.gap)
+    assert solution.gap == pytest.approx((solution.bound - solution.objective)
+                                         / solution.objective)
+    assert solution.bound <= time_saved(savings, weights, np.arange(400)) * (1 + 1e-9)
+
+
+def hard_instances():
+    """Instances of each problem that no solver here finishes in a few seconds."""
+    rng = np.random.default_rng(7)
+    cover = csr_matrix(rng.random((300, 3000)) < 0.02)
+    weights = rng.random(3000)
+    counts = rng.integers(0, 2, 3000)
+    savings = sparse_random(400, 3000, density=0.1, random_state=1, format="csr")
+    target = 0.9 * covered_weight(cover, weights, np.arange(300))
+    return {
+        "mclp": lambda limit: solve_mclp(cover, weights, 25, limit),
+        "lscp": lambda limit: solve_lscp(cover, weights, target, limit),
+        "backup": lambda limit: solve_backup(cover, weights, counts, 25, limit),
+        "pmedian": lambda limit: solve_pmedian(savings, weights, 25, limit),
+    }
+
+
+@pytest.mark.parametrize("problem", ["mclp", "lscp", "backup", "pmedian"])
+def test_every_problem_honours_its_time_limit_model_building_included(problem):
+    run = hard_instances()[problem]
+    began = time.perf_counter()
+    solution = run(3.0)
+    elapsed = time.perf_counter() - began
+    assert solution.time_limit_hit and not solution.optimal
+    assert elapsed <= 3.0 * 1.1
+    if problem != "lscp":
+        assert len(solution.chosen) == 25
 
 
 def nested_cover():
