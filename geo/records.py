@@ -26,12 +26,12 @@ import io
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from geo.cells import (CELL_READERS, OPTIONAL_TERMS, fold, is_blank, read_coordinate, read_datum,
-                       read_point)
+from geo.cells import (CELL_READERS, OPTIONAL_TERMS, CellError, fold, is_blank, read_coordinate,
+                       read_datum, read_point)
 from geo.coords import to_wgs84
-from geo.rules import name_key, nearest_duplicate, too_far_outside
-from geo.sheets import CHINESE_HEADERS, COLUMNS, RecordsError, Table, read_table
-from geo.stations import Station, validate_station
+from geo.rules import clean_text, name_key, nearest_duplicate, too_far_outside
+from geo.sheets import CHINESE_HEADERS, HEADER_COLUMNS, RecordsError, Table, read_table
+from geo.stations import Station, text_problem, validate_station
 from geo.store import StationStore
 
 #: How many problems a check of a station file lists by default; the rest are counted.
@@ -46,12 +46,35 @@ class RowProblem:
         line: the line a person sees: the file line for CSV (the header is line 1), the sheet
             row for Excel, the feature number (from 1) for GeoJSON.
         field: the canonical column (``geometry`` for a GeoJSON feature's geometry).
-        message: what is wrong, naming the bad value.
+        message: what is wrong, naming the bad value, in English.
+        code: what kind of problem it is, so that a page can say it in its reader's language
+            with ``params``: a code of :class:`geo.cells.CellError`, or ``duplicate_column``,
+            ``missing_column``, ``range``, ``outside``, ``unknown_id``, ``updated_twice``,
+            ``duplicate``, ``invalid``, ``phone`` or ``capacity``.
+        params: the data of the message (``value``: the cell as written, and so on).
     """
 
     line: int
     field: str
     message: str
+    code: str = dataclasses.field(default="", compare=False)
+    params: dict[str, object] = dataclasses.field(default_factory=dict, compare=False)
+
+
+@dataclass(frozen=True)
+class HoursRead:
+    """Opening hours a row wrote in words, and how they were read: shown in the dry run so
+    that staff confirm them.
+
+    Attributes:
+        line: the row's line.
+        written: the hours as written.
+        hours: the hours in OSM ``opening_hours`` syntax.
+    """
+
+    line: int
+    written: str
+    hours: str
 
 
 @dataclass(frozen=True)
@@ -65,12 +88,15 @@ class ImportPlan:
             list).
         rows: how many data rows the file has (blank rows not counted).
         more_problems: how many problems were found beyond those listed.
+        hours_read: the good rows whose opening hours were written otherwise than in OSM
+            syntax, with how they were read.
     """
 
     stations: list[Station]
     problems: list[RowProblem]
     rows: int
     more_problems: int = 0
+    hours_read: list[HoursRead] = dataclasses.field(default_factory=list)
 
     @property
     def problem_count(self) -> int:
@@ -122,6 +148,7 @@ def read_station_file(
     default_datum: str = "wgs84",
     region_bounds: tuple[float, float, float, float] | None = None,
     problem_limit: int = IMPORT_PROBLEM_LIMIT,
+    sheet: str | None = None,
 ) -> ImportPlan:
     """Read a station file and check every row, without storing anything.
 
@@ -133,8 +160,10 @@ def read_station_file(
     Args:
         data: the file's bytes, or the file open for binary reading (it must be seekable).
         filename: the file's name; its ending picks the format: ``.csv`` (UTF-8, with or
-            without a byte-order mark, else GB18030), ``.xlsx`` (the first sheet, the header in
-            its first row) or ``.geojson``/``.json`` (Point features, properties as columns).
+            without a byte-order mark, else GB18030), ``.xlsx`` (the first sheet or ``sheet``)
+            or ``.geojson``/``.json`` (Point features, properties as columns). The header
+            of CSV and Excel files may have title rows above it and two rows
+            (:func:`geo.sheets.read_table`).
         region: the region the stations belong to.
         existing: the stations already stored, to find updated stations and duplicates.
         default_datum: the datum of rows without a ``datum`` value; any name of
@@ -142,6 +171,7 @@ def read_station_file(
         region_bounds: ``(min_lon, min_lat, max_lon, max_lat)`` in WGS-84; stations more than
             :data:`geo.rules.REGION_MARGIN_M` outside are refused. None accepts any place.
         problem_limit: how many problems the plan lists; the rest are only counted.
+        sheet: the Excel sheet to read; None for the first.
 
     Returns:
         The plan: the good rows as stations, the first problems and the count of the rest,
@@ -155,7 +185,7 @@ def read_station_file(
     if not region.strip():
         raise ValueError("region is required")
     datum = read_datum(default_datum)
-    table = read_table(io.BytesIO(data) if isinstance(data, bytes) else data, filename)
+    table = read_table(io.BytesIO(data) if isinstance(data, bytes) else data, filename, sheet)
     columns, header_problems = _columns(table)
     problems = _Problems(problem_limit)
     problems.add(header_problems)
@@ -171,6 +201,7 @@ def read_station_file(
         )
     updated_on: dict[int, int] = {}
     stations: list[Station] = []
+    hours_read: list[HoursRead] = []
     rows = 0
     for line, cells, geometry in table.rows:
         rows += 1
@@ -181,10 +212,10 @@ def read_station_file(
         current, id_problem = _current_station(fields, by_id, updated_on, line)
         row_problems += id_problem
         if is_blank(values.get("id")) and "kind" not in {*fields, *_fields_of(row_problems)}:
-            row_problems.append(RowProblem(line, "kind", "kind is missing"))
+            row_problems.append(RowProblem(line, "kind", "kind is missing", "missing"))
         station = _station(fields, current, region)
         reported = _fields_of(row_problems)
-        row_problems += [RowProblem(line, field, message)
+        row_problems += [_invalid(station, line, field, message)
                          for field, message in validate_station(station).items()
                          if field in fields and field not in reported]
         if "name" in fields and "lon" in fields:
@@ -195,7 +226,10 @@ def read_station_file(
         problems.add(row_problems)
         if not row_problems:
             stations.append(station)
-    return ImportPlan(stations, problems.listed, rows, problems.more)
+            written = _written_hours(values.get("opening_hours"))
+            if written != station.opening_hours and "opening_hours" in fields:
+                hours_read.append(HoursRead(line, written, station.opening_hours))
+    return ImportPlan(stations, problems.listed, rows, problems.more, hours_read)
 
 
 def apply_import(store: StationStore, plan: ImportPlan, actor: str) -> list[Station]:
@@ -215,7 +249,7 @@ def apply_import(store: StationStore, plan: ImportPlan, actor: str) -> list[Stat
     """
     if not plan.importable:
         raise RecordsError("the file has problems or updates stored stations; nothing was "
-                           "imported")
+                           "imported", "not_importable")
     return store.add_many(plan.stations, actor=actor, action="import")
 
 
@@ -229,19 +263,18 @@ def _columns(table: Table) -> tuple[dict[str, int], list[RowProblem]]:
         Canonical column -> cell index, and a problem for every column with two headers (the
         first is read).
     """
-    lookup = {fold(column): column for column in COLUMNS}
-    lookup |= {fold(header): column for header, column in CHINESE_HEADERS.items()}
     columns: dict[str, int] = {}
     problems: list[RowProblem] = []
     for index, header in enumerate(table.headers):
-        column = lookup.get(fold(header))
+        column = HEADER_COLUMNS.get(fold(header))
         if column is None:
             continue
         if column in columns:
             first = table.headers[columns[column]]
             problems.append(RowProblem(table.header_line, column,
                                        f"two columns hold {column}: {first!r} and {header!r}; "
-                                       f"only {first!r} is read"))
+                                       f"only {first!r} is read", "duplicate_column",
+                                       {"first": first, "header": header}))
         else:
             columns[column] = index
     return columns, problems
@@ -262,7 +295,8 @@ def _missing_columns(table: Table, columns: dict[str, int]) -> list[RowProblem]:
     chinese = {column: header for header, column in CHINESE_HEADERS.items()}
     return [
         RowProblem(table.header_line, column,
-                   f"missing column {column!r} (header {column!r} or {chinese[column]!r})")
+                   f"missing column {column!r} (header {column!r} or {chinese[column]!r})",
+                   "missing_column", {"header": chinese[column]})
         for column in required if column not in columns
     ]
 
@@ -298,11 +332,11 @@ def _row_fields(
             continue
         try:
             fields[column] = CELL_READERS[column](raw)
-        except ValueError as error:
-            problems.append(RowProblem(line, column, str(error)))
+        except CellError as error:
+            problems.append(_cell_problem(line, column, error))
     if "name" in fields and not fields["name"]:
         del fields["name"]
-        problems.append(RowProblem(line, "name", "name is missing"))
+        problems.append(RowProblem(line, "name", "name is missing", "missing"))
     coordinates, coordinate_problems = _coordinates(values, geometry, spatial, line,
                                                     default_datum, region_bounds)
     if coordinates:
@@ -336,31 +370,34 @@ def _coordinates(
     if not is_blank(values.get("datum")):
         try:
             datum = read_datum(values["datum"])
-        except ValueError as error:
-            problems.append(RowProblem(line, "datum", str(error)))
+        except CellError as error:
+            problems.append(_cell_problem(line, "datum", error))
     if spatial:
         lon_field = lat_field = "geometry"
         try:
             lon, lat = read_point(geometry)
-        except ValueError as error:
-            return None, [RowProblem(line, "geometry", str(error)), *problems]
+        except CellError as error:
+            return None, [_cell_problem(line, "geometry", error), *problems]
     else:
         lon_field, lat_field = "lon", "lat"
         parsed = []
         for column, label in (("lon", "longitude"), ("lat", "latitude")):
             try:
                 parsed.append(read_coordinate(values[column], label))
-            except ValueError as error:
-                problems.append(RowProblem(line, column, str(error)))
+            except CellError as error:
+                problems.append(_cell_problem(line, column, error))
         if problems:
             return None, problems
         lon, lat = parsed
     swapped = " (are longitude and latitude swapped?)" if abs(lon) <= 90 < abs(lat) <= 180 else ""
     if not -180 <= lon <= 180:
-        problems.append(RowProblem(line, lon_field, f"longitude {lon!r} is outside [-180, 180]"))
+        problems.append(RowProblem(line, lon_field, f"longitude {lon!r} is outside [-180, 180]",
+                                   "range", {"value": lon, "low": -180, "high": 180}))
     if not -90 <= lat <= 90:
         problems.append(RowProblem(line, lat_field,
-                                   f"latitude {lat!r} is outside [-90, 90]{swapped}"))
+                                   f"latitude {lat!r} is outside [-90, 90]{swapped}", "range",
+                                   {"value": lat, "low": -90, "high": 90,
+                                    "swapped": bool(swapped)}))
     if problems:
         return None, problems
     lon, lat = to_wgs84(lon, lat, datum)
@@ -395,6 +432,7 @@ def _outside_region(lon: float, lat: float, bounds: tuple[float, float, float, f
         line, lon_field if not min_lon <= lon <= max_lon else lat_field,
         f"the station at WGS-84 ({lon:.6f}, {lat:.6f}) is {distance / 1000:.1f} km outside the "
         f"region ({min_lon:g}–{max_lon:g} E, {min_lat:g}–{max_lat:g} N)",
+        "outside", {"km": f"{distance / 1000:.1f}", "lon": f"{lon:.6f}", "lat": f"{lat:.6f}"},
     )
 
 
@@ -416,10 +454,12 @@ def _current_station(fields: dict[str, object], by_id: dict[int, Station],
     if station_id is None:
         return None, []
     if station_id not in by_id:
-        return None, [RowProblem(line, "id", f"unknown id {station_id}: no such station")]
+        return None, [RowProblem(line, "id", f"unknown id {station_id}: no such station",
+                                 "unknown_id", {"id": station_id})]
     if station_id in updated_on:
         return None, [RowProblem(line, "id", f"station {station_id} is already updated on "
-                                             f"line {updated_on[station_id]}")]
+                                             f"line {updated_on[station_id]}", "updated_twice",
+                                 {"id": station_id, "other": updated_on[station_id]})]
     updated_on[station_id] = line
     return by_id[station_id], []
 
@@ -466,7 +506,49 @@ def _duplicates(fields: dict[str, object],
         return []
     distance, where = near
     return [RowProblem(line, "name", f"duplicate: {fields['name']!r} is {distance:.0f} m from "
-                                     f"{where} of the same name")]
+                                     f"{where} of the same name", "duplicate",
+                       {"name": fields["name"], "metres": f"{distance:.0f}", "other": where})]
+
+
+def _cell_problem(line: int, column: str, error: CellError) -> RowProblem:
+    """The problem of a cell that cannot be read.
+
+    Args:
+        line: the row's line.
+        column: the cell's column.
+        error: what the cell reader said.
+
+    Returns:
+        The problem, with the reader's code and data.
+    """
+    return RowProblem(line, column, str(error), error.code, error.params)
+
+
+def _invalid(station: Station, line: int, field: str, message: str) -> RowProblem:
+    """The problem of a value that :func:`geo.stations.validate_station` refuses.
+
+    Args:
+        station: the station the row describes.
+        line: the row's line.
+        field: the field refused.
+        message: the refusal.
+
+    Returns:
+        The problem: ``invalid`` for text with a forbidden character, else by field
+        (``phone``, ``capacity``, ``hours``, ``range``, ``missing``; ``invalid`` for others).
+    """
+    value = getattr(station, field)
+    codes = {"phone": "phone", "capacity": "capacity", "opening_hours": "hours",
+             "lon": "range", "lat": "range", "name": "missing"}
+    if isinstance(value, str) and text_problem(value):
+        return RowProblem(line, field, message, "invalid", {"detail": text_problem(value)})
+    return RowProblem(line, field, message, codes.get(field, "invalid"),
+                      {"value": "" if value is None else str(value), "detail": message})
+
+
+def _written_hours(raw: object) -> str:
+    """Opening hours as a row wrote them, as text."""
+    return "" if is_blank(raw) else clean_text(str(raw))
 
 
 def _fields_of(problems: list[RowProblem]) -> set[str]:
