@@ -77,6 +77,22 @@ def hours_error(expr: str) -> str | None:
     return _parse(expr)[1]
 
 
+def hours_error_at(expr: str) -> int | None:
+    """Find where an opening-hours expression stops being OSM syntax, for a message that
+    points there without the parser's grammar.
+
+    Args:
+        expr: expression in OSM ``opening_hours`` syntax.
+
+    Returns:
+        The character (from 1) where parsing failed; None if the expression is valid or blank,
+        or the parser did not say where.
+    """
+    problem = hours_error(expr)
+    found = re.match(r"at character (\d+)", problem or "")
+    return int(found.group(1)) if found else None
+
+
 def open_state(expr: str, when: datetime) -> OpenState:
     """Tell whether a place with these opening hours is open at a given time.
 

@@ -50,7 +50,7 @@ class RowProblem:
         code: what kind of problem it is, so that a page can say it in its reader's language
             with ``params``: a code of :class:`geo.cells.CellError`, or ``duplicate_column``,
             ``missing_column``, ``range``, ``outside``, ``unknown_id``, ``updated_twice``,
-            ``duplicate``, ``invalid``, ``phone`` or ``capacity``.
+            ``duplicate``, ``duplicate_line``, ``invalid``, ``phone`` or ``capacity``.
         params: the data of the message (``value``: the cell as written, and so on).
     """
 
@@ -194,10 +194,10 @@ def read_station_file(
         problems.add(missing)
         return ImportPlan([], problems.listed, sum(1 for _ in table.rows), problems.more)
     by_id = {station.id: station for station in existing if station.id is not None}
-    named: dict[str, list[tuple[float, float, int | None, str]]] = {}
+    named: dict[str, list[tuple[float, float, int | None, dict[str, object]]]] = {}
     for station in existing:
         named.setdefault(name_key(station.name), []).append(
-            (station.lon, station.lat, station.id, f"station {station.id} {station.name!r}")
+            (station.lon, station.lat, station.id, {"id": station.id, "other": station.name})
         )
     updated_on: dict[int, int] = {}
     stations: list[Station] = []
@@ -221,7 +221,7 @@ def read_station_file(
         if "name" in fields and "lon" in fields:
             row_problems += _duplicates(fields, named, line)
             named.setdefault(name_key(fields["name"]), []).append(
-                (fields["lon"], fields["lat"], fields.get("id"), f"line {line}")
+                (fields["lon"], fields["lat"], fields.get("id"), {"line": line})
             )
         problems.add(row_problems)
         if not row_problems:
@@ -484,14 +484,16 @@ def _station(fields: dict[str, object], current: Station | None, region: str) ->
 
 
 def _duplicates(fields: dict[str, object],
-                named: dict[str, list[tuple[float, float, int | None, str]]], line: int
+                named: dict[str, list[tuple[float, float, int | None, dict[str, object]]]],
+                line: int
                 ) -> list[RowProblem]:
     """Find stations of the same name within :data:`geo.rules.DUPLICATE_RADIUS_M` of a row's.
 
     Args:
         fields: the row's fields, with ``name``, ``lon`` and ``lat``; a row with an ``id`` is
             not a duplicate of the station with that id.
-        named: name key -> (lon, lat, id, description) of existing stations and earlier rows.
+        named: name key -> (lon, lat, id, where) of existing stations (where: their ``id``
+            and name as ``other``) and earlier rows (where: their ``line``).
         line: the row's line.
 
     Returns:
@@ -505,9 +507,12 @@ def _duplicates(fields: dict[str, object],
     if near is None:
         return []
     distance, where = near
+    told = (f"line {where['line']}" if "line" in where
+            else f"station {where['id']} {where['other']!r}")
     return [RowProblem(line, "name", f"duplicate: {fields['name']!r} is {distance:.0f} m from "
-                                     f"{where} of the same name", "duplicate",
-                       {"name": fields["name"], "metres": f"{distance:.0f}", "other": where})]
+                                     f"{told} of the same name",
+                       "duplicate_line" if "line" in where else "duplicate",
+                       {"name": fields["name"], "metres": f"{distance:.0f}", **where})]
 
 
 def _cell_problem(line: int, column: str, error: CellError) -> RowProblem:
