@@ -1,6 +1,7 @@
 """Reading the cells of a station file: text, vocabulary terms (ids, Chinese or English
-names), amenities, datums, coordinates, numbers, yes/no and dates, each to its station value or a
-``ValueError`` naming the bad value.
+names and their synonyms, :mod:`geo.vocabulary`), amenities, datums, coordinates, numbers, yes/no,
+dates and opening hours, each to its station value or a :class:`CellError` naming the bad value
+(with a code and data, so that a page can say it in its reader's language).
 """
 
 from __future__ import annotations

@@ -12,10 +12,14 @@ An import is one flow wherever it starts (the staff page or ``yizhan import``):
    problems, and no row that updates a stored station (an import only adds stations).
 3. apply: :func:`apply_import` stores its stations in one transaction.
 
-A file's columns are the canonical ids of :data:`geo.sheets.COLUMNS` (matched ignoring case,
-spaces, ``-`` and ``_``) or the Chinese headers of :data:`geo.sheets.CHINESE_HEADERS`; other
-columns are ignored. Kinds, statuses, levels and amenities may be written as ids or as the
-Chinese or English names of the vocabularies in :mod:`geo.stations` (see :mod:`geo.cells`).
+A file's columns are the canonical ids of :data:`geo.sheets.COLUMNS` or any header of
+:data:`geo.vocabulary.HEADERS` (Chinese, English and the synonyms clerks write; matched ignoring
+case, spaces, ``-`` and ``_``); other columns are ignored. Kinds, statuses, levels and amenities
+may be written as ids, as the Chinese or English names of the vocabularies in
+:mod:`geo.stations`, or as their synonyms in :data:`geo.vocabulary.SYNONYMS` (see
+:mod:`geo.cells`); opening hours in OSM syntax or as people write them
+(:func:`geo.hours.read_hours`), the latter listed in :attr:`ImportPlan.hours_read` for staff
+to confirm.
 Coordinates may be in any datum of :mod:`geo.coords` and are stored in WGS-84. Every row is
 checked by the station rules of :mod:`geo.rules`, as a station entered in a form is.
 """

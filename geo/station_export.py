@@ -47,23 +47,24 @@ TEMPLATE_COLUMNS: tuple[str, ...] = tuple(c for c in COLUMNS if c not in ("id", 
 
 #: What each column holds, in Chinese and English, for the template's explanation sheet.
 COLUMN_NOTES: dict[str, tuple[str, str]] = {
-    "id": ("驿站在易站中的编号；新驿站留空", "the station's number in Yizhan; blank for new "
-                                            "stations"),
+    "id": ("驿站在易站中的编号；新驿站留空",
+           "the station's number in Yizhan; blank for new stations"),
     "name": ("驿站名称（必填）", "the station's name (required)"),
     "kind": ("驿站类型（新驿站必填）", "the kind of station (required for new stations)"),
     "status": ("状态；留空为“开放”", "status; blank means open"),
     "lon": ("经度，小数（必填）", "longitude, decimal degrees (required)"),
     "lat": ("纬度，小数（必填）", "latitude, decimal degrees (required)"),
-    "datum": ("经纬度的坐标系；留空按导入时所选", "the datum of lon/lat; blank: as chosen when "
-                                                 "importing"),
+    "datum": ("经纬度的坐标系；留空按导入时所选",
+              "the datum of lon/lat; blank: as chosen when importing"),
     "address": ("详细地址", "street address"),
     "host": ("所在单位，如营业厅、加油站", "the host site, e.g. a shop or petrol station"),
     "union": ("主管工会", "the union that runs it"),
     "level": ("工会级别；留空为“区县级”", "union level; blank means district"),
     "amenities": ("服务设施，用顿号、逗号或分号隔开", "amenities, separated by 、 , or ;"),
-    "opening_hours": ("开放时间，如“周一至周五 8:30-17:30”“每天 7:00-21:00”“24小时”，或 OSM "
-                      "格式“Mo-Fr 08:30-17:30”", "opening hours, e.g. 'Mo-Fr 08:30-17:30', "
-                      "'24/7', or as written in Chinese ('周一至周五 8:30-17:30', '24小时')"),
+    "opening_hours": (
+        "开放时间，如“周一至周五 8:30-17:30”“每天 7:00-21:00”“24小时”，或 OSM 格式“Mo-Fr 08:30-17:30”",
+        ("opening hours, e.g. 'Mo-Fr 08:30-17:30', '24/7', or as written in Chinese "
+         "('周一至周五 8:30-17:30', '24小时')")),
     "phone": ("联系电话：数字、+、-、空格和括号", "phone: digits, +, -, spaces and parentheses"),
     "capacity": ("可容纳人数，整数", "how many people it holds, a whole number"),
     "smart_24h": ("是否 24 小时智能驿站：是/否", "24-hour smart access: yes/no"),

@@ -6,14 +6,14 @@ exports come in it, and a chosen Excel sheet is read.
 import csv
 import io
 import re
-from pathlib import Path
 
 from click.testing import CliRunner
 from openpyxl import load_workbook
 
 from geo.database import Database
 from geo.store import StationStore
-from tests.test_staff import add, app, clock, csrf_token, post, signed_in, station_form, store  # noqa: F401
+from tests.test_staff import (add, app, clock, csrf_token, post,  # noqa: F401
+                               signed_in, station_form, store)
 from tests.test_union_lists import gbk_csv, union_workbook
 from web.cli import main
 
