@@ -92,8 +92,8 @@ class ImportPlan:
             list).
         rows: how many data rows the file has (blank rows not counted).
         more_problems: how many problems were found beyond those listed.
-        hours_read: the good rows whose opening hours were written otherwise than in OSM
-            syntax, with how they were read.
+        hours_read: the first good rows (as many as problems are listed) whose opening hours
+            were written otherwise than in OSM syntax, with how they were read.
     """
 
     stations: list[Station]
@@ -231,7 +231,8 @@ def read_station_file(
         if not row_problems:
             stations.append(station)
             written = _written_hours(values.get("opening_hours"))
-            if written != station.opening_hours and "opening_hours" in fields:
+            if (written != station.opening_hours and "opening_hours" in fields
+                    and len(hours_read) < problem_limit):
                 hours_read.append(HoursRead(line, written, station.opening_hours))
     return ImportPlan(stations, problems.listed, rows, problems.more, hours_read)
 
