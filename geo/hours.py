@@ -261,8 +261,10 @@ _LOOSE_TOKEN = re.compile(
     r"|(?P<gap>[\s,、:和及])")
 
 
+@lru_cache(maxsize=4096)
 def read_hours(text: str) -> str:
-    """Read opening hours as people write them into OSM ``opening_hours`` syntax.
+    """Read opening hours as people write them into OSM ``opening_hours`` syntax (once per
+    text: a station list repeats the same few hours).
 
     Text that is already valid OSM syntax is kept as written. Otherwise full-width digits and
     punctuation are made ASCII, dashes and ``~``/至/到 join times, and Chinese day words,
