@@ -45,16 +45,18 @@ _HOMES: dict[str, tuple[str, ...]] = {
     "nearest": ("OutsideRegion",),
     "snapping": ("OFF_STREET_M", "WALK_MS"),
     "navigation": ("navigation_links",),
-    "hours": ("CHINA_TZ", "hours_status", "hours_text", "open_state"),
+    "hours": ("CHINA_TZ", "hours_error_at", "hours_status", "hours_text", "open_state",
+              "read_hours"),
+    "vocabulary": ("VOCABULARIES",),
     "places": ("CATEGORIES",),
     "analysis": ("CoverageAnalysis",),
     "candidates": ("CANDIDATE_CATEGORIES", "NODE_CATEGORY", "CandidateError", "CandidateRules",
                    "parse_excluded_area"),
     "recommend": ("PROBLEMS", "Recommendation", "RecommendError"),
     "whatif": ("GROUP_KINDS", "WhatIfError"),
-    "records": ("IMPORT_PROBLEM_LIMIT", "ImportPlan"),
+    "records": ("IMPORT_PROBLEM_LIMIT", "ImportPlan", "RowProblem"),
     "sheets": ("IMPORT_SUFFIXES", "RecordsError"),
-    "station_export": ("EXPORT_FORMATS", "export_stations"),
+    "station_export": ("EXPORT_FORMATS", "export_stations", "station_template"),
     "geojson": ("answer_geojson", "station_feature", "stations_geojson"),
     "export": ("geojson_text", "geopackage_bytes", "recommendation_csv",
                "recommendation_geojson", "write_coverage_files"),
@@ -109,7 +111,7 @@ if TYPE_CHECKING:  # the same names, imported for type checkers
     )
     from geo.geojson import answer_geojson, station_feature, stations_geojson
     from geo.groups import GROUPS, WorkerGroup
-    from geo.hours import CHINA_TZ, hours_status, hours_text, open_state
+    from geo.hours import CHINA_TZ, hours_error_at, hours_status, hours_text, open_state, read_hours
     from geo.index import FIELD_CACHE_BYTES, StationFilter
     from geo.memory import LruCache
     from geo.modes import MODES, PROFILES
@@ -119,7 +121,7 @@ if TYPE_CHECKING:  # the same names, imported for type checkers
     from geo.osm import OsmSourceError
     from geo.places import CATEGORIES
     from geo.recommend import PROBLEMS, Recommendation, RecommendError
-    from geo.records import IMPORT_PROBLEM_LIMIT, ImportPlan
+    from geo.records import IMPORT_PROBLEM_LIMIT, ImportPlan, RowProblem
     from geo.regions import (
         Region,
         RegionError,
@@ -145,7 +147,7 @@ if TYPE_CHECKING:  # the same names, imported for type checkers
     from geo.settings import OSM_ATTRIBUTION, instance_dir, open_private, private_folder
     from geo.sheets import IMPORT_SUFFIXES, RecordsError
     from geo.snapping import OFF_STREET_M, WALK_MS
-    from geo.station_export import EXPORT_FORMATS, export_stations
+    from geo.station_export import EXPORT_FORMATS, export_stations, station_template
     from geo.stations import (
         AMENITIES,
         KINDS,
@@ -159,6 +161,7 @@ if TYPE_CHECKING:  # the same names, imported for type checkers
     )
     from geo.store import METADATA, HistoryEntry, StationInvalid, StationStore, VersionConflict
     from geo.tiles import MAX_ZOOM, MIN_ZOOM, TiledLayer, properties_text, tile_problem
+    from geo.vocabulary import VOCABULARIES
     from geo.whatif import GROUP_KINDS, WhatIfError
 
 

@@ -201,7 +201,7 @@ class Atlas:
 
     def plan_import(self, region_id: str, file: bytes | BinaryIO, filename: str,
                     datum: str = "wgs84", problem_limit: int = IMPORT_PROBLEM_LIMIT,
-                    progress=None) -> ImportPlan:
+                    progress=None, sheet: str | None = None) -> ImportPlan:
         """Read and check a station file for a region against its stored stations and the
         station rules, storing nothing (see :func:`geo.records.read_station_file`, whose errors
         it raises).
@@ -213,11 +213,12 @@ class Atlas:
             datum: the datum of rows that name none.
             problem_limit: how many problems the plan lists; the rest are counted.
             progress: told how far a network build is, a :class:`geo.progress.Progress`.
+            sheet: the Excel sheet to read; None for the first.
         """
         region = self.region(region_id)
         bounds = self.index(region.id, progress=progress).bounds
         return read_station_file(file, filename, region.id, self.store.list(region=region.id),
-                                 datum, bounds, problem_limit)
+                                 datum, bounds, problem_limit, sheet)
 
     def apply_import(self, plan: ImportPlan, actor: str) -> list[Station]:
         """Store an importable plan's stations in one transaction (see

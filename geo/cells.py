@@ -1,6 +1,7 @@
 """Reading the cells of a station file: text, vocabulary terms (ids, Chinese or English
-names), amenities, datums, coordinates, numbers, yes/no and dates, each to its station value or a
-``ValueError`` naming the bad value.
+names and their synonyms, :mod:`geo.vocabulary`), amenities, datums, coordinates, numbers, yes/no,
+dates and opening hours, each to its station value or a :class:`CellError` naming the bad value
+(with a code and data, so that a page can say it in its reader's language).
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ from collections.abc import Callable
 from datetime import date, datetime
 from functools import partial
 
+from geo.hours import read_hours
 from geo.rules import clean_text
-from geo.stations import AMENITIES, KINDS, LEVELS, STATUSES
+from geo.vocabulary import SYNONYMS, VOCABULARIES
 
 #: Datum names accepted in a ``datum`` column or as the default, keyed as :func:`fold` folds
 #: them (so "WGS-84", "wgs 84" and "WGS84" are all ``wgs84``) -> datum of :mod:`geo.coords`.
@@ -35,19 +37,37 @@ BOOLEAN_WORDS: dict[str, bool] = {
 #: What may separate amenities in one cell.
 AMENITY_SEPARATORS: re.Pattern[str] = re.compile(r"[,，;；、|]")
 
-#: Vocabulary columns: column -> (id -> (Chinese name, English name)).
-VOCABULARIES: dict[str, dict[str, tuple[str, str]]] = {
-    "kind": KINDS, "status": STATUSES, "level": LEVELS, "amenities": AMENITIES,
-}
-
 #: Vocabulary columns a row may leave blank: a new station then gets the Station default, an
 #: updated one keeps its value.
 OPTIONAL_TERMS: frozenset[str] = frozenset({"kind", "status", "level"})
 
 #: Free-text columns.
 TEXT_COLUMNS: frozenset[str] = frozenset({
-    "name", "address", "host", "union", "opening_hours", "phone", "notes",
+    "name", "address", "host", "union", "phone", "notes",
 })
+
+
+class CellError(ValueError):
+    """A cell cannot be read.
+
+    Attributes:
+        code: what kind of problem it is, for a message in the reader's language:
+            ``missing``, ``text``, ``term``, ``amenities``, ``datum``, ``number``, ``whole``,
+            ``boolean``, ``date``, ``hours`` or ``geometry``.
+        params: the data of the message (``value``: the cell as written, ``column``).
+    """
+
+    def __init__(self, message: str, code: str, **params: object) -> None:
+        """Make the error.
+
+        Args:
+            message: the message in English.
+            code: the kind of problem.
+            **params: the data of the message.
+        """
+        super().__init__(message)
+        self.code = code
+        self.params = params
 
 def fold(text: str) -> str:
     """Fold a header or term for lookup: NFKC, case folded, without spaces, ``-`` and ``_``.
@@ -93,7 +113,29 @@ def _text(value: object) -> str:
         return str(int(value))
     if isinstance(value, str | int | float) and not isinstance(value, bool):
         return clean_text(str(value))
-    raise ValueError(f"expected text, got {value!r}")
+    raise CellError(f"expected text, got {value!r}", "text", value=str(value))
+
+
+def _hours(value: object) -> str:
+    """Read an opening-hours cell: OSM syntax, or hours as people write them
+    (:func:`geo.hours.read_hours`).
+
+    Args:
+        value: the raw cell.
+
+    Returns:
+        The hours in OSM syntax; blank for an empty cell.
+
+    Raises:
+        CellError: the hours cannot be understood.
+    """
+    text = _text(value)
+    try:
+        return read_hours(text)
+    except ValueError:
+        raise CellError(f"cannot read opening hours {text!r}: write OSM opening_hours such as "
+                        "'Mo-Fr 08:30-17:30', or '周一至周五 8:30-17:30', '每天 7:00-21:00', "
+                        "'24小时'", "hours", value=text) from None
 
 
 def _term(column: str, value: object) -> str:
@@ -110,10 +152,11 @@ def _term(column: str, value: object) -> str:
         ValueError: blank or unknown, naming the value and the vocabulary.
     """
     if is_blank(value):
-        raise ValueError(f"{column} is missing")
+        raise CellError(f"{column} is missing", "missing", column=column)
     found = _TERMS[column].get(fold(value)) if isinstance(value, str) else None
     if found is None:
-        raise ValueError(f"unknown {column} {value!r}; use one of {_choices(column)}")
+        raise CellError(f"unknown {column} {value!r}; use one of {_choices(column)}", "term",
+                        column=column, value=str(value))
     return found
 
 
@@ -136,13 +179,14 @@ def _amenities(value: object) -> tuple[str, ...]:
     elif isinstance(value, str):
         terms = [term.strip() for term in AMENITY_SEPARATORS.split(value)]
     else:
-        raise ValueError(f"amenities must be text, got {value!r}")
+        raise CellError(f"amenities must be text, got {value!r}", "text", value=str(value))
     terms = [term for term in terms if term]
     unknown = [term for term in terms if fold(term) not in _TERMS["amenities"]]
     if unknown:
         noun = "amenity" if len(unknown) == 1 else "amenities"
-        raise ValueError(f"unknown {noun} {', '.join(map(repr, unknown))}; use one of "
-                         f"{_choices('amenities')}")
+        raise CellError(f"unknown {noun} {', '.join(map(repr, unknown))}; use one of "
+                        f"{_choices('amenities')}", "term", column="amenities",
+                        value="、".join(unknown))
     return tuple(dict.fromkeys(_TERMS["amenities"][fold(term)] for term in terms))
 
 
@@ -172,8 +216,8 @@ def read_datum(value: object) -> str:
     """
     datum = DATUM_NAMES.get(fold(value)) if isinstance(value, str) else None
     if datum is None:
-        raise ValueError(f"unknown datum {value!r}; use wgs84 (WGS-84, GPS), gcj02 (GCJ-02, 高德) "
-                         "or bd09 (BD-09, 百度)")
+        raise CellError(f"unknown datum {value!r}; use wgs84 (WGS-84, GPS), gcj02 (GCJ-02, 高德) "
+                        "or bd09 (BD-09, 百度)", "datum", value=str(value))
     return datum
 
 
@@ -191,11 +235,12 @@ def read_coordinate(value: object, label: str) -> float:
         ValueError: blank, not a number, or not finite.
     """
     if is_blank(value):
-        raise ValueError(f"{label} is missing")
+        raise CellError(f"{label} is missing", "missing", column=label)
     try:
         number = _number(value)
     except ValueError:
-        raise ValueError(f"{label} must be a number, got {value!r}") from None
+        raise CellError(f"{label} must be a number, got {value!r}", "number",
+                        value=str(value)) from None
     return number
 
 
@@ -239,7 +284,8 @@ def _whole(column: str, value: object) -> int | None:
     except ValueError:
         number = math.nan
     if not number.is_integer():
-        raise ValueError(f"{column} must be a whole number, got {value!r}")
+        raise CellError(f"{column} must be a whole number, got {value!r}", "whole",
+                        value=str(value))
     return int(number)
 
 
@@ -264,7 +310,8 @@ def _boolean(column: str, value: object) -> bool:
         return bool(value)
     found = BOOLEAN_WORDS.get(fold(value)) if isinstance(value, str) else None
     if found is None:
-        raise ValueError(f"{column} must be true/false, yes/no, 1/0 or 是/否, got {value!r}")
+        raise CellError(f"{column} must be true/false, yes/no, 1/0 or 是/否, got {value!r}",
+                        "boolean", value=str(value))
     return found
 
 
@@ -289,11 +336,13 @@ def _date(column: str, value: object) -> date | None:
         return value
     match = re.fullmatch(r"(\d{4})[-/](\d{1,2})[-/](\d{1,2})", str(value).strip())
     if not match:
-        raise ValueError(f"{column} must be a date YYYY-MM-DD, got {value!r}")
+        raise CellError(f"{column} must be a date YYYY-MM-DD, got {value!r}", "date",
+                        value=str(value))
     try:
         return date(*map(int, match.groups()))
     except ValueError as error:
-        raise ValueError(f"{column} {value!r} is not a date: {error}") from None
+        raise CellError(f"{column} {value!r} is not a date: {error}", "date",
+                        value=str(value)) from None
 
 
 def read_point(geometry: object) -> tuple[float, float]:
@@ -309,43 +358,47 @@ def read_point(geometry: object) -> tuple[float, float]:
         ValueError: missing, not a Point, or without two numbers.
     """
     if geometry is None:
-        raise ValueError("geometry is missing")
+        raise CellError("geometry is missing", "missing", column="geometry")
     kind = geometry.get("type") if isinstance(geometry, dict) else type(geometry).__name__
     if kind != "Point":
-        raise ValueError(f"geometry must be a Point, got {kind!r}")
+        raise CellError(f"geometry must be a Point, got {kind!r}", "geometry", value=str(kind))
     position = geometry.get("coordinates")
     if not isinstance(position, list) or len(position) < 2:
-        raise ValueError(f"a Point needs [longitude, latitude], got {position!r}")
+        raise CellError(f"a Point needs [longitude, latitude], got {position!r}", "geometry",
+                        value=str(position))
     try:
         return _number(position[0]), _number(position[1])
     except ValueError:
-        raise ValueError(f"Point coordinates must be numbers, got {position!r}") from None
+        raise CellError(f"Point coordinates must be numbers, got {position!r}", "geometry",
+                        value=str(position)) from None
 
 
-def _vocabulary_terms(vocabulary: dict[str, tuple[str, str]]) -> dict[str, str]:
+def _vocabulary_terms(column: str) -> dict[str, str]:
     """Every way of writing the terms of a vocabulary, folded by :func:`fold`.
 
     Args:
-        vocabulary: id -> (Chinese name, English name).
+        column: a column of :data:`geo.vocabulary.VOCABULARIES`.
 
     Returns:
-        Folded id, Chinese name and English name -> id.
+        Folded id, Chinese name, English name and synonyms
+        (:data:`geo.vocabulary.SYNONYMS`) -> id.
     """
     return {
         fold(text): term
-        for term, names in vocabulary.items()
-        for text in (term, *names)
+        for term, names in VOCABULARIES[column].items()
+        for text in (term, *names, *SYNONYMS[column].get(term, ()))
     }
 
 
 #: Column -> folded term -> id, for the vocabulary columns.
 _TERMS: dict[str, dict[str, str]] = {
-    column: _vocabulary_terms(vocabulary) for column, vocabulary in VOCABULARIES.items()
+    column: _vocabulary_terms(column) for column in VOCABULARIES
 }
 
 #: How each column's cells are read (``lon``, ``lat`` and ``datum`` are read together).
 CELL_READERS: dict[str, Callable[[object], object]] = {
     **{column: _text for column in TEXT_COLUMNS},
+    "opening_hours": _hours,
     "id": partial(_whole, "id"),
     "kind": partial(_term, "kind"),
     "status": partial(_term, "status"),

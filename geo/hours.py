@@ -9,6 +9,7 @@ mainland China, and times are China Standard Time (Asia/Shanghai).
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Literal
@@ -74,6 +75,22 @@ def hours_error(expr: str) -> str | None:
     if not expr.strip():
         return None
     return _parse(expr)[1]
+
+
+def hours_error_at(expr: str) -> int | None:
+    """Find where an opening-hours expression stops being OSM syntax, for a message that
+    points there without the parser's grammar.
+
+    Args:
+        expr: expression in OSM ``opening_hours`` syntax.
+
+    Returns:
+        The character (from 1) where parsing failed; None if the expression is valid or blank,
+        or the parser did not say where.
+    """
+    problem = hours_error(expr)
+    found = re.match(r"at character (\d+)", problem or "")
+    return int(found.group(1)) if found else None
 
 
 def open_state(expr: str, when: datetime) -> OpenState:
@@ -216,3 +233,153 @@ def _one_line(message: str) -> str:
     if position and detail:
         return f"at character {position.group(1)}: {detail.group(1).strip()}"
     return " ".join(line.strip() for line in message.splitlines() if line.strip())
+
+
+# --- hours as people write them ----------------------------------------------------------------
+
+#: Whole expressions meaning "always open", matched on the text without spaces.
+_ALWAYS = re.compile(r"(?:7[x*×]?)?24(?:小时|h|hours?)(?:全天)?(?:开放|营业|服务|值守)?"
+                     r"|全天(?:候)?(?:24小时)?(?:开放|营业|服务)?|全年无休(?:24小时)?")
+
+#: Words that say nothing about the hours themselves and are dropped.
+_FILLER = re.compile(r"开放时间|营业时间|服务时间|时间|开放|营业|服务|对外|为")
+
+#: A weekday as written after 周 (星期 and 礼拜 become 周 first): Monday is 一 or 1.
+_WEEKDAY = "一二三四五六日"
+_DAY = r"周([一二三四五六日天1-7])"
+
+#: The parts of a loosely written expression, tried in this order.
+_LOOSE_TOKEN = re.compile(
+    rf"(?P<range>{_DAY}\s*(?:至|到|-|~)\s*周?([一二三四五六日天1-7]))"
+    rf"|(?P<day>{_DAY})"
+    r"|(?P<every>每天|每日|天天|全周|每周)"
+    r"|(?P<workdays>工作日)"
+    r"|(?P<weekend>周末|双休日|星期六日)"
+    r"|(?P<holidays>(?:法定)?节假日)"
+    r"|(?P<times>(?P<m1>上午|早上|下午|晚上)?(?P<h1>\d{1,2})(?:[:.点时](?P<n1>\d{2})?)?分?\s*"
+    r"(?:-|~|至|到)\s*(?P<m2>上午|早上|下午|晚上)?(?P<h2>\d{1,2})(?:[:.点时](?P<n2>\d{2})?)?分?)"
+    r"|(?P<allday>全天|24小时)"
+    r"|(?P<off>休息|闭馆|关闭|不开放|停止开放|off|closed)"
+    r"|(?P<rule>[;\n])"
+    r"|(?P<gap>[\s,、:和及])")
+
+
+@lru_cache(maxsize=4096)
+def read_hours(text: str) -> str:
+    """Read opening hours as people write them into OSM ``opening_hours`` syntax (once per
+    text: a station list repeats the same few hours).
+
+    Text that is already valid OSM syntax is kept as written. Otherwise full-width digits and
+    punctuation are made ASCII, dashes and ``~``/至/到 join times, and Chinese day words,
+    times and closures are read: ``"周一至周五 8:30-17:30"`` -> ``"Mo-Fr 08:30-17:30"``,
+    ``"每天 7:00-21:00"`` -> ``"07:00-21:00"``, ``"工作日 9:00—17:00，周末休息"`` ->
+    ``"Mo-Fr 09:00-17:00; Sa,Su off"``, ``"24小时"`` and ``"全天开放"`` -> ``"24/7"``,
+    ``"8:00-12:00, 14:00-18:00"`` -> ``"08:00-12:00,14:00-18:00"``.
+
+    Args:
+        text: the hours as written; blank means "not recorded".
+
+    Returns:
+        The expression in OSM syntax; ``""`` for blank text.
+
+    Raises:
+        ValueError: the text is understood neither way.
+    """
+    text = text.strip()
+    if not text or _parse(text)[0] is not None:
+        return text
+    loose = unicodedata.normalize("NFKC", text).casefold()
+    loose = re.sub(r"[—–―‐‑－~〜～]", "-", loose).replace("星期", "周").replace("礼拜", "周")
+    if _ALWAYS.fullmatch(re.sub(r"[\s()（）]", "", loose)):
+        return "24/7"
+    expr = _rules(_FILLER.sub(" ", loose))
+    if expr is None or _parse(expr)[0] is None:
+        raise ValueError(f"cannot read opening hours {text!r}")
+    return expr
+
+
+def _rules(text: str) -> str | None:
+    """Turn loosely written hours, normalised by :func:`read_hours`, into OSM rules.
+
+    Args:
+        text: the text.
+
+    Returns:
+        The rules joined by ``"; "``, or None if some part is not understood.
+    """
+    rules: list[str] = []
+    days: list[str] = []
+    times: list[str] = []
+    off = False
+    position = 0
+
+    def close() -> bool:
+        nonlocal days, times, off
+        if not (times or off):
+            return not days
+        when = "off" if off and not times else ",".join(times)
+        rules.append(f"{','.join(days)} {when}".strip())
+        days, times, off = [], [], False
+        return True
+
+    for match in _LOOSE_TOKEN.finditer(text):
+        if match.start() != position:
+            return None
+        position = match.end()
+        kind = match.lastgroup if match.lastgroup not in ("m1", "h1", "n1", "m2", "h2", "n2") \
+            else "times"
+        if kind in ("range", "day", "every", "workdays", "weekend", "holidays"):
+            if (times or off) and not close():
+                return None
+            days += _days(kind, match)
+        elif kind == "times":
+            span = _span(match)
+            if span is None:
+                return None
+            times.append(span)
+        elif kind == "allday":
+            times.append("00:00-24:00")
+        elif kind == "off":
+            off = True
+        elif kind == "rule" and not close():
+            return None
+    if position != len(text) or not close() or not rules:
+        return None
+    return "; ".join(rules)
+
+
+def _days(kind: str, match: re.Match) -> list[str]:
+    """The OSM days of a day token of :data:`_LOOSE_TOKEN` (none for "every day")."""
+    if kind == "every":
+        return []
+    if kind == "workdays":
+        return ["Mo-Fr"]
+    if kind == "weekend":
+        return ["Sa,Su"]
+    if kind == "holidays":
+        return ["PH"]
+    numbers = [_weekday(g) for g in match.groups()[match.re.groupindex[kind]:][:2] if g]
+    if kind == "day":
+        return [_DAYS[numbers[0]]]
+    first, last = numbers
+    return [] if (first, last) == (0, 6) else [f"{_DAYS[first]}-{_DAYS[last]}"]
+
+
+def _weekday(written: str) -> int:
+    """Monday = 0 for a weekday written as 一…日, 天 or 1…7."""
+    if written.isdigit():
+        return int(written) - 1
+    return 6 if written == "天" else _WEEKDAY.index(written)
+
+
+def _span(match: re.Match) -> str | None:
+    """``"HH:MM-HH:MM"`` of a time-range token, or None if a time is impossible."""
+    ends = []
+    for meridiem, hour, minute in (("m1", "h1", "n1"), ("m2", "h2", "n2")):
+        h, m = int(match[hour]), int(match[minute] or 0)
+        if match[meridiem] in ("下午", "晚上") and h < 12:
+            h += 12
+        if h > 24 or m > 59 or (h == 24 and m):
+            return None
+        ends.append(f"{h:02d}:{m:02d}")
+    return "-".join(ends)

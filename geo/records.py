@@ -12,10 +12,14 @@ An import is one flow wherever it starts (the staff page or ``yizhan import``):
    problems, and no row that updates a stored station (an import only adds stations).
 3. apply: :func:`apply_import` stores its stations in one transaction.
 
-A file's columns are the canonical ids of :data:`geo.sheets.COLUMNS` (matched ignoring case,
-spaces, ``-`` and ``_``) or the Chinese headers of :data:`geo.sheets.CHINESE_HEADERS`; other
-columns are ignored. Kinds, statuses, levels and amenities may be written as ids or as the
-Chinese or English names of the vocabularies in :mod:`geo.stations` (see :mod:`geo.cells`).
+A file's columns are the canonical ids of :data:`geo.sheets.COLUMNS` or any header of
+:data:`geo.vocabulary.HEADERS` (Chinese, English and the synonyms clerks write; matched ignoring
+case, spaces, ``-`` and ``_``); other columns are ignored. Kinds, statuses, levels and amenities
+may be written as ids, as the Chinese or English names of the vocabularies in
+:mod:`geo.stations`, or as their synonyms in :data:`geo.vocabulary.SYNONYMS` (see
+:mod:`geo.cells`); opening hours in OSM syntax or as people write them
+(:func:`geo.hours.read_hours`), the latter listed in :attr:`ImportPlan.hours_read` for staff
+to confirm.
 Coordinates may be in any datum of :mod:`geo.coords` and are stored in WGS-84. Every row is
 checked by the station rules of :mod:`geo.rules`, as a station entered in a form is.
 """
@@ -29,6 +33,7 @@ from typing import BinaryIO
 from geo.cells import (
     CELL_READERS,
     OPTIONAL_TERMS,
+    CellError,
     fold,
     is_blank,
     read_coordinate,
@@ -36,9 +41,9 @@ from geo.cells import (
     read_point,
 )
 from geo.coords import to_wgs84
-from geo.rules import name_key, nearest_duplicate, too_far_outside
-from geo.sheets import CHINESE_HEADERS, COLUMNS, RecordsError, Table, read_table
-from geo.stations import Station, validate_station
+from geo.rules import clean_text, name_key, nearest_duplicate, too_far_outside
+from geo.sheets import CHINESE_HEADERS, HEADER_COLUMNS, RecordsError, Table, read_table
+from geo.stations import Station, text_problem, validate_station
 from geo.store import StationStore
 
 #: How many problems a check of a station file lists by default; the rest are counted.
@@ -53,12 +58,35 @@ class RowProblem:
         line: the line a person sees: the file line for CSV (the header is line 1), the sheet
             row for Excel, the feature number (from 1) for GeoJSON.
         field: the canonical column (``geometry`` for a GeoJSON feature's geometry).
-        message: what is wrong, naming the bad value.
+        message: what is wrong, naming the bad value, in English.
+        code: what kind of problem it is, so that a page can say it in its reader's language
+            with ``params``: a code of :class:`geo.cells.CellError`, or ``duplicate_column``,
+            ``missing_column``, ``range``, ``outside``, ``unknown_id``, ``updated_twice``,
+            ``duplicate``, ``duplicate_line``, ``invalid``, ``phone`` or ``capacity``.
+        params: the data of the message (``value``: the cell as written, and so on).
     """
 
     line: int
     field: str
     message: str
+    code: str = dataclasses.field(default="", compare=False)
+    params: dict[str, object] = dataclasses.field(default_factory=dict, compare=False)
+
+
+@dataclass(frozen=True)
+class HoursRead:
+    """Opening hours a row wrote in words, and how they were read: shown in the dry run so
+    that staff confirm them.
+
+    Attributes:
+        line: the row's line.
+        written: the hours as written.
+        hours: the hours in OSM ``opening_hours`` syntax.
+    """
+
+    line: int
+    written: str
+    hours: str
 
 
 @dataclass(frozen=True)
@@ -72,12 +100,15 @@ class ImportPlan:
             list).
         rows: how many data rows the file has (blank rows not counted).
         more_problems: how many problems were found beyond those listed.
+        hours_read: the first good rows (as many as problems are listed) whose opening hours
+            were written otherwise than in OSM syntax, with how they were read.
     """
 
     stations: list[Station]
     problems: list[RowProblem]
     rows: int
     more_problems: int = 0
+    hours_read: list[HoursRead] = dataclasses.field(default_factory=list)
 
     @property
     def problem_count(self) -> int:
@@ -129,6 +160,7 @@ def read_station_file(
     default_datum: str = "wgs84",
     region_bounds: tuple[float, float, float, float] | None = None,
     problem_limit: int = IMPORT_PROBLEM_LIMIT,
+    sheet: str | None = None,
 ) -> ImportPlan:
     """Read a station file and check every row, without storing anything.
 
@@ -140,8 +172,10 @@ def read_station_file(
     Args:
         data: the file's bytes, or the file open for binary reading (it must be seekable).
         filename: the file's name; its ending picks the format: ``.csv`` (UTF-8, with or
-            without a byte-order mark, else GB18030), ``.xlsx`` (the first sheet, the header in
-            its first row) or ``.geojson``/``.json`` (Point features, properties as columns).
+            without a byte-order mark, else GB18030), ``.xlsx`` (the first sheet or ``sheet``)
+            or ``.geojson``/``.json`` (Point features, properties as columns). The header
+            of CSV and Excel files may have title rows above it and two rows
+            (:func:`geo.sheets.read_table`).
         region: the region the stations belong to.
         existing: the stations already stored, to find updated stations and duplicates.
         default_datum: the datum of rows without a ``datum`` value; any name of
@@ -149,6 +183,7 @@ def read_station_file(
         region_bounds: ``(min_lon, min_lat, max_lon, max_lat)`` in WGS-84; stations more than
             :data:`geo.rules.REGION_MARGIN_M` outside are refused. None accepts any place.
         problem_limit: how many problems the plan lists; the rest are only counted.
+        sheet: the Excel sheet to read; None for the first.
 
     Returns:
         The plan: the good rows as stations, the first problems and the count of the rest,
@@ -162,7 +197,7 @@ def read_station_file(
     if not region.strip():
         raise ValueError("region is required")
     datum = read_datum(default_datum)
-    table = read_table(io.BytesIO(data) if isinstance(data, bytes) else data, filename)
+    table = read_table(io.BytesIO(data) if isinstance(data, bytes) else data, filename, sheet)
     columns, header_problems = _columns(table)
     problems = _Problems(problem_limit)
     problems.add(header_problems)
@@ -171,13 +206,14 @@ def read_station_file(
         problems.add(missing)
         return ImportPlan([], problems.listed, sum(1 for _ in table.rows), problems.more)
     by_id = {station.id: station for station in existing if station.id is not None}
-    named: dict[str, list[tuple[float, float, int | None, str]]] = {}
+    named: dict[str, list[tuple[float, float, int | None, dict[str, object]]]] = {}
     for station in existing:
         named.setdefault(name_key(station.name), []).append(
-            (station.lon, station.lat, station.id, f"station {station.id} {station.name!r}")
+            (station.lon, station.lat, station.id, {"id": station.id, "other": station.name})
         )
     updated_on: dict[int, int] = {}
     stations: list[Station] = []
+    hours_read: list[HoursRead] = []
     rows = 0
     for line, cells, geometry in table.rows:
         rows += 1
@@ -188,21 +224,25 @@ def read_station_file(
         current, id_problem = _current_station(fields, by_id, updated_on, line)
         row_problems += id_problem
         if is_blank(values.get("id")) and "kind" not in {*fields, *_fields_of(row_problems)}:
-            row_problems.append(RowProblem(line, "kind", "kind is missing"))
+            row_problems.append(RowProblem(line, "kind", "kind is missing", "missing"))
         station = _station(fields, current, region)
         reported = _fields_of(row_problems)
-        row_problems += [RowProblem(line, field, message)
+        row_problems += [_invalid(station, line, field, message)
                          for field, message in validate_station(station).items()
                          if field in fields and field not in reported]
         if "name" in fields and "lon" in fields:
             row_problems += _duplicates(fields, named, line)
             named.setdefault(name_key(fields["name"]), []).append(
-                (fields["lon"], fields["lat"], fields.get("id"), f"line {line}")
+                (fields["lon"], fields["lat"], fields.get("id"), {"line": line})
             )
         problems.add(row_problems)
         if not row_problems:
             stations.append(station)
-    return ImportPlan(stations, problems.listed, rows, problems.more)
+            written = _written_hours(values.get("opening_hours"))
+            if (written != station.opening_hours and "opening_hours" in fields
+                    and len(hours_read) < problem_limit):
+                hours_read.append(HoursRead(line, written, station.opening_hours))
+    return ImportPlan(stations, problems.listed, rows, problems.more, hours_read)
 
 
 def apply_import(store: StationStore, plan: ImportPlan, actor: str) -> list[Station]:
@@ -222,7 +262,7 @@ def apply_import(store: StationStore, plan: ImportPlan, actor: str) -> list[Stat
     """
     if not plan.importable:
         raise RecordsError("the file has problems or updates stored stations; nothing was "
-                           "imported")
+                           "imported", "not_importable")
     return store.add_many(plan.stations, actor=actor, action="import")
 
 
@@ -236,19 +276,18 @@ def _columns(table: Table) -> tuple[dict[str, int], list[RowProblem]]:
         Canonical column -> cell index, and a problem for every column with two headers (the
         first is read).
     """
-    lookup = {fold(column): column for column in COLUMNS}
-    lookup |= {fold(header): column for header, column in CHINESE_HEADERS.items()}
     columns: dict[str, int] = {}
     problems: list[RowProblem] = []
     for index, header in enumerate(table.headers):
-        column = lookup.get(fold(header))
+        column = HEADER_COLUMNS.get(fold(header))
         if column is None:
             continue
         if column in columns:
             first = table.headers[columns[column]]
             problems.append(RowProblem(table.header_line, column,
                                        f"two columns hold {column}: {first!r} and {header!r}; "
-                                       f"only {first!r} is read"))
+                                       f"only {first!r} is read", "duplicate_column",
+                                       {"first": first, "header": header}))
         else:
             columns[column] = index
     return columns, problems
@@ -269,7 +308,8 @@ def _missing_columns(table: Table, columns: dict[str, int]) -> list[RowProblem]:
     chinese = {column: header for header, column in CHINESE_HEADERS.items()}
     return [
         RowProblem(table.header_line, column,
-                   f"missing column {column!r} (header {column!r} or {chinese[column]!r})")
+                   f"missing column {column!r} (header {column!r} or {chinese[column]!r})",
+                   "missing_column", {"header": chinese[column]})
         for column in required if column not in columns
     ]
 
@@ -305,11 +345,11 @@ def _row_fields(
             continue
         try:
             fields[column] = CELL_READERS[column](raw)
-        except ValueError as error:
-            problems.append(RowProblem(line, column, str(error)))
+        except CellError as error:
+            problems.append(_cell_problem(line, column, error))
     if "name" in fields and not fields["name"]:
         del fields["name"]
-        problems.append(RowProblem(line, "name", "name is missing"))
+        problems.append(RowProblem(line, "name", "name is missing", "missing"))
     coordinates, coordinate_problems = _coordinates(values, geometry, spatial, line,
                                                     default_datum, region_bounds)
     if coordinates:
@@ -343,31 +383,34 @@ def _coordinates(
     if not is_blank(values.get("datum")):
         try:
             datum = read_datum(values["datum"])
-        except ValueError as error:
-            problems.append(RowProblem(line, "datum", str(error)))
+        except CellError as error:
+            problems.append(_cell_problem(line, "datum", error))
     if spatial:
         lon_field = lat_field = "geometry"
         try:
             lon, lat = read_point(geometry)
-        except ValueError as error:
-            return None, [RowProblem(line, "geometry", str(error)), *problems]
+        except CellError as error:
+            return None, [_cell_problem(line, "geometry", error), *problems]
     else:
         lon_field, lat_field = "lon", "lat"
         parsed = []
         for column, label in (("lon", "longitude"), ("lat", "latitude")):
             try:
                 parsed.append(read_coordinate(values[column], label))
-            except ValueError as error:
-                problems.append(RowProblem(line, column, str(error)))
+            except CellError as error:
+                problems.append(_cell_problem(line, column, error))
         if problems:
             return None, problems
         lon, lat = parsed
     swapped = " (are longitude and latitude swapped?)" if abs(lon) <= 90 < abs(lat) <= 180 else ""
     if not -180 <= lon <= 180:
-        problems.append(RowProblem(line, lon_field, f"longitude {lon!r} is outside [-180, 180]"))
+        problems.append(RowProblem(line, lon_field, f"longitude {lon!r} is outside [-180, 180]",
+                                   "range", {"value": lon, "low": -180, "high": 180}))
     if not -90 <= lat <= 90:
         problems.append(RowProblem(line, lat_field,
-                                   f"latitude {lat!r} is outside [-90, 90]{swapped}"))
+                                   f"latitude {lat!r} is outside [-90, 90]{swapped}", "range",
+                                   {"value": lat, "low": -90, "high": 90,
+                                    "swapped": bool(swapped)}))
     if problems:
         return None, problems
     lon, lat = to_wgs84(lon, lat, datum)
@@ -402,6 +445,7 @@ def _outside_region(lon: float, lat: float, bounds: tuple[float, float, float, f
         line, lon_field if not min_lon <= lon <= max_lon else lat_field,
         f"the station at WGS-84 ({lon:.6f}, {lat:.6f}) is {distance / 1000:.1f} km outside the "
         f"region ({min_lon:g}–{max_lon:g} E, {min_lat:g}–{max_lat:g} N)",
+        "outside", {"km": f"{distance / 1000:.1f}", "lon": f"{lon:.6f}", "lat": f"{lat:.6f}"},
     )
 
 
@@ -423,10 +467,12 @@ def _current_station(fields: dict[str, object], by_id: dict[int, Station],
     if station_id is None:
         return None, []
     if station_id not in by_id:
-        return None, [RowProblem(line, "id", f"unknown id {station_id}: no such station")]
+        return None, [RowProblem(line, "id", f"unknown id {station_id}: no such station",
+                                 "unknown_id", {"id": station_id})]
     if station_id in updated_on:
         return None, [RowProblem(line, "id", f"station {station_id} is already updated on "
-                                             f"line {updated_on[station_id]}")]
+                                             f"line {updated_on[station_id]}", "updated_twice",
+                                 {"id": station_id, "other": updated_on[station_id]})]
     updated_on[station_id] = line
     return by_id[station_id], []
 
@@ -451,14 +497,16 @@ def _station(fields: dict[str, object], current: Station | None, region: str) ->
 
 
 def _duplicates(fields: dict[str, object],
-                named: dict[str, list[tuple[float, float, int | None, str]]], line: int
+                named: dict[str, list[tuple[float, float, int | None, dict[str, object]]]],
+                line: int
                 ) -> list[RowProblem]:
     """Find stations of the same name within :data:`geo.rules.DUPLICATE_RADIUS_M` of a row's.
 
     Args:
         fields: the row's fields, with ``name``, ``lon`` and ``lat``; a row with an ``id`` is
             not a duplicate of the station with that id.
-        named: name key -> (lon, lat, id, description) of existing stations and earlier rows.
+        named: name key -> (lon, lat, id, where) of existing stations (where: their ``id``
+            and name as ``other``) and earlier rows (where: their ``line``).
         line: the row's line.
 
     Returns:
@@ -472,8 +520,53 @@ def _duplicates(fields: dict[str, object],
     if near is None:
         return []
     distance, where = near
+    told = (f"line {where['line']}" if "line" in where
+            else f"station {where['id']} {where['other']!r}")
     return [RowProblem(line, "name", f"duplicate: {fields['name']!r} is {distance:.0f} m from "
-                                     f"{where} of the same name")]
+                                     f"{told} of the same name",
+                       "duplicate_line" if "line" in where else "duplicate",
+                       {"name": fields["name"], "metres": f"{distance:.0f}", **where})]
+
+
+def _cell_problem(line: int, column: str, error: CellError) -> RowProblem:
+    """The problem of a cell that cannot be read.
+
+    Args:
+        line: the row's line.
+        column: the cell's column.
+        error: what the cell reader said.
+
+    Returns:
+        The problem, with the reader's code and data.
+    """
+    return RowProblem(line, column, str(error), error.code, error.params)
+
+
+def _invalid(station: Station, line: int, field: str, message: str) -> RowProblem:
+    """The problem of a value that :func:`geo.stations.validate_station` refuses.
+
+    Args:
+        station: the station the row describes.
+        line: the row's line.
+        field: the field refused.
+        message: the refusal.
+
+    Returns:
+        The problem: ``invalid`` for text with a forbidden character, else by field
+        (``phone``, ``capacity``, ``hours``, ``range``, ``missing``; ``invalid`` for others).
+    """
+    value = getattr(station, field)
+    codes = {"phone": "phone", "capacity": "capacity", "opening_hours": "hours",
+             "lon": "range", "lat": "range", "name": "missing"}
+    if isinstance(value, str) and text_problem(value):
+        return RowProblem(line, field, message, "invalid", {"detail": text_problem(value)})
+    return RowProblem(line, field, message, codes.get(field, "invalid"),
+                      {"value": "" if value is None else str(value), "detail": message})
+
+
+def _written_hours(raw: object) -> str:
+    """Opening hours as a row wrote them, as text."""
+    return "" if is_blank(raw) else clean_text(str(raw))
 
 
 def _fields_of(problems: list[RowProblem]) -> set[str]:

@@ -9,6 +9,7 @@ import codecs
 import csv
 import dataclasses
 import io
+import itertools
 import json
 import zipfile
 from collections.abc import Callable, Iterable, Iterator
@@ -19,8 +20,9 @@ from typing import BinaryIO
 from openpyxl import load_workbook
 from openpyxl.utils.exceptions import InvalidFileException
 
-from geo.cells import is_blank
+from geo.cells import fold, is_blank
 from geo.export import csv_text_read
+from geo.vocabulary import HEADERS
 
 #: The canonical columns of a station file, in the order exports write them.
 COLUMNS: tuple[str, ...] = (
@@ -28,28 +30,20 @@ COLUMNS: tuple[str, ...] = (
     "amenities", "opening_hours", "phone", "capacity", "smart_24h", "verified_on", "notes", "demo",
 )
 
-#: Chinese header -> canonical column.
-CHINESE_HEADERS: dict[str, str] = {
-    "编号": "id",
-    "名称": "name",
-    "类型": "kind",
-    "状态": "status",
-    "经度": "lon",
-    "纬度": "lat",
-    "坐标系": "datum",
-    "地址": "address",
-    "所在单位": "host",
-    "工会": "union",
-    "级别": "level",
-    "设施": "amenities",
-    "开放时间": "opening_hours",
-    "电话": "phone",
-    "容纳人数": "capacity",
-    "24小时智能驿站": "smart_24h",
-    "核实日期": "verified_on",
-    "备注": "notes",
-    "演示数据": "demo",
+#: Chinese header -> canonical column (the headers Chinese exports write).
+CHINESE_HEADERS: dict[str, str] = {zh: column for column, (zh, _en, _more) in HEADERS.items()}
+
+#: Every header a column is known by, folded by :func:`geo.cells.fold` -> canonical column:
+#: the column ids and the Chinese, English and other headers of :data:`geo.vocabulary.HEADERS`.
+HEADER_COLUMNS: dict[str, str] = {
+    fold(header): column
+    for column, (zh, en, more) in HEADERS.items()
+    for header in (column, zh, en, *more)
 }
+
+#: How many non-blank rows at the top of a sheet are searched for its header (title rows,
+#: notes and a date often come first).
+HEADER_SEARCH_ROWS: int = 10
 
 #: File name endings the importer reads.
 IMPORT_SUFFIXES: tuple[str, ...] = (".csv", ".xlsx", ".geojson", ".json")
@@ -59,8 +53,26 @@ _CHUNK_BYTES: int = 1 << 20
 
 
 class RecordsError(ValueError):
-    """A station file is empty or cannot be read at all."""
+    """A station file is empty or cannot be read at all.
 
+    Attributes:
+        code: what kind of problem it is, for a message in the reader's language:
+            ``suffix``, ``empty``, ``no_rows``, ``csv``, ``binary``, ``encoding``, ``xlsx``,
+            ``sheet``, ``json``, ``geojson`` or ``not_importable``.
+        params: the data of the message (``file``, ``detail``, ...).
+    """
+
+    def __init__(self, message: str, code: str = "", **params: object) -> None:
+        """Make the error.
+
+        Args:
+            message: the message in English.
+            code: the kind of problem.
+            **params: the data of the message.
+        """
+        super().__init__(message)
+        self.code = code
+        self.params = params
 
 
 @dataclass(frozen=True)
@@ -82,12 +94,19 @@ class Table:
     spatial: bool
 
 
-def read_table(file: BinaryIO, filename: str) -> Table:
+def read_table(file: BinaryIO, filename: str, sheet: str | None = None) -> Table:
     """Read the raw cells of a station file, by its file name ending.
+
+    In CSV and Excel files the header is the first of the top :data:`HEADER_SEARCH_ROWS`
+    non-blank rows that holds two known headers (:data:`HEADER_COLUMNS`), else the first
+    non-blank row; the rows above it (a title, a date) are skipped. A header of two rows
+    (cells merged across columns above their sub-headers, or down over two rows) is read as
+    one: each column takes the known header of either row.
 
     Args:
         file: the file, open for binary reading.
         filename: the file's name.
+        sheet: the name of the Excel sheet to read; None for the first.
 
     Returns:
         The table; reading its rows raises :class:`RecordsError` when there are none.
@@ -99,13 +118,14 @@ def read_table(file: BinaryIO, filename: str) -> Table:
     if suffix not in IMPORT_SUFFIXES:
         hint = "; save Excel 97-2003 .xls files as .xlsx" if suffix == ".xls" else ""
         raise RecordsError(f"{filename}: cannot read {suffix or 'files without an ending'!r}; "
-                           f"use {', '.join(IMPORT_SUFFIXES)}{hint}")
+                           f"use {', '.join(IMPORT_SUFFIXES)}{hint}", "suffix", file=filename,
+                           suffix=suffix, suffixes=", ".join(IMPORT_SUFFIXES))
     if _blank_file(file):
-        raise RecordsError(f"{filename} is empty")
+        raise RecordsError(f"{filename} is empty", "empty", file=filename)
     if suffix == ".csv":
         table = _csv_table(file, filename)
     elif suffix == ".xlsx":
-        table = _xlsx_table(file, filename)
+        table = _xlsx_table(file, filename, sheet)
     else:
         table = _geojson_table(file.read(), filename)
     return dataclasses.replace(table, rows=_some_rows(table.rows, filename))
@@ -149,7 +169,8 @@ def _some_rows(rows: Iterable[tuple[int, list[object], object]], filename: str
         empty = False
         yield row
     if empty:
-        raise RecordsError(f"{filename} is empty: it has no station rows")
+        raise RecordsError(f"{filename} is empty: it has no station rows", "no_rows",
+                           file=filename)
 
 
 def _csv_table(file: BinaryIO, filename: str) -> Table:
@@ -180,7 +201,8 @@ def _csv_table(file: BinaryIO, filename: str) -> Table:
                     yield line, [csv_text_read(cell) for cell in record], None
         except csv.Error as error:
             raise RecordsError(f"{filename} is not a readable CSV file: {error} "
-                               f"(line {reader.line_num})") from error
+                               f"(line {reader.line_num})", "csv", file=filename,
+                               line=reader.line_num, detail=str(error)) from error
         finally:
             text.detach()  # the caller's file stays open
 
@@ -205,12 +227,14 @@ def _csv_encoding(file: BinaryIO, filename: str) -> str:
     for chunk in iter(lambda: file.read(_CHUNK_BYTES), b""):
         if b"\x00" in chunk:
             raise RecordsError(f"{filename} is not a CSV text file (it holds NUL bytes: binary "
-                               "data or UTF-16); save it from Excel as 'CSV UTF-8'")
+                               "data or UTF-16); save it from Excel as 'CSV UTF-8'", "binary",
+                               file=filename)
         decoders = {name: d for name, d in decoders.items() if _decodes(d, chunk, final=False)}
     file.seek(0)
     fitting = [name for name, d in decoders.items() if _decodes(d, b"", final=True)]
     if not fitting:
-        raise RecordsError(f"{filename} is neither UTF-8 nor GB18030 text")
+        raise RecordsError(f"{filename} is neither UTF-8 nor GB18030 text", "encoding",
+                           file=filename)
     return fitting[0]
 
 
@@ -252,35 +276,43 @@ def _decode(data: bytes, filename: str) -> str:
     try:
         return data.decode("gb18030")
     except UnicodeDecodeError as error:
-        raise RecordsError(f"{filename} is neither UTF-8 nor GB18030 text") from error
+        raise RecordsError(f"{filename} is neither UTF-8 nor GB18030 text", "encoding",
+                           file=filename) from error
 
 
-def _xlsx_table(file: BinaryIO, filename: str) -> Table:
-    """Read the first sheet of an Excel workbook; its first non-blank row is the header.
+def _xlsx_table(file: BinaryIO, filename: str, sheet_name: str | None) -> Table:
+    """Read one sheet of an Excel workbook.
 
     Formulas are read as the values Excel last computed.
 
     Args:
         file: the file, open for binary reading.
         filename: the file's name, for messages.
+        sheet_name: the sheet to read; None for the first.
 
     Returns:
         The table, lines being sheet row numbers, its rows read from the sheet as they are
         needed.
 
     Raises:
-        RecordsError: not an .xlsx workbook (also while the rows are read: a damaged sheet).
+        RecordsError: not an .xlsx workbook, or no sheet of that name (also while the rows
+            are read: a damaged sheet).
     """
     try:
         book = load_workbook(file, read_only=True, data_only=True)
     except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as error:
         raise RecordsError(f"{filename} is not a readable Excel (.xlsx) workbook: "
-                           f"{error}") from error
+                           f"{error}", "xlsx", file=filename, detail=str(error)) from error
+    if sheet_name and sheet_name not in book.sheetnames:
+        names = ", ".join(book.sheetnames)
+        book.close()
+        raise RecordsError(f"{filename} has no sheet {sheet_name!r}; its sheets are {names}",
+                           "sheet", file=filename, sheet=sheet_name, sheets=names)
 
     def records() -> Iterator[tuple[int, list[object], object]]:
         line = 0
         try:
-            sheet = book.worksheets[0]
+            sheet = book[sheet_name] if sheet_name else book.worksheets[0]
             sheet.reset_dimensions()
             for line, record in enumerate(sheet.iter_rows(min_row=1, values_only=True),
                                           start=1):
@@ -288,7 +320,8 @@ def _xlsx_table(file: BinaryIO, filename: str) -> Table:
                     yield line, list(record), None
         except Exception as error:  # a damaged sheet fails inside openpyxl in many ways
             raise RecordsError(f"{filename} is not a readable Excel (.xlsx) workbook: its "
-                               f"sheet is damaged after row {line} ({error})") from error
+                               f"sheet is damaged after row {line} ({error})", "xlsx",
+                               file=filename, detail=str(error)) from error
         finally:
             book.close()
 
@@ -298,7 +331,8 @@ def _xlsx_table(file: BinaryIO, filename: str) -> Table:
 
 def _header_and_rows(records: Iterator[tuple[int, list[object], object]], filename: str,
                      header_text: Callable[[object], str]) -> Table:
-    """Make a table of a sheet's non-blank records: the first is the header.
+    """Make a table of a sheet's non-blank records: find the header (see :func:`read_table`);
+    the records below it are the rows.
 
     Args:
         records: (line, cells, None) per non-blank record, read as they are needed.
@@ -306,16 +340,54 @@ def _header_and_rows(records: Iterator[tuple[int, list[object], object]], filena
         header_text: turns a header cell into its text.
 
     Returns:
-        The table; its rows are the rest of ``records``.
+        The table; its rows are the records after the header.
 
     Raises:
         RecordsError: there is no header.
     """
-    first = next(records, None)
-    if first is None:
-        raise RecordsError(f"{filename} is empty")
-    line, cells, _ = first
-    return Table(line, [header_text(cell) for cell in cells], records, spatial=False)
+    top = list(itertools.islice(records, HEADER_SEARCH_ROWS))
+    if not top:
+        raise RecordsError(f"{filename} is empty", "empty", file=filename)
+    texts = [[header_text(cell).strip() for cell in cells] for _line, cells, _ in top]
+    known = [sum(fold(text) in HEADER_COLUMNS for text in row if text) for row in texts]
+    at = next((index for index, count in enumerate(known) if count >= 2), 0)
+    headers = texts[at]
+    below = at + 1
+    if below < len(texts) and _sub_headers(texts[below]):
+        headers = _merged_headers(headers, texts[below])
+        below += 1
+    return Table(top[at][0], headers, itertools.chain(top[below:], records), spatial=False)
+
+
+def _sub_headers(texts: list[str]) -> bool:
+    """Tell whether a row under a header is the second row of the header: every cell in it is
+    blank or a known header, and one is.
+
+    Args:
+        texts: the row's cells as text.
+
+    Returns:
+        True if it is.
+    """
+    filled = [text for text in texts if text]
+    return bool(filled) and all(fold(text) in HEADER_COLUMNS for text in filled)
+
+
+def _merged_headers(upper: list[str], lower: list[str]) -> list[str]:
+    """Join the two rows of a header: each column takes its known header in either row
+    (the lower first), else the upper row's text.
+
+    Args:
+        upper: the first row (cells merged across columns hold their text in the first one).
+        lower: the second row.
+
+    Returns:
+        The headers.
+    """
+    width = max(len(upper), len(lower))
+    upper, lower = upper + [""] * (width - len(upper)), lower + [""] * (width - len(lower))
+    return [below if fold(below) in HEADER_COLUMNS else above
+            for above, below in zip(upper, lower, strict=True)]
 
 
 def _geojson_table(data: bytes, filename: str) -> Table:
@@ -336,23 +408,26 @@ def _geojson_table(data: bytes, filename: str) -> Table:
     try:
         body = json.loads(_decode(data, filename))
     except json.JSONDecodeError as error:
-        raise RecordsError(f"{filename} is not valid JSON: {error}") from error
+        raise RecordsError(f"{filename} is not valid JSON: {error}", "json", file=filename,
+                           detail=str(error)) from error
     except RecursionError as error:
         raise RecordsError(f"{filename} nests arrays and objects too deeply to be "
-                           f"GeoJSON") from error
+                           f"GeoJSON", "geojson", file=filename) from error
     if isinstance(body, dict) and body.get("type") == "Feature":
         features = [body]
     elif (isinstance(body, dict) and body.get("type") == "FeatureCollection"
           and isinstance(body.get("features"), list)):
         features = body["features"]
     else:
-        raise RecordsError(f"{filename} is not a GeoJSON FeatureCollection")
+        raise RecordsError(f"{filename} is not a GeoJSON FeatureCollection", "geojson",
+                           file=filename)
     properties = [
         (f.get("properties") if isinstance(f, dict) else None) or {} for f in features
     ]
     for number, p in enumerate(properties, start=1):
         if not isinstance(p, dict):
-            raise RecordsError(f"{filename}: feature {number}'s properties are not an object")
+            raise RecordsError(f"{filename}: feature {number}'s properties are not an object",
+                               "geojson", file=filename)
     headers = list(dict.fromkeys(key for p in properties for key in p))
     rows: list[tuple[int, list[object], object]] = [
         (number, [p.get(header) for header in headers],

@@ -29,6 +29,7 @@ from geo import (
     StationInvalid,
     VersionConflict,
     clean_text,
+    read_hours,
     text_problem,
     to_wgs84,
     validate_station,
@@ -106,7 +107,8 @@ def field_values(station: Station) -> dict[str, object]:
 def values_from_form(form: MultiDict) -> tuple[dict[str, object], list[Problem]]:
     """Read the station form of the staff pages.
 
-    Every field of the form is read; ``region`` only if the form carries it. Unticked
+    Every field of the form is read; ``region`` only if the form carries it. Opening hours
+    may be written as people write them (:func:`geo.hours.read_hours`). Unticked
     checkboxes mean no amenities and no 24-hour smart access. ``lon``/``lat`` are in the datum
     chosen in ``datum`` and come back in WGS-84.
 
@@ -122,6 +124,10 @@ def values_from_form(form: MultiDict) -> tuple[dict[str, object], list[Problem]]
     for name in TEXT_FIELDS:
         if name in form or name != "region":
             values[name] = clean_text(form.get(name, ""))
+    try:
+        values["opening_hours"] = read_hours(values["opening_hours"])
+    except ValueError:
+        pass  # kept as typed: the station check refuses it, naming the field
     for name in ("lon", "lat"):
         raw = form.get(name, "").strip()
         try:
@@ -308,13 +314,14 @@ def _validation_problem(station: Station, field: str, message: str) -> Problem:
         message: the complaint.
 
     Returns:
-        The problem; text with a forbidden character is ``invalid``, the message its detail.
+        The problem; text with a forbidden character is ``invalid``, the message its detail;
+        the detail of refused opening hours is the hours as written.
     """
     value = getattr(station, field)
     if isinstance(value, str) and text_problem(value):
         return Problem(field, message, "invalid", message)
     return Problem(field, message, _VALIDATION_CODES.get(field, "invalid"),
-                   message.split("syntax: ", 1)[-1] if field == "opening_hours" else "")
+                   value if field == "opening_hours" else "")
 
 
 def values_at_version(history: list[HistoryEntry], version: int) -> dict[str, object]:

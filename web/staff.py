@@ -37,6 +37,7 @@ from geo import (
     ScenarioStore,
     Station,
     VersionConflict,
+    hours_error_at,
 )
 from web.auth import requires
 from web.edits import (
@@ -140,13 +141,26 @@ def problem_message(problem: Problem) -> str:
         "datum": _("Choose one of the listed datums."),
         "range": _("The coordinates are out of range."),
         "phone": _("Use only digits, +, -, spaces and parentheses."),
-        "hours": _("Not valid opening-hours syntax: %(detail)s", detail=problem.detail),
+        "hours": _hours_message(problem.detail),
         "outside": _("This point is outside the region %(region)s.", region=problem.detail),
         "duplicate": _("A station with the same name is within 50 m: %(other)s",
                        other=problem.detail),
     }
     return messages.get(problem.code) or _("Not accepted: %(detail)s",
                                             detail=problem.detail or problem.message)
+
+
+def _hours_message(hours: str) -> str:
+    """Opening hours that are not understood, said with where OSM syntax breaks and examples
+    of what is understood."""
+    at = hours_error_at(hours)
+    if at is None:
+        return _("Opening hours “%(value)s” are not understood; write them like "
+                 "周一至周五 8:30-17:30, 每天 7:00-21:00, 24小时 or Mo-Fr 08:30-17:30.",
+                 value=hours)
+    return _("Opening hours “%(value)s” are not understood (OSM syntax breaks at character "
+             "%(at)s); write them like 周一至周五 8:30-17:30, 每天 7:00-21:00, 24小时 or "
+             "Mo-Fr 08:30-17:30.", value=hours, at=at)
 
 
 def when(moment: datetime | None) -> str:

@@ -90,23 +90,42 @@ def nearest(region_id: str, lat: float, lon: float, mode: str, datum: str, k: in
     click.echo(target.attribution)
 
 
+def _write_template(ctx: click.Context, _param: click.Parameter, path: Path | None) -> None:
+    """Write the Excel import template (in Chinese) to a file and stop."""
+    if path is None or ctx.resilient_parsing:
+        return
+    from geo import station_template
+
+    path.write_bytes(station_template("zh"))
+    click.echo(f"wrote the import template to {path}")
+    ctx.exit()
+
+
 @main.command("import")
+@click.option("--template", type=click.Path(dir_okay=False, path_type=Path), is_eager=True,
+              expose_value=False, callback=_write_template,
+              help="Write the Excel template (an example row, and a sheet explaining every "
+                   "column and its accepted values) to this file, and stop.")
 @click.option("--region", "region_id", required=True, help="Region id.")
 @click.argument("station_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--datum", type=click.Choice(DATUMS), default="wgs84", show_default=True,
               help="Datum of rows that name none (Amap: gcj02, Baidu: bd09).")
+@click.option("--sheet", default=None, help="The Excel sheet to read (default: the first).")
 @click.option("--dry-run", is_flag=True, help="Only check the file; store nothing.")
 @click.option("--max-problems", type=click.IntRange(min=1), cls=EngineDefault,
               constant=("geo", "IMPORT_PROBLEM_LIMIT"), show_default=True,
               help="List at most this many problems; count the rest.")
 @click.option("--as", "actor", default=None,
               help="Who imports, for the history (default: cli:<login name>).")
-def import_stations(region_id: str, station_file: Path, datum: str, dry_run: bool,
-                    max_problems: int, actor: str | None) -> None:
+def import_stations(region_id: str, station_file: Path, datum: str, sheet: str | None,
+                    dry_run: bool, max_problems: int, actor: str | None) -> None:
     """Add the stations of a CSV, Excel (.xlsx) or GeoJSON file to a region: every row or none.
 
-    Bad rows are listed with their line and reason (the first --max-problems problems, then
-    how many more there are), and then nothing is stored.
+    Headers and values may be Chinese or English (CSV in UTF-8 or GBK); title rows above the
+    header are skipped; opening hours written in words ("周一至周五 8:30-17:30", "24小时")
+    are read as OSM opening_hours and listed for checking. Bad rows are listed with their line,
+    column and reason (the first --max-problems problems, then how many more there are), and
+    then nothing is stored.
     """
     from geo import RecordsError, RegionError, StationInvalid
 
@@ -114,11 +133,13 @@ def import_stations(region_id: str, station_file: Path, datum: str, dry_run: boo
     try:
         with open(station_file, "rb") as file:
             plan = atlas.plan_import(region_id, file, station_file.name, datum, max_problems,
-                                     progress=show_progress)
+                                     progress=show_progress, sheet=sheet)
     except (RegionError, RecordsError) as error:
         raise click.ClickException(str(error)) from error
     for problem in plan.problems:
         click.echo(f"line {problem.line}, {problem.field}: {problem.message}", err=True)
+    for read in plan.hours_read:
+        click.echo(f"line {read.line}, opening_hours: {read.written!r} read as {read.hours!r}")
     if plan.more_problems:
         click.echo(f"… and {plan.more_problems:,} more problems (--max-problems lists more)",
                    err=True)
@@ -147,7 +168,9 @@ def import_stations(region_id: str, station_file: Path, datum: str, dry_run: boo
               show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="The file to write.")
-def export(region_id: str, fmt: str, output: Path) -> None:
+@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True,
+              help="Language of CSV and Excel headers and values (en: column and term ids).")
+def export(region_id: str, fmt: str, output: Path, lang: str) -> None:
     """Write a region's stations (deleted ones left out) to a file, with the attribution."""
     from geo import RegionError, export_stations, get_region
 
@@ -156,5 +179,5 @@ def export(region_id: str, fmt: str, output: Path) -> None:
     except RegionError as error:
         raise click.ClickException(str(error)) from error
     stations = station_store().list(region=region_id)
-    output.write_bytes(export_stations(stations, fmt, target.attribution))
+    output.write_bytes(export_stations(stations, fmt, target.attribution, lang))
     click.echo(f"wrote {len(stations)} stations to {output}")

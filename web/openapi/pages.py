@@ -175,8 +175,10 @@ def _staff_paths() -> dict:
                                    "signOut")},
         "/staff": {"get": page("A region's stations: search, sort, show deleted ones",
                                "staffStations")},
-        "/staff/export": {"get": page("A region's stations as a file download", "staffExport",
-                                      heavy=True)},
+        "/staff/export": {"get": page("A region's stations as a file download, CSV and Excel "
+                                      "in the page's language", "staffExport", heavy=True)},
+        "/staff/import/template": {"get": page("The Excel template for new stations, in the "
+                                               "page's language", "staffImportTemplate")},
         "/staff/import": {"get": page("The import form", "staffImportForm"),
                           "post": page("Check a station file, then import it", "staffImport",
                                        "422")},
