@@ -154,6 +154,22 @@ def test_navigation_links_lead_to_the_station_in_each_apps_datum_and_mode(client
         assert osm["engine"] == ["fossgis_osrm_bike"]
 
 
+def test_navigation_links_start_from_the_query_point(client):
+    body = get_json(client, NEAREST + "&lang=zh")
+    start = (body["query"]["lon"], body["query"]["lat"])
+    for station in stations_of(body):
+        links = station["properties"]["navigation"]
+        lon, lat, name = parse_qs(urlsplit(links["amap"]).query)["from"][0].split(",")
+        assert to_wgs84(float(lon), float(lat), "gcj02") == pytest.approx(start, abs=5e-6)
+        assert name == "我的位置"
+        origin = parse_qs(urlsplit(links["baidu"]).query)["origin"][0]
+        lat, lon = origin.split("|")[0].removeprefix("latlng:").split(",")
+        assert to_wgs84(float(lon), float(lat), "bd09") == pytest.approx(start, abs=5e-6)
+        route = parse_qs(urlsplit(links["osm"]).query)["route"][0]
+        lat, lon = route.split(";")[0].split(",")
+        assert (float(lon), float(lat)) == pytest.approx(start, abs=5e-6)
+
+
 @pytest.mark.parametrize("query, parameter", [
     ("lon=118.779", "lat"),
     ("lat=32.04", "lon"),

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 import geopandas as gpd
 import numpy as np
 from flask import Blueprint, Response, current_app, g, jsonify, request, send_file, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from geo.analysis import CoverageAnalysis
@@ -151,7 +152,8 @@ def nearest():
     _tell_hours(station_features, [hit.station for hit in answer.hits], now)
     for feature, hit in zip(station_features, answer.hits):
         feature["properties"]["navigation"] = navigation_links(
-            hit.station.lon, hit.station.lat, hit.station.name, mode)
+            hit.station.lon, hit.station.lat, hit.station.name, mode,
+            origin=(lon84, lat84), origin_name=_("My position"))
     body["region"] = region.id
     body["query"] = {"lon": lon84, "lat": lat84, "datum": "wgs84"}
     return jsonify(body)
