@@ -5,6 +5,7 @@ authorised by per-user API tokens, each based on the version it changes (``If-Ma
 from __future__ import annotations
 
 import io
+import json
 import ipaddress
 from collections.abc import Callable
 from dataclasses import asdict
@@ -27,6 +28,7 @@ from geo.hours import hours_status, hours_text
 from geo.index import StationFilter
 from geo.navigation import navigation_links
 from geo.nearest import OutsideRegion
+from geo.reach import REACH_MINUTES
 from geo.regions import Region, RegionError
 from geo.stations import AMENITIES, KINDS, STATUSES, Station
 from geo.store import VersionConflict
@@ -155,6 +157,51 @@ def nearest():
             hit.station.lon, hit.station.lat, hit.station.name, mode,
             origin=(lon84, lat84), origin_name=_("My position"))
     body["region"] = region.id
+    body["query"] = {"lon": lon84, "lat": lat84, "datum": "wgs84"}
+    return jsonify(body)
+
+
+#: Longest reach time a worker may ask for, minutes, and most times in one request.
+MAX_REACH_MIN = 60.0
+MAX_REACH_TIMES = 4
+
+
+@bp.get("/reach")
+@rate_limited
+def reach():
+    """The streets within each of ``minutes`` (default 5, 10 and 15) of the worker's point as
+    polygons, and the open stations inside, soonest first, as GeoJSON."""
+    args = request.args
+    region = _region(args)
+    lat = params.number(args, "lat", -90, 90)
+    lon = params.number(args, "lon", -180, 180)
+    mode = params.choice(args, "mode", region.modes, "walk" if "walk" in region.modes
+                         else region.modes[0])
+    datum = params.choice(args, "datum", DATUMS, "wgs84")
+    minutes = REACH_MINUTES
+    if args.get("minutes", "").strip():
+        parts = args["minutes"].split(",")
+        if len(parts) > MAX_REACH_TIMES:
+            raise BadParameter("minutes", f"at most {MAX_REACH_TIMES} times")
+        minutes = tuple(params.number({"minutes": part}, "minutes", 1, MAX_REACH_MIN)
+                        for part in parts)
+    lon84, lat84 = to_wgs84(lon, lat, datum)
+    try:
+        found = _atlas().reach(region.id, (lon84, lat84), mode, minutes)
+    except OutsideRegion as error:
+        raise BadParameter("lat", str(error)) from None
+    body = json.loads(geojson_text(found.areas, region.attribution))
+    for feature in body["features"]:
+        feature["properties"]["feature_type"] = "area"
+    now = _now()
+    for station, time_s in found.stations:
+        feature = station_feature(station, feature_type="station", time_s=round(time_s, 1),
+                                  minutes=next(m for m in found.areas["minutes"]
+                                               if time_s <= m * 60.0))
+        _tell_hours([feature], [station], now)
+        body["features"].append(feature)
+    body["region"] = region.id
+    body["mode"] = mode
     body["query"] = {"lon": lon84, "lat": lat84, "datum": "wgs84"}
     return jsonify(body)
 
