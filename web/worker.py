@@ -64,6 +64,9 @@ def page():
         "smart_badge": _("24h · scan QR"),
         "verified": _("Last verified %(date)s"), "details": _("Station page"),
         "legend": _("Legend"), "grey": _("Closed or hours unknown"), "route": _("Route"),
+        "reaching": _("Tracing the streets you can reach…"),
+        "reach_within": _("Within %(n)s min"),
+        "reach_none": _("No open station within %(n)s min."),
     }
     return render_template(
         "worker.html",
