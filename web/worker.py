@@ -15,6 +15,7 @@ from geo.navigation import navigation_links
 from geo.network import Network
 from geo.regions import Region, RegionError
 from geo.stations import AMENITIES, KINDS, STATUSES
+from geo.street_names import LabelledStreets, street_names_for
 from geo.tiles import TiledLayer
 from web.i18n import amenity_label, current_lang, kind_label, mode_label, status_label
 from web.layers import map_cache, send_tile, tile_numbers, tile_url
@@ -155,10 +156,11 @@ def _streets_key(region: Region) -> tuple:
     return "streets", region.id, f"{len(network.edge_u)}-{len(shape)}-{shape.sum():.6f}"
 
 
-def _streets(region: Region) -> TiledLayer:
-    """A region's streets indexed for tiles, from the cache or made (:func:`street_layer`)."""
-    return map_cache().layer(_streets_key(region),
-                             lambda: street_layer(_streets_network(region)))
+def _streets(region: Region) -> LabelledStreets:
+    """A region's streets indexed for tiles, named at street zoom, from the cache or made
+    (:func:`street_layer`, :func:`geo.street_names.street_names_for`)."""
+    return map_cache().layer(_streets_key(region), lambda: LabelledStreets(
+        street_layer(_streets_network(region)), street_names_for(region)))
 
 
 def street_layer(network: Network) -> TiledLayer:
