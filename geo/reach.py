@@ -13,8 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import geopandas as gpd
-import pandas as pd
 import numpy as np
+import pandas as pd
 from scipy.sparse.csgraph import dijkstra
 
 from geo.areas import service_areas
@@ -62,7 +62,7 @@ def reach(index: RegionIndex, point: tuple[float, float], mode: str,
         OutsideRegion: the point is outside the region.
         ValueError: for a mode the region lacks, or no or a non-positive time.
     """
-    times = sorted(set(float(m) for m in minutes))
+    times = sorted({float(m) for m in minutes})
     if not times or times[0] <= 0:
         raise ValueError(f"minutes must be positive numbers, got {list(minutes)}")
     if not index.covers(*point):

@@ -64,13 +64,13 @@ class StreetNameCollector:
         return NamedStreets.of(self._names, coords.reshape(-1, 2), sizes)
 
     @staticmethod
-    def to_arrays(product: "NamedStreets") -> dict[str, np.ndarray]:
+    def to_arrays(product: NamedStreets) -> dict[str, np.ndarray]:
         """The streets as arrays: names, vertex counts and vertices."""
         return {"name": np.asarray(product.names, dtype=str), "sizes": product.sizes,
                 "coords": product.coords}
 
     @staticmethod
-    def from_arrays(arrays: Mapping[str, np.ndarray]) -> "NamedStreets":
+    def from_arrays(arrays: Mapping[str, np.ndarray]) -> NamedStreets:
         """The streets from :meth:`to_arrays`' arrays."""
         return NamedStreets.of(arrays["name"].tolist(), arrays["coords"], arrays["sizes"])
 
@@ -84,7 +84,7 @@ class NamedStreets(TiledLayer):
     """
 
     @classmethod
-    def of(cls, names: list[str], coords: np.ndarray, sizes: np.ndarray) -> "NamedStreets":
+    def of(cls, names: list[str], coords: np.ndarray, sizes: np.ndarray) -> NamedStreets:
         """The layer of lines given as names, vertices and vertex counts."""
         sizes = np.asarray(sizes, dtype=np.int64)
         coords = np.asarray(coords, dtype=np.float64).reshape(-1, 2)
