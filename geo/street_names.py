@@ -57,7 +57,7 @@ class StreetNameCollector:
             self._names.append(name)
             self._lines.append(points)
 
-    def result(self) -> TiledLayer:
+    def result(self) -> NamedStreets:
         """The streets taken, indexed for tiles, each with its ``name``."""
         sizes = np.array([len(line) for line in self._lines], dtype=np.int64)
         coords = np.array([p for line in self._lines for p in line], dtype=np.float64)

@@ -5,7 +5,6 @@ authorised by per-user API tokens, each based on the version it changes (``If-Ma
 from __future__ import annotations
 
 import io
-import json
 import ipaddress
 from collections.abc import Callable
 from dataclasses import asdict
@@ -22,7 +21,7 @@ from geo.analysis import CoverageAnalysis
 from geo.atlas import Atlas
 from geo.coords import DATUMS, to_wgs84
 from geo.export import geojson_text, geopackage_bytes
-from geo.geojson import answer_geojson, station_feature, stations_geojson
+from geo.geojson import answer_geojson, reach_geojson, station_feature, stations_geojson
 from geo.groups import GROUPS, WorkerGroup
 from geo.hours import hours_status, hours_text
 from geo.index import StationFilter
@@ -178,31 +177,16 @@ def reach():
     mode = params.choice(args, "mode", region.modes, "walk" if "walk" in region.modes
                          else region.modes[0])
     datum = params.choice(args, "datum", DATUMS, "wgs84")
-    minutes = REACH_MINUTES
-    if args.get("minutes", "").strip():
-        parts = args["minutes"].split(",")
-        if len(parts) > MAX_REACH_TIMES:
-            raise BadParameter("minutes", f"at most {MAX_REACH_TIMES} times")
-        minutes = tuple(params.number({"minutes": part}, "minutes", 1, MAX_REACH_MIN)
-                        for part in parts)
+    minutes = params.numbers(args, "minutes", 1, MAX_REACH_MIN, MAX_REACH_TIMES, REACH_MINUTES)
     lon84, lat84 = to_wgs84(lon, lat, datum)
     try:
         found = _atlas().reach(region.id, (lon84, lat84), mode, minutes)
     except OutsideRegion as error:
         raise BadParameter("lat", str(error)) from None
-    body = json.loads(geojson_text(found.areas, region.attribution))
-    for feature in body["features"]:
-        feature["properties"]["feature_type"] = "area"
     now = _now()
-    for station, time_s in found.stations:
-        feature = station_feature(station, feature_type="station", time_s=round(time_s, 1),
-                                  minutes=next(m for m in found.areas["minutes"]
-                                               if time_s <= m * 60.0))
-        _tell_hours([feature], [station], now)
-        body["features"].append(feature)
-    body["region"] = region.id
-    body["mode"] = mode
-    body["query"] = {"lon": lon84, "lat": lat84, "datum": "wgs84"}
+    body = reach_geojson(found, region.attribution, now)
+    _tell_hours(body["features"][len(found.areas):], [s for s, _ in found.stations], now)
+    body.update(region=region.id, query={"lon": lon84, "lat": lat84, "datum": "wgs84"})
     return jsonify(body)
 
 
