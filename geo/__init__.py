@@ -57,7 +57,9 @@ _HOMES: dict[str, tuple[str, ...]] = {
     "records": ("IMPORT_PROBLEM_LIMIT", "ImportPlan", "RowProblem"),
     "sheets": ("IMPORT_SUFFIXES", "RecordsError"),
     "station_export": ("EXPORT_FORMATS", "export_stations", "station_template"),
-    "geojson": ("answer_geojson", "station_feature", "stations_geojson"),
+    "geojson": ("answer_geojson", "reach_geojson", "station_feature", "stations_geojson"),
+    "reach": ("REACH_MINUTES",),
+    "street_names": ("LabelledStreets", "street_names_for"),
     "export": ("geojson_text", "geopackage_bytes", "recommendation_csv",
                "recommendation_geojson", "write_coverage_files"),
     "charts": ("curve_chart",),
@@ -109,7 +111,7 @@ if TYPE_CHECKING:  # the same names, imported for type checkers
         recommendation_geojson,
         write_coverage_files,
     )
-    from geo.geojson import answer_geojson, station_feature, stations_geojson
+    from geo.geojson import answer_geojson, reach_geojson, station_feature, stations_geojson
     from geo.groups import GROUPS, WorkerGroup
     from geo.hours import CHINA_TZ, hours_error_at, hours_status, hours_text, open_state, read_hours
     from geo.index import FIELD_CACHE_BYTES, StationFilter
@@ -120,6 +122,7 @@ if TYPE_CHECKING:  # the same names, imported for type checkers
     from geo.network import Network
     from geo.osm import OsmSourceError
     from geo.places import CATEGORIES
+    from geo.reach import REACH_MINUTES
     from geo.recommend import PROBLEMS, Recommendation, RecommendError
     from geo.records import IMPORT_PROBLEM_LIMIT, ImportPlan, RowProblem
     from geo.regions import (
@@ -160,6 +163,7 @@ if TYPE_CHECKING:  # the same names, imported for type checkers
         validate_station,
     )
     from geo.store import METADATA, HistoryEntry, StationInvalid, StationStore, VersionConflict
+    from geo.street_names import LabelledStreets, street_names_for
     from geo.tiles import MAX_ZOOM, MIN_ZOOM, TiledLayer, properties_text, tile_problem
     from geo.vocabulary import VOCABULARIES
     from geo.whatif import GROUP_KINDS, WhatIfError

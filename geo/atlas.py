@@ -36,6 +36,7 @@ from geo.index import FIELD_CACHE_BYTES, RegionIndex, StationFilter
 from geo.memory import LruCache
 from geo.nearest import NearestAnswer, nearest_open_first, nearest_stations
 from geo.places import Places, places_for
+from geo.reach import REACH_MINUTES, Reach, reach
 from geo.recommend import Recommendation, recommend_sites
 from geo.records import IMPORT_PROBLEM_LIMIT, ImportPlan, apply_import, read_station_file
 from geo.regions import (
@@ -169,6 +170,12 @@ class Atlas:
         if open_first_at is not None:
             return nearest_open_first(index, point, mode, open_first_at, k=k, filters=filters)
         return nearest_stations(index, point, mode, k=k, filters=filters)
+
+    def reach(self, region_id: str, point: tuple[float, float], mode: str,
+              minutes: tuple[float, ...] = REACH_MINUTES) -> Reach:
+        """The streets and open stations within each of ``minutes`` of a WGS-84 point (see
+        :func:`geo.reach.reach`, whose errors it raises)."""
+        return reach(self.index(region_id), point, mode, minutes)
 
     def places(self, region_id: str) -> Places:
         """The region's searchable places (see :func:`geo.places.places_for`)."""

@@ -1,11 +1,17 @@
-"""GeoJSON for stations and nearest-station answers, with the data attribution on every one."""
+"""GeoJSON for stations, nearest-station answers and what a worker can reach, with the data
+attribution on every one."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
+import numpy as np
+import shapely
+import shapely.geometry
+
 from geo.hours import open_state
 from geo.nearest import NearestAnswer
+from geo.reach import Reach
 from geo.stations import Station
 
 
@@ -94,3 +100,25 @@ def answer_geojson(answer: NearestAnswer, attribution: str, now: datetime | None
         "attribution": attribution,
         "features": features,
     }
+
+
+def reach_geojson(found: Reach, attribution: str, now: datetime | None = None) -> dict:
+    """What a worker can reach as a FeatureCollection: one (Multi)Polygon per time, ascending
+    (``feature_type`` ``area``, with ``minutes``, ``reached_m`` and ``area_m2``), then the
+    stations inside, soonest first (``feature_type`` ``station``, with ``time_s``, ``minutes``,
+    the shortest time they lie within, and, given ``now``, ``open_state``)."""
+    features = [{
+        "type": "Feature",
+        "geometry": shapely.geometry.mapping(shapely.set_precision(row.geometry, 1e-7)),
+        "properties": {"feature_type": "area", "minutes": float(row.minutes),
+                       "reached_m": round(float(row.reached_m), 1),
+                       "area_m2": round(float(row.area_m2), 1)},
+    } for row in found.areas.itertuples()]
+    times = found.areas["minutes"].to_numpy()
+    for station, time_s in found.stations:
+        features.append(station_feature(
+            station, feature_type="station", time_s=round(time_s, 1),
+            minutes=float(times[np.searchsorted(times * 60.0, time_s)]),
+            **_open_state(station, now)))
+    return {"type": "FeatureCollection", "mode": found.mode, "attribution": attribution,
+            "features": features}

@@ -372,13 +372,20 @@ def _weekday(written: str) -> int:
     return 6 if written == "天" else _WEEKDAY.index(written)
 
 
+#: Words that put an hour written 1-11 in the afternoon or evening.
+_LATER = ("下午", "晚上")
+
+
 def _span(match: re.Match) -> str | None:
     """``"HH:MM-HH:MM"`` of a time-range token, or None if a time is impossible."""
-    ends = []
+    ends: list[str] = []
     for meridiem, hour, minute in (("m1", "h1", "n1"), ("m2", "h2", "n2")):
         h, m = int(match[hour]), int(match[minute] or 0)
-        if match[meridiem] in ("下午", "晚上") and h < 12:
+        if match[meridiem] in _LATER and h < 12:
             h += 12
+        elif (ends and not match[meridiem] and match["m1"] in _LATER and h < 12
+              and h + 12 > int(ends[0][:2])):
+            h += 12  # "下午2点-5点": the closing time keeps the opening's afternoon
         if h > 24 or m > 59 or (h == 24 and m):
             return None
         ends.append(f"{h:02d}:{m:02d}")

@@ -244,7 +244,9 @@ def add_region(
             "with --bbox W,S,E,N or --polygon FILE"
         )
     parent = private_folder(user_regions_dir())
-    staging = Path(tempfile.mkdtemp(prefix=f".{region_id}-", dir=parent))  # mode 0700
+    # Staged beside the regions folder, not in it: only the finished region moves the
+    # regions' stamp, so a failed add does not make every server process reload its regions.
+    staging = Path(tempfile.mkdtemp(prefix=f".region-{region_id}-", dir=parent.parent))
     try:
         spec = {"id": region_id, "name": name or region_id, "modes": list(modes)}
         if area is None:

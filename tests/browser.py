@@ -72,3 +72,22 @@ def _console(page, message) -> None:
     page.console_errors.append(message.text)
     if "Content Security Policy" in message.text:
         page.errors.append(message.text)
+
+
+#: A small Android phone's screen.
+PHONE = {"width": 360, "height": 640}
+
+
+def tap_map(page, across: float = 0.5, down: float = 0.6) -> None:
+    """Tap the part of the map the panel leaves free, at fractions of its width and height."""
+    page.wait_for_selector(".leaflet-marker-icon")  # stations drawn, clustered or not
+    box = page.locator("#map").bounding_box()
+    sheet = page.locator("#panel").bounding_box()
+    free = sheet["y"] - box["y"] if sheet["y"] > box["y"] else box["height"]
+    page.mouse.click(box["x"] + box["width"] * across, box["y"] + free * down)
+    page.wait_for_selector(".result")
+
+
+def overflow(page) -> int:
+    """How many pixels the page is wider than the screen."""
+    return page.evaluate("document.documentElement.scrollWidth - window.innerWidth")

@@ -147,6 +147,22 @@ def test_navigation_links_lead_to_the_station_in_each_apps_datum_and_mode(client
         assert osm["engine"] == ["fossgis_osrm_bike"]
 
 
+def test_navigation_links_start_from_the_query_point(client):
+    body = get_json(client, NEAREST + "&lang=zh")
+    start = (body["query"]["lon"], body["query"]["lat"])
+    for station in stations_of(body):
+        links = station["properties"]["navigation"]
+        lon, lat, name = parse_qs(urlsplit(links["amap"]).query)["from"][0].split(",")
+        assert to_wgs84(float(lon), float(lat), "gcj02") == pytest.approx(start, abs=5e-6)
+        assert name == "我的位置"
+        origin = parse_qs(urlsplit(links["baidu"]).query)["origin"][0]
+        lat, lon = origin.split("|")[0].removeprefix("latlng:").split(",")
+        assert to_wgs84(float(lon), float(lat), "bd09") == pytest.approx(start, abs=5e-6)
+        route = parse_qs(urlsplit(links["osm"]).query)["route"][0]
+        lat, lon = route.split(";")[0].split(",")
+        assert (float(lon), float(lat)) == pytest.approx(start, abs=5e-6)
+
+
 @pytest.mark.parametrize("query, parameter", [
     ("lon=118.779", "lat"),
     ("lat=32.04", "lon"),
@@ -383,3 +399,41 @@ def test_no_request_changes_the_store(app, client):
                 "/api/v1/places?q=德基", "/api/v1/places?limit=0", "/api/v1/openapi.json"):
         client.get(url)
     assert store.revision() == before
+
+
+REACH = f"/api/v1/reach?lat={LAT}&lon={LON}"
+
+
+def test_reach_gives_an_area_per_time_growing_with_it_and_the_stations_inside(client):
+    body = get_json(client, REACH + "&lang=zh")
+    areas = [f for f in body["features"] if f["properties"]["feature_type"] == "area"]
+    assert [a["properties"]["minutes"] for a in areas] == [5, 10, 15]
+    sizes = [a["properties"]["area_m2"] for a in areas]
+    assert sizes == sorted(sizes) and sizes[0] > 0
+    assert all(a["geometry"]["type"] in ("Polygon", "MultiPolygon") for a in areas)
+    stations = stations_of(body)
+    times = [s["properties"]["time_s"] for s in stations]
+    assert stations and times == sorted(times) and times[-1] <= 15 * 60
+    for s in stations:
+        assert (s["properties"]["minutes"] - 5) * 60 < s["properties"]["time_s"] \
+            <= s["properties"]["minutes"] * 60
+        assert s["properties"]["open_text"]
+
+
+def test_reach_times_match_the_nearest_answer(client):
+    nearest = stations_of(get_json(client, NEAREST + "&limit=1"))[0]["properties"]
+    inside = {s["properties"]["id"]: s["properties"]["time_s"]
+              for s in stations_of(get_json(client, REACH))}
+    assert inside[nearest["id"]] == pytest.approx(nearest["time_s"], abs=0.1)
+
+
+@pytest.mark.parametrize("query, parameter", [
+    ("&minutes=0", "minutes"),
+    ("&minutes=5,ten", "minutes"),
+    ("&minutes=5,10,15,20,25", "minutes"),
+    ("&minutes=90", "minutes"),
+    ("&mode=boat", "mode"),
+])
+def test_reach_refuses_bad_times_and_modes_naming_the_parameter(client, query, parameter):
+    body = get_json(client, REACH + query, 400)
+    assert parameter in json.dumps(body)

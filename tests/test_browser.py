@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser import ARGS, CHROMIUM, OUTPUT, offline_page, serving
+from tests.browser import ARGS, CHROMIUM, OUTPUT, PHONE, offline_page, overflow, serving, tap_map
 
 playwright_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed")
 if not Path(CHROMIUM).exists():
@@ -23,8 +23,6 @@ def server(tmp_path_factory):
         yield base
 
 
-#: A small Android phone's screen.
-PHONE = {"width": 360, "height": 640}
 
 
 @pytest.fixture
@@ -39,16 +37,6 @@ def phone(server):
     """An offline page on a 360 × 640 screen."""
     with offline_page(playwright_api, server, PHONE) as page:
         yield page
-
-
-def tap_map(page, across: float = 0.5, down: float = 0.6) -> None:
-    """Tap the part of the map the panel leaves free, at fractions of its width and height."""
-    page.wait_for_selector(".leaflet-marker-icon")  # stations drawn, clustered or not
-    box = page.locator("#map").bounding_box()
-    sheet = page.locator("#panel").bounding_box()
-    free = sheet["y"] - box["y"] if sheet["y"] > box["y"] else box["height"]
-    page.mouse.click(box["x"] + box["width"] * across, box["y"] + free * down)
-    page.wait_for_selector(".result")
 
 
 #: The contrast ratio (WCAG 2) of each visible text of the header with the header's background.
@@ -70,9 +58,6 @@ HEADER_CONTRASTS = """() => {
 }"""
 
 
-def overflow(page) -> int:
-    """How many pixels the page is wider than the screen."""
-    return page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
 
 
 def test_tapping_the_map_shows_three_stations_and_their_routes_offline(server, page):
@@ -102,8 +87,8 @@ def test_the_page_switches_to_english_and_remembers_it(server, page):
 def test_a_place_typed_by_name_becomes_the_location(server, page):
     page.goto(server + "/")
     page.fill("#place", "汉中路")
-    page.wait_for_selector("#place-results li[role=button]")
-    page.locator("#place-results li[role=button]").first.click()
+    page.wait_for_selector("#place-results li[role=option]")
+    page.locator("#place-results li[role=option]").first.click()
     page.wait_for_selector(".result")
     assert page.locator(".result").count() == 3
     assert page.outside == []
@@ -254,3 +239,35 @@ def test_nothing_overflows_a_360_pixel_screen_and_the_header_fits(server, phone,
     phone.goto(f"{server}/s/{station}?lang={lang}")
     assert overflow(phone) <= 0
 
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_what_can_i_reach_draws_three_areas_and_lists_the_stations_inside(server, phone, lang):
+    phone.goto(f"{server}/?lang={lang}")
+    assert phone.locator("#reach").is_hidden()
+    tap_map(phone)
+    with phone.expect_response(lambda r: "/api/v1/reach?" in r.url) as answered:
+        phone.click("#reach")
+    body = answered.value.json()
+    phone.wait_for_selector(".reach-band")
+    bands = phone.locator(".reach-band h3").all_inner_texts()
+    assert len(bands) == 3 and ("分钟内" in bands[0] if lang == "zh" else "Within" in bands[0])
+    inside = [f for f in body["features"] if f["properties"]["feature_type"] == "station"]
+    assert phone.locator(".reach-band li").count() == len(inside)
+    assert phone.locator(".leaflet-overlay-pane path.leaflet-interactive, "
+                         ".leaflet-overlay-pane path").count() >= 3 or \
+        phone.evaluate("document.querySelector('#map canvas') !== null")
+    phone.check("input[name=mode][value=ebike]")  # a new question clears the old reach
+    phone.wait_for_function("document.querySelectorAll('.reach-band').length === 0")
+    assert phone.errors == [] and phone.outside == []
+
+
+def test_the_answers_navigation_links_start_from_the_chosen_point(server, page):
+    page.goto(server + "/?lang=en")
+    tap_map(page)
+    here = page.evaluate("Object.fromEntries(new URLSearchParams(location.hash.slice(1)))")
+    osm = page.locator(".result .navigate a.nav-osm").first.get_attribute("href")
+    start = osm.split("route=")[1].split(";")[0].split(",")
+    assert float(start[0]) == pytest.approx(float(here["lat"]), abs=1e-5)
+    assert float(start[1]) == pytest.approx(float(here["lon"]), abs=1e-5)
+    assert "from=" in page.locator(".result .navigate a.nav-amap").first.get_attribute("href")

@@ -135,3 +135,59 @@ def test_amap_opens_the_app_when_installed(links):
 def test_out_of_range_coordinates_are_refused():
     with pytest.raises(ValueError, match="latitude"):
         navigation_links(LON, 95.0, "驿站")
+
+
+#: A worker on Zhongshan Road, a few hundred metres from the station, WGS-84.
+ORIGIN = (118.783100, 32.045200)
+
+
+@pytest.fixture
+def links_from_worker() -> dict[str, str]:
+    return navigation_links(LON, LAT, "新街口爱心驿站", "truck", origin=ORIGIN,
+                            origin_name="我的位置")
+
+
+def test_amap_gets_the_start_as_from_in_gcj02_longitude_first(links_from_worker):
+    lon, lat, name = query(links_from_worker["amap"])["from"].split(",", 2)
+    assert name == "我的位置"
+    assert metres_apart(to_wgs84(float(lon), float(lat), "gcj02"), ORIGIN) < 0.5
+    assert metres_apart((float(lon), float(lat)), ORIGIN) > 100
+    assert metres_apart(to_wgs84(*amap_point(links_from_worker["amap"])[:2], "gcj02"),
+                        (LON, LAT)) < 0.5
+    assert query(links_from_worker["amap"])["coordinate"] == "gaode"
+
+
+def test_baidu_gets_the_start_as_origin_in_bd09_latitude_first(links_from_worker):
+    latlng, name = query(links_from_worker["baidu"])["origin"].split("|")
+    assert name == "name:我的位置"
+    lat, lon = map(float, latlng.removeprefix("latlng:").split(","))
+    assert metres_apart(to_wgs84(lon, lat, "bd09"), ORIGIN) < 0.5
+    assert metres_apart((lon, lat), ORIGIN) > 100
+    assert query(links_from_worker["baidu"])["coord_type"] == "bd09ll"
+
+
+def test_openstreetmap_gets_the_start_first_in_route_in_wgs84(links_from_worker):
+    start, end = query(links_from_worker["osm"])["route"].split(";")
+    lat, lon = map(float, start.split(","))
+    assert metres_apart((lon, lat), ORIGIN) < 0.5
+    lat, lon = map(float, end.split(","))
+    assert metres_apart((lon, lat), (LON, LAT)) < 0.5
+
+
+def test_a_truck_is_sent_as_the_apps_car_mode_from_the_start(links_from_worker):
+    assert query(links_from_worker["amap"])["mode"] == "car"
+    assert query(links_from_worker["baidu"])["mode"] == "driving"
+    assert query(links_from_worker["osm"])["engine"] == "fossgis_osrm_car"
+
+
+def test_a_start_without_a_name_is_a_bare_point():
+    links = navigation_links(LON, LAT, "驿站", origin=ORIGIN)
+    assert len(query(links["amap"])["from"].split(",")) == 2
+    assert query(links["baidu"])["origin"].startswith("latlng:")
+    assert "|" not in query(links["baidu"])["origin"]
+
+
+def test_without_a_start_the_links_name_none():
+    links = navigation_links(LON, LAT, "驿站")
+    assert "from" not in query(links["amap"])
+    assert "origin" not in query(links["baidu"])

@@ -67,10 +67,12 @@ def test_a_suspended_station_says_so_whatever_its_hours(app):
     assert '<span class="badge is-closed">suspended</span>' in html
     assert "open 24 hours" not in html
 
+
 @pytest.mark.parametrize(("url", "language", "words"), [
     ("/s/999999?lang=zh", "zh-CN", "没有这个驿站"),
     ("/s/999999?lang=en", "en", "No such station"),
     ("/s/not-a-number?lang=en", "en", "No such station"),
+    ("/s/99999999999999999999999?lang=en", "en", "No such station"),  # past SQLite's integers
 ])
 def test_an_unknown_station_is_a_404_page_in_the_workers_language(app, url, language, words):
     html = page_text(app, url, 404)

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import shapely
 
+from geo.street_names import LABEL_ZOOM, NamedStreets, label_angle, street_names_for
 from geo.tiles import (
     MAX_ZOOM,
     MIN_ZOOM,
@@ -287,3 +288,65 @@ def test_each_street_is_drawn_once_not_once_per_direction(nanjing):
     edges = [shapely.LineString(network.edge_shape(e)) for e in range(len(network.edge_u))]
     assert len(set(streets)) == len(streets)
     assert set(streets) == set(shapely.to_wkb(shapely.normalize(edges)))
+
+
+# --- street names ------------------------------------------------------------------------------
+
+def street_tiles(app, zooms) -> list[tuple[tuple[int, int, int], dict]]:
+    """Nanjing's street tiles of some zooms that have streets, with their GeoJSON."""
+    client = app.test_client()
+    network = app.extensions["atlas"].index("nanjing").network("walk")
+    bounds = tuple(shapely.total_bounds(street_layer(network).geometries))
+    found = []
+    for z in zooms:
+        for tile in region_tiles(bounds, z):
+            response = client.get("/streets/nanjing/{}/{}/{}.json".format(*tile))
+            if response.status_code == 200:
+                found.append((tile, response.json))
+    return found
+
+
+def labels_of(body: dict) -> list[dict]:
+    return [f for f in body["features"] if "name" in f["properties"]]
+
+
+def test_street_tiles_name_the_streets_only_at_street_zoom(nanjing):
+    app, _analysis = nanjing
+    assert all(not labels_of(body) for _tile, body in street_tiles(app, (12, 13, 14)))
+    named = [labels_of(body) for _tile, body in street_tiles(app, (LABEL_ZOOM, LABEL_ZOOM + 1))]
+    assert sum(map(len, named)) > 20
+
+
+def test_each_name_is_written_on_its_own_street_once_a_tile_and_reads_left_to_right(nanjing):
+    app, _analysis = nanjing
+    names = street_names_for(app.extensions["atlas"].region("nanjing"))
+    for tile, body in street_tiles(app, (LABEL_ZOOM, LABEL_ZOOM + 2)):
+        pixel = (tile_bounds(*tile)[2] - tile_bounds(*tile)[0]) / TILE_SIZE
+        labels = labels_of(body)
+        assert len({f["properties"]["name"] for f in labels}) == len(labels)
+        for label in labels:
+            point = shapely.Point(label["geometry"]["coordinates"])
+            assert shapely.Polygon.from_bounds(*tile_bounds(*tile)).buffer(pixel).contains(point)
+            same = names.geometries[[n == label["properties"]["name"] for n in names.names]]
+            assert shapely.distance(shapely.union_all(same), point) < pixel
+            assert -90 <= label["properties"]["angle"] <= 90
+
+
+def test_names_add_little_to_a_street_tile(nanjing):
+    app, _analysis = nanjing
+    for tile, body in street_tiles(app, (LABEL_ZOOM, LABEL_ZOOM + 1)):
+        labels = labels_of(body)
+        text = json.dumps(labels, ensure_ascii=False, separators=(",", ":")).encode()
+        assert len(text) <= 2 + 160 * len(labels), tile  # each label a name, a point and an angle
+        assert len(text) <= 4096, tile  # only names that fit along their street
+
+
+@pytest.mark.parametrize("line, angle", [
+    ([(0, 0), (1, 0)], 0), ([(1, 0), (0, 0)], 0),  # east or west: level
+    ([(0, 0), (0, 1)], -90), ([(0, 1), (0, 0)], 90),  # north or south: upright
+    ([(0, 0), (1, 1)], -45), ([(1, 1), (0, 0)], -45),  # north-east, read upwards to the right
+])
+def test_a_labels_angle_follows_its_street_and_never_reads_upside_down(line, angle):
+    names = NamedStreets.of(["路"], np.array(line, dtype=float), np.array([2]))
+    # at the equator, so that a degree of longitude is a degree of latitude
+    assert label_angle(names.geometries[0], 0.0) == angle

@@ -129,6 +129,19 @@ def number(args: MultiDict, name: str, low: float, high: float,
     return value
 
 
+def numbers(args: MultiDict, name: str, low: float, high: float, most: int,
+            default: tuple[float, ...]) -> tuple[float, ...]:
+    """Comma-separated finite numbers, each within [low, high], at most ``most`` of them;
+    ``default`` when the parameter is absent or blank."""
+    raw = args.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    parts = raw.split(",")
+    if len(parts) > most:
+        raise BadParameter(name, f"at most {most} numbers, got {len(parts)}")
+    return tuple(number(MultiDict({name: part}), name, low, high) for part in parts)
+
+
 def integer(args: MultiDict, name: str, default: int, low: int, high: int) -> int:
     """An optional whole number within [low, high]."""
     raw = args.get(name)

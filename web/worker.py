@@ -15,6 +15,7 @@ from geo import (
     KINDS,
     STATUSES,
     Atlas,
+    LabelledStreets,
     Network,
     Region,
     RegionError,
@@ -23,9 +24,11 @@ from geo import (
     hours_text,
     navigation_links,
     open_state,
+    street_names_for,
 )
 from web.i18n import amenity_label, current_lang, kind_label, mode_label, status_label
 from web.layers import map_cache, send_tile, tile_numbers, tile_url
+from web.params import MAX_ID, whole_number
 
 bp = Blueprint("worker", __name__)
 
@@ -72,6 +75,9 @@ def page():
         "smart_badge": _("24h · scan QR"),
         "verified": _("Last verified %(date)s"), "details": _("Station page"),
         "legend": _("Legend"), "grey": _("Closed or hours unknown"), "route": _("Route"),
+        "reaching": _("Tracing the streets you can reach…"),
+        "reach_within": _("Within %(n)s min"),
+        "reach_none": _("No open station within %(n)s min."),
     }
     return render_template(
         "worker.html",
@@ -95,11 +101,12 @@ def station_page(station_id: str):
     """A station's own page: a short address to share that shows everything about it without
     the map or scripts; a page in the worker's language with HTTP 404 for an unknown id."""
     store = _atlas().store
+    number = whole_number(station_id, MAX_ID)
     try:
-        station = store.get(int(station_id))
-        region = _atlas().region(station.region)
-        missing = store.is_deleted(station.id)
-    except (KeyError, ValueError, RegionError):
+        station = store.get(number) if number is not None else None
+        missing = station is None or store.is_deleted(station.id)
+        region = _atlas().region(station.region) if station is not None else None
+    except (KeyError, RegionError):
         missing = True
     if missing:
         return render_template("station_missing.html"), 404
@@ -160,10 +167,11 @@ def _streets_key(region: Region) -> tuple:
     return "streets", region.id, f"{len(network.edge_u)}-{len(shape)}-{shape.sum():.6f}"
 
 
-def _streets(region: Region) -> TiledLayer:
-    """A region's streets indexed for tiles, from the cache or made (:func:`street_layer`)."""
-    return map_cache().layer(_streets_key(region),
-                             lambda: street_layer(_streets_network(region)))
+def _streets(region: Region) -> LabelledStreets:
+    """A region's streets indexed for tiles, named at street zoom, from the cache or made
+    (:func:`street_layer`, :func:`geo.street_names.street_names_for`)."""
+    return map_cache().layer(_streets_key(region), lambda: LabelledStreets(
+        street_layer(_streets_network(region)), street_names_for(region)))
 
 
 def street_layer(network: Network) -> TiledLayer:

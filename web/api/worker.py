@@ -1,5 +1,5 @@
 """The workers' API: regions, stations, the nearest stations by travel time with navigation
-links, and place-name search, as JSON and GeoJSON."""
+links, what a worker can reach in a few minutes, and place-name search, as JSON and GeoJSON."""
 
 from __future__ import annotations
 
@@ -8,11 +8,13 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from flask import jsonify, request
+from flask_babel import gettext as _
 
 from geo import (
     AMENITIES,
     DATUMS,
     KINDS,
+    REACH_MINUTES,
     STATUSES,
     OutsideRegion,
     Station,
@@ -21,12 +23,14 @@ from geo import (
     hours_status,
     hours_text,
     navigation_links,
+    reach_geojson,
     stations_geojson,
     to_wgs84,
 )
 from web import params
 from web.api import bp, current_atlas, region_param
 from web.i18n import current_lang
+from web.jobs import rate_limited
 from web.params import BadParameter
 
 #: Most stations one nearest query returns.
@@ -124,9 +128,41 @@ def nearest():
     _tell_hours(station_features, [hit.station for hit in answer.hits], now)
     for feature, hit in zip(station_features, answer.hits):
         feature["properties"]["navigation"] = navigation_links(
-            hit.station.lon, hit.station.lat, hit.station.name, mode)
+            hit.station.lon, hit.station.lat, hit.station.name, mode,
+            origin=(lon84, lat84), origin_name=_("My position"))
     body["region"] = region.id
     body["query"] = {"lon": lon84, "lat": lat84, "datum": "wgs84"}
+    return jsonify(body)
+
+
+#: Longest reach time a worker may ask for, minutes, and most times in one request.
+MAX_REACH_MIN = 60.0
+MAX_REACH_TIMES = 4
+
+
+@bp.get("/reach")
+@rate_limited
+def reach():
+    """The streets within each of ``minutes`` (default 5, 10 and 15) of the worker's point as
+    polygons, and the open stations inside, soonest first, as GeoJSON."""
+    args = request.args
+    region = region_param(args)
+    lat = params.number(args, "lat", -90, 90)
+    lon = params.number(args, "lon", -180, 180)
+    mode = params.choice(args, "mode", region.modes, "walk" if "walk" in region.modes
+                         else region.modes[0])
+    datum = params.choice(args, "datum", DATUMS, "wgs84")
+    minutes = params.numbers(args, "minutes", 1, MAX_REACH_MIN, MAX_REACH_TIMES, REACH_MINUTES)
+    lon84, lat84 = to_wgs84(lon, lat, datum)
+    try:
+        found = current_atlas().reach(region.id, (lon84, lat84), mode, minutes)
+    except OutsideRegion as error:
+        raise BadParameter("lat", str(error)) from None
+    now = _now()
+    body = reach_geojson(found, region.attribution, now)
+    inside = [station for station, _time in found.stations]
+    _tell_hours(body["features"][len(found.areas):], inside, now)
+    body.update(region=region.id, query={"lon": lon84, "lat": lat84, "datum": "wgs84"})
     return jsonify(body)
 
 

@@ -7,6 +7,7 @@ from geo import AMENITIES, DATUMS, KINDS, MODES, OFF_STREET_M, STATUSES
 from web.openapi.parts import (
     BAD_REQUEST,
     ETAG_HEADER,
+    HEAVY_REFUSALS,
     id_parameter,
     json_response,
     list_parameter,
@@ -153,6 +154,53 @@ def station_paths(max_nearest: int, max_places: int) -> dict:
                         {"$ref": "#/components/schemas/NearestAnswer"},
                     ),
                     "400": BAD_REQUEST,
+                },
+            },
+        },
+        "/reach": {
+            "get": {
+                "summary": "What a worker can reach: the streets within a few minutes of a point, "
+                           "and the open stations inside",
+                "description": "The areas are the planner's service areas of the worker's "
+                               "network node (streets within each time, buffered and traced); "
+                               "the stations are timed from the worker as in /nearest. A heavy "
+                               "request: it counts against the client's rate.",
+                "operationId": "reach",
+                "parameters": [
+                    region_parameter(),
+                    parameter("lat", True, {"type": "number", "minimum": -90, "maximum": 90},
+                               "Latitude of the worker, in `datum`; the point must lie in "
+                               "the region."),
+                    parameter("lon", True, {"type": "number", "minimum": -180,
+                                             "maximum": 180},
+                               "Longitude of the worker, in `datum`."),
+                    parameter("mode", False, {"type": "string", "enum": list(MODES),
+                                               "default": "walk"},
+                               "Travel mode; the region must offer it."),
+                    parameter("datum", False, {"type": "string", "enum": list(DATUMS),
+                                                "default": "wgs84"},
+                               "Datum of lat/lon: wgs84, gcj02 or bd09."),
+                    parameter("minutes", False, {"type": "string", "default": "5,10,15"},
+                               "Comma-separated travel times in minutes, each 1 to 60, at "
+                               "most 4."),
+                ],
+                "responses": {
+                    "200": json_response(
+                        "A FeatureCollection: one Polygon or MultiPolygon per time, ascending "
+                        "(feature_type `area`, with minutes, reached_m and area_m2), then the "
+                        "open stations within the longest time, soonest first (feature_type "
+                        "`station`, with time_s and minutes, the shortest time they lie "
+                        "within)",
+                        {"type": "object", "required": ["type", "features"], "properties": {
+                            "type": {"type": "string", "enum": ["FeatureCollection"]},
+                            "features": {"type": "array", "items": {"type": "object"}},
+                            "region": {"type": "string"},
+                            "mode": {"type": "string"},
+                            "attribution": {"type": "string"},
+                            "query": {"type": "object"},
+                        }},
+                    ),
+                    "400": BAD_REQUEST, **HEAVY_REFUSALS,
                 },
             },
         },

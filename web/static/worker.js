@@ -178,6 +178,7 @@
 
   async function ask() {
     if (!here) return;
+    clearReach();
     const s = selected();
     remember();
     const query = new URLSearchParams({
@@ -205,9 +206,54 @@
     }
   }
 
+  // What can I reach: the streets within 5, 10 and 15 minutes, drawn as nested areas, and the
+  // open stations inside each, listed under its time.
+  const REACH_COLOURS = ["#1a73e8", "#5e97f6", "#a4c2f4"];
+  const reachLayer = L.layerGroup().addTo(map);
+  const reachBox = document.getElementById("reach-box");
+  const reachList = document.getElementById("reach-list");
+  const clearReach = () => { reachLayer.clearLayers(); reachList.replaceChildren(); };
+  document.getElementById("reach").addEventListener("click", async () => {
+    if (!here) return;
+    clearReach();
+    reachList.textContent = T.reaching;
+    const query = new URLSearchParams({
+      region: config.region, lat: here.lat, lon: here.lon, mode: selected().mode, lang: config.lang,
+    });
+    try {
+      const response = await fetch(`/api/v1/reach?${query}`);
+      const body = await response.json();
+      if (!response.ok) { reachList.textContent = T.error; return; }
+      const areas = body.features.filter((f) => f.properties.feature_type === "area");
+      const stations = body.features.filter((f) => f.properties.feature_type === "station");
+      areas.slice().reverse().forEach((area) => {
+        const colour = REACH_COLOURS[areas.indexOf(area)] || REACH_COLOURS[2];
+        L.geoJSON(area, { interactive: false, style: { color: colour, weight: 1, fillOpacity: 0.15 } })
+          .addTo(reachLayer);
+      });
+      reachList.replaceChildren(...areas.map((area) => {
+        const minutes = area.properties.minutes;
+        const inside = stations.filter((s) => s.properties.minutes === minutes);
+        return el("section", { class: "reach-band" },
+          el("h3", {}, fill(T.reach_within, minutes)),
+          inside.length ? el("ul", {}, inside.map((s) => el("li", {},
+            el("a", { href: `/s/${s.properties.id}` }, s.properties.name), " · ",
+            formatTime(s.properties.time_s))))
+            : el("p", { class: "none" }, fill(T.reach_none, minutes)));
+      }));
+      if (areas.length) {
+        const outer = L.geoJSON(areas[areas.length - 1]);
+        map.fitBounds(outer.getBounds(), { paddingTopLeft: [20, 20], paddingBottomRight: [20, sheetCover() + 20] });
+      }
+    } catch (error) {
+      reachList.textContent = T.error;
+    }
+  });
+
   function setHere(lat, lon) {
     here = { lat: Number(lat.toFixed(6)), lon: Number(lon.toFixed(6)) };
     hereMarker.setLatLng([here.lat, here.lon]).addTo(map);
+    reachBox.hidden = false;
     ask();
   }
 
@@ -275,32 +321,62 @@
   });
   new Legend({ position: "topright" }).addTo(map);
 
-  // Place search over the region's own OSM names.
+  // Place search over the region's own OSM names: a combobox, its suggestions chosen by tap or
+  // by the arrow keys and Enter (Escape closes them).
   const placeInput = document.getElementById("place");
   const placeList = document.getElementById("place-results");
   let typing = null;
+  let places = [];
+  let active = -1;
+  const options = () => [...placeList.querySelectorAll("[role=option]")];
+  const openList = (open) => {
+    placeList.hidden = !open;
+    placeInput.setAttribute("aria-expanded", String(open));
+    if (!open) { active = -1; placeInput.removeAttribute("aria-activedescendant"); }
+  };
+  const highlight = (i) => {
+    const all = options();
+    if (!all.length) return;
+    active = (i + all.length) % all.length;
+    all.forEach((o, j) => o.setAttribute("aria-selected", String(j === active)));
+    placeInput.setAttribute("aria-activedescendant", all[active].id);
+    all[active].scrollIntoView({ block: "nearest" });
+  };
+  const choosePlace = (p) => {
+    placeInput.value = p.name;
+    openList(false);
+    setHere(p.lat, p.lon);
+  };
+  placeInput.addEventListener("keydown", (e) => {
+    if (placeList.hidden) return;
+    if (e.key === "ArrowDown" || e.key === "ArrowUp") {
+      e.preventDefault();
+      highlight(active < 0 && e.key === "ArrowUp" ? -1 : active + (e.key === "ArrowDown" ? 1 : -1));
+    } else if (e.key === "Enter" && active >= 0) {
+      e.preventDefault();
+      choosePlace(places[active]);
+    } else if (e.key === "Escape") {
+      openList(false);
+    }
+  });
   placeInput.addEventListener("input", () => {
     clearTimeout(typing);
     typing = setTimeout(async () => {
       const q = placeInput.value.trim();
       placeList.replaceChildren();
-      if (!q) { placeList.hidden = true; return; }
+      places = [];
+      if (!q) { openList(false); return; }
       const response = await fetch(`/api/v1/places?${new URLSearchParams({ region: config.region, q, limit: 8 })}`);
       const body = await response.json();
-      const places = body.places || [];
-      if (!places.length) placeList.append(el("li", { class: "empty" }, T.no_places));
-      places.forEach((p) => {
-        const item = el("li", { tabindex: "0", role: "button" }, p.name);
-        const choose = () => {
-          placeInput.value = p.name;
-          placeList.hidden = true;
-          setHere(p.lat, p.lon);
-        };
-        item.addEventListener("click", choose);
-        item.addEventListener("keydown", (e) => { if (e.key === "Enter") choose(); });
+      places = body.places || [];
+      if (!places.length) placeList.append(el("li", { class: "empty", role: "presentation" }, T.no_places));
+      places.forEach((p, i) => {
+        const item = el("li", { id: `place-${i}`, role: "option", "aria-selected": "false" }, p.name);
+        item.addEventListener("click", () => choosePlace(p));
         placeList.append(item);
       });
-      placeList.hidden = false;
+      openList(true);
+      active = -1;
     }, 200);
   });
   restore();
