@@ -37,6 +37,7 @@ SESSION_LIFETIME = timedelta(hours=12)
 COMPRESSED_MIMETYPES = [
     "text/html", "text/css", "text/plain", "text/csv", "text/javascript",
     "application/javascript", "application/json", "application/geo+json", "image/svg+xml",
+    "application/manifest+json",
 ]
 
 
@@ -121,8 +122,8 @@ def create_app(config: dict | None = None) -> Flask:
     app.url_map.converters["id"] = IdConverter
     app.before_request(lambda: check_text_parameters(request))
 
-    from web import (api, auth, jobs, planner, planning, staff, static,  # noqa: F401
-                     station_files, worker)
+    from web import (api, auth, jobs, offline, planner, planning, staff,  # noqa: F401
+                     static, station_files, worker)
 
     init_babel(app)
     auth.init_auth(app)
@@ -136,6 +137,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(planner.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(staff.bp)
+    offline.init_offline(app)
     jobs.init_jobs(app, client=api.client_key, signed_in=api.signed_in)
 
     @app.errorhandler(BadParameter)
