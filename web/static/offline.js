@@ -13,7 +13,10 @@
   });
   navigator.serviceWorker.startMessages();
   const loadedBefore = !navigator.serviceWorker.controller;
-  navigator.serviceWorker.register("/sw.js").then(() => navigator.serviceWorker.ready).then((registration) => {
+  // Registered once the page has loaded, so installing takes nothing from the first screen.
+  const loaded = new Promise((resolve) => (document.readyState === "complete" ? resolve()
+    : window.addEventListener("load", resolve)));
+  loaded.then(() => navigator.serviceWorker.register("/sw.js")).then(() => navigator.serviceWorker.ready).then((registration) => {
     document.documentElement.dataset.offlineReady = "";
     if (!loadedBefore) return;
     // This visit was loaded before the worker ran: name what it loaded (and loads) to keep.
