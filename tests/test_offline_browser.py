@@ -88,3 +88,16 @@ def test_offline_the_page_reloads_with_the_last_regions_stations_and_a_banner(
     banner.wait_for()
     assert words in banner.inner_text()
     assert online.locator("#map canvas").count() >= 1  # the streets, from the kept tiles
+
+
+def test_a_page_loaded_with_a_session_is_not_kept(server, context):
+    context.new_page().goto(f"{server}/sign-in")  # its form's token starts a session
+    assert any(cookie["name"] == "session" for cookie in context.cookies())
+    page = load(context, f"{server}/?region=nanjing")
+    page.reload()  # now under the service worker
+    page.wait_for_selector(USABLE)
+    kept = page.evaluate("""async () => {
+        const cache = await caches.open((await caches.keys())[0]);
+        return (await cache.keys()).map((r) => new URL(r.url).pathname);
+    }""")
+    assert kept and "/" not in kept and "/api/v1/stations" not in kept
