@@ -22,7 +22,10 @@
     // This visit was loaded before the worker ran: name what it loaded (and loads) to keep.
     const keep = (urls) => registration.active.postMessage({ keep: urls });
     keep([location.href]);
-    new PerformanceObserver((list) => keep(list.getEntries().map((e) => e.name)))
-      .observe({ type: "resource", buffered: true });
+    // Once the worker controls the page it sees what the page asks for itself.
+    new PerformanceObserver((list, observer) => {
+      keep(list.getEntries().map((e) => e.name));
+      if (navigator.serviceWorker.controller) observer.disconnect();
+    }).observe({ type: "resource", buffered: true });
   });
 })();
