@@ -12,20 +12,21 @@
     banner.hidden = false;
   });
   navigator.serviceWorker.startMessages();
-  const loadedBefore = !navigator.serviceWorker.controller;
+  // A worker that takes over a page it did not load (the first visit, a new deploy) is told
+  // what the page loaded, to keep; from then on it sees what the page asks for itself.
+  navigator.serviceWorker.addEventListener("controllerchange", () => {
+    const worker = navigator.serviceWorker.controller;
+    const since = performance.now();
+    worker.postMessage({ keep: [location.href] });
+    new PerformanceObserver((list) => {
+      const before = list.getEntries().filter((e) => e.startTime < since).map((e) => e.name);
+      if (before.length) worker.postMessage({ keep: before });
+    }).observe({ type: "resource", buffered: true });
+  });
   // Registered once the page has loaded, so installing takes nothing from the first screen.
   const loaded = new Promise((resolve) => (document.readyState === "complete" ? resolve()
     : window.addEventListener("load", resolve)));
-  loaded.then(() => navigator.serviceWorker.register("/sw.js")).then(() => navigator.serviceWorker.ready).then((registration) => {
-    document.documentElement.dataset.offlineReady = "";
-    if (!loadedBefore) return;
-    // This visit was loaded before the worker ran: name what it loaded (and loads) to keep.
-    const keep = (urls) => registration.active.postMessage({ keep: urls });
-    keep([location.href]);
-    // Once the worker controls the page it sees what the page asks for itself.
-    new PerformanceObserver((list, observer) => {
-      keep(list.getEntries().map((e) => e.name));
-      if (navigator.serviceWorker.controller) observer.disconnect();
-    }).observe({ type: "resource", buffered: true });
-  });
+  loaded.then(() => navigator.serviceWorker.register("/sw.js"))
+    .then(() => navigator.serviceWorker.ready)
+    .then(() => { document.documentElement.dataset.offlineReady = ""; });
 })();

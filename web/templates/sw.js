@@ -11,8 +11,8 @@ const isStreets = (url) => url.pathname.startsWith("/streets/");
 const regionOf = (url) => (isStations(url) ? url.searchParams.get("region")
   : isStreets(url) ? url.pathname.split("/")[2] : null);
 
-// The cache fills as worker pages load (a page loaded before this worker ran names what it
-// loaded, see "message"), so installing asks nothing of the network.
+// The cache fills as worker pages load (a page this worker takes over names what it loaded,
+// see "message"), so installing asks nothing of the network.
 self.addEventListener("install", () => self.skipWaiting());
 
 // A new deploy's worker drops the caches of the one before.
@@ -82,7 +82,7 @@ self.addEventListener("fetch", (event) => {
   }
 });
 
-// A page loaded before this worker controlled it names what it loaded: keep it, from the
+// A page this worker took over names what it loaded: keep it, from the
 // browser's own cache where it holds it (an asset is at most revalidated there).
 self.addEventListener("message", (event) => {
   const urls = (event.data && event.data.keep) || [];
