@@ -29,6 +29,7 @@ from geo.store import EARTH_RADIUS_M, MIGRATIONS, StationStore
 from tests.two_districts import lonlat
 from web import create_app
 from web.cli import main
+from web.static import bundle_fingerprint
 
 DATA = Path(__file__).resolve().parent / "data"
 
@@ -352,3 +353,20 @@ def triangle():
     """A triangle inside 东区 of :mod:`tests.two_districts`, as a GeoJSON geometry."""
     return {"type": "Polygon", "coordinates": [[lonlat(1, 4), lonlat(9, 4), lonlat(5, 9.5),
                                                 lonlat(1, 4)]]}
+
+
+#: How a fingerprinted asset is cached: for a year, never asked for again.
+IMMUTABLE = "public, max-age=31536000, immutable"
+
+
+def asset_links(client, path: str) -> list[str]:
+    """The asset URLs a page links."""
+    page = client.get(path)
+    assert page.status_code == 200, path
+    return ASSET_LINK.findall(page.text)
+
+
+def fingerprinted(url: str) -> bool:
+    """Whether an asset URL carries its bundle's current fingerprint."""
+    match = re.fullmatch(r"/(?:static|vendor/(\w+))/(\w{12})/.+", url)
+    return bool(match) and match[2] == bundle_fingerprint(match[1] or "static")

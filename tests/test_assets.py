@@ -8,10 +8,9 @@ from urllib.parse import urljoin
 import brotli
 import pytest
 
-from tests.support import ASSET_LINK, add, make_app, pages, signed_in
+from tests.support import IMMUTABLE, add, asset_links, fingerprinted, make_app, pages, signed_in
 from web.static import BUNDLES, bundle_fingerprint, content_hash
 
-IMMUTABLE = "public, max-age=31536000, immutable"
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
@@ -26,19 +25,6 @@ def staff(app):
 @pytest.fixture
 def client(app):
     return app.test_client()
-
-
-def asset_links(client, path: str) -> list[str]:
-    """The asset URLs a page links."""
-    page = client.get(path)
-    assert page.status_code == 200, path
-    return ASSET_LINK.findall(page.text)
-
-
-def fingerprinted(url: str) -> bool:
-    """Whether an asset URL carries its bundle's current fingerprint."""
-    match = re.fullmatch(r"/(?:static|vendor/(\w+))/(\w{12})/.+", url)
-    return bool(match) and match[2] == bundle_fingerprint(match[1] or "static")
 
 
 # --- compression -------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
-"""Page weight on the city-scale demo region, Jinan: the bytes a browser transfers for the first
-view of the worker and planner pages, counted from the app's answers to what the page asks for
-(bytes are deterministic; ``scripts/bench_pages.py`` measures the same in Chromium).
+"""Page weight on the city-scale demo region, Jinan, and on a small phone in Nanjing: the bytes a
+browser transfers for the first view of the worker and planner pages, counted from the app's
+answers to what the page asks for (bytes are deterministic; ``scripts/bench_pages.py`` measures
+the same in Chromium).
 
 A first view is the page, every asset it links, the images it shows, the data its scripts
 fetch at once and the map tiles of its default view: the map fits the region's bounds in the
@@ -21,8 +22,8 @@ from tests.support import ASSET_LINK, make_app
 #: What Chromium sends.
 BROWSER = {"Accept-Encoding": "gzip, deflate, br"}
 
-#: A phone and a desktop window, as (width, height).
-PHONE, DESKTOP = (390, 844), (1440, 900)
+#: A phone and a desktop window, as (width, height), and a small phone's.
+PHONE, DESKTOP, SMALL_PHONE = (390, 844), (1440, 900), (360, 640)
 
 
 @pytest.fixture(scope="module")
@@ -63,15 +64,40 @@ def page_and_assets(client, url: str) -> tuple[int, str]:
     return size, page
 
 
-@pytest.mark.parametrize("window", [PHONE, DESKTOP])
-def test_the_jinan_worker_pages_first_visit_is_at_most_300_kb(client, window):
-    size, page = page_and_assets(client, "/?region=jinan")
+def worker_first_visit(client, region: str, window: tuple[int, int]) -> int:
+    """Bytes of a first visit of a region's worker page: the page, its assets, the stations it
+    preloads, its manifest and service worker, the street tiles of its first view, and what
+    the service worker keeps again once it runs (the page and the stations)."""
+    size, page = page_and_assets(client, f"/?region={region}")
+    for link in re.findall(r'<link rel="(?:preload|manifest)" href="([^"]+)"', page):
+        size += transfer(client, link.replace("&amp;", "&"))[0]
+    size += transfer(client, "/sw.js")[0]
+    size += worker_repeat_visit(client, region)
     settings = config(page, "config")
-    size += transfer(client, "/api/v1/stations?region=jinan")[0]
     zoom = tile_zoom(fit_zoom(settings["bounds"], *window))  # the worker map snaps to whole zooms
     basemap = settings["basemap"]
-    size += tiles(client, basemap["streetsUrl"], basemap["box"], zoom)
-    assert size <= 300_000
+    return size + tiles(client, basemap["streetsUrl"], basemap["box"], zoom)
+
+
+def worker_repeat_visit(client, region: str) -> int:
+    """Bytes of a repeat visit of a region's worker page under its service worker: the page
+    and the stations, asked for from the network first; assets and tiles are kept."""
+    size, page = transfer(client, f"/?region={region}")
+    (stations,) = re.findall(r'<link rel="preload" href="([^"]+)"', page.decode("utf-8"))
+    return size + transfer(client, stations.replace("&amp;", "&"))[0]
+
+
+@pytest.mark.parametrize("window", [PHONE, DESKTOP])
+def test_the_jinan_worker_pages_first_visit_is_at_most_300_kb(client, window):
+    assert worker_first_visit(client, "jinan", window) <= 300_000
+
+
+def test_a_first_visit_of_the_nanjing_worker_page_on_a_small_phone_is_at_most_150_kb(client):
+    assert worker_first_visit(client, "nanjing", SMALL_PHONE) <= 150_000
+
+
+def test_a_repeat_visit_of_the_nanjing_worker_page_is_at_most_10_kb(client):
+    assert worker_repeat_visit(client, "nanjing") <= 10_000
 
 
 def test_the_jinan_planners_first_view_is_at_most_1_mb(client):

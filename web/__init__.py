@@ -37,6 +37,7 @@ SESSION_LIFETIME = timedelta(hours=12)
 COMPRESSED_MIMETYPES = [
     "text/html", "text/css", "text/plain", "text/csv", "text/javascript",
     "application/javascript", "application/json", "application/geo+json", "image/svg+xml",
+    "application/manifest+json",
 ]
 
 
@@ -126,7 +127,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.url_map.converters["id"] = IdConverter
     app.before_request(lambda: check_text_parameters(request))
 
-    from web import admin, api, auth, jobs, planner, staff, static, station_files, worker  # noqa: F401
+    from web import admin, api, auth, jobs, offline, planner, staff, static, station_files, worker  # noqa: F401
 
     init_babel(app)
     auth.init_auth(app)
@@ -141,6 +142,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(auth.bp)
     app.register_blueprint(staff.bp)
     app.register_blueprint(admin.bp)
+    offline.init_offline(app)
     jobs.init_jobs(app, client=api.client_key, signed_in=api.signed_in)
 
     @app.errorhandler(BadParameter)

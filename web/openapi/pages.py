@@ -76,7 +76,8 @@ def _tile_responses() -> dict:
 
 
 def _worker_paths() -> dict:
-    """The worker page, a station's page and the street tiles drawn where there is no basemap."""
+    """The worker page, a station's page, the street tiles drawn where there is no basemap,
+    and the manifest and service worker that make the worker page an app (:mod:`web.offline`)."""
     return {
         "/": {"get": {
             "summary": "The worker page: the nearest open stations on a map",
@@ -100,6 +101,22 @@ def _worker_paths() -> dict:
                             "schema": {"type": "string"}, "description": "Region id."},
                            *_tile_parameters()],
             "responses": _tile_responses(),
+        }},
+        "/manifest.webmanifest": {"get": {
+            "summary": "The web app manifest of the worker page, to install it",
+            "operationId": "webAppManifest",
+            "parameters": [parameter("lang", False, {"type": "string", "enum": ["zh", "en"]},
+                                     "Language of the app's name; Chinese when absent.")],
+            "responses": {"200": {"description": "The manifest", "content": {
+                "application/manifest+json": {"schema": {"type": "object"}}}},
+                          "304": {"description": "Unchanged since the ETag asked with"}},
+        }},
+        "/sw.js": {"get": {
+            "summary": "The service worker that keeps the worker page for offline use",
+            "operationId": "serviceWorker",
+            "responses": {"200": {"description": "The script, named for the current assets",
+                                  "content": {"text/javascript": {"schema": {"type": "string"}}}},
+                          "304": {"description": "Unchanged since the ETag asked with"}},
         }},
     }
 
