@@ -185,8 +185,11 @@ def main() -> None:
             subprocess.run(["tar", "-x", "-C", str(peer)], input=archive, check=True)
             command = [sys.executable, "-c", "from web.cli import main; main()", "serve",
                        "--threads", "8"]
-            results["waitress"] = measure("waitress", command, dict(env, PYTHONPATH=str(peer)),
-                                          peer, folder, script, args)
+            # An instance of its own: the peer's code cannot open a database migrated since.
+            peer_env = dict(env, PYTHONPATH=str(peer),
+                            YIZHAN_INSTANCE=str(folder / "peer-instance"))
+            results["waitress"] = measure("waitress", command, peer_env, peer, folder, script,
+                                          args)
 
     print(f"GET /api/v1/nearest, Nanjing, limit 3, {args.points} random points, "
           f"{args.connections} connections, {args.seconds:.0f} s, {os.cpu_count()} CPUs")
