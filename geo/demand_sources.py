@@ -12,6 +12,7 @@ from array import array
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import osmium
@@ -79,9 +80,9 @@ class FeatureCollector:
     """Collects the demand sources of an OSM file (see :class:`geo.extract.CachedCollector`
     and :func:`read_osm_features`)."""
 
-    product = "demand"
-    keys = OSM_KEYS
-    kinds = osmium.osm.NODE | osmium.osm.WAY | osmium.osm.AREA
+    product: ClassVar[str] = "demand"
+    keys: ClassVar[tuple[str, ...]] = OSM_KEYS
+    kinds: ClassVar[osmium.osm.osm_entity_bits] = osmium.osm.NODE | osmium.osm.WAY | osmium.osm.AREA
 
     def __init__(self) -> None:
         self._wkb = osmium.geom.WKBFactory()

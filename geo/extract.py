@@ -67,6 +67,10 @@ class OsmSourceError(ValueError):
 class Collector(Protocol):
     """Builds one product of an OSM file from the objects :func:`read_osm` offers it.
 
+    A collector has a method for each kind of object in ``kinds``: ``node(node)`` for
+    ``osmium.osm.Node``, ``way(way)`` for ``osmium.osm.Way`` and ``area(area)`` for
+    ``osmium.osm.Area``; only those it asks for are called, so it defines only those.
+
     Attributes:
         keys: only objects with at least one of these tag keys are offered (an object may
             come because another collector asked for one of its keys).
@@ -76,15 +80,6 @@ class Collector(Protocol):
 
     keys: ClassVar[tuple[str, ...]]
     kinds: ClassVar[osmium.osm.osm_entity_bits]
-
-    def node(self, node: osmium.osm.Node) -> None:
-        """Take a node (only called if ``kinds`` has NODE)."""
-
-    def way(self, way: osmium.osm.Way) -> None:
-        """Take a way (only called if ``kinds`` has WAY)."""
-
-    def area(self, area: osmium.osm.Area) -> None:
-        """Take an area (only called if ``kinds`` has AREA)."""
 
     def result(self) -> Any:
         """Return the product of the objects taken."""
@@ -150,9 +145,9 @@ def read_osm(
             read += 1
             if read % _PROGRESS_EVERY == 0:
                 report(stage, read, None)
-            if obj.is_node():
+            if isinstance(obj, osmium.osm.Node):
                 takers = node_takers
-            elif obj.is_way():
+            elif isinstance(obj, osmium.osm.Way):
                 takers = way_takers
             else:
                 takers = area_takers
@@ -251,7 +246,7 @@ def save_product(source: Path, collector: CachedCollector, product: Any) -> None
     private_folder(path.parent)
     tmp = path.with_name(path.name + ".tmp.npz")
     with open_private(tmp) as file:
-        np.savez(file, **collector.to_arrays(product))
+        np.savez(file, allow_pickle=False, **collector.to_arrays(product))
     tmp.replace(path)
 
 

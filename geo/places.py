@@ -14,7 +14,7 @@ import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 import osmium
@@ -194,9 +194,9 @@ class PlaceCollector:
     """Collects the searchable places of an OSM file (see :class:`geo.extract.CachedCollector`
     and :func:`place_index`)."""
 
-    product = "places"
-    keys = ("name",)
-    kinds = osmium.osm.NODE | osmium.osm.WAY | osmium.osm.AREA
+    product: ClassVar[str] = "places"
+    keys: ClassVar[tuple[str, ...]] = ("name",)
+    kinds: ClassVar[osmium.osm.osm_entity_bits] = osmium.osm.NODE | osmium.osm.WAY | osmium.osm.AREA
 
     def __init__(self) -> None:
         self._wkb = osmium.geom.WKBFactory()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import ClassVar
 
 import geopandas as gpd
 import numpy as np
@@ -104,9 +105,9 @@ class SiteCollector:
             product is classified by :func:`candidate_category`.
     """
 
-    product = "sites"
-    keys = PLACE_KEYS
-    kinds = osmium.osm.NODE | osmium.osm.WAY | osmium.osm.AREA
+    product: ClassVar[str] = "sites"
+    keys: ClassVar[tuple[str, ...]] = PLACE_KEYS
+    kinds: ClassVar[osmium.osm.osm_entity_bits] = osmium.osm.NODE | osmium.osm.WAY | osmium.osm.AREA
 
     def __init__(
         self, classify: Callable[[Mapping[str, str]], str | None] = candidate_category
