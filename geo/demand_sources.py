@@ -18,7 +18,7 @@ import numpy as np
 import osmium
 import shapely
 
-from geo.extract import degrees, read_osm
+from geo.extract import Tags, degrees, read_osm, tag_value
 from geo.sites import area_point, way_point
 
 #: ``amenity=*`` values of food points of interest (couriers).
@@ -231,7 +231,7 @@ def read_osm_features(path: Path) -> OsmFeatures:
     return collector.result()
 
 
-def poi_parts(tags: Mapping[str, str]) -> list[str]:
+def poi_parts(tags: Tags) -> list[str]:
     """Return the point-of-interest parts an OSM element counts in.
 
     Args:
@@ -252,7 +252,7 @@ def poi_parts(tags: Mapping[str, str]) -> list[str]:
     return [part for part, matches in rules if matches]
 
 
-def area_parts(tags: Mapping[str, str]) -> list[str]:
+def area_parts(tags: Tags) -> list[str]:
     """Return the area parts an OSM element counts in.
 
     Args:
@@ -344,7 +344,7 @@ def _road_lines(
     return road_class[runs > 0], roads
 
 
-def _levels(tags: Mapping[str, str]) -> float:
+def _levels(tags: Tags) -> float:
     """Return a building's ``building:levels`` as a number, 1 if untagged or not a positive number.
 
     Args:
@@ -354,7 +354,7 @@ def _levels(tags: Mapping[str, str]) -> float:
         The number of levels, at least 1 (the floor area is the footprint times this).
     """
     try:
-        levels = float(tags.get("building:levels", "1").strip())
+        levels = float(tag_value(tags, "building:levels", "1").strip())
     except ValueError:
         return 1.0
     return levels if np.isfinite(levels) and levels >= 1 else 1.0

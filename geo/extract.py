@@ -35,12 +35,14 @@ __all__ = [
     "READ_ERRORS",
     "CachedCollector",
     "Collector",
+    "Tags",
     "OsmSourceError",
     "cached_product",
     "degrees",
     "product_cache_path",
     "read_osm",
     "save_product",
+    "tag_value",
 ]
 
 #: File-name endings read as OSM data by pyosmium.
@@ -62,6 +64,26 @@ READ_ERRORS: tuple[type[Exception], ...] = (RuntimeError, osmium.InvalidLocation
 
 class OsmSourceError(ValueError):
     """A street source file is missing, cannot be parsed or holds no usable street."""
+
+
+class Tags(Protocol):
+    """An OSM object's tags, read by key: pyosmium's ``TagList`` (which is not a Mapping: it
+    iterates over tags, not keys) or a dict of them."""
+
+    def __contains__(self, key: str, /) -> bool:
+        """Whether the object has the tag."""
+
+    def __getitem__(self, key: str, /) -> str:
+        """The tag's value; KeyError if the object has no such tag."""
+
+    def get(self, key: str, default: str | None = None, /) -> str | None:
+        """The tag's value, ``default`` if the object has no such tag."""
+
+
+def tag_value(tags: Tags, key: str, default: str = "") -> str:
+    """Return an object's value of a tag, ``default`` if it has no such tag."""
+    value = tags.get(key)
+    return default if value is None else value
 
 
 class Collector(Protocol):
