@@ -85,8 +85,8 @@ class Atlas:
         self._station_revision = Stamped(store.changes, store.revision)
         self._registry: tuple[int, list[Region]] | None = None
         self._indexes: dict[str, tuple[tuple[object, int], RegionIndex, int]] = {}
-        self._demand = LruCache(demand_bytes)
-        self._analyses = LruCache(analysis_bytes)
+        self._demand: LruCache[DemandLayer] = LruCache(demand_bytes)
+        self._analyses: LruCache[CoverageAnalysis] = LruCache(analysis_bytes)
         self._lock = threading.Lock()
 
     def regions(self) -> list[Region]:

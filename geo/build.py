@@ -164,12 +164,13 @@ def build_networks(
     if source_kind(path) == "osm":
         highways = [HighwayCollector(path)] if modes else []
         read_osm(path, [*highways, *collectors], report)
-        ways = highways.pop().result() if modes else None  # the collector's arrays go
+        ways = highways.pop().result() if highways else None  # the collector's arrays go
         report("building networks", 0, len(modes))
-        for mode in modes:
-            networks[mode] = build_mode_network(
-                ways, mode, overrides.get(mode), boundary=boundary, clip_edges=clip_edges)
-            report("building networks", len(networks), len(modes))
+        if ways is not None:  # there are modes
+            for mode in modes:
+                networks[mode] = build_mode_network(
+                    ways, mode, overrides.get(mode), boundary=boundary, clip_edges=clip_edges)
+                report("building networks", len(networks), len(modes))
         return networks
     report(f"reading {path.name}", 0, None)
     layer = read_road_layer(path)

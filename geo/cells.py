@@ -360,7 +360,7 @@ def read_point(geometry: object) -> tuple[float, float]:
     if geometry is None:
         raise CellError("geometry is missing", "missing", column="geometry")
     kind = geometry.get("type") if isinstance(geometry, dict) else type(geometry).__name__
-    if kind != "Point":
+    if kind != "Point" or not isinstance(geometry, dict):
         raise CellError(f"geometry must be a Point, got {kind!r}", "geometry", value=str(kind))
     position = geometry.get("coordinates")
     if not isinstance(position, list) or len(position) < 2:

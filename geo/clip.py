@@ -33,6 +33,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import osmium
@@ -329,11 +330,23 @@ def _reading(path: Path) -> Iterator[None]:
         raise ClipError(f"{path}: cannot read OSM file: {error}") from None
 
 
+#: One class of OSM object read by :func:`_objects`.
+_Object = TypeVar("_Object", osmium.osm.Node, osmium.osm.Way, osmium.osm.Relation)
+
+
+def _objects(processor: osmium.FileProcessor, kind: type[_Object]) -> Iterator[_Object]:
+    """The objects of one class that a processor reading only that kind yields (pyosmium
+    types what it yields as any kind of object)."""
+    for obj in processor:
+        if isinstance(obj, kind):
+            yield obj
+
+
 def _boundary_relations(path: Path) -> list[_Relation]:
     """The relations tagged ``boundary=administrative``, with their member ways."""
     relations = []
-    for relation in osmium.FileProcessor(str(path), osmium.osm.RELATION).with_filter(
-            osmium.filter.TagFilter(("boundary", "administrative"))):
+    for relation in _objects(osmium.FileProcessor(str(path), osmium.osm.RELATION).with_filter(
+            osmium.filter.TagFilter(("boundary", "administrative"))), osmium.osm.Relation):
         found = _Relation(relation.id, dict(relation.tags))
         for member in relation.members:
             if member.type == "w":
@@ -349,12 +362,14 @@ def _assemble(path: Path, relations: list[_Relation]) -> list[Boundary]:
         for way_id in relation.outer + relation.inner:
             wanted.add_way(way_id)
     refs = {}
-    for way in osmium.FileProcessor(str(path), osmium.osm.WAY).with_filter(wanted.id_filter()):
+    ways = osmium.FileProcessor(str(path), osmium.osm.WAY).with_filter(wanted.id_filter())
+    for way in _objects(ways, osmium.osm.Way):
         refs[way.id] = np.array([n.ref for n in way.nodes], dtype=np.int64)
-        for node in way.nodes:
-            wanted.add_node(node.ref)
+        for ref in way.nodes:
+            wanted.add_node(ref.ref)
     ids, lons, lats = array("q"), array("d"), array("d")  # 24 bytes a node
-    for node in osmium.FileProcessor(str(path), osmium.osm.NODE).with_filter(wanted.id_filter()):
+    nodes = osmium.FileProcessor(str(path), osmium.osm.NODE).with_filter(wanted.id_filter())
+    for node in _objects(nodes, osmium.osm.Node):
         if node.location.valid():
             ids.append(node.id)
             lons.append(node.location.lon)

@@ -12,12 +12,13 @@ from array import array
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import osmium
 import shapely
 
-from geo.extract import degrees, read_osm
+from geo.extract import Tags, degrees, read_osm, tag_value
 from geo.sites import area_point, way_point
 
 #: ``amenity=*`` values of food points of interest (couriers).
@@ -79,9 +80,9 @@ class FeatureCollector:
     """Collects the demand sources of an OSM file (see :class:`geo.extract.CachedCollector`
     and :func:`read_osm_features`)."""
 
-    product = "demand"
-    keys = OSM_KEYS
-    kinds = osmium.osm.NODE | osmium.osm.WAY | osmium.osm.AREA
+    product: ClassVar[str] = "demand"
+    keys: ClassVar[tuple[str, ...]] = OSM_KEYS
+    kinds: ClassVar[osmium.osm.osm_entity_bits] = osmium.osm.NODE | osmium.osm.WAY | osmium.osm.AREA
 
     def __init__(self) -> None:
         self._wkb = osmium.geom.WKBFactory()
@@ -230,7 +231,7 @@ def read_osm_features(path: Path) -> OsmFeatures:
     return collector.result()
 
 
-def poi_parts(tags: Mapping[str, str]) -> list[str]:
+def poi_parts(tags: Tags) -> list[str]:
     """Return the point-of-interest parts an OSM element counts in.
 
     Args:
@@ -251,7 +252,7 @@ def poi_parts(tags: Mapping[str, str]) -> list[str]:
     return [part for part, matches in rules if matches]
 
 
-def area_parts(tags: Mapping[str, str]) -> list[str]:
+def area_parts(tags: Tags) -> list[str]:
     """Return the area parts an OSM element counts in.
 
     Args:
@@ -343,7 +344,7 @@ def _road_lines(
     return road_class[runs > 0], roads
 
 
-def _levels(tags: Mapping[str, str]) -> float:
+def _levels(tags: Tags) -> float:
     """Return a building's ``building:levels`` as a number, 1 if untagged or not a positive number.
 
     Args:
@@ -353,7 +354,7 @@ def _levels(tags: Mapping[str, str]) -> float:
         The number of levels, at least 1 (the floor area is the footprint times this).
     """
     try:
-        levels = float(tags.get("building:levels", "1").strip())
+        levels = float(tag_value(tags, "building:levels", "1").strip())
     except ValueError:
         return 1.0
     return levels if np.isfinite(levels) and levels >= 1 else 1.0

@@ -7,6 +7,8 @@ and a note saying where it came from. The same input always gives the same stati
 
 from __future__ import annotations
 
+from typing import TypedDict
+
 import geopandas as gpd
 import numpy as np
 
@@ -218,7 +220,17 @@ def farthest_points(lon: np.ndarray, lat: np.ndarray, count: int) -> np.ndarray:
     return chosen
 
 
-def _interleave(sites: gpd.GeoDataFrame) -> list[dict[str, object]]:
+class _Site(TypedDict):
+    """A host site's row (see :func:`geo.sites.host_sites`)."""
+
+    name: str
+    category: str
+    lon: float
+    lat: float
+    osm_id: str
+
+
+def _interleave(sites: gpd.GeoDataFrame) -> list[_Site]:
     """Order sites so that categories take turns.
 
     Args:
@@ -228,7 +240,7 @@ def _interleave(sites: gpd.GeoDataFrame) -> list[dict[str, object]]:
         The sites as dicts: the first of each category in :data:`CATEGORY_ORDER`, then the
         second of each, and so on.
     """
-    records = sites.drop(columns=sites.geometry.name).to_dict("records")
+    records: list[_Site] = sites.drop(columns=sites.geometry.name).to_dict("records")
     queues = [[r for r in records if r["category"] == c] for c in CATEGORY_ORDER]
     longest = max((len(q) for q in queues), default=0)
     return [q[i] for i in range(longest) for q in queues if i < len(q)]

@@ -36,11 +36,13 @@ __all__ = [
     "CachedCollector",
     "Collector",
     "OsmSourceError",
+    "Tags",
     "cached_product",
     "degrees",
     "product_cache_path",
     "read_osm",
     "save_product",
+    "tag_value",
 ]
 
 #: File-name endings read as OSM data by pyosmium.
@@ -64,8 +66,32 @@ class OsmSourceError(ValueError):
     """A street source file is missing, cannot be parsed or holds no usable street."""
 
 
+class Tags(Protocol):
+    """An OSM object's tags, read by key: pyosmium's ``TagList`` (which is not a Mapping: it
+    iterates over tags, not keys) or a dict of them."""
+
+    def __contains__(self, key: str, /) -> bool:
+        """Whether the object has the tag."""
+
+    def __getitem__(self, key: str, /) -> str:
+        """The tag's value; KeyError if the object has no such tag."""
+
+    def get(self, key: str, default: str | None = None, /) -> str | None:
+        """The tag's value, ``default`` if the object has no such tag."""
+
+
+def tag_value(tags: Tags, key: str, default: str = "") -> str:
+    """Return an object's value of a tag, ``default`` if it has no such tag."""
+    value = tags.get(key)
+    return default if value is None else value
+
+
 class Collector(Protocol):
     """Builds one product of an OSM file from the objects :func:`read_osm` offers it.
+
+    A collector has a method for each kind of object in ``kinds``: ``node(node)`` for
+    ``osmium.osm.Node``, ``way(way)`` for ``osmium.osm.Way`` and ``area(area)`` for
+    ``osmium.osm.Area``; only those it asks for are called, so it defines only those.
 
     Attributes:
         keys: only objects with at least one of these tag keys are offered (an object may
@@ -76,15 +102,6 @@ class Collector(Protocol):
 
     keys: ClassVar[tuple[str, ...]]
     kinds: ClassVar[osmium.osm.osm_entity_bits]
-
-    def node(self, node: osmium.osm.Node) -> None:
-        """Take a node (only called if ``kinds`` has NODE)."""
-
-    def way(self, way: osmium.osm.Way) -> None:
-        """Take a way (only called if ``kinds`` has WAY)."""
-
-    def area(self, area: osmium.osm.Area) -> None:
-        """Take an area (only called if ``kinds`` has AREA)."""
 
     def result(self) -> Any:
         """Return the product of the objects taken."""
@@ -150,9 +167,9 @@ def read_osm(
             read += 1
             if read % _PROGRESS_EVERY == 0:
                 report(stage, read, None)
-            if obj.is_node():
+            if isinstance(obj, osmium.osm.Node):
                 takers = node_takers
-            elif obj.is_way():
+            elif isinstance(obj, osmium.osm.Way):
                 takers = way_takers
             else:
                 takers = area_takers
@@ -251,7 +268,7 @@ def save_product(source: Path, collector: CachedCollector, product: Any) -> None
     private_folder(path.parent)
     tmp = path.with_name(path.name + ".tmp.npz")
     with open_private(tmp) as file:
-        np.savez(file, **collector.to_arrays(product))
+        np.savez(file, allow_pickle=False, **collector.to_arrays(product))
     tmp.replace(path)
 
 

@@ -9,6 +9,7 @@ from array import array
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import osmium
@@ -108,8 +109,8 @@ class HighwayCollector:
         source: the file being read, carried into the product.
     """
 
-    keys = ("highway",)
-    kinds = osmium.osm.WAY
+    keys: ClassVar[tuple[str, ...]] = ("highway",)
+    kinds: ClassVar[osmium.osm.osm_entity_bits] = osmium.osm.WAY
 
     def __init__(self, source: Path) -> None:
         self.source = Path(source)

@@ -100,7 +100,7 @@ class _ModeIndex:
     """One mode's network, its node KD-tree, street index and bounds, and the fields and trees
     computed on it."""
 
-    def __init__(self, network: Network, fields: LruCache) -> None:
+    def __init__(self, network: Network, fields: LruCache[ServiceField]) -> None:
         self.network = network
         self.tree = cKDTree(network.node_xy)
         self.streets = StreetIndex(network)
@@ -215,7 +215,7 @@ class RegionIndex:
         self.networks = networks
         self.stations = list(stations)
         if _modes is None:
-            fields = LruCache(cache_bytes)
+            fields: LruCache[ServiceField] = LruCache(cache_bytes)
             _modes = {m: _ModeIndex(n, fields) for m, n in networks.items()}
         self._modes = _modes
         self._arrays = _arrays or _StationArrays.of(self.stations, self._modes)
@@ -305,7 +305,9 @@ class RegionIndex:
         """How the stations in ``mask`` are entered from their streets' ends: nodes, seconds and
         metres, each (S, 2) (see :func:`geo.snapping.street_ends`)."""
         chosen = np.flatnonzero(mask)
-        return tuple(a.take(chosen, axis=0) for a in self._all_entries(mode)[:3])
+        nodes, seconds, metres, _digests = self._all_entries(mode)
+        return (nodes.take(chosen, axis=0), seconds.take(chosen, axis=0),
+                metres.take(chosen, axis=0))
 
     def _all_entries(self, mode: str
                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

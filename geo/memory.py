@@ -14,6 +14,7 @@ import sys
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
+from typing import Generic, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -80,7 +81,11 @@ def _geometry_bytes(geometries: np.ndarray) -> int:
                + GEOMETRY_BYTES * parts.sum())
 
 
-class LruCache:
+#: The type of the values an :class:`LruCache` keeps.
+V = TypeVar("V")
+
+
+class LruCache(Generic[V]):
     """A thread-safe cache whose values together weigh (:func:`nbytes`) at most a budget;
     adding beyond it drops the least recently used. A value heavier than the whole budget is
     not kept.
@@ -91,7 +96,7 @@ class LruCache:
 
     def __init__(self, budget_bytes: int) -> None:
         self.budget_bytes = budget_bytes
-        self._entries: OrderedDict[Hashable, tuple[object, int]] = OrderedDict()
+        self._entries: OrderedDict[Hashable, tuple[V, int]] = OrderedDict()
         self._size = 0
         self._lock = threading.Lock()
 
@@ -109,7 +114,7 @@ class LruCache:
         """What the kept values weigh together."""
         return self._size
 
-    def find(self, key: Hashable) -> object | None:
+    def find(self, key: Hashable) -> V | None:
         """The value kept under ``key`` (now the most recently used), or None."""
         with self._lock:
             found = self._entries.get(key)
@@ -118,7 +123,7 @@ class LruCache:
             self._entries.move_to_end(key)
             return found[0]
 
-    def put(self, key: Hashable, value: object, weight: int | None = None) -> object:
+    def put(self, key: Hashable, value: V, weight: int | None = None) -> V:
         """Keep ``value`` under ``key`` (replacing what was there) unless it is heavier than
         the budget, dropping the least recently used values beyond the budget.
 
@@ -143,7 +148,7 @@ class LruCache:
                 self._size -= dropped
         return value
 
-    def get(self, key: Hashable, make: Callable[[], object]) -> object:
+    def get(self, key: Hashable, make: Callable[[], V]) -> V:
         """The value kept under ``key``, or ``make()`` kept under it (made outside the lock,
         so two threads may both make a missing value; the later one is kept)."""
         found = self.find(key)

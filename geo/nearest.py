@@ -88,8 +88,6 @@ class _Query:
             costs ``source_s`` and ``source_m``.
         chosen: positions in the index of the matching stations (S,).
         on: every station's place on its street (the index's, not only the matching ones').
-        entries, entry_s, entry_m: how they are entered from their streets' ends (S, 2);
-            only read for ``k > 1``.
     """
 
     network: Network
@@ -99,9 +97,21 @@ class _Query:
     source_m: np.ndarray
     chosen: np.ndarray
     on: OnStreet
-    entries: np.ndarray | None
-    entry_s: np.ndarray | None
-    entry_m: np.ndarray | None
+
+
+@dataclass(frozen=True)
+class _EntryQuery(_Query):
+    """A query for several stations (``k > 1``), which also knows how the stations are
+    entered.
+
+    Attributes:
+        entries, entry_s, entry_m: how the matching stations are entered from their streets'
+            ends (S, 2).
+    """
+
+    entries: np.ndarray
+    entry_s: np.ndarray
+    entry_m: np.ndarray
 
 
 def nearest_stations(
@@ -139,9 +149,7 @@ def nearest_stations(
     chosen = np.flatnonzero(mask)
     sources, source_s, source_m = (a[0] for a in street_ends(network, snap.on, leaving=True))
     on = index.stations_on_street(mode)
-    entries, entry_s, entry_m = index.station_entries(mode, mask) if k > 1 else (None,) * 3
-    query = _Query(network, snap, sources, source_s, source_m, chosen, on, entries, entry_s,
-                   entry_m)
+    query = _Query(network, snap, sources, source_s, source_m, chosen, on)
     field = index.street_field(mode, mask)
     through = [(source_s[i] + field.time_s[x], i) for i, x in enumerate(sources.tolist())
                if x >= 0]
@@ -159,6 +167,9 @@ def nearest_stations(
             hit = _hit(index, query, int(field.nearest[at]), float(nearest_s),
                        float(source_m[side] + field.dist_m[at]), field.route_nodes(at))
         return NearestAnswer(mode=mode, snap=snap, hits=[hit])
+    entries, entry_s, entry_m = index.station_entries(mode, mask)
+    query = _EntryQuery(network, snap, sources, source_s, source_m, chosen, on, entries,
+                        entry_s, entry_m)
     trees = index.trees(mode, mask)
     if trees is not None:
         reach, path_to = _tree_reach(trees, query)
@@ -263,7 +274,7 @@ def _joined(pieces: list[np.ndarray]) -> np.ndarray:
     return line[keep]
 
 
-def _tree_reach(trees, query: _Query) -> tuple[np.ndarray, Callable[[int], np.ndarray]]:
+def _tree_reach(trees, query: _EntryQuery) -> tuple[np.ndarray, Callable[[int], np.ndarray]]:
     """Times from the worker's point to every station entry node (S, 2), read from trees
     rooted at those nodes, and how to get the node path to one of them."""
     entries = query.entries
@@ -294,7 +305,7 @@ def _first_k(times: np.ndarray, chosen: np.ndarray, k: int) -> np.ndarray:
     return order[np.isfinite(times[order])][:k]
 
 
-def _search_near(query: _Query, k: int
+def _search_near(query: _EntryQuery, k: int
                  ) -> tuple[np.ndarray, Callable[[int], np.ndarray]] | None:
     """Search forward from the worker's point, settling nodes in order of time, until every
     station as near as the ``k``-th nearest is settled; return the times to the stations' entry
@@ -354,7 +365,7 @@ def _search_near(query: _Query, k: int
     return reach.reshape(query.entries.shape), path_to
 
 
-def _search_until(query: _Query, k: int, nearest_s: float
+def _search_until(query: _EntryQuery, k: int, nearest_s: float
                   ) -> tuple[np.ndarray, Callable[[int], np.ndarray]]:
     """Search forward from the worker's street's ends with a time bound, doubled until ``k``
     stations are inside it or the whole network is; return the times to the stations' entry

@@ -14,6 +14,7 @@ from functools import cached_property
 from pathlib import Path
 
 import numpy as np
+from numpy.typing import ArrayLike
 from pyproj import CRS, Transformer
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components
@@ -235,7 +236,7 @@ class Network:
         """WGS-84 to the UTM zone; made once (pyproj transformers are thread-safe)."""
         return Transformer.from_crs(4326, self.utm_crs, always_xy=True)
 
-    def to_utm(self, lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def to_utm(self, lon: ArrayLike, lat: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
         """Project WGS-84 coordinates to the network's UTM zone (metres)."""
         return self._to_utm.transform(np.asarray(lon, float), np.asarray(lat, float))
 

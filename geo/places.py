@@ -14,13 +14,14 @@ import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 import osmium
 import pandas as pd
+from numpy.typing import ArrayLike
 
-from geo.extract import OSM_SUFFIXES, cached_product, read_osm
+from geo.extract import OSM_SUFFIXES, Tags, cached_product, read_osm, tag_value
 from geo.sites import area_point, way_point
 
 if TYPE_CHECKING:
@@ -76,7 +77,7 @@ class Places:
     """The searchable places of a region, as read-only arrays.
 
     Args:
-        name: the places' names, one per place.
+        name: the places' names, one per place (a sequence or an array, as the others).
         alt_names: each place's alternative names (``name:zh``, ``name:en``), a tuple per place.
         category: each place's category, one of :data:`CATEGORIES`.
         lon: WGS-84 longitudes.
@@ -90,11 +91,11 @@ class Places:
 
     def __init__(
         self,
-        name: Sequence[str],
+        name: ArrayLike,
         alt_names: Sequence[Sequence[str]],
-        category: Sequence[str],
-        lon: Sequence[float],
-        lat: Sequence[float],
+        category: ArrayLike,
+        lon: ArrayLike,
+        lat: ArrayLike,
     ) -> None:
         self.name = np.asarray(name, dtype=str)
         self.alt_names = np.empty(len(self.name), dtype=object)
@@ -161,7 +162,7 @@ class Places:
         ]
 
 
-def place_category(tags: Mapping[str, str], is_way: bool) -> str | None:
+def place_category(tags: Tags, is_way: bool) -> str | None:
     """Classify a named OSM element as a place, or not.
 
     The first matching rule wins: a point of interest (a key of :data:`POI_KEYS`, which is then
@@ -194,9 +195,9 @@ class PlaceCollector:
     """Collects the searchable places of an OSM file (see :class:`geo.extract.CachedCollector`
     and :func:`place_index`)."""
 
-    product = "places"
-    keys = ("name",)
-    kinds = osmium.osm.NODE | osmium.osm.WAY | osmium.osm.AREA
+    product: ClassVar[str] = "places"
+    keys: ClassVar[tuple[str, ...]] = ("name",)
+    kinds: ClassVar[osmium.osm.osm_entity_bits] = osmium.osm.NODE | osmium.osm.WAY | osmium.osm.AREA
 
     def __init__(self) -> None:
         self._wkb = osmium.geom.WKBFactory()
@@ -230,7 +231,7 @@ class PlaceCollector:
         if category is not None:
             self._add(name, area.tags, category, area_point(area, self._wkb))
 
-    def _add(self, name: str, tags: osmium.osm.TagList, category: str,
+    def _add(self, name: str, tags: Tags, category: str,
              point: tuple[float, float] | None) -> None:
         """Add a single place's row, unless it has no point."""
         if point is not None:
@@ -322,14 +323,14 @@ def _cached_place_index(path: str, mtime_ns: int) -> Places:
     return cached_product(Path(path), PlaceCollector)
 
 
-def _named_place(tags: Mapping[str, str], is_way: bool) -> tuple[str, str | None]:
+def _named_place(tags: Tags, is_way: bool) -> tuple[str, str | None]:
     """Return an element's stripped name and its place category, None if it is unnamed or not
     a place (see :func:`place_category`)."""
-    name = tags.get("name", "").strip()
+    name = tag_value(tags, "name").strip()
     return name, place_category(tags, is_way) if name else None
 
 
-def _alt_names(tags: Mapping[str, str], name: str) -> tuple[str, ...]:
+def _alt_names(tags: Tags, name: str) -> tuple[str, ...]:
     """Return the element's alternative names that differ from its name.
 
     Args:
@@ -339,7 +340,7 @@ def _alt_names(tags: Mapping[str, str], name: str) -> tuple[str, ...]:
     Returns:
         The distinct non-empty values of :data:`ALT_NAME_KEYS`, in that key order.
     """
-    values = (tags.get(key, "").strip() for key in ALT_NAME_KEYS)
+    values = (tag_value(tags, key).strip() for key in ALT_NAME_KEYS)
     return tuple(dict.fromkeys(v for v in values if v and v != name))
 
 

@@ -248,18 +248,20 @@ def add_region(
     # regions' stamp, so a failed add does not make every server process reload its regions.
     staging = Path(tempfile.mkdtemp(prefix=f".region-{region_id}-", dir=parent.parent))
     try:
-        spec = {"id": region_id, "name": name or region_id, "modes": list(modes)}
+        spec: dict[str, str | list[str]] = {
+            "id": region_id, "name": name or region_id, "modes": list(modes)}
         if area is None:
-            spec["source"] = f"source{suffix}"
-            with open(osm_file, "rb") as source, open_private(staging / spec["source"]) as copy:
-                shutil.copyfileobj(source, copy)
+            spec["source"] = source_name = f"source{suffix}"
+            with open(osm_file, "rb") as original, open_private(staging / source_name) as copy:
+                shutil.copyfileobj(original, copy)
         else:
-            spec["source"], spec["boundary"] = "source.osm.pbf", "boundary.geojson"
-            clip_file(osm_file, area, private_file(staging / spec["source"]), progress=progress)
-            with open_private(staging / spec["boundary"], "w", encoding="utf-8") as file:
+            spec["source"] = source_name = "source.osm.pbf"
+            spec["boundary"] = boundary_name = "boundary.geojson"
+            clip_file(osm_file, area, private_file(staging / source_name), progress=progress)
+            with open_private(staging / boundary_name, "w", encoding="utf-8") as file:
                 file.write(json.dumps({"type": "Feature", "properties": {},
                                        "geometry": mapping(area)}))
-        source = osm_file if area is None else staging / spec["source"]
+        source = osm_file if area is None else staging / source_name
         products = product_collectors(source)
         networks = _build_source(source, osm_file, modes, area, products, progress)
         with open_private(staging / "region.json", "w", encoding="utf-8") as file:

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import ClassVar
 
 import geopandas as gpd
 import numpy as np
 import osmium
 import shapely
 
-from geo.extract import cached_product, read_osm
+from geo.extract import Tags, cached_product, read_osm, tag_value
 
 #: Host-site categories: id -> Chinese label (used where a site has no name).
 CATEGORIES: dict[str, str] = {
@@ -45,7 +46,7 @@ CONVENIENCE_SHOPS = frozenset({"convenience", "supermarket"})
 COLUMNS: list[str] = ["name", "category", "lon", "lat", "osm_id"]
 
 
-def site_category(tags: Mapping[str, str]) -> str | None:
+def site_category(tags: Tags) -> str | None:
     """Classify an OSM element as a host site by its tags.
 
     The first matching rule wins: union (``office=union`` or a name with 工会), fuel
@@ -62,7 +63,7 @@ def site_category(tags: Mapping[str, str]) -> str | None:
     """
     if not any(key in tags for key in PLACE_KEYS):
         return None
-    name = tags.get("name", "")
+    name = tag_value(tags, "name")
     amenity, shop, office = tags.get("amenity"), tags.get("shop"), tags.get("office")
     if office == "union" or "工会" in name:
         return "union"
@@ -77,7 +78,7 @@ def site_category(tags: Mapping[str, str]) -> str | None:
     return None
 
 
-def candidate_category(tags: Mapping[str, str]) -> str | None:
+def candidate_category(tags: Tags) -> str | None:
     """Classify an OSM element as a candidate site by its tags.
 
     Args:
@@ -104,12 +105,12 @@ class SiteCollector:
             product is classified by :func:`candidate_category`.
     """
 
-    product = "sites"
-    keys = PLACE_KEYS
-    kinds = osmium.osm.NODE | osmium.osm.WAY | osmium.osm.AREA
+    product: ClassVar[str] = "sites"
+    keys: ClassVar[tuple[str, ...]] = PLACE_KEYS
+    kinds: ClassVar[osmium.osm.osm_entity_bits] = osmium.osm.NODE | osmium.osm.WAY | osmium.osm.AREA
 
     def __init__(
-        self, classify: Callable[[Mapping[str, str]], str | None] = candidate_category
+        self, classify: Callable[[Tags], str | None] = candidate_category
     ) -> None:
         self.classify = classify
         self._wkb = osmium.geom.WKBFactory()
@@ -138,17 +139,17 @@ class SiteCollector:
             self._add(area.tags, category, area_point(area, self._wkb),
                       f"relation/{area.orig_id()}")
 
-    def _category(self, tags: osmium.osm.TagList) -> str | None:
+    def _category(self, tags: Tags) -> str | None:
         """The category of an element with one of :data:`PLACE_KEYS`, else None."""
         if not any(key in tags for key in PLACE_KEYS):
             return None
         return self.classify(tags)
 
-    def _add(self, tags: osmium.osm.TagList, category: str,
+    def _add(self, tags: Tags, category: str,
              point: tuple[float, float] | None, osm_id: str) -> None:
         """Add a site's row, unless it has no point."""
         if point is not None:
-            self._rows.append((tags.get("name", ""), category, point[0], point[1], osm_id))
+            self._rows.append((tag_value(tags, "name"), category, point[0], point[1], osm_id))
 
     def result(self) -> gpd.GeoDataFrame:
         """Return the sites taken, as :func:`host_sites` describes them."""
@@ -180,7 +181,7 @@ def _site_frame(rows: list[tuple[str, str, float, float, str]]) -> gpd.GeoDataFr
 
 
 def host_sites(
-    path: str | Path, classify: Callable[[Mapping[str, str]], str | None] = site_category
+    path: str | Path, classify: Callable[[Tags], str | None] = site_category
 ) -> gpd.GeoDataFrame:
     """Read the host-like sites of an OSM file.
 

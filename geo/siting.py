@@ -189,8 +189,8 @@ def solve_backup(cover: csr_matrix, weights: np.ndarray, counts: np.ndarray, k: 
     k = min(k, n_sites)
     if k >= n_sites:
         chosen = np.arange(n_sites)
-        double, single = backup_weights(cover, weights, counts, chosen)
-        return Solution(chosen, double, double, 0.0, True, False, 0.0, single)
+        value, tie = backup_weights(cover, weights, counts, chosen)
+        return Solution(chosen, value, value, 0.0, True, False, 0.0, tie)
     start = greedy_backup(cover, weights, counts, k)
     eye = identity(n_demand, format="csr")
     matrix = vstack([
@@ -281,7 +281,8 @@ def greedy_cover(cover: csr_matrix, weights: np.ndarray, k: int,
     by_column = cover.tocsc()
     left = np.asarray(weights, dtype=np.float64).copy()
     gains = cover @ left
-    chosen, gained = [], []
+    chosen: list[int] = []
+    gained: list[float] = []
     covered = 0.0
     while len(chosen) < min(k, cover.shape[0]) and covered < target * (1 - TOLERANCE):
         best = int(np.argmax(gains))

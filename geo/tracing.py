@@ -10,7 +10,7 @@ resolution, at a fraction of the cost of a GEOS union of tens of thousands of bu
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple, cast
 
 import contourpy
 import numpy as np
@@ -18,6 +18,9 @@ import shapely
 
 from geo.network import Network
 from geo.streets import EdgeLines, Intervals, concat_ranges, piece_coords
+
+if TYPE_CHECKING:
+    from contourpy._contourpy import FillReturn_ChunkCombinedOffsetOffset
 
 #: A service area's grid spans at most this many cells a side by default (see
 #: :func:`geo.areas.service_areas`), which bounds its memory and time for large areas.
@@ -157,8 +160,8 @@ def traced_areas(edge_lines: EdgeLines, part_area: np.ndarray, part_edge: np.nda
         return lower
 
     order = np.argsort(area_xy[:, 0], kind="stable")
-    for batch, members in _area_batches(order, units_of, cost, PAIR_BUDGET):
-        batch = np.array(batch)
+    for areas, members in _area_batches(order, units_of, cost, PAIR_BUDGET):
+        batch = np.array(areas)
         batch = batch[(area_lo[batch] <= area_hi[batch]).all(axis=1)]
         if len(batch) == 0:
             continue
@@ -353,7 +356,7 @@ def _near_nodes(a: np.ndarray, b: np.ndarray, grid: _Grid
     step = np.float32(cell_m)
     counts = np.zeros(len(a), dtype=np.int64)
     gx, gy = [np.zeros(0, np.int32)], [np.zeros(0, np.int32)]
-    dist = [np.zeros(0, np.float32)]
+    dists = [np.zeros(0, np.float32)]
     ends = np.cumsum(size[:, 0] * size[:, 1])
     total = int(ends[-1]) if len(ends) else 0
     cuts = np.searchsorted(ends, np.arange(_PAIR_STEP, total, _PAIR_STEP), side="right")
@@ -380,8 +383,8 @@ def _near_nodes(a: np.ndarray, b: np.ndarray, grid: _Grid
         segment += first
         gx.append((lo[segment, 0] + col).astype(np.int32))
         gy.append((lo[segment, 1] + row).astype(np.int32))
-        dist.append(np.sqrt(dx.ravel()[near]))
-    dist = np.concatenate(dist)
+        dists.append(np.sqrt(dx.ravel()[near]))
+    dist = np.concatenate(dists)
     dist[np.abs(dist - grid.level) < grid.hair] = grid.level + grid.hair
     return counts, np.concatenate(gx), np.concatenate(gy), dist
 
@@ -400,12 +403,15 @@ def _trace(canvas: np.ndarray, tiles: _Tiles, grid: _Grid, level: float
     rows, columns = canvas.shape
     x, y = np.meshgrid(np.arange(columns, dtype=np.float64), np.arange(rows, dtype=np.float64))
     generator = contourpy.SerialContourGenerator(
-        x, y, canvas.astype(np.float64), None, corner_mask=True,
+        # no mask; contourpy's stub asks for an array where the generator takes None
+        x, y, canvas.astype(np.float64), None,  # type: ignore[arg-type]
+        corner_mask=True,
         line_type=contourpy.LineType.Separate,
         fill_type=contourpy.FillType.ChunkCombinedOffsetOffset, quad_as_tri=False,
         z_interp=contourpy.ZInterp.Linear)
-    (points,), (ring_offsets,), (outer_offsets,) = generator.filled(-np.inf, level)
-    if points is None:
+    filled = cast("FillReturn_ChunkCombinedOffsetOffset", generator.filled(-np.inf, level))
+    (points,), (ring_offsets,), (outer_offsets,) = filled  # one chunk, of fill_type's shape
+    if points is None or ring_offsets is None or outer_offsets is None:  # None together
         return np.zeros(0, dtype=object), np.zeros(0, dtype=np.int64)
     ring_offsets = ring_offsets.astype(np.int64)
     outer_offsets = outer_offsets.astype(np.int64)
