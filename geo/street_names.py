@@ -14,7 +14,7 @@ import functools
 import math
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 import osmium
@@ -39,9 +39,9 @@ class StreetNameCollector:
     """Collects the named streets (``highway`` ways with a ``name``) of an OSM file as lines
     (see :class:`geo.extract.CachedCollector` and :func:`street_names_for`)."""
 
-    product = "street_names"
-    keys = ("name",)
-    kinds = osmium.osm.WAY
+    product: ClassVar[str] = "street_names"
+    keys: ClassVar[tuple[str, ...]] = ("name",)
+    kinds: ClassVar[osmium.osm.osm_entity_bits] = osmium.osm.WAY
 
     def __init__(self) -> None:
         self._names: list[str] = []
