@@ -116,21 +116,7 @@ def station_paths(max_nearest: int, max_places: int) -> dict:
                 "summary": "The nearest matching open stations by travel time, with routes",
                 "operationId": "nearestStations",
                 "parameters": [
-                    region_parameter(),
-                    parameter("lat", True, {"type": "number", "minimum": -90,
-                                             "maximum": 90},
-                               "Latitude of the worker, in `datum`; the point must lie in "
-                               "the region."),
-                    parameter("lon", True, {"type": "number", "minimum": -180,
-                                             "maximum": 180},
-                               "Longitude of the worker, in `datum`."),
-                    parameter("mode", False, {"type": "string", "enum": list(MODES),
-                                               "default": "walk"},
-                               "Travel mode; the region must offer it."),
-                    parameter("datum", False, {"type": "string", "enum": list(DATUMS),
-                                                "default": "wgs84"},
-                               "Datum of lat/lon: wgs84 (GPS, OSM), gcj02 (Amap, "
-                               "Tencent) or bd09 (Baidu)."),
+                    *_worker_point(),
                     list_parameter("kind", KINDS, "Only stations of these kinds."),
                     list_parameter("amenity", AMENITIES,
                                     "Only stations that have all these amenities."),
@@ -161,25 +147,14 @@ def station_paths(max_nearest: int, max_places: int) -> dict:
             "get": {
                 "summary": "What a worker can reach: the streets within a few minutes of a point, "
                            "and the open stations inside",
-                "description": "The areas are the planner's service areas of the worker's "
-                               "network node (streets within each time, buffered and traced); "
-                               "the stations are timed from the worker as in /nearest. A heavy "
+                "description": "The areas are the planner's service areas from the end of "
+                               "the worker's street reached first (streets within each time, "
+                               "buffered and traced); the stations are timed from the worker "
+                               "as in /nearest. A heavy "
                                "request: it counts against the client's rate.",
                 "operationId": "reach",
                 "parameters": [
-                    region_parameter(),
-                    parameter("lat", True, {"type": "number", "minimum": -90, "maximum": 90},
-                               "Latitude of the worker, in `datum`; the point must lie in "
-                               "the region."),
-                    parameter("lon", True, {"type": "number", "minimum": -180,
-                                             "maximum": 180},
-                               "Longitude of the worker, in `datum`."),
-                    parameter("mode", False, {"type": "string", "enum": list(MODES),
-                                               "default": "walk"},
-                               "Travel mode; the region must offer it."),
-                    parameter("datum", False, {"type": "string", "enum": list(DATUMS),
-                                                "default": "wgs84"},
-                               "Datum of lat/lon: wgs84, gcj02 or bd09."),
+                    *_worker_point(),
                     parameter("minutes", False, {"type": "string", "default": "5,10,15"},
                                "Comma-separated travel times in minutes, each 1 to 60, at "
                                "most 4."),
@@ -241,3 +216,18 @@ def station_paths(max_nearest: int, max_places: int) -> dict:
             "responses": {"200": json_response("The OpenAPI 3.0 document", {"type": "object"})},
         }},
     }
+
+
+def _worker_point() -> list[dict]:
+    """The region, the worker's point and datum, and the travel mode of a worker's question."""
+    return [
+        region_parameter(),
+        parameter("lat", True, {"type": "number", "minimum": -90, "maximum": 90},
+                  "Latitude of the worker, in `datum`; the point must lie in the region."),
+        parameter("lon", True, {"type": "number", "minimum": -180, "maximum": 180},
+                  "Longitude of the worker, in `datum`."),
+        parameter("mode", False, {"type": "string", "enum": list(MODES), "default": "walk"},
+                  "Travel mode; the region must offer it."),
+        parameter("datum", False, {"type": "string", "enum": list(DATUMS), "default": "wgs84"},
+                  "Datum of lat/lon: wgs84 (GPS, OSM), gcj02 (Amap, Tencent) or bd09 (Baidu)."),
+    ]
