@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from flask import jsonify, request
 from flask_babel import gettext as _
+from werkzeug.datastructures import MultiDict
 
 from geo import (
     AMENITIES,
@@ -17,6 +18,7 @@ from geo import (
     REACH_MINUTES,
     STATUSES,
     OutsideRegion,
+    Region,
     Station,
     StationFilter,
     answer_geojson,
@@ -97,17 +99,24 @@ def _tell_hours(features: list[dict], stations: list[Station], now: datetime) ->
         feature["properties"]["open_text"] = hours_status(station.opening_hours, now, lang)
 
 
-@bp.get("/nearest")
-def nearest():
-    """The nearest matching open stations by travel time, with routes, as GeoJSON: only those
-    open now with ``open_now``, else those open now first, then the others."""
-    args = request.args
+def _worker_point(args: MultiDict) -> tuple[Region, str, tuple[float, float]]:
+    """The region, travel mode (walking unless the region lacks it) and WGS-84 ``(lon, lat)``
+    of a worker's question: ``region``, ``lat``, ``lon``, ``mode`` and ``datum``."""
     region = region_param(args)
     lat = params.number(args, "lat", -90, 90)
     lon = params.number(args, "lon", -180, 180)
     mode = params.choice(args, "mode", region.modes, "walk" if "walk" in region.modes
                          else region.modes[0])
     datum = params.choice(args, "datum", DATUMS, "wgs84")
+    return region, mode, to_wgs84(lon, lat, datum)
+
+
+@bp.get("/nearest")
+def nearest():
+    """The nearest matching open stations by travel time, with routes, as GeoJSON: only those
+    open now with ``open_now``, else those open now first, then the others."""
+    args = request.args
+    region, mode, (lon84, lat84) = _worker_point(args)
     now = _now()
     open_now = params.flag(args, "open_now")
     filters = StationFilter(
@@ -116,7 +125,6 @@ def nearest():
         open_at=now if open_now else None,
     )
     limit = params.integer(args, "limit", 3, 1, MAX_LIMIT)
-    lon84, lat84 = to_wgs84(lon, lat, datum)
     try:
         answer = current_atlas().nearest(region.id, (lon84, lat84), mode, k=limit, filters=filters,
                                          open_first_at=None if open_now else now)
@@ -146,14 +154,8 @@ def reach():
     """The streets within each of ``minutes`` (default 5, 10 and 15) of the worker's point as
     polygons, and the open stations inside, soonest first, as GeoJSON."""
     args = request.args
-    region = region_param(args)
-    lat = params.number(args, "lat", -90, 90)
-    lon = params.number(args, "lon", -180, 180)
-    mode = params.choice(args, "mode", region.modes, "walk" if "walk" in region.modes
-                         else region.modes[0])
-    datum = params.choice(args, "datum", DATUMS, "wgs84")
+    region, mode, (lon84, lat84) = _worker_point(args)
     minutes = params.numbers(args, "minutes", 1, MAX_REACH_MIN, MAX_REACH_TIMES, REACH_MINUTES)
-    lon84, lat84 = to_wgs84(lon, lat, datum)
     try:
         found = current_atlas().reach(region.id, (lon84, lat84), mode, minutes)
     except OutsideRegion as error:
